@@ -1,0 +1,3 @@
+"""supportbot: self-hosted live-support chat for web shops."""
+
+__version__ = "0.1.0"

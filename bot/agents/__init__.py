@@ -1,0 +1,1 @@
+"""Human agents: accounts and sessions, the queue and routing, the live console."""

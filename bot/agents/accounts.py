@@ -1,0 +1,136 @@
+"""Agent accounts: e-mail, name, role, scrypt password hash, capacity, disabled flag."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from bot.store.clock import now_iso
+
+ROLES = ("agent", "manager")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+MIN_PASSWORD = 8
+
+# scrypt, memory-hard: 2**15 * 8 * 128 bytes = 32 MiB per hash, ~50-100 ms.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: int
+    email: str
+    name: str
+    role: str
+    capacity: int
+    disabled: bool
+    created_at: str
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
+                "capacity": self.capacity}
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Agent:
+        return cls(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
+                   capacity=row["capacity"], disabled=bool(row["disabled"]),
+                   created_at=row["created_at"])
+
+
+class AccountError(ValueError):
+    pass
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                            maxmem=64 * 1024 * 1024, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
+                                r=int(r), p=int(p), maxmem=64 * 1024 * 1024, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash of a random password: checked when the e-mail is unknown, so that a
+    wrong e-mail takes as long as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def add_agent(conn: sqlite3.Connection, email: str, name: str, role: str, password: str,
+              capacity: int = 3) -> Agent:
+    email = normalise_email(email)
+    if not EMAIL.fullmatch(email):
+        raise AccountError(f"not an e-mail address: {email!r}")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if not name.strip():
+        raise AccountError("the name must not be empty")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if capacity < 1:
+        raise AccountError("capacity must be at least 1")
+    if conn.execute("SELECT 1 FROM agents WHERE email = ?", (email,)).fetchone():
+        raise AccountError(f"an agent with e-mail {email} already exists")
+    cursor = conn.execute(
+        "INSERT INTO agents (email, name, role, password_hash, capacity, disabled, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 0, ?)",
+        (email, name.strip(), role, hash_password(password), capacity, now_iso()),
+    )
+    agent = get_agent(conn, int(cursor.lastrowid or 0))
+    assert agent is not None
+    return agent
+
+
+def get_agent(conn: sqlite3.Connection, agent_id: int) -> Agent | None:
+    row = conn.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    return Agent.from_row(row) if row else None
+
+
+def find_agent(conn: sqlite3.Connection, email: str) -> tuple[Agent, str] | None:
+    row = conn.execute("SELECT * FROM agents WHERE email = ?", (normalise_email(email),)).fetchone()
+    return (Agent.from_row(row), row["password_hash"]) if row else None
+
+
+def list_agents(conn: sqlite3.Connection) -> list[Agent]:
+    return [Agent.from_row(r) for r in conn.execute("SELECT * FROM agents ORDER BY id")]
+
+
+def set_disabled(conn: sqlite3.Connection, email: str, disabled: bool = True) -> Agent:
+    found = find_agent(conn, email)
+    if found is None:
+        raise AccountError(f"no agent with e-mail {normalise_email(email)}")
+    conn.execute("UPDATE agents SET disabled = ? WHERE id = ?", (int(disabled), found[0].id))
+    if disabled:
+        conn.execute("DELETE FROM sessions WHERE agent_id = ?", (found[0].id,))
+    agent = get_agent(conn, found[0].id)
+    assert agent is not None
+    return agent

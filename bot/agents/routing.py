@@ -1,0 +1,279 @@
+"""The queue and routing of escalated chats to agents.
+
+Escalated conversations wait in the live queue, oldest escalation first. When an
+agent is online with free capacity, :meth:`Router.dispatch` assigns the oldest
+waiting chat to the online agent with the most free seats (round-robin among
+equals). Agents can also take a chat by hand; ``LiveState.claim`` makes sure the
+first one wins. An owner who disconnects keeps the chat for a grace period, then
+it goes back to the queue (see ``bot.sweeper``).
+
+The database is the record (``conversations.status`` and ``agent_id``); the live
+state is rebuilt from it at start-up by :meth:`Router.rebuild`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from functools import partial
+from typing import Any
+
+from bot import events as ev
+from bot.agents import accounts
+from bot.errors import ClientError
+from bot.fanout import Fanout
+from bot.live import AgentPresence, LiveState
+from bot.settings import Settings
+from bot.store import Database
+from bot.store import conversations as convs
+from bot.store.clock import now_iso, parse_iso
+from bot.store.conversations import Conversation, Message
+from bot.texts import say
+
+log = logging.getLogger(__name__)
+
+AVERAGE_HANDLING_SECONDS = 240.0  # used for the expected wait until measured data exists
+
+
+def _epoch(iso: str | None) -> float:
+    return parse_iso(iso).timestamp() if iso else 0.0
+
+
+class Router:
+    def __init__(self, settings: Settings, db: Database, live: LiveState, fanout: Fanout) -> None:
+        self.settings = settings
+        self.db = db
+        self.live = live
+        self.fanout = fanout
+        self._names: dict[int, str] = {}
+        self._dispatching = asyncio.Lock()
+
+    # -- agents ------------------------------------------------------------
+
+    async def agent_name(self, agent_id: int | None) -> str | None:
+        if agent_id is None:
+            return None
+        name = self._names.get(agent_id)
+        if name is None:
+            agent = await self.db.read(partial(accounts.get_agent, agent_id=agent_id))
+            if agent is None:
+                return None
+            name = self._names[agent_id] = agent.name
+        return name
+
+    async def online(self) -> list[AgentPresence]:
+        return [a for a in await self.live.agents() if a.status == "online" and a.connected]
+
+    async def agents_online(self) -> int:
+        return len(await self.online())
+
+    async def load(self, agent_id: int) -> int:
+        return len(await self.live.owned_by(agent_id))
+
+    async def expected_wait(self, position: int | None = None) -> float | None:
+        """Seconds a newly queued chat (or the one at ``position``) may wait; None if nobody is online."""
+        online = await self.online()
+        if not online:
+            return None
+        free = 0
+        for agent in online:
+            free += max(0, agent.capacity - await self.load(agent.agent_id))
+        waiting = len(await self.live.queue()) if position is None else position
+        ahead = waiting + 1 - free
+        if ahead <= 0:
+            return 0.0
+        return AVERAGE_HANDLING_SECONDS * math.ceil(ahead / len(online))
+
+    # -- queue -----------------------------------------------------------------
+
+    async def rebuild(self) -> None:
+        """Restore the queue and chat ownership from the database after a start."""
+        conversations = await self.db.read(
+            lambda conn: convs.conversations_in_status(conn, "queued", "assigned")
+        )
+        for conversation in conversations:
+            if conversation.status == "queued":
+                await self.live.enqueue(conversation.id, _epoch(conversation.escalated_at))
+            elif conversation.agent_id is not None:
+                await self.live.claim(conversation.id, conversation.agent_id)
+                # The owner is not connected yet: its grace period starts now.
+                await self.live.expect_agent(conversation.agent_id)
+
+    async def enqueued(self, conversation_id: str) -> None:
+        conversation = await self._conversation(conversation_id)
+        if conversation is None or conversation.status != "queued":
+            return
+        await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
+        await self.queue_changed()
+        await self.dispatch()
+
+    async def status_for(self, conversation_id: str) -> dict[str, Any]:
+        """What the shopper's widget shows about the hand-off."""
+        conversation = await self._conversation(conversation_id)
+        if conversation is None:
+            raise ClientError("no_conversation")
+        queue = [c for c, _ in await self.live.queue()]
+        position = queue.index(conversation_id) + 1 if conversation_id in queue else None
+        online = await self.agents_online()
+        wait = await self.expected_wait(position - 1 if position else None) if position else None
+        return {
+            "status": conversation.status,
+            "agent": {"name": await self.agent_name(conversation.agent_id)}
+            if conversation.agent_id else None,
+            "position": position,
+            "expected_wait": wait,
+            "agents_online": online > 0,
+            "offer_leave_message": conversation.status == "queued"
+            and (online == 0 or (wait or 0) >= self.settings.queue_wait_threshold),
+        }
+
+    async def tell_status(self, conversation_id: str) -> None:
+        await self.fanout.to_shopper(conversation_id, "status", await self.status_for(conversation_id))
+
+    async def queue_changed(self) -> None:
+        """Push the queue to every agent console, and the new status to waiting shoppers."""
+        from bot.agents.views import queue_view  # late import: views need the router
+
+        await self.fanout.to_agents("queue", await queue_view(self))
+        for conversation_id, _ in await self.live.queue():
+            await self.tell_status(conversation_id)
+
+    async def dispatch(self) -> None:
+        """Assign waiting chats to online agents with free seats, oldest chat first."""
+        async with self._dispatching:
+            for conversation_id, _ in await self.live.queue():
+                agent = await self._pick_agent()
+                if agent is None:
+                    return
+                await self.assign(conversation_id, agent.agent_id, by="auto")
+
+    async def _pick_agent(self) -> AgentPresence | None:
+        best: tuple[int, float] | None = None
+        chosen = None
+        for agent in await self.online():
+            free = agent.capacity - await self.load(agent.agent_id)
+            if free <= 0:
+                continue
+            key = (-free, agent.last_assigned)  # most free seats, then longest since last chat
+            if best is None or key < best:
+                best, chosen = key, agent
+        return chosen
+
+    async def assign(self, conversation_id: str, agent_id: int, *, by: str) -> bool:
+        """Give a queued chat to an agent. False when someone else got it first."""
+        if not await self.live.claim(conversation_id, agent_id):
+            return False
+        try:
+            result = await self.db.write(
+                partial(_store_assignment, conversation_id=conversation_id, agent_id=agent_id,
+                        by=by, name=await self.agent_name(agent_id) or "")
+            )
+        except Exception:
+            await self.live.release(conversation_id)
+            await self.live.enqueue(conversation_id, 0.0)
+            raise
+        if result is None:  # closed or taken meanwhile
+            await self.live.release(conversation_id)
+            return False
+        await self.live.mark_assigned(agent_id)
+        notice, conversation = result
+        await self._announce(notice)
+        await self.fanout.to_agent(agent_id, "assigned", {"conversation_id": conversation_id, "by": by})
+        await self.tell_status(conversation_id)
+        await self.queue_changed()
+        return True
+
+    async def requeue(self, conversation_id: str, reason: str) -> None:
+        """Send an assigned chat back to the top of the queue."""
+        owner = await self.live.release(conversation_id)
+        conversation = await self._conversation(conversation_id)
+        if conversation is None or conversation.closed:
+            return
+        name = await self.agent_name(owner) if owner else None
+        notice = await self.db.write(
+            partial(_store_requeue, conversation=conversation, reason=reason,
+                    text=say("requeued", conversation.language, name=name or ""))
+        )
+        await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
+        if owner is not None:
+            await self.fanout.to_agent(owner, "unassigned", {"conversation_id": conversation_id,
+                                                             "reason": reason})
+        await self._announce(notice)
+        await self.queue_changed()
+        await self.dispatch()
+
+    async def _announce(self, message: Message) -> None:
+        from bot.chat.public import message_public
+
+        data = message_public(message, await self.agent_name(message.agent_id))
+        await self.fanout.to_shopper(message.conversation_id, "message", data)
+        await self.fanout.to_watchers(message.conversation_id, "message", data)
+
+    async def conversation_changed(self, conversation_id: str) -> None:
+        """Mood or transcript changed: refresh queue cards when the chat is waiting."""
+        if conversation_id in {c for c, _ in await self.live.queue()}:
+            from bot.agents.views import queue_view
+
+            await self.fanout.to_agents("queue", await queue_view(self))
+
+    async def conversation_closed(self, conversation_id: str) -> None:
+        owner = await self.live.release(conversation_id)
+        was_queued = await self.live.dequeue(conversation_id)
+        if owner is not None:
+            await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
+        await self.fanout.to_watchers(conversation_id, "closed", {"conversation_id": conversation_id})
+        if was_queued:
+            await self.queue_changed()
+        if owner is not None:
+            await self.dispatch()
+
+    async def shopper_presence(self, conversation_id: str, online: bool) -> None:
+        await self.fanout.to_watchers(
+            conversation_id, "presence", {"conversation_id": conversation_id, "shopper_online": online}
+        )
+
+    async def _conversation(self, conversation_id: str) -> Conversation | None:
+        return await self.db.read(partial(convs.get_conversation, conversation_id=conversation_id))
+
+
+def _store_assignment(
+    conn: Any, conversation_id: str, agent_id: int, by: str, name: str
+) -> tuple[Message, Conversation] | None:
+    conversation = convs.get_conversation(conn, conversation_id)
+    if conversation is None or conversation.status != "queued":
+        return None
+    at = now_iso()
+    wait = None
+    if conversation.queued_at:
+        wait = round(parse_iso(at).timestamp() - parse_iso(conversation.queued_at).timestamp(), 3)
+    convs.update_conversation(conn, conversation_id, status="assigned", agent_id=agent_id,
+                              last_agent_id=agent_id, last_activity_at=at)
+    notice = convs.insert_message(conn, conversation_id, "system",
+                                  say("agent_joined", conversation.language, name=name),
+                                  agent_id=agent_id, created_at=at)
+    ev.insert_events(
+        conn,
+        ev.AgentAssigned(conversation_id=conversation_id, actor="agent" if by == "take" else "system",
+                         agent_id=agent_id, created_at=at, by=by),
+        ev.AgentJoined(conversation_id=conversation_id, actor="agent", agent_id=agent_id,
+                       created_at=at, wait_seconds=wait),
+    )
+    updated = convs.get_conversation(conn, conversation_id)
+    assert updated is not None
+    return notice, updated
+
+
+def _store_requeue(conn: Any, conversation: Conversation, reason: str, text: str) -> Message:
+    at = now_iso()
+    convs.update_conversation(conn, conversation.id, status="queued", agent_id=None,
+                              queued_at=at, last_activity_at=at)
+    notice = convs.insert_message(conn, conversation.id, "system", text, created_at=at)
+    ev.insert_events(
+        conn,
+        ev.AgentLeft(conversation_id=conversation.id, actor="system",
+                     agent_id=conversation.agent_id, created_at=at, reason=reason),
+        ev.ChatRequeued(conversation_id=conversation.id, actor="system",
+                        agent_id=conversation.agent_id, created_at=at, reason=reason),
+    )
+    return notice

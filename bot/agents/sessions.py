@@ -1,0 +1,106 @@
+"""Console sessions: login, the session cookie, CSRF tokens, login rate limits.
+
+The cookie holds 256 random bits; the database keeps only their SHA-256, with
+the agent, an expiry and the session's CSRF token. State-changing HTTP
+requests must send that token in ``X-CSRF-Token`` (or the form field
+``csrf_token``) and come from our own origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+
+from bot.agents import accounts
+from bot.agents.accounts import Agent
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from bot.store import Database
+from bot.store.clock import iso, now, now_iso
+
+COOKIE = "supportbot_session"
+LOGIN_CSRF_COOKIE = "supportbot_login"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    agent: Agent
+    csrf_token: str
+    expires_at: str
+
+
+class LoginRefused(Exception):
+    def __init__(self, retry_after: float = 0.0) -> None:
+        self.retry_after = retry_after
+        super().__init__("Wrong e-mail or password.")
+
+
+class Sessions:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.by_email = RateLimiter(settings.login_attempts, settings.login_window)
+        self.by_ip = RateLimiter(settings.login_attempts * 4, settings.login_window)
+
+    async def login(self, email: str, password: str, ip: str) -> tuple[str, Session]:
+        """Check the password; return a new cookie value and its session.
+
+        An unknown e-mail, a disabled account and a wrong password all raise the
+        same :class:`LoginRefused` after the same amount of work.
+        """
+        email = accounts.normalise_email(email)[:320]
+        wait = max(self.by_email.hit(email), self.by_ip.hit(ip))
+        if wait:
+            raise LoginRefused(retry_after=wait)
+        found = await self.db.read(partial(accounts.find_agent, email=email))
+        encoded = found[1] if found else accounts.dummy_hash()
+        loop = asyncio.get_running_loop()
+        ok = await loop.run_in_executor(None, accounts.verify_password, password[:1024], encoded)
+        if not ok or found is None or found[0].disabled:
+            raise LoginRefused()
+        agent = found[0]
+        self.by_email.forget(email)
+        cookie = secrets.token_urlsafe(32)
+        session = Session(agent, secrets.token_urlsafe(24),
+                          iso(now() + timedelta(seconds=self.settings.session_ttl)))
+        await self.db.write(partial(_insert_session, id_hash=_digest(cookie), session=session))
+        return cookie, session
+
+    async def get(self, cookie: str | None) -> Session | None:
+        if not cookie or len(cookie) > 100:
+            return None
+        return await self.db.read(partial(_find_session, id_hash=_digest(cookie), at=now_iso()))
+
+    async def logout(self, cookie: str) -> None:
+        await self.db.write(
+            lambda conn: conn.execute("DELETE FROM sessions WHERE id_hash = ?", (_digest(cookie),))
+        )
+
+
+def _insert_session(conn: sqlite3.Connection, id_hash: str, session: Session) -> None:
+    conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now_iso(),))
+    conn.execute(
+        "INSERT INTO sessions (id_hash, agent_id, csrf_token, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (id_hash, session.agent.id, session.csrf_token, now_iso(), session.expires_at),
+    )
+
+
+def _find_session(conn: sqlite3.Connection, id_hash: str, at: str) -> Session | None:
+    row = conn.execute(
+        "SELECT s.csrf_token, s.expires_at, a.* FROM sessions s JOIN agents a ON a.id = s.agent_id "
+        "WHERE s.id_hash = ? AND s.expires_at > ? AND a.disabled = 0",
+        (id_hash, at),
+    ).fetchone()
+    if row is None:
+        return None
+    return Session(Agent.from_row(row), row["csrf_token"], row["expires_at"])

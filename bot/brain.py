@@ -1,0 +1,139 @@
+"""The bot's judgement for one shopper turn: language, mood, FAQ match, escalation.
+
+This is the seam between the chat server and the two judges: the FAQ matcher
+(``bot.kb``) and the mood detector with its conversation policy (``bot.mood``).
+:meth:`Brain.respond` is pure CPU work (about a millisecond); it does no I/O and
+keeps no state: the conversation's mood state comes in and goes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.kb.service import KnowledgeService
+from bot.lang import detect_language
+from bot.mood.detector import MoodDetector
+from bot.mood.policy import PolicyConfig, step
+from bot.texts import say
+from bot.types import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    ConversationMood,
+    Decision,
+    MatchResult,
+    MoodResult,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A bot message to store and send: text plus protocol metadata."""
+
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    language: str
+    detected_language: str | None
+    mood: MoodResult
+    state: ConversationMood
+    decision: Decision
+    match: MatchResult | None = None
+    picked: str | None = None
+    replies: tuple[Reply, ...] = ()
+
+    @property
+    def outcome(self) -> str | None:
+        if self.picked is not None:
+            return "answer"
+        return self.match.action if self.match is not None else None
+
+
+def handoff_reply(language: str) -> dict[str, str]:
+    return {"type": "handoff", "label": say("handoff_label", language)}
+
+
+class Brain:
+    def __init__(
+        self,
+        knowledge: KnowledgeService,
+        mood: MoodDetector,
+        policy: PolicyConfig | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.mood = mood
+        self.policy = policy or PolicyConfig()
+
+    def greet(self, language: str) -> Reply:
+        return Reply(say("greeting", language))
+
+    def language_for(self, text: str, current: str, setting: str) -> tuple[str, str | None]:
+        detected = detect_language(text)
+        if setting in LANGUAGES:
+            return setting, detected
+        return (detected or current or DEFAULT_LANGUAGE), detected
+
+    def respond(
+        self,
+        text: str,
+        *,
+        state: ConversationMood,
+        language: str,
+        lang_setting: str = "auto",
+        bot_active: bool = True,
+        pick: str | None = None,
+    ) -> Turn:
+        """Judge one shopper message; when ``bot_active``, also say what the bot replies."""
+        language, detected = self.language_for(text, language, lang_setting)
+        mood = self.mood.analyse(text)
+        kb = self.knowledge.kb
+        if pick is not None and kb.get(pick) is None:
+            pick = None  # a forged or stale suggestion: treat the text as a question
+        match: MatchResult | None = None
+        replies: tuple[Reply, ...] = ()
+        if bot_active and pick is None:
+            match = self.knowledge.matcher.match(text, detected)
+        outcome = "answer" if pick is not None else (match.action if match else None)
+        new_state, decision = step(state, mood, outcome if bot_active else None, config=self.policy)
+        if bot_active and not decision.escalate:
+            replies = (self._reply(match, pick, language, decision),)
+        return Turn(
+            language=language,
+            detected_language=detected,
+            mood=mood,
+            state=new_state,
+            decision=decision,
+            match=match,
+            picked=pick,
+            replies=replies,
+        )
+
+    def not_helpful(self, state: ConversationMood) -> tuple[ConversationMood, Decision]:
+        """The shopper said an answer did not help."""
+        return step(state, None, "not_helpful", config=self.policy)
+
+    def _reply(
+        self, match: MatchResult | None, pick: str | None, language: str, decision: Decision
+    ) -> Reply:
+        kb = self.knowledge.kb
+        entry_id = pick if pick is not None else (match.entry_id if match else None)
+        action = "answer" if pick is not None else (match.action if match else "fallback")
+        if action == "answer" and entry_id is not None:
+            return Reply(kb.answer(entry_id, language), {"entry_id": entry_id, "feedback": True})
+        if action == "suggest" and match is not None:
+            quick = [
+                {
+                    "type": "suggestion",
+                    "entry_id": s.entry_id,
+                    "label": kb.question(s.entry_id, language),
+                }
+                for s in match.suggestions
+            ]
+            if decision.offer_person:
+                quick.append(handoff_reply(language))
+            return Reply(say("suggest", language), {"quick_replies": quick})
+        key = "offer_person" if decision.offer_person else "fallback"
+        return Reply(say(key, language), {"quick_replies": [handoff_reply(language)]})

@@ -1,0 +1,1 @@
+"""Shopper conversations: the `/chat` socket.io namespace and the logic behind it."""

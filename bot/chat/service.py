@@ -1,0 +1,482 @@
+"""Shopper conversations: start or resume, messages and the bot's turn, hand-off, end.
+
+The socket.io namespace (``bot.chat.namespace``) validates nothing but the shape
+of the call and delegates here; everything here raises :class:`ClientError` for
+requests it refuses. State changes of one conversation are serialised by a
+per-conversation lock and committed through the writer before anyone is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import secrets
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from bot import events as ev
+from bot import validate
+from bot.agents import tickets
+from bot.brain import Brain, Reply, handoff_reply
+from bot.chat.public import conversation_public, message_public
+from bot.chat.turns import Escalation, store_escalation, store_shopper_turn
+from bot.errors import ClientError
+from bot.fanout import Fanout
+from bot.live import LiveState
+from bot.locks import KeyedLocks
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from bot.store import Database
+from bot.store import conversations as convs
+from bot.store.clock import now_iso
+from bot.store.conversations import Conversation, Message
+from bot.texts import say
+from bot.types import LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.agents.routing import Router
+    from bot.csat.service import CsatService
+
+log = logging.getLogger(__name__)
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_conversation_id() -> str:
+    return "c_" + secrets.token_hex(8)
+
+
+class ChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        live: LiveState,
+        brain: Brain,
+        fanout: Fanout,
+        locks: KeyedLocks,
+        router: Router,
+        csat: CsatService,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.live = live
+        self.brain = brain
+        self.fanout = fanout
+        self.locks = locks
+        self.router = router
+        self.csat = csat
+        self.message_limits = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window)
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- helpers -----------------------------------------------------------
+
+    def later(self, coro: Any) -> None:
+        """Run fan-out after the current handler has returned (its ack goes first)."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def conversation_of(self, sid: str) -> str:
+        conversation_id = await self.live.shopper_conversation(sid)
+        if conversation_id is None:
+            raise ClientError("no_conversation")
+        return conversation_id
+
+    async def get(self, conversation_id: str) -> Conversation:
+        conversation = await self.db.read(partial(convs.get_conversation, conversation_id=conversation_id))
+        if conversation is None:
+            raise ClientError("no_conversation")
+        return conversation
+
+    async def public_message(self, message: Message) -> dict[str, Any]:
+        name = await self.router.agent_name(message.agent_id) if message.agent_id else None
+        return message_public(message, name)
+
+    async def public_conversation(self, conversation: Conversation) -> dict[str, Any]:
+        name = await self.router.agent_name(conversation.agent_id) if conversation.agent_id else None
+        rating, rating_open = await self.csat.state(conversation)
+        return conversation_public(conversation, agent_name=name, csat=rating, csat_open=rating_open)
+
+    async def publish(self, message: Message, *, skip_sid: str | None = None) -> None:
+        """Send a stored message to the shopper's tabs and to agents watching."""
+        data = await self.public_message(message)
+        if message.kind != "note":
+            await self.fanout.to_shopper(message.conversation_id, "message", data, skip_sid=skip_sid)
+        await self.fanout.to_watchers(message.conversation_id, "message", data)
+
+    # -- start / resume ---------------------------------------------------
+
+    async def start(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        token = data.get("token")
+        lang = data.get("lang") or "auto"
+        if not isinstance(lang, str) or (lang != "auto" and lang not in LANGUAGES):
+            lang = "auto"
+        page = data.get("page") if isinstance(data.get("page"), dict) else {}
+        page_url = validate.optional_str(page, "url", limit=2000)
+        page_title = validate.optional_str(page, "title", limit=300)
+        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        site = validate.optional_str(data, "site", limit=100)
+        hint = validate.optional_str(data, "page_lang", limit=20) or ""
+        hint = hint[:2].lower()
+
+        resumed = token is not None
+        if resumed:
+            if not isinstance(token, str) or not TOKEN.fullmatch(token):
+                raise ClientError("invalid_token")
+            conversation = await self.db.read(
+                partial(convs.find_by_token_hash, token_hash=token_hash(token))
+            )
+            if conversation is None:
+                raise ClientError("invalid_token")
+            self.db.submit(
+                ev.INSERT_SQL,
+                ev.ChatResumed(
+                    conversation_id=conversation.id, actor="shopper", status=conversation.status
+                ).row(),
+            )
+        else:
+            token = secrets.token_urlsafe(32)
+            language = lang if lang in LANGUAGES else (hint if hint in LANGUAGES else "en")
+            greeting = self.brain.greet(language)
+            conversation = await self.db.write(
+                partial(
+                    _create_conversation,
+                    values={
+                        "id": new_conversation_id(),
+                        "token_hash": token_hash(token),
+                        "site": site,
+                        "language": language,
+                        "lang_setting": lang,
+                        "page_url": page_url,
+                        "page_title": page_title,
+                        **_visitor(user),
+                    },
+                    greeting=greeting,
+                )
+            )
+        await self.live.shopper_joined(sid, conversation.id)
+        await self.fanout.join_shopper(sid, conversation.id)
+        if user:
+            await self.identify(sid, user, quiet=True)
+        messages = await self.db.read(
+            partial(convs.transcript, conversation_id=conversation.id)
+        )
+        if conversation.closed:
+            self.later(self.csat.ask_if_open(conversation))
+        else:
+            self.later(self.router.shopper_presence(conversation.id, True))
+        return {
+            "conversation": await self.public_conversation(conversation),
+            "token": token,
+            "resumed": resumed,
+            "messages": [await self.public_message(m) for m in messages],
+        }
+
+    async def left(self, sid: str) -> None:
+        conversation_id = await self.live.shopper_left(sid)
+        self.message_limits.forget(sid)
+        if conversation_id is not None and not await self.live.shopper_online(conversation_id):
+            await self.router.shopper_presence(conversation_id, False)
+
+    async def identify(self, sid: str, user: dict[str, Any], *, quiet: bool = False) -> None:
+        conversation_id = await self.conversation_of(sid)
+        values = _visitor(user)
+        if not values:
+            return
+        await self.db.write(
+            lambda conn: (
+                convs.update_conversation(conn, conversation_id, **values),
+                ev.insert_events(
+                    conn,
+                    ev.ShopperIdentified(
+                        conversation_id=conversation_id,
+                        actor="shopper",
+                        has_email=bool(values.get("visitor_email")),
+                        has_id=bool(values.get("visitor_id")),
+                    ),
+                ),
+            )
+        )
+
+    # -- messages ------------------------------------------------------------
+
+    async def message(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        conversation_id = await self.conversation_of(sid)
+        client_id = validate.client_id(data)
+        text = validate.text(data, limit=self.settings.max_message_length)
+        pick = data.get("pick")
+        if pick is not None and (not isinstance(pick, str) or len(pick) > 200):
+            raise ClientError("invalid_payload", "'pick' must be an entry id.")
+        wait = self.message_limits.hit(sid)
+        if wait:
+            raise ClientError("rate_limited", retry_after=wait)
+
+        async with self.locks(conversation_id):
+            conversation = await self.get(conversation_id)
+            if conversation.closed:
+                # A resend of a message stored before the chat ended is still a duplicate.
+                existing = await self.db.read(
+                    partial(
+                        convs.find_message_by_client_id,
+                        conversation_id=conversation_id,
+                        client_id=client_id,
+                    )
+                )
+                if existing is None:
+                    raise ClientError("conversation_closed")
+                return {"message": await self.public_message(existing), "duplicate": True}
+            turn = self.brain.respond(
+                text,
+                state=conversation.mood,
+                language=conversation.language,
+                lang_setting=conversation.lang_setting,
+                bot_active=conversation.status == "bot",
+                pick=pick,
+            )
+            escalation = None
+            if conversation.status == "bot" and turn.decision.escalate:
+                escalation = await self.escalation_for(
+                    turn.decision.reasons, "shopper" if turn.mood.asks_for_person else "policy",
+                    turn.language,
+                )
+            result = await self.db.write(
+                partial(
+                    store_shopper_turn,
+                    conversation_id=conversation_id,
+                    client_id=client_id,
+                    text=text,
+                    turn=turn,
+                    escalation=escalation,
+                )
+            )
+        if not result.duplicate:
+            self.later(self._after_turn(sid, result.message, result.replies, result.escalated))
+        return {"message": await self.public_message(result.message), "duplicate": result.duplicate}
+
+    async def _after_turn(
+        self, sid: str, message: Message, replies: list[Message], escalated: bool
+    ) -> None:
+        await self.publish(message, skip_sid=sid)
+        for reply in replies:
+            await self.publish(reply)
+        await self.router.conversation_changed(message.conversation_id)
+        if escalated:
+            await self.router.enqueued(message.conversation_id)
+
+    async def escalation_for(
+        self, reasons: tuple[str, ...], trigger: str, language: str
+    ) -> Escalation:
+        online = await self.router.agents_online()
+        wait = await self.router.expected_wait()
+        if not online:
+            notice = Reply(say("escalated_offline", language), {"leave_message": True})
+        elif wait is not None and wait >= 60:
+            notice = Reply(say("escalated_wait", language, minutes=round(wait / 60)))
+        else:
+            notice = Reply(say("escalated", language))
+        return Escalation(tuple(reasons), trigger, notice, online)
+
+    async def handoff(self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)) -> dict[str, Any]:
+        conversation_id = await self.conversation_of(sid)
+        async with self.locks(conversation_id):
+            conversation = await self.get(conversation_id)
+            if conversation.closed:
+                raise ClientError("conversation_closed")
+            escalation = await self.escalation_for(reasons, "shopper", conversation.language)
+            notice, status = await self.db.write(
+                partial(store_escalation, conversation_id=conversation_id, escalation=escalation)
+            )
+        if notice is not None:
+            await self.publish(notice)
+            await self.router.enqueued(conversation_id)
+        return {"status": await self.router.status_for(conversation_id)}
+
+    async def feedback(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        conversation_id = await self.conversation_of(sid)
+        message_id = validate.integer(data, "message_id")
+        helpful = validate.boolean(data, "helpful")
+        message = await self.db.read(partial(convs.get_message, message_id=message_id))
+        if message is None or message.conversation_id != conversation_id or message.author != "bot":
+            raise ClientError("not_found", "No such bot answer in this conversation.")
+        self.db.submit(
+            ev.INSERT_SQL,
+            ev.AnswerFeedback(
+                conversation_id=conversation_id, actor="shopper", message_id=message_id,
+                entry_id=message.meta.get("entry_id"), helpful=helpful,
+            ).row(),
+        )
+        if helpful:
+            return {}
+        async with self.locks(conversation_id):
+            conversation = await self.get(conversation_id)
+            if conversation.status != "bot":
+                return {}
+            state, decision = self.brain.not_helpful(conversation.mood)
+            await self.db.write(
+                lambda conn: convs.update_conversation(
+                    conn, conversation_id, **convs.mood_columns(state)
+                )
+            )
+        if decision.escalate:
+            return await self.handoff(sid, decision.reasons)
+        if decision.offer_person:
+            language = conversation.language
+            reply = Reply(say("offer_person", language), {"quick_replies": [handoff_reply(language)]})
+            stored = await self.db.write(
+                lambda conn: (
+                    m := convs.insert_message(conn, conversation_id, "bot", reply.text, meta=reply.meta),
+                    ev.insert_events(
+                        conn,
+                        ev.PersonOffered(
+                            conversation_id=conversation_id, actor="bot",
+                            reasons=list(decision.reasons),
+                        ),
+                    ),
+                )[0]
+            )
+            self.later(self.publish(stored))
+        return {}
+
+    async def typing(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        conversation_id = await self.conversation_of(sid)
+        typing = validate.boolean(data, "typing")
+        preview = validate.optional_str(data, "preview", limit=self.settings.max_message_length)
+        await self.fanout.to_watchers(
+            conversation_id,
+            "typing",
+            {"conversation_id": conversation_id, "author": "shopper", "typing": typing,
+             "preview": preview if typing else None},
+        )
+        return {}
+
+    async def widget(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        conversation_id = await self.conversation_of(sid)
+        action = data.get("action")
+        kinds = {"opened": ev.WidgetOpened, "closed": ev.WidgetClosed}
+        if action not in kinds:
+            raise ClientError("invalid_payload", "'action' must be 'opened' or 'closed'.")
+        self.db.submit(ev.INSERT_SQL, kinds[action](conversation_id=conversation_id, actor="shopper").row())
+        return {}
+
+    async def leave_message(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The offline form: an e-mail and a message become a ticket for the agents."""
+        conversation_id = await self.conversation_of(sid)
+        email = validate.email(data)
+        text = validate.text(data, limit=self.settings.max_message_length)
+        wait = self.message_limits.hit(sid)
+        if wait:
+            raise ClientError("rate_limited", retry_after=wait)
+        ticket_id = await self.db.write(
+            partial(tickets.create_ticket, conversation_id=conversation_id, email=email, text=text)
+        )
+        await self.fanout.to_agents("tickets", await self.db.read(tickets.open_tickets))
+        conversation = await self.get(conversation_id)
+        await self.close(
+            conversation_id, by="shopper", reason="left a message",
+            notice=say("ticket", conversation.language, email=email),
+        )
+        return {"ticket_id": ticket_id}
+
+    # -- ending --------------------------------------------------------------
+
+    async def end(self, sid: str) -> dict[str, Any]:
+        conversation_id = await self.conversation_of(sid)
+        await self.close(conversation_id, by="shopper", reason="shopper ended the chat")
+        return {}
+
+    async def close(
+        self, conversation_id: str, *, by: str, reason: str, agent_id: int | None = None,
+        notice: str | None = None,
+    ) -> bool:
+        """Close a conversation; tell everyone; ask the shopper for a rating."""
+        async with self.locks(conversation_id):
+            conversation = await self.get(conversation_id)
+            if conversation.closed:
+                return False
+            online = await self.live.shopper_online(conversation_id)
+            text = notice or say(
+                {"timeout": "ended_timeout", "shopper": "ended_shopper"}.get(by, "ended_agent"),
+                conversation.language,
+                name=await self.router.agent_name(agent_id) if agent_id else "",
+            )
+            closed, message = await self.db.write(
+                partial(
+                    _close_conversation,
+                    conversation=conversation,
+                    by=by,
+                    reason=reason,
+                    agent_id=agent_id,
+                    text=text,
+                    ask_csat=online,
+                )
+            )
+        await self.router.conversation_closed(conversation_id)
+        await self.publish(message)
+        await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
+        if online:
+            await self.fanout.to_shopper(conversation_id, "csat_request", self.csat.request_payload())
+        return True
+
+
+def _visitor(user: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for key, column in (("name", "visitor_name"), ("email", "visitor_email"), ("id", "visitor_id")):
+        value = user.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            values[column] = str(value).strip()[:200]
+    return values
+
+
+def _create_conversation(conn: Any, values: dict[str, Any], greeting: Reply) -> Conversation:
+    conversation = convs.insert_conversation(conn, **values)
+    convs.insert_message(conn, conversation.id, "bot", greeting.text, meta=greeting.meta,
+                         created_at=conversation.created_at)
+    ev.insert_events(
+        conn,
+        ev.ChatStarted(
+            conversation_id=conversation.id,
+            actor="shopper",
+            created_at=conversation.created_at,
+            language=conversation.language,
+            lang_setting=conversation.lang_setting,
+            page_url=conversation.page_url,
+            site=conversation.site,
+        ),
+    )
+    return conversation
+
+
+def _close_conversation(
+    conn: Any, conversation: Conversation, by: str, reason: str, agent_id: int | None,
+    text: str, ask_csat: bool,
+) -> tuple[bool, Message]:
+    from bot.csat.store import record_asked
+
+    at = now_iso()
+    convs.update_conversation(
+        conn, conversation.id, status="closed", closed_at=at, closed_by=by,
+        close_reason=reason, agent_id=None,
+    )
+    message = convs.insert_message(conn, conversation.id, "system", text, created_at=at,
+                                   agent_id=agent_id)
+    events: list[ev.Event] = []
+    if by == "agent":
+        events.append(ev.ChatResolved(conversation_id=conversation.id, actor="agent",
+                                      agent_id=agent_id, created_at=at))
+    events.append(ev.ChatEnded(conversation_id=conversation.id, actor=_actor(by),
+                               agent_id=agent_id, created_at=at, by=by, reason=reason))
+    if ask_csat and record_asked(conn, conversation.id, at):
+        events.append(ev.CsatAsked(conversation_id=conversation.id, actor="system", created_at=at))
+    ev.insert_events(conn, *events)
+    return True, message
+
+
+def _actor(by: str) -> ev.Actor:
+    return {"shopper": "shopper", "agent": "agent"}.get(by, "system")  # type: ignore[return-value]

@@ -1,0 +1,40 @@
+"""Arguments and checks shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+DEFAULT_DB = Path("supportbot.db")
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path,
+                        help=f"SQLite database file (default ./{DEFAULT_DB}, "
+                        "or SUPPORTBOT_DB)")
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    from bot.settings import settings_from_env
+
+    return settings_from_env(db=getattr(args, "db", None)).db
+
+
+def check_db_path(path: Path, *, must_exist: bool = False) -> None:
+    """Fail early, with a clear message, when the database cannot be used."""
+    from bot.cli import CommandError
+
+    if path.is_dir():
+        raise CommandError(f"--db {path} is a directory, not a database file")
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise CommandError(f"--db {path}: the file is not readable and writable by this user")
+        return
+    if must_exist:
+        raise CommandError(f"--db {path}: no such database (run `supportbot serve` first)")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CommandError(f"--db {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CommandError(f"--db {path}: cannot create a file in {parent} (permission denied)")

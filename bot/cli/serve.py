@@ -1,0 +1,119 @@
+"""``supportbot serve``: run the service."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import socket
+from pathlib import Path
+
+from bot.cli.common import add_db_argument, check_db_path
+from bot.resources import default_kb_path
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve",
+        help="run the chat service (widget, bot, agent console, dashboard)",
+        description="Run the chat service on HOST:PORT with an embedded SQLite database. "
+        "Every option can also be set as SUPPORTBOT_<OPTION> in the environment.",
+    )
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default 8080)")
+    add_db_argument(p)
+    p.add_argument("--kb", type=Path,
+                   help=f"knowledge base: a folder of .toml files, one .toml or a .csv "
+                   f"(default: the bundled {default_kb_path().name}/)")
+    p.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
+                   help="a shop origin whose pages may embed the widget, e.g. "
+                   "https://shop.example (repeatable; the server's own origin is always allowed)")
+    p.add_argument("--public-url", help="the URL shoppers' browsers use to reach this server")
+    p.add_argument("--inactivity-timeout", type=float, metavar="SECONDS",
+                   help="end a chat after this long without messages (default 600)")
+    p.add_argument("--insecure-cookies", action="store_true",
+                   help="send the console's session cookie without the Secure flag "
+                   "(only for plain-http set-ups other than localhost)")
+    p.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.cli import CommandError
+    from bot.settings import settings_from_env
+    from bot.web.origins import normalise_origin
+
+    try:
+        origins = tuple(normalise_origin(o) for o in args.allowed_origins or ())
+    except ValueError as exc:
+        raise CommandError(f"--allowed-origin: {exc}") from None
+    try:
+        settings = settings_from_env(
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            kb=args.kb,
+            allowed_origins=origins or None,
+            public_url=args.public_url,
+            inactivity_timeout=args.inactivity_timeout,
+            log_level=args.log_level,
+            secure_cookies=False if args.insecure_cookies else None,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if not 0 < settings.port < 65536:
+        raise CommandError(f"--port must be 1-65535, not {settings.port}")
+    if settings.inactivity_timeout <= 0:
+        raise CommandError("--inactivity-timeout must be positive")
+    if not settings.kb.exists():
+        raise CommandError(f"knowledge base not found: {settings.kb}")
+    check_db_path(settings.db)
+    _check_port(settings.host, settings.port)
+
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    app = create_app(settings)
+    print(f"supportbot on {settings.base_url}  (database {settings.db}, knowledge base "
+          f"{settings.kb})", flush=True)
+    print(f"  demo shop: {settings.base_url}/   agent console: {settings.base_url}/console   "
+          f"dashboard: {settings.base_url}/dashboard", flush=True)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None,
+                    handle_signals=True, shutdown_timeout=5)
+    except Exception as exc:  # the knowledge base or the database failed at start-up
+        from bot.kb.loader import KBError
+        from bot.store import StorageUnavailable
+
+        if isinstance(exc, (KBError, StorageUnavailable)):
+            raise CommandError(str(exc)) from None
+        raise
+    return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    from bot.cli import CommandError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CommandError(f"--host {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(f"port {port} on {host} is already in use "
+                                   f"(another server running? try --port)") from None
+            raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

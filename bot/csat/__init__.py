@@ -1,0 +1,1 @@
+"""Customer satisfaction: the rating asked after every chat, and its storage."""

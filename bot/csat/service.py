@@ -1,0 +1,105 @@
+"""Asking for and taking CSAT ratings (and the optional NPS question)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from bot import events as ev
+from bot import validate
+from bot.csat.store import LABELS, get_rating, record_asked, store_nps, store_rating
+from bot.errors import ClientError
+from bot.fanout import Fanout
+from bot.live import LiveState
+from bot.settings import Settings
+from bot.store import Database
+from bot.store import conversations as convs
+from bot.store.clock import now, now_iso, parse_iso
+from bot.store.conversations import Conversation
+
+COMMENT_MAX = 1000
+
+
+class CsatService:
+    def __init__(self, settings: Settings, db: Database, live: LiveState, fanout: Fanout) -> None:
+        self.settings = settings
+        self.db = db
+        self.live = live
+        self.fanout = fanout
+
+    def request_payload(self) -> dict[str, Any]:
+        return {
+            "scale": {str(value): label for value, label in LABELS.items()},
+            "comment_max": COMMENT_MAX,
+            "nps": self.settings.nps_enabled,
+        }
+
+    def window_open(self, conversation: Conversation) -> bool:
+        if not conversation.closed or conversation.closed_at is None:
+            return False
+        deadline = parse_iso(conversation.closed_at) + timedelta(seconds=self.settings.csat_window)
+        return now() < deadline
+
+    async def state(self, conversation: Conversation) -> tuple[dict[str, Any] | None, bool]:
+        if not conversation.closed:
+            return None, False
+        rating = await self.db.read(partial(get_rating, conversation_id=conversation.id))
+        return rating, self.window_open(conversation)
+
+    async def ask_if_open(self, conversation: Conversation) -> None:
+        """A shopper came back to an ended chat: ask again if it is still unrated."""
+        if not self.window_open(conversation):
+            return
+        rating = await self.db.read(partial(get_rating, conversation_id=conversation.id))
+        if rating is not None:
+            return
+
+        def asked(conn: Any) -> None:
+            at = now_iso()
+            if record_asked(conn, conversation.id, at):
+                ev.insert_events(conn, ev.CsatAsked(conversation_id=conversation.id,
+                                                    actor="system", created_at=at))
+
+        await self.db.write(asked)
+        await self.fanout.to_shopper(conversation.id, "csat_request", self.request_payload())
+
+    async def _rateable(self, sid: str, data: dict[str, Any]) -> Conversation:
+        conversation_id = await self.live.shopper_conversation(sid)
+        if conversation_id is None:
+            raise ClientError("no_conversation")
+        claimed = data.get("conversation_id")
+        if claimed is not None and claimed != conversation_id:
+            raise ClientError("forbidden", "You can only rate your own conversation.")
+        conversation = await self.db.read(
+            partial(convs.get_conversation, conversation_id=conversation_id)
+        )
+        if conversation is None:
+            raise ClientError("no_conversation")
+        if not conversation.closed:
+            raise ClientError("conversation_open")
+        if not self.window_open(conversation):
+            raise ClientError("rating_window_closed")
+        return conversation
+
+    async def rate(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        rating = validate.integer(data, "rating", code="invalid_rating", low=1, high=5)
+        comment = data.get("comment")
+        if comment is not None:
+            if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
+                raise ClientError("invalid_rating",
+                                  f"The comment must be text of at most {COMMENT_MAX} characters.")
+            comment = comment.strip() or None
+        conversation = await self._rateable(sid, data)
+        stored, _ = await self.db.write(
+            partial(store_rating, conversation=conversation, rating=rating, comment=comment)
+        )
+        return {"csat": stored}
+
+    async def nps(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        if not self.settings.nps_enabled:
+            raise ClientError("invalid_payload", "The NPS question is not enabled.")
+        score = validate.integer(data, "score", code="invalid_rating", low=0, high=10)
+        conversation = await self._rateable(sid, data)
+        await self.db.write(partial(store_nps, conversation_id=conversation.id, score=score))
+        return {}

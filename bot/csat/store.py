@@ -1,0 +1,86 @@
+"""Write jobs for CSAT and NPS (run in the writer thread)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from bot import events as ev
+from bot.store.clock import now_iso
+from bot.store.conversations import Conversation
+
+LABELS = {
+    1: "Very dissatisfied",
+    2: "Dissatisfied",
+    3: "Neutral",
+    4: "Satisfied",
+    5: "Very satisfied",
+}
+
+
+def record_asked(conn: sqlite3.Connection, conversation_id: str, at: str) -> bool:
+    """Note that the survey was shown; True the first time only."""
+    cursor = conn.execute(
+        "INSERT INTO csat (conversation_id, asked_at) VALUES (?, ?) "
+        "ON CONFLICT (conversation_id) DO NOTHING",
+        (conversation_id, at),
+    )
+    return cursor.rowcount == 1
+
+
+def get_rating(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT rating, comment, nps, given_at, updated_at FROM csat WHERE conversation_id = ?",
+        (conversation_id,),
+    ).fetchone()
+    if row is None or row["rating"] is None:
+        return None
+    return {"rating": row["rating"], "comment": row["comment"], "nps": row["nps"],
+            "given_at": row["given_at"], "updated_at": row["updated_at"]}
+
+
+def store_rating(
+    conn: sqlite3.Connection, conversation: Conversation, rating: int, comment: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Insert or update the conversation's one rating; return it and whether it was new."""
+    at = now_iso()
+    previous = get_rating(conn, conversation.id)
+    record_asked(conn, conversation.id, at)  # a rating implies the survey was shown
+    conn.execute(
+        "UPDATE csat SET rating = ?, comment = ?, agent_id = ?, bot_only = ?, "
+        "escalation_reasons = ?, language = ?, mood = ?, given_at = COALESCE(given_at, ?), "
+        "updated_at = ? WHERE conversation_id = ?",
+        (
+            rating,
+            comment,
+            conversation.last_agent_id,
+            int(conversation.escalated_at is None and conversation.last_agent_id is None),
+            json.dumps(list(conversation.escalation_reasons)),
+            conversation.language,
+            conversation.mood.mood,
+            at,
+            at,
+            conversation.id,
+        ),
+    )
+    if previous is None:
+        event: ev.Event = ev.CsatGiven(conversation_id=conversation.id, actor="shopper",
+                                       created_at=at, rating=rating, has_comment=bool(comment))
+    else:
+        event = ev.CsatUpdated(conversation_id=conversation.id, actor="shopper", created_at=at,
+                               rating=rating, previous=previous["rating"],
+                               has_comment=bool(comment))
+    ev.insert_events(conn, event)
+    stored = get_rating(conn, conversation.id)
+    assert stored is not None
+    return stored, previous is None
+
+
+def store_nps(conn: sqlite3.Connection, conversation_id: str, score: int) -> None:
+    at = now_iso()
+    record_asked(conn, conversation_id, at)
+    conn.execute("UPDATE csat SET nps = ?, updated_at = ? WHERE conversation_id = ?",
+                 (score, at, conversation_id))
+    ev.insert_events(conn, ev.NpsGiven(conversation_id=conversation_id, actor="shopper",
+                                       created_at=at, score=score))

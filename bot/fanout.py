@@ -1,0 +1,72 @@
+"""Who hears what: socket.io namespaces and rooms, in one place.
+
+Shoppers live on ``/chat`` and join one room per conversation. Agents live on
+``/agent``; every agent socket joins ``agents`` (queue updates) and
+``agent:<id>`` (its own notices), managers also join ``managers``, and an
+agent watching a conversation joins that conversation's room on ``/agent``.
+Rooms go through python-socketio's client manager, so a Redis manager makes
+them span processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+SHOPPER_NS = "/chat"
+AGENT_NS = "/agent"
+AGENTS_ROOM = "agents"
+MANAGERS_ROOM = "managers"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conv:{conversation_id}"
+
+
+def agent_room(agent_id: int) -> str:
+    return f"agent:{agent_id}"
+
+
+class Fanout:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def to_shopper(
+        self, conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
+    ) -> None:
+        await self.sio.emit(
+            event,
+            data,
+            room=conversation_room(conversation_id),
+            skip_sid=skip_sid,
+            namespace=SHOPPER_NS,
+        )
+
+    async def to_watchers(self, conversation_id: str, event: str, data: Any) -> None:
+        """Agents who have this conversation open."""
+        await self.sio.emit(
+            event, data, room=conversation_room(conversation_id), namespace=AGENT_NS
+        )
+
+    async def to_agents(self, event: str, data: Any) -> None:
+        await self.sio.emit(event, data, room=AGENTS_ROOM, namespace=AGENT_NS)
+
+    async def to_agent(self, agent_id: int, event: str, data: Any) -> None:
+        await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)
+
+    async def watch(self, sid: str, conversation_id: str) -> None:
+        await self.sio.enter_room(sid, conversation_room(conversation_id), namespace=AGENT_NS)
+
+    async def unwatch(self, sid: str, conversation_id: str) -> None:
+        await self.sio.leave_room(sid, conversation_room(conversation_id), namespace=AGENT_NS)
+
+    async def unwatch_all(self, conversation_id: str, agent_sids: set[str]) -> None:
+        for sid in agent_sids:
+            await self.unwatch(sid, conversation_id)
+
+    async def join_shopper(self, sid: str, conversation_id: str) -> None:
+        await self.sio.enter_room(sid, conversation_room(conversation_id), namespace=SHOPPER_NS)
+
+    async def leave_shopper(self, sid: str, conversation_id: str) -> None:
+        await self.sio.leave_room(sid, conversation_room(conversation_id), namespace=SHOPPER_NS)

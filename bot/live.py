@@ -1,0 +1,167 @@
+"""Live state: who is connected, who owns which chat, the queue, agent presence.
+
+Everything here is volatile and rebuilt from the database at start-up (see
+``bot.agents.routing``). The handlers use only the :class:`LiveState` interface;
+:class:`MemoryLiveState` is the single-process implementation. A multi-process
+deployment would implement the same methods on Redis (hashes and sorted sets,
+with ``claim`` as a Lua compare-and-set) and pair it with python-socketio's
+``AsyncRedisManager`` for the rooms; no handler changes.
+
+All methods are coroutines so that such an implementation can do I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class AgentPresence:
+    agent_id: int
+    status: str = "away"  # online | away
+    capacity: int = 3
+    sids: set[str] = field(default_factory=set)
+    disconnected_at: float | None = None  # monotonic time the last connection dropped
+    last_assigned: float = 0.0  # for round-robin among equally free agents
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sids)
+
+
+class LiveState(Protocol):
+    # shoppers
+    async def shopper_joined(self, sid: str, conversation_id: str) -> None: ...
+    async def shopper_left(self, sid: str) -> str | None: ...
+    async def shopper_conversation(self, sid: str) -> str | None: ...
+    async def shopper_online(self, conversation_id: str) -> bool: ...
+
+    # ownership: at most one agent per conversation
+    async def claim(self, conversation_id: str, agent_id: int) -> bool: ...
+    async def transfer(self, conversation_id: str, from_agent: int | None, to_agent: int) -> bool: ...
+    async def release(self, conversation_id: str) -> int | None: ...
+    async def owner(self, conversation_id: str) -> int | None: ...
+    async def owned_by(self, agent_id: int) -> set[str]: ...
+
+    # the queue, ordered by the time each chat started waiting
+    async def enqueue(self, conversation_id: str, since: float) -> None: ...
+    async def dequeue(self, conversation_id: str) -> bool: ...
+    async def queue(self) -> list[tuple[str, float]]: ...
+
+    # agent presence
+    async def agent_connected(self, agent_id: int, sid: str, capacity: int) -> AgentPresence: ...
+    async def agent_disconnected(self, sid: str) -> AgentPresence | None: ...
+    async def set_agent_status(self, agent_id: int, status: str) -> None: ...
+    async def agents(self) -> list[AgentPresence]: ...
+    async def agent(self, agent_id: int) -> AgentPresence | None: ...
+    async def mark_assigned(self, agent_id: int) -> None: ...
+    async def expect_agent(self, agent_id: int) -> None: ...
+
+
+class MemoryLiveState:
+    """:class:`LiveState` for one process, in plain dictionaries."""
+
+    def __init__(self) -> None:
+        self._shopper_sids: dict[str, str] = {}  # sid -> conversation
+        self._shoppers: dict[str, set[str]] = {}  # conversation -> sids
+        self._owners: dict[str, int] = {}
+        self._queue: dict[str, float] = {}
+        self._agents: dict[int, AgentPresence] = {}
+        self._agent_sids: dict[str, int] = {}
+
+    # -- shoppers
+    async def shopper_joined(self, sid: str, conversation_id: str) -> None:
+        await self.shopper_left(sid)
+        self._shopper_sids[sid] = conversation_id
+        self._shoppers.setdefault(conversation_id, set()).add(sid)
+
+    async def shopper_left(self, sid: str) -> str | None:
+        conversation_id = self._shopper_sids.pop(sid, None)
+        if conversation_id is not None:
+            sids = self._shoppers.get(conversation_id, set())
+            sids.discard(sid)
+            if not sids:
+                self._shoppers.pop(conversation_id, None)
+        return conversation_id
+
+    async def shopper_conversation(self, sid: str) -> str | None:
+        return self._shopper_sids.get(sid)
+
+    async def shopper_online(self, conversation_id: str) -> bool:
+        return bool(self._shoppers.get(conversation_id))
+
+    # -- ownership
+    async def claim(self, conversation_id: str, agent_id: int) -> bool:
+        if conversation_id in self._owners:
+            return False
+        self._owners[conversation_id] = agent_id
+        self._queue.pop(conversation_id, None)
+        return True
+
+    async def transfer(self, conversation_id: str, from_agent: int | None, to_agent: int) -> bool:
+        if self._owners.get(conversation_id) != from_agent:
+            return False
+        self._owners[conversation_id] = to_agent
+        return True
+
+    async def release(self, conversation_id: str) -> int | None:
+        return self._owners.pop(conversation_id, None)
+
+    async def owner(self, conversation_id: str) -> int | None:
+        return self._owners.get(conversation_id)
+
+    async def owned_by(self, agent_id: int) -> set[str]:
+        return {c for c, a in self._owners.items() if a == agent_id}
+
+    # -- queue
+    async def enqueue(self, conversation_id: str, since: float) -> None:
+        self._queue[conversation_id] = since
+
+    async def dequeue(self, conversation_id: str) -> bool:
+        return self._queue.pop(conversation_id, None) is not None
+
+    async def queue(self) -> list[tuple[str, float]]:
+        return sorted(self._queue.items(), key=lambda item: (item[1], item[0]))
+
+    # -- agents
+    async def agent_connected(self, agent_id: int, sid: str, capacity: int) -> AgentPresence:
+        presence = self._agents.get(agent_id)
+        if presence is None:
+            presence = self._agents[agent_id] = AgentPresence(agent_id, capacity=capacity)
+        presence.capacity = capacity
+        presence.sids.add(sid)
+        presence.disconnected_at = None
+        self._agent_sids[sid] = agent_id
+        return presence
+
+    async def agent_disconnected(self, sid: str) -> AgentPresence | None:
+        agent_id = self._agent_sids.pop(sid, None)
+        if agent_id is None:
+            return None
+        presence = self._agents[agent_id]
+        presence.sids.discard(sid)
+        if not presence.sids:
+            presence.disconnected_at = time.monotonic()
+        return presence
+
+    async def set_agent_status(self, agent_id: int, status: str) -> None:
+        presence = self._agents.setdefault(agent_id, AgentPresence(agent_id))
+        presence.status = status
+
+    async def agents(self) -> list[AgentPresence]:
+        return list(self._agents.values())
+
+    async def agent(self, agent_id: int) -> AgentPresence | None:
+        return self._agents.get(agent_id)
+
+    async def mark_assigned(self, agent_id: int) -> None:
+        presence = self._agents.get(agent_id)
+        if presence is not None:
+            presence.last_assigned = time.monotonic()
+
+    async def expect_agent(self, agent_id: int) -> None:
+        presence = self._agents.setdefault(agent_id, AgentPresence(agent_id))
+        if not presence.sids and presence.disconnected_at is None:
+            presence.disconnected_at = time.monotonic()

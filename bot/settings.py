@@ -1,0 +1,108 @@
+"""One frozen settings object, read once from defaults, the environment and the CLI.
+
+Every knob of the service lives here. Sections that belong to one area (the FAQ
+matcher, the mood detector) keep their own small config dataclasses next to the
+code that reads them; :class:`Settings` holds them as fields.
+
+Environment variables are named ``SUPPORTBOT_<FIELD>`` (upper case), e.g.
+``SUPPORTBOT_PORT=9000`` or ``SUPPORTBOT_ALLOWED_ORIGINS=https://a.shop,https://b.shop``.
+Command-line flags win over the environment, which wins over the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.resources import default_kb_path
+
+ENV_PREFIX = "SUPPORTBOT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # -- serving
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: Path = Path("supportbot.db")
+    kb: Path = field(default_factory=default_kb_path)
+    # Shop origins whose pages may open widget connections. Empty means "the
+    # server's own origin only" (the demo page); see bot.web.origins.
+    allowed_origins: tuple[str, ...] = ()
+    # Public base URL of this server as shoppers' browsers see it, used in the
+    # embed snippet; defaults to http://HOST:PORT.
+    public_url: str = ""
+    log_level: str = "info"
+    # The console cookie gets the Secure flag unless this is False. Browsers accept
+    # Secure cookies from http://localhost and http://127.0.0.1 too.
+    secure_cookies: bool = True
+
+    # -- conversations
+    inactivity_timeout: float = 600.0  # seconds without a shopper message -> chat ends
+    max_message_length: int = 2000
+    rate_limit_messages: int = 10  # messages per connection ...
+    rate_limit_window: float = 10.0  # ... per this many seconds
+    rate_limit_events: int = 60  # any events per connection per window (floods)
+    kb_reload_interval: float = 2.0  # seconds between checks for edited KB files
+    sweep_interval: float = 5.0  # seconds between checks for idle chats and absent agents
+
+    # -- agents
+    agent_capacity: int = 3
+    agent_grace_period: float = 60.0  # seconds an owner may be gone before requeue
+    queue_wait_threshold: float = 180.0  # seconds before "leave a message" is offered
+    session_ttl: float = 12 * 3600.0
+    login_attempts: int = 5  # per email and per IP ...
+    login_window: float = 300.0  # ... in this many seconds
+
+    # -- CSAT
+    csat_window: float = 7 * 24 * 3600.0  # seconds a rating may still be changed
+    nps_enabled: bool = False
+
+    # -- storage
+    writer_batch: int = 500  # most jobs the writer thread commits in one transaction
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def _coerce(raw: str, current: Any) -> Any:
+    if isinstance(current, bool):
+        value = raw.strip().lower()
+        if value in {"1", "true", "yes", "on"}:
+            return True
+        if value in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"expected a boolean, got {raw!r}")
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    if isinstance(current, Path):
+        return Path(raw)
+    if isinstance(current, tuple):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then ``SUPPORTBOT_*`` variables, then explicit keyword overrides."""
+    environ = os.environ if environ is None else environ
+    base = Settings()
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        key = ENV_PREFIX + f.name.upper()
+        if key in environ:
+            try:
+                values[f.name] = _coerce(environ[key], getattr(base, f.name))
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return base.replace(**values)

@@ -1,0 +1,229 @@
+"""Queries over conversations and messages.
+
+Plain functions taking a ``sqlite3.Connection``: the writer thread runs the
+writing ones (``Database.write``), the reader pool the others (``Database.read``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.store.clock import now_iso
+from bot.types import ConversationMood
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    status: str
+    language: str
+    lang_setting: str
+    created_at: str
+    updated_at: str
+    last_activity_at: str | None
+    closed_at: str | None
+    closed_by: str | None
+    close_reason: str | None
+    escalated_at: str | None
+    escalation_reasons: tuple[str, ...]
+    queued_at: str | None
+    agent_id: int | None
+    last_agent_id: int | None
+    first_agent_reply_at: str | None
+    page_url: str | None
+    page_title: str | None
+    visitor_name: str | None
+    visitor_email: str | None
+    site: str | None
+    mood: ConversationMood = field(default_factory=ConversationMood)
+
+    @property
+    def closed(self) -> bool:
+        return self.status == "closed"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Conversation:
+        return cls(
+            id=row["id"],
+            status=row["status"],
+            language=row["language"],
+            lang_setting=row["lang_setting"] or "auto",
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            last_activity_at=row["last_activity_at"],
+            closed_at=row["closed_at"],
+            closed_by=row["closed_by"],
+            close_reason=row["close_reason"],
+            escalated_at=row["escalated_at"],
+            escalation_reasons=tuple(json.loads(row["escalation_reasons"] or "[]")),
+            queued_at=row["queued_at"],
+            agent_id=row["agent_id"],
+            last_agent_id=row["last_agent_id"],
+            first_agent_reply_at=row["first_agent_reply_at"],
+            page_url=row["page_url"],
+            page_title=row["page_title"],
+            visitor_name=row["visitor_name"],
+            visitor_email=row["visitor_email"],
+            site=row["site"],
+            mood=ConversationMood(
+                mood=row["mood"] or 0.0,
+                messages=row["mood_messages"] or 0,
+                failures_in_row=row["failures_in_row"] or 0,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: str
+    client_id: str | None
+    author: str
+    agent_id: int | None
+    kind: str
+    text: str
+    created_at: str
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Message:
+        return cls(
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            client_id=row["client_id"],
+            author=row["author"],
+            agent_id=row["agent_id"],
+            kind=row["kind"],
+            text=row["text"],
+            created_at=row["created_at"],
+            meta=json.loads(row["meta"] or "{}"),
+        )
+
+
+# -- conversations ------------------------------------------------------------
+
+
+def insert_conversation(conn: sqlite3.Connection, **values: Any) -> Conversation:
+    at = values.setdefault("created_at", now_iso())
+    values.setdefault("updated_at", at)
+    values.setdefault("last_activity_at", at)
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    conn.execute(f"INSERT INTO conversations ({columns}) VALUES ({marks})", tuple(values.values()))
+    conversation = get_conversation(conn, values["id"])
+    assert conversation is not None
+    return conversation
+
+
+def get_conversation(conn: sqlite3.Connection, conversation_id: str) -> Conversation | None:
+    row = conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+    return Conversation.from_row(row) if row else None
+
+
+def find_by_token_hash(conn: sqlite3.Connection, token_hash: str) -> Conversation | None:
+    row = conn.execute(
+        "SELECT * FROM conversations WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
+    return Conversation.from_row(row) if row else None
+
+
+def update_conversation(conn: sqlite3.Connection, conversation_id: str, **values: Any) -> None:
+    values.setdefault("updated_at", now_iso())
+    if "escalation_reasons" in values and not isinstance(values["escalation_reasons"], str):
+        values["escalation_reasons"] = json.dumps(list(values["escalation_reasons"]))
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    conn.execute(
+        f"UPDATE conversations SET {assignments} WHERE id = ?",
+        (*values.values(), conversation_id),
+    )
+
+
+def mood_columns(mood: ConversationMood) -> dict[str, Any]:
+    return {
+        "mood": mood.mood,
+        "mood_messages": mood.messages,
+        "failures_in_row": mood.failures_in_row,
+    }
+
+
+def conversations_in_status(conn: sqlite3.Connection, *statuses: str) -> list[Conversation]:
+    marks = ", ".join("?" for _ in statuses)
+    rows = conn.execute(
+        f"SELECT * FROM conversations WHERE status IN ({marks}) ORDER BY queued_at, created_at",
+        statuses,
+    ).fetchall()
+    return [Conversation.from_row(row) for row in rows]
+
+
+def idle_conversations(conn: sqlite3.Connection, before: str, limit: int = 500) -> list[str]:
+    """Open conversations whose last activity is older than ``before``."""
+    rows = conn.execute(
+        "SELECT id FROM conversations WHERE status IN ('bot', 'queued', 'assigned') "
+        "AND last_activity_at < ? ORDER BY last_activity_at LIMIT ?",
+        (before, limit),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+# -- messages -------------------------------------------------------------------
+
+
+def insert_message(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    author: str,
+    text: str,
+    *,
+    client_id: str | None = None,
+    agent_id: int | None = None,
+    kind: str = "text",
+    meta: dict[str, Any] | None = None,
+    created_at: str | None = None,
+) -> Message:
+    created_at = created_at or now_iso()
+    meta_json = json.dumps(meta or {}, ensure_ascii=False, separators=(",", ":"))
+    cursor = conn.execute(
+        "INSERT INTO messages (conversation_id, client_id, author, agent_id, kind, text, "
+        "created_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (conversation_id, client_id, author, agent_id, kind, text, created_at, meta_json),
+    )
+    assert cursor.lastrowid is not None
+    return Message(
+        id=cursor.lastrowid,
+        conversation_id=conversation_id,
+        client_id=client_id,
+        author=author,
+        agent_id=agent_id,
+        kind=kind,
+        text=text,
+        created_at=created_at,
+        meta=meta or {},
+    )
+
+
+def find_message_by_client_id(
+    conn: sqlite3.Connection, conversation_id: str, client_id: str
+) -> Message | None:
+    row = conn.execute(
+        "SELECT * FROM messages WHERE conversation_id = ? AND client_id = ?",
+        (conversation_id, client_id),
+    ).fetchone()
+    return Message.from_row(row) if row else None
+
+
+def get_message(conn: sqlite3.Connection, message_id: int) -> Message | None:
+    row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+    return Message.from_row(row) if row else None
+
+
+def transcript(
+    conn: sqlite3.Connection, conversation_id: str, *, include_notes: bool = False
+) -> list[Message]:
+    sql = "SELECT * FROM messages WHERE conversation_id = ?"
+    if not include_notes:
+        sql += " AND kind != 'note'"
+    rows = conn.execute(sql + " ORDER BY id", (conversation_id,)).fetchall()
+    return [Message.from_row(row) for row in rows]

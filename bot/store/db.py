@@ -1,0 +1,229 @@
+"""SQLite access that never blocks the event loop.
+
+All writes go through **one writer thread** fed by a queue. The writer takes
+whatever jobs are waiting (up to ``batch``), runs each inside its own SAVEPOINT
+of one transaction and commits once; only then are the callers' futures
+resolved, so an awaited :meth:`Database.write` means "committed". A job that
+raises rolls back to its savepoint alone; a failed COMMIT (disk full, read-only
+file) fails every job of the batch with :class:`StorageUnavailable` and the
+writer goes on with the next batch, so the service recovers once the disk does.
+
+Reads run in a small thread pool, each thread with its own connection (WAL lets
+them read while the writer writes).
+
+This follows datasette's ``execute_write_fn`` design.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+WriteFn = Callable[[sqlite3.Connection], Any]
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take writes right now (read-only, disk full, locked)."""
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: WriteFn | None
+    future: asyncio.Future[Any] | None
+    loop: asyncio.AbstractEventLoop | None
+    sql: str | None = None  # fire-and-forget row insert (events): executemany-ed per batch
+    params: Sequence[Any] | None = None
+
+
+_STOP = _Job(None, None, None)
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a commit survives a crash of the process (kill -9);
+        # only a power loss can lose the last transactions.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Database:
+    def __init__(self, path: Path | str, *, batch: int = 500, readers: int = 4) -> None:
+        self.path = Path(path)
+        self.batch = batch
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-read")
+        self._local = threading.local()
+        self._read_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.batches_committed = 0
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self, migrate: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Open the write connection, apply migrations, start the writer thread.
+
+        Raises :class:`StorageUnavailable` when the file cannot be opened or migrated.
+        """
+        try:
+            conn = connect(self.path)
+            if migrate is not None:
+                migrate(conn)
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"cannot open database {self.path}: {exc}") from exc
+        self._writer = threading.Thread(
+            target=self._run_writer, args=(conn,), name="sqlite-writer", daemon=True
+        )
+        self._writer.start()
+
+    def stop(self) -> None:
+        """Finish the queued writes, then stop the writer and close connections."""
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join()
+            self._writer = None
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for conn in self._read_conns:
+                conn.close()
+            self._read_conns.clear()
+
+    # -- writes ----------------------------------------------------------
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` in the writer thread; return its result once committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(fn, future, loop))
+        return await future
+
+    def submit(self, sql: str, params: Sequence[Any]) -> None:
+        """Queue one row insert without waiting (engagement events).
+
+        Rows are inserted with ``executemany`` in the next batch; a failure is logged.
+        """
+        self._queue.put(_Job(None, None, None, sql, params))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        await self.write(lambda conn: None)
+
+    # -- reads -----------------------------------------------------------
+
+    def _read_conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            with self._lock:
+                self._read_conns.append(conn)
+        return conn
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` on a reader thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, lambda: fn(self._read_conn()))
+
+    # -- the writer thread ----------------------------------------------
+
+    def _run_writer(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                jobs = [first]
+                stop = False
+                while len(jobs) < self.batch:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is _STOP:
+                        stop = True
+                        break
+                    jobs.append(job)
+                self._run_batch(conn, jobs)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        rows: dict[str, list[Sequence[Any]]] = {}
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in jobs:
+                if job.fn is None:
+                    assert job.sql is not None and job.params is not None
+                    rows.setdefault(job.sql, []).append(job.params)
+                    continue
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(conn)
+                except Exception as exc:  # noqa: BLE001 - handed to the caller
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((job, None, _translate(exc)))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((job, result, None))
+            for sql, params in rows.items():
+                conn.executemany(sql, params)
+            conn.execute("COMMIT")
+            self.batches_committed += 1
+        except sqlite3.Error as exc:
+            log.error("database write failed, %d jobs refused: %s", len(jobs), exc)
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+            error = _translate(exc)
+            outcomes = [(job, None, error) for job in jobs if job.fn is not None]
+        for job, result, error in outcomes:
+            assert job.loop is not None and job.future is not None
+            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, sqlite3.OperationalError):
+        message = str(exc).lower()
+        if any(
+            s in message
+            for s in ("readonly", "read-only", "disk is full", "locked", "disk i/o", "unable to open")
+        ):
+            return StorageUnavailable(str(exc))
+    return exc
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -1,0 +1,223 @@
+"""Numbered, recorded schema migrations (sqlite-utils).
+
+Each migration is a function ``NNNN_name(db)`` registered with :func:`migration`;
+:func:`migrate` applies the ones not yet recorded in ``_migrations``, in order,
+each in its own transaction. Never edit a migration that has shipped: add one.
+
+Times are ISO 8601 UTC strings with milliseconds (``2026-11-27T03:17:40.123Z``):
+readable, and they sort as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from bot.store.clock import now_iso
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__.lstrip("_"), fn))
+    return fn
+
+
+@migration
+def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
+    db["conversations"].create(
+        {
+            "id": str,
+            "token_hash": str,  # sha256 of the resume token; the token itself is never stored
+            "site": str,
+            "status": str,  # bot | queued | assigned | closed
+            "language": str,
+            "lang_setting": str,  # auto | en | it | pl
+            "page_url": str,
+            "page_title": str,
+            "visitor_name": str,
+            "visitor_email": str,
+            "visitor_id": str,
+            "created_at": str,
+            "updated_at": str,
+            "last_activity_at": str,  # last shopper or agent message: drives the inactivity timeout
+            "closed_at": str,
+            "closed_by": str,
+            "close_reason": str,
+            "escalated_at": str,
+            "escalation_reasons": str,  # JSON list
+            "queued_at": str,
+            "agent_id": int,  # current owner
+            "last_agent_id": int,
+            "first_agent_reply_at": str,
+            "mood": float,
+            "mood_messages": int,
+            "failures_in_row": int,
+        },
+        pk="id",
+        not_null={"token_hash", "status", "created_at", "updated_at", "language"},
+        defaults={
+            "status": "bot",
+            "language": "en",
+            "lang_setting": "auto",
+            "mood": 0.0,
+            "mood_messages": 0,
+            "failures_in_row": 0,
+        },
+    )
+    db["conversations"].create_index(["token_hash"], unique=True)
+    db["conversations"].create_index(["status", "last_activity_at"])
+    db["conversations"].create_index(["created_at"])
+
+    db["messages"].create(
+        {
+            "id": int,
+            "conversation_id": str,
+            "client_id": str,
+            "author": str,  # shopper | bot | agent | system
+            "agent_id": int,
+            "kind": str,  # text | note (notes are for agents only)
+            "text": str,
+            "created_at": str,
+            "meta": str,  # JSON: entry_id, quick_replies, feedback, mood ...
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+        not_null={"conversation_id", "author", "kind", "text", "created_at"},
+        defaults={"kind": "text"},
+    )
+    db["messages"].create_index(["conversation_id", "id"])
+    db.execute(
+        "CREATE UNIQUE INDEX idx_messages_client_id ON messages (conversation_id, client_id) "
+        "WHERE client_id IS NOT NULL"
+    )
+
+    db["events"].create(
+        {
+            "id": int,
+            "conversation_id": str,
+            "actor": str,  # shopper | bot | agent | manager | system
+            "agent_id": int,
+            "type": str,
+            "created_at": str,
+            "properties": str,  # JSON object
+        },
+        pk="id",
+        not_null={"actor", "type", "created_at", "properties"},
+    )
+    db["events"].create_index(["conversation_id", "id"])
+    db["events"].create_index(["type", "created_at"])
+    db["events"].create_index(["created_at"])
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations; return the names applied."""
+    db = sqlite_utils.Database(conn)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            fn(db)
+            conn.execute(
+                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, now_iso())
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(name)
+    return applied
+
+
+@migration
+def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
+    db["agents"].create(
+        {
+            "id": int,
+            "email": str,
+            "name": str,
+            "role": str,  # agent | manager
+            "password_hash": str,
+            "capacity": int,
+            "disabled": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"email", "name", "role", "password_hash", "created_at"},
+        defaults={"disabled": 0, "capacity": 3},
+    )
+    db["agents"].create_index(["email"], unique=True)
+
+    db["sessions"].create(
+        {
+            "id_hash": str,  # sha256 of the cookie value
+            "agent_id": int,
+            "csrf_token": str,
+            "created_at": str,
+            "expires_at": str,
+        },
+        pk="id_hash",
+        foreign_keys=[("agent_id", "agents", "id")],
+        not_null={"agent_id", "csrf_token", "created_at", "expires_at"},
+    )
+    db["sessions"].create_index(["expires_at"])
+
+    db["canned_replies"].create(
+        {
+            "id": int,
+            "shortcut": str,
+            "text": str,
+            "created_by": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"shortcut", "text", "created_at"},
+    )
+    db["canned_replies"].create_index(["shortcut"], unique=True)
+
+    db["tickets"].create(
+        {
+            "id": int,
+            "conversation_id": str,
+            "email": str,
+            "text": str,
+            "status": str,  # open | done
+            "created_at": str,
+            "done_at": str,
+            "done_by": int,
+        },
+        pk="id",
+        not_null={"email", "text", "status", "created_at"},
+        defaults={"status": "open"},
+    )
+    db["tickets"].create_index(["status", "created_at"])
+
+    db["csat"].create(
+        {
+            "conversation_id": str,
+            "rating": int,
+            "comment": str,
+            "nps": int,
+            "agent_id": int,  # the agent who last handled the chat, if any
+            "bot_only": int,  # 1 when no person took part
+            "escalation_reasons": str,  # JSON list
+            "language": str,
+            "mood": float,
+            "asked_at": str,
+            "given_at": str,
+            "updated_at": str,
+        },
+        pk="conversation_id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+    )
+    db["csat"].create_index(["given_at"])
+    db["csat"].create_index(["asked_at"])

@@ -1,0 +1,87 @@
+"""What the bot itself says (not knowledge-base answers), per language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.types import DEFAULT_LANGUAGE
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": "Hi! I'm the Casa Lino assistant. Ask me about orders, delivery, returns "
+        "or anything else, and I'll do my best to help.",
+        "suggest": "I'm not quite sure what you mean. Did you mean one of these?",
+        "fallback": "Sorry, I don't know the answer to that. You can rephrase your question, "
+        "or I can bring in a person from our team.",
+        "offer_person": "It seems I'm not able to help with this. Would you like to talk to a "
+        "person?",
+        "handoff_label": "Talk to a person",
+        "escalated": "I'm connecting you to a person from our team.",
+        "escalated_wait": "I'm connecting you to a person from our team. The expected wait is "
+        "about {minutes} min.",
+        "escalated_offline": "Nobody from our team is online right now. Leave your e-mail and "
+        "a message, and we'll get back to you as soon as we can.",
+        "agent_joined": "{name} has joined the chat.",
+        "agent_left": "{name} has left the chat.",
+        "requeued": "Your agent got disconnected; you're back in the queue and the next "
+        "free person will take over.",
+        "transferred": "{name} is taking over this chat.",
+        "ended_timeout": "This chat was closed after a period of inactivity.",
+        "ended_agent": "{name} has closed this chat.",
+        "ended_shopper": "You ended the chat.",
+        "ticket": "Thanks! We've got your message and will reply to {email}.",
+    },
+    "it": {
+        "greeting": "Ciao! Sono l'assistente di Casa Lino. Chiedimi di ordini, spedizioni, "
+        "resi o altro: farò del mio meglio per aiutarti.",
+        "suggest": "Non sono sicuro di aver capito. Intendevi una di queste domande?",
+        "fallback": "Mi dispiace, non conosco la risposta. Puoi riformulare la domanda, "
+        "oppure posso farti parlare con una persona del nostro team.",
+        "offer_person": "Sembra che io non riesca ad aiutarti. Vuoi parlare con una persona?",
+        "handoff_label": "Parla con una persona",
+        "escalated": "Ti metto in contatto con una persona del nostro team.",
+        "escalated_wait": "Ti metto in contatto con una persona del nostro team. L'attesa "
+        "prevista è di circa {minutes} min.",
+        "escalated_offline": "In questo momento nessuno del nostro team è online. Lasciaci la "
+        "tua e-mail e un messaggio: ti risponderemo il prima possibile.",
+        "agent_joined": "{name} è entrato nella chat.",
+        "agent_left": "{name} ha lasciato la chat.",
+        "requeued": "Il tuo operatore si è disconnesso: sei di nuovo in coda e la prossima "
+        "persona libera ti risponderà.",
+        "transferred": "Ora ti segue {name}.",
+        "ended_timeout": "La chat è stata chiusa per inattività.",
+        "ended_agent": "{name} ha chiuso la chat.",
+        "ended_shopper": "Hai chiuso la chat.",
+        "ticket": "Grazie! Abbiamo ricevuto il tuo messaggio e risponderemo a {email}.",
+    },
+    "pl": {
+        "greeting": "Cześć! Jestem asystentem Casa Lino. Zapytaj o zamówienia, dostawę, zwroty "
+        "lub cokolwiek innego, a postaram się pomóc.",
+        "suggest": "Nie jestem pewien, o co chodzi. Czy chodziło o jedno z tych pytań?",
+        "fallback": "Przepraszam, nie znam odpowiedzi na to pytanie. Możesz je sformułować "
+        "inaczej albo mogę poprosić kogoś z naszego zespołu.",
+        "offer_person": "Wygląda na to, że nie potrafię w tym pomóc. Czy chcesz porozmawiać "
+        "z konsultantem?",
+        "handoff_label": "Porozmawiaj z konsultantem",
+        "escalated": "Łączę cię z osobą z naszego zespołu.",
+        "escalated_wait": "Łączę cię z osobą z naszego zespołu. Przewidywany czas oczekiwania "
+        "to około {minutes} min.",
+        "escalated_offline": "Nikt z naszego zespołu nie jest teraz dostępny. Zostaw swój e-mail "
+        "i wiadomość, a odpowiemy najszybciej, jak to możliwe.",
+        "agent_joined": "{name} dołącza do czatu.",
+        "agent_left": "{name} opuszcza czat.",
+        "requeued": "Konsultant stracił połączenie; wracasz do kolejki i zajmie się tobą "
+        "następna wolna osoba.",
+        "transferred": "Teraz rozmowę prowadzi {name}.",
+        "ended_timeout": "Czat został zamknięty z powodu braku aktywności.",
+        "ended_agent": "{name} zamyka czat.",
+        "ended_shopper": "Zakończono czat.",
+        "ticket": "Dziękujemy! Otrzymaliśmy twoją wiadomość i odpowiemy na adres {email}.",
+    },
+}
+
+
+def say(key: str, language: str, **values: Any) -> str:
+    table = TEXTS.get(language) or TEXTS[DEFAULT_LANGUAGE]
+    template = table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]
+    return template.format(**values)

@@ -1,0 +1,1 @@
+"""HTTP side of the service: pages, the widget files, origins, security headers."""

@@ -1,0 +1,174 @@
+"""HTTP routes: the demo shop, the widget files, sign-in, the agent console, health.
+
+The dashboard's routes live in ``bot.web.dashboard``.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from bot.agents.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginRefused, Session
+from bot.resources import static_dir, widget_dir
+
+if TYPE_CHECKING:
+    from bot.agents.accounts import Agent
+
+routes = web.RouteTableDef()
+
+
+def _keys():  # type: ignore[no-untyped-def]
+    from bot import app as keys  # late import: bot.app imports this module
+
+    return keys
+
+
+def page(name: str, **values: str) -> web.Response:
+    """A static HTML page with ``{{name}}`` placeholders filled (values are escaped)."""
+    text = (static_dir() / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
+    return web.Response(text=text, content_type="text/html",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def current_session(request: web.Request) -> Session | None:
+    return await request.app[_keys().SESSIONS].get(request.cookies.get(COOKIE))
+
+
+async def require_agent(request: web.Request, *, manager: bool = False) -> Session:
+    """The signed-in agent's session; 401 (or a redirect for pages) when signed out, 403 if not allowed."""
+    session = await current_session(request)
+    if session is None:
+        if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+            raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
+        raise web.HTTPUnauthorized(text='{"error": "unauthorized"}', content_type="application/json")
+    if manager and not session.agent.is_manager:
+        raise web.HTTPForbidden(text="Managers only.", content_type="text/plain")
+    return session
+
+
+async def check_csrf(request: web.Request, session: Session) -> None:
+    """State-changing requests: our own origin and the session's CSRF token."""
+    policy = request.app[_keys().ORIGINS]
+    environ = {"HTTP_ORIGIN": request.headers.get("Origin", ""), "HTTP_HOST": request.host,
+               "wsgi.url_scheme": request.scheme}
+    if request.headers.get("Origin") and not policy.same_origin(environ):
+        raise web.HTTPForbidden(text="Cross-origin request refused.")
+    token = request.headers.get("X-CSRF-Token")
+    if token is None and request.content_type == "application/x-www-form-urlencoded":
+        token = str((await request.post()).get("csrf_token", ""))
+    if not token or not secrets.compare_digest(token, session.csrf_token):
+        raise web.HTTPForbidden(text="Missing or wrong CSRF token.")
+
+
+def _safe_next(value: str | None) -> str:
+    if not value:
+        return "/console"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return "/console"
+    return value
+
+
+def _set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    settings = request.app[_keys().SETTINGS]
+    response.set_cookie(COOKIE, value, httponly=True, samesite="Strict", path="/",
+                        secure=settings.secure_cookies, max_age=int(settings.session_ttl))
+
+
+# -- demo shop and widget ---------------------------------------------------------
+
+
+@routes.get("/")
+async def demo(request: web.Request) -> web.Response:
+    return page("demo/index.html")
+
+
+@routes.get("/widget.js")
+async def widget_js(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(widget_dir() / "widget.js",
+                            headers={"Cache-Control": "public, max-age=300",
+                                     "Content-Type": "application/javascript; charset=utf-8"})
+
+
+@routes.get("/healthz")
+async def health(request: web.Request) -> web.Response:
+    knowledge = request.app[_keys().KNOWLEDGE]
+    return web.json_response({"ok": True, "kb_entries": len(knowledge.kb.entries)})
+
+
+# -- sign-in -------------------------------------------------------------------------
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.Response:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    error = {"1": "Wrong e-mail or password.", "2": "Too many attempts; try again later.",
+             "3": "Your session expired; please sign in again."}.get(request.query.get("error", ""), "")
+    response = page("login.html", csrf=token, next=_safe_next(request.query.get("next")),
+                    error=error)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
+                        secure=request.app[_keys().SETTINGS].secure_cookies)
+    return response
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    token = str(form.get("csrf_token", ""))
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    next_url = _safe_next(str(form.get("next", "")))
+    if not expected or not secrets.compare_digest(token, expected):
+        raise web.HTTPSeeOther(f"/login?error=3&next={quote(next_url)}")
+    sessions = request.app[_keys().SESSIONS]
+    try:
+        cookie, _ = await sessions.login(str(form.get("email", "")), str(form.get("password", "")),
+                                         request.remote or "")
+    except LoginRefused as exc:
+        code = "2" if exc.retry_after else "1"
+        response = web.HTTPSeeOther(f"/login?error={code}&next={quote(next_url)}")
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        raise response from None
+    response = web.HTTPSeeOther(next_url)
+    _set_session_cookie(request, response, cookie)
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    raise response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    session = await require_agent(request)
+    await check_csrf(request, session)
+    await request.app[_keys().SESSIONS].logout(request.cookies[COOKIE])
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(COOKIE, path="/")
+    raise response
+
+
+# -- agent console ---------------------------------------------------------------------
+
+
+@routes.get("/console")
+async def console(request: web.Request) -> web.Response:
+    session = await require_agent(request)
+    return page("console/index.html", csrf=session.csrf_token, name=session.agent.name,
+                role=session.agent.role)
+
+
+@routes.get("/api/me")
+async def me(request: web.Request) -> web.Response:
+    session = await require_agent(request)
+    agent: Agent = session.agent
+    return web.json_response({"agent": agent.public(), "csrf_token": session.csrf_token})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)
+    app.router.add_static("/static/", static_dir(), append_version=False)
+    app.router.add_static("/widget/", widget_dir(), append_version=False)

@@ -1,0 +1,204 @@
+"""Fixtures: a real server on 127.0.0.1 and real socket.io clients talking to it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+from aiohttp import web
+
+from bot.agents import accounts
+from bot.app import DB, create_app
+from bot.settings import Settings
+from bot.store import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        db=tmp_path / "test.db",
+        sweep_interval=0.2,
+        kb_reload_interval=0.2,
+        secure_cookies=False,
+    )
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: web.Application
+    settings: Settings
+
+    @property
+    def db(self) -> Database:
+        return self.app[DB]
+
+    async def query(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return await self.db.read(lambda c: [dict(r) for r in c.execute(sql, params).fetchall()])
+
+    async def events(self, type_: str | None = None, conversation_id: str | None = None
+                     ) -> list[dict[str, Any]]:
+        await self.db.flush()
+        sql, params = "SELECT * FROM events WHERE 1=1", []
+        if type_:
+            sql += " AND type = ?"
+            params.append(type_)
+        if conversation_id:
+            sql += " AND conversation_id = ?"
+            params.append(conversation_id)
+        return await self.query(sql + " ORDER BY id", *params)
+
+    async def add_agent(self, email: str, name: str, role: str = "agent",
+                        capacity: int = 3) -> accounts.Agent:
+        return await self.db.write(
+            lambda c: accounts.add_agent(c, email, name, role, PASSWORD, capacity)
+        )
+
+
+ServerFactory = Callable[..., Awaitable[LiveServer]]
+
+
+@pytest.fixture
+async def start_server(aiohttp_server: Any, settings: Settings) -> ServerFactory:
+    async def start(**changes: Any) -> LiveServer:
+        s = settings.replace(**changes)
+        app = create_app(s)
+        server = await aiohttp_server(app, host="127.0.0.1")
+        return LiveServer(str(server.make_url("")).rstrip("/"), app, s)
+
+    return start
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory) -> LiveServer:
+    return await start_server()
+
+
+@dataclass
+class Client:
+    """A real python-socketio client that records what the server sends."""
+
+    sio: socketio.AsyncClient
+    namespace: str
+    received: list[tuple[str, Any]] = field(default_factory=list)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
+
+    async def emit(self, event: str, data: Any = None) -> None:
+        await self.sio.emit(event, data, namespace=self.namespace)
+
+    def record(self, event: str, data: Any) -> None:
+        self.received.append((event, data))
+        self._arrived.set()
+
+    def of(self, event: str) -> list[Any]:
+        return [data for name, data in self.received if name == event]
+
+    async def wait_for(self, event: str, predicate: Callable[[Any], bool] = lambda d: True,
+                       timeout: float = 5) -> Any:
+        async def scan() -> Any:
+            seen = 0
+            while True:
+                for name, data in self.received[seen:]:
+                    if name == event and predicate(data):
+                        return data
+                seen = len(self.received)
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(scan(), timeout)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+SERVER_EVENTS = ("message", "status", "typing", "ended", "csat_request", "error", "queue",
+                 "assigned", "unassigned", "closed", "presence", "agents", "canned", "tickets")
+
+
+@pytest.fixture
+async def connect(server: LiveServer) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
+    clients: list[Client] = []
+
+    async def make(namespace: str = "/chat", *, url: str | None = None,
+                   headers: dict[str, str] | None = None, auth: Any = None) -> Client:
+        sio = socketio.AsyncClient(reconnection=False)
+        client = Client(sio, namespace)
+        for name in SERVER_EVENTS:
+            sio.on(name, (lambda n: lambda data=None: client.record(n, data))(name),
+                   namespace=namespace)
+        await sio.connect(url or server.url, namespaces=[namespace], headers=headers or {},
+                          auth=auth, transports=["websocket"], wait_timeout=5)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def shopper(connect: Callable[..., Awaitable[Client]]) -> Callable[..., Awaitable[Client]]:
+    """A connected shopper whose conversation has started (``client.start`` holds the ack)."""
+
+    async def make(**start: Any) -> Client:
+        client = await connect("/chat")
+        ack = await client.call("start", start)
+        assert ack["ok"], ack
+        client.start = ack  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+async def login(url: str, email: str, password: str = PASSWORD) -> str | None:
+    """Sign in through the real login form; return the session cookie value."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.get(f"{url}/login") as response:
+            page = await response.text()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, "login page has no CSRF field"
+        async with http.post(f"{url}/login", allow_redirects=False, data={
+            "email": email, "password": password, "csrf_token": token.group(1), "next": "/console",
+        }) as response:
+            cookie = response.cookies.get("supportbot_session")
+            return cookie.value if cookie else None
+
+
+@pytest.fixture
+async def agent(server: LiveServer, connect: Callable[..., Awaitable[Client]]
+                ) -> Callable[..., Awaitable[Client]]:
+    """An agent account, signed in, connected to /agent, status online."""
+    count = 0
+
+    async def make(name: str = "Ada", role: str = "agent", online: bool = True,
+                   capacity: int = 3) -> Client:
+        nonlocal count
+        count += 1
+        email = f"{name.lower()}{count}@shop.example"
+        account = await server.add_agent(email, name, role, capacity)
+        cookie = await login(server.url, email)
+        assert cookie
+        client = await connect("/agent", headers={"Cookie": f"supportbot_session={cookie}"})
+        client.account = account  # type: ignore[attr-defined]
+        client.cookie = cookie  # type: ignore[attr-defined]
+        if online:
+            ack = await client.call("status", {"status": "online"})
+            assert ack["ok"], ack
+        return client
+
+    return make

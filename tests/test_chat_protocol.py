@@ -1,0 +1,215 @@
+"""The shopper protocol end to end: a real server, real socket.io clients, a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from bot.settings import Settings
+
+from conftest import Client, LiveServer
+
+
+def mid() -> str:
+    return uuid.uuid4().hex
+
+
+async def test_start_greets_and_gives_a_resume_token(server: LiveServer, shopper) -> None:
+    client: Client = await shopper()
+    ack = client.start
+    assert ack["resumed"] is False
+    assert len(ack["token"]) == 43  # 32 random bytes, URL-safe base64
+    conversation = ack["conversation"]
+    assert conversation["status"] == "bot"
+    assert [m["author"] for m in ack["messages"]] == ["bot"]
+    assert ack["messages"][0]["text"]
+    rows = await server.query("SELECT token_hash FROM conversations WHERE id = ?", conversation["id"])
+    assert rows and ack["token"] not in rows[0]["token_hash"]  # only a hash is stored
+    started = await server.events("chat.started", conversation["id"])
+    assert len(started) == 1 and started[0]["actor"] == "shopper"
+
+
+async def test_message_is_acked_after_commit_and_the_bot_replies(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    ack = await client.call("message", {"id": "m1", "text": "when will you deliver my order?"})
+    assert ack["ok"] and ack["duplicate"] is False
+    assert ack["message"]["author"] == "shopper" and ack["message"]["client_id"] == "m1"
+    # Acked means committed: a fresh read sees it.
+    rows = await server.query("SELECT text FROM messages WHERE conversation_id = ? AND client_id = 'm1'", cid)
+    assert rows == [{"text": "when will you deliver my order?"}]
+    reply = await client.wait_for("message", lambda m: m["author"] == "bot")
+    assert reply["entry_id"] and reply["feedback"] is True
+    replied = await server.events("bot.reply", cid)
+    assert replied and replied[0]["properties"]
+    received = await server.events("message.received", cid)
+    assert len(received) == 1
+
+
+async def test_a_resent_message_is_stored_once(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    first = await client.call("message", {"id": "same-id", "text": "hello there"})
+    again = await client.call("message", {"id": "same-id", "text": "hello there"})
+    assert first["ok"] and again["ok"]
+    assert again["duplicate"] is True and again["message"]["id"] == first["message"]["id"]
+    rows = await server.query(
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid)
+    assert rows[0]["n"] == 1
+    await asyncio.sleep(0.2)
+    assert len(await server.events("message.received", cid)) == 1
+
+
+async def test_resume_returns_the_same_conversation_and_transcript(server: LiveServer, shopper, connect) -> None:
+    first = await shopper()
+    token = first.start["token"]
+    await first.call("message", {"id": mid(), "text": "<b>bold</b> & <script>alert(1)</script>"})
+    await first.wait_for("message", lambda m: m["author"] == "bot")
+    await first.close()
+
+    again = await connect("/chat")
+    ack = await again.call("start", {"token": token})
+    assert ack["ok"] and ack["resumed"] is True
+    assert ack["conversation"]["id"] == first.start["conversation"]["id"]
+    texts = [m["text"] for m in ack["messages"]]
+    assert "<b>bold</b> & <script>alert(1)</script>" in texts  # stored exactly as sent
+    assert [m["author"] for m in ack["messages"]][:3] == ["bot", "shopper", "bot"]
+    assert len(await server.events("chat.resumed", ack["conversation"]["id"])) == 1
+
+
+async def test_forged_or_malformed_tokens_reveal_nothing(server: LiveServer, shopper, connect) -> None:
+    victim = await shopper()
+    await victim.call("message", {"id": mid(), "text": "my secret address"})
+    client = await connect("/chat")
+    forged = victim.start["token"][:-1] + ("A" if victim.start["token"][-1] != "A" else "B")
+    for token in (forged, "short", 12345, "x" * 5000, "", {"a": 1}):
+        ack = await client.call("start", {"token": token})
+        assert ack == {"ok": False, "error": {"code": "invalid_token", "message": ack["error"]["message"]}}
+        assert "secret" not in str(ack)
+    # Still usable: start a fresh conversation on the same connection.
+    fresh = await client.call("start", {})
+    assert fresh["ok"] and fresh["conversation"]["id"] != victim.start["conversation"]["id"]
+
+
+async def test_bad_messages_get_clear_errors_and_the_connection_stays_usable(
+    server: LiveServer, shopper, connect
+) -> None:
+    early = await connect("/chat")
+    ack = await early.call("message", {"id": "x", "text": "hi"})
+    assert ack["error"]["code"] == "no_conversation"
+
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    cases = [
+        ({"id": "a1", "text": 42}, "invalid_text"),
+        ({"id": "a2"}, "invalid_text"),
+        ({"id": "a3", "text": None}, "invalid_text"),
+        ({"id": "a4", "text": ""}, "empty_text"),
+        ({"id": "a5", "text": " \n\t "}, "empty_text"),
+        ({"id": "a6", "text": "x" * 2001}, "text_too_long"),
+        ({"text": "no id"}, "invalid_id"),
+        ({"id": "bad id!", "text": "x"}, "invalid_id"),
+        ({"id": "y" * 65, "text": "x"}, "invalid_id"),
+        (["not", "an", "object"], "invalid_payload"),
+        ("a string", "invalid_payload"),
+        (17, "invalid_payload"),
+    ]
+    for payload, code in cases:
+        ack = await client.call("message", payload)
+        assert ack["ok"] is False and ack["error"]["code"] == code, (payload, ack)
+        assert ack["error"]["message"]
+    ok = await client.call("message", {"id": "fine", "text": "x" * 2000})
+    assert ok["ok"]
+    rows = await server.query(
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid)
+    assert rows[0]["n"] == 1
+
+
+async def test_unknown_events_are_refused_by_ack_or_error_event(shopper) -> None:
+    client = await shopper()
+    ack = await client.call("launch_missiles", {"now": True})
+    assert ack["error"]["code"] == "unknown_event"
+    await client.emit("launch_missiles", {"now": True})  # no callback: an error event instead
+    error = await client.wait_for("error")
+    assert error["code"] == "unknown_event" and error["event"] == "launch_missiles"
+    await client.emit("message", {"id": "e1", "text": ""})
+    error = await client.wait_for("error", lambda e: e["event"] == "message")
+    assert error["code"] == "empty_text"
+    assert (await client.call("message", {"id": "e2", "text": "still here"}))["ok"]
+
+
+async def test_a_flood_is_refused_with_retry_after(start_server, connect) -> None:
+    server = await start_server(rate_limit_messages=5, rate_limit_window=1.0)
+    client = await connect("/chat", url=server.url)
+    assert (await client.call("start", {}))["ok"]
+    acks = [await client.call("message", {"id": f"f{i}", "text": f"message {i}"}) for i in range(8)]
+    assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3
+    refused = acks[5]["error"]
+    assert refused["code"] == "rate_limited" and 0 < refused["retry_after"] <= 1.0
+    await asyncio.sleep(refused["retry_after"] + 0.05)
+    assert (await client.call("message", {"id": "f-after", "text": "calm again"}))["ok"]
+    rows = await server.query("SELECT count(*) AS n FROM messages WHERE author = 'shopper'")
+    assert rows[0]["n"] == 6
+
+
+async def test_ending_a_chat_asks_for_csat_and_closes_it(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    assert (await client.call("csat", {"rating": 5}))["error"]["code"] == "conversation_open"
+    assert (await client.call("end", {}))["ok"]
+    ended = await client.wait_for("ended")
+    assert ended["by"] == "shopper"
+    request = await client.wait_for("csat_request")
+    assert request["scale"] == {"1": "Very dissatisfied", "2": "Dissatisfied", "3": "Neutral",
+                                "4": "Satisfied", "5": "Very satisfied"}
+    closed = await client.call("message", {"id": mid(), "text": "hello?"})
+    assert closed["error"]["code"] == "conversation_closed"
+    rows = await server.query("SELECT status, closed_by FROM conversations WHERE id = ?", cid)
+    assert rows == [{"status": "closed", "closed_by": "shopper"}]
+    types = [e["type"] for e in await server.events(conversation_id=cid)]
+    assert "chat.ended" in types and "csat.asked" in types
+
+
+async def test_inactive_chats_end_by_timeout(start_server, connect) -> None:
+    server = await start_server(inactivity_timeout=0.5)
+    client = await connect("/chat", url=server.url)
+    ack = await client.call("start", {})
+    ended = await client.wait_for("ended", timeout=5)
+    assert ended == {"by": "timeout", "reason": "inactivity"}
+    await client.wait_for("csat_request")
+    rows = await server.query("SELECT status, closed_by FROM conversations WHERE id = ?",
+                              ack["conversation"]["id"])
+    assert rows == [{"status": "closed", "closed_by": "timeout"}]
+
+
+async def test_conversations_survive_a_server_restart(aiohttp_server, settings: Settings) -> None:
+    import socketio
+
+    from bot.app import create_app
+
+    first = await aiohttp_server(create_app(settings), host="127.0.0.1")
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(str(first.make_url("")), namespaces=["/chat"], transports=["websocket"])
+    start = await sio.call("start", {}, namespace="/chat")
+    await sio.call("message", {"id": "before", "text": "hello before the restart"}, namespace="/chat")
+    await sio.disconnect()
+    await first.close()
+
+    second = await aiohttp_server(create_app(settings), host="127.0.0.1")
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(str(second.make_url("")), namespaces=["/chat"], transports=["websocket"])
+    again = await sio.call("start", {"token": start["token"]}, namespace="/chat")
+    await sio.disconnect()
+    assert again["ok"] and again["conversation"]["id"] == start["conversation"]["id"]
+    assert "hello before the restart" in [m["text"] for m in again["messages"]]
+
+
+async def test_other_tabs_see_the_shoppers_messages(shopper, connect) -> None:
+    tab1 = await shopper()
+    tab2 = await connect("/chat")
+    assert (await tab2.call("start", {"token": tab1.start["token"]}))["ok"]
+    await tab1.call("message", {"id": "tab-msg", "text": "hello from tab one"})
+    seen = await tab2.wait_for("message", lambda m: m["author"] == "shopper")
+    assert seen["client_id"] == "tab-msg"
+    await tab2.wait_for("message", lambda m: m["author"] == "bot")
+    assert not [m for m in tab1.of("message") if m["author"] == "shopper"]  # not echoed to the sender
