@@ -20,6 +20,8 @@ from bot.settings import Settings
 from bot.store import Database
 
 ROOT = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ["browser_fixtures"]
 PASSWORD = "correct horse battery"
 
 
@@ -90,6 +92,7 @@ class Client:
 
     sio: socketio.AsyncClient
     namespace: str
+    http: aiohttp.ClientSession | None = None
     received: list[tuple[str, Any]] = field(default_factory=list)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -123,6 +126,8 @@ class Client:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+        if self.http is not None:
+            await self.http.close()
 
 
 SERVER_EVENTS = ("message", "status", "typing", "ended", "csat_request", "error", "queue",
@@ -135,14 +140,15 @@ async def connect(server: LiveServer) -> AsyncIterator[Callable[..., Awaitable[C
 
     async def make(namespace: str = "/chat", *, url: str | None = None,
                    headers: dict[str, str] | None = None, auth: Any = None) -> Client:
-        sio = socketio.AsyncClient(reconnection=False)
-        client = Client(sio, namespace)
+        http = aiohttp.ClientSession()
+        sio = socketio.AsyncClient(reconnection=False, http_session=http)
+        client = Client(sio, namespace, http)
+        clients.append(client)
         for name in SERVER_EVENTS:
             sio.on(name, (lambda n: lambda data=None: client.record(n, data))(name),
                    namespace=namespace)
         await sio.connect(url or server.url, namespaces=[namespace], headers=headers or {},
                           auth=auth, transports=["websocket"], wait_timeout=5)
-        clients.append(client)
         return client
 
     yield make

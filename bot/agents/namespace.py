@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from http.cookies import SimpleCookie
 from typing import Any
@@ -48,6 +49,7 @@ class AgentNamespace(Namespace):
         self.agents = agents
         self.live = live
         self.origins = origins
+        self._pending_drops: set[asyncio.Task[None]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not self.origins.same_origin(environ):
@@ -78,9 +80,16 @@ class AgentNamespace(Namespace):
         stored = await self.get_session(sid)
         session = await self.sessions.get(stored.get("cookie"))
         if session is None:
-            await self.disconnect(sid)
+            # Refuse this event, then drop the connection once the refusal is sent.
+            task = asyncio.create_task(self._drop(sid))
+            self._pending_drops.add(task)
+            task.add_done_callback(self._pending_drops.discard)
             raise ClientError("unauthorized")
         return session
+
+    async def _drop(self, sid: str) -> None:
+        await asyncio.sleep(0.2)
+        await self.disconnect(sid)
 
     async def on_sync(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         session = await self.session_of(sid)

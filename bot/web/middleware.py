@@ -1,4 +1,4 @@
-"""Security headers on every HTTP response, CSP for our own pages."""
+"""Security headers on every HTTP response; CORS for the widget's own files."""
 
 from __future__ import annotations
 
@@ -14,13 +14,29 @@ PAGE_CSP = (
 )
 
 
+def _widget_cors(request: web.Request, response: web.StreamResponse) -> None:
+    """Shop pages load the widget's modules cross-origin (ES modules need CORS)."""
+    from bot.app import ORIGINS  # late import: bot.app imports this module
+
+    origin = request.headers.get("Origin")
+    if not origin:
+        return
+    environ = {"HTTP_HOST": request.host, "wsgi.url_scheme": request.scheme}
+    if request.app[ORIGINS](origin, environ):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
-    if not response.prepared:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if response.content_type == "text/html":
-            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.prepared:
+        return response
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.path == "/widget.js" or request.path.startswith("/widget/"):
+        _widget_cors(request, response)
     return response
