@@ -14,6 +14,9 @@ from typing import Any
 
 import socketio
 
+from bot.chat.public import message_public
+from bot.store.conversations import Message
+
 SHOPPER_NS = "/chat"
 AGENT_NS = "/agent"
 AGENTS_ROOM = "agents"
@@ -42,6 +45,15 @@ class Fanout:
             skip_sid=skip_sid,
             namespace=SHOPPER_NS,
         )
+
+    async def publish(self, message: Message, agent_name: str | None = None, *,
+                      skip_sid: str | None = None) -> None:
+        """A stored message to the shopper's tabs (unless a note) and to agents watching."""
+        if message.kind != "note":
+            await self.to_shopper(message.conversation_id, "message",
+                                  message_public(message, agent_name), skip_sid=skip_sid)
+        await self.to_watchers(message.conversation_id, "message",
+                               message_public(message, agent_name, for_agents=True))
 
     async def to_watchers(self, conversation_id: str, event: str, data: Any) -> None:
         """Agents who have this conversation open."""

@@ -204,11 +204,7 @@ class Router:
         await self.dispatch()
 
     async def _announce(self, message: Message) -> None:
-        from bot.chat.public import message_public
-
-        data = message_public(message, await self.agent_name(message.agent_id))
-        await self.fanout.to_shopper(message.conversation_id, "message", data)
-        await self.fanout.to_watchers(message.conversation_id, "message", data)
+        await self.fanout.publish(message, await self.agent_name(message.agent_id))
 
     async def conversation_changed(self, conversation_id: str) -> None:
         """Mood or transcript changed: refresh queue cards when the chat is waiting."""

@@ -124,8 +124,8 @@ class AgentService:
         (card,) = await cards_for(self.router, [conversation.id])
         return {
             "conversation": card,
-            "messages": [message_public(m, await self.router.agent_name(m.agent_id))
-                         for m in messages],
+            "messages": [message_public(m, await self.router.agent_name(m.agent_id),
+                                        for_agents=True) for m in messages],
         }
 
     async def close_view(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:

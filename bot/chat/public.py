@@ -7,9 +7,12 @@ from typing import Any
 from bot.store.conversations import Conversation, Message
 
 
-def message_public(message: Message, agent_name: str | None = None) -> dict[str, Any]:
+def message_public(
+    message: Message, agent_name: str | None = None, *, for_agents: bool = False
+) -> dict[str, Any]:
+    """A message as sent to clients; agents also see each shopper message's mood."""
     meta = message.meta
-    return {
+    data = {
         "id": message.id,
         "client_id": message.client_id,
         "conversation_id": message.conversation_id,
@@ -22,6 +25,10 @@ def message_public(message: Message, agent_name: str | None = None) -> dict[str,
         "quick_replies": meta.get("quick_replies", []),
         "feedback": bool(meta.get("feedback", False)),
     }
+    if for_agents and message.author == "shopper":
+        data["mood"] = meta.get("mood")
+        data["mood_reasons"] = meta.get("mood_reasons", [])
+    return data
 
 
 def conversation_public(

@@ -106,10 +106,8 @@ class ChatService:
 
     async def publish(self, message: Message, *, skip_sid: str | None = None) -> None:
         """Send a stored message to the shopper's tabs and to agents watching."""
-        data = await self.public_message(message)
-        if message.kind != "note":
-            await self.fanout.to_shopper(message.conversation_id, "message", data, skip_sid=skip_sid)
-        await self.fanout.to_watchers(message.conversation_id, "message", data)
+        name = await self.router.agent_name(message.agent_id) if message.agent_id else None
+        await self.fanout.publish(message, name, skip_sid=skip_sid)
 
     # -- start / resume ---------------------------------------------------
 
