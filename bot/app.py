@@ -119,6 +119,8 @@ def create_app(settings: Settings) -> web.Application:
         cors_allowed_origins=app[ORIGINS],
         cors_credentials=False,
         max_http_buffer_size=1_000_000,
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
         logger=False,
         engineio_logger=False,
     )

@@ -48,6 +48,8 @@ class Settings:
     rate_limit_window: float = 10.0  # ... per this many seconds
     rate_limit_events: int = 60  # any events per connection per window (floods)
     kb_reload_interval: float = 2.0  # seconds between checks for edited KB files
+    ping_interval: float = 25.0  # socket.io heartbeat: a silent connection is dropped after
+    ping_timeout: float = 20.0  # ping_interval + ping_timeout seconds (half-open sockets)
     sweep_interval: float = 5.0  # seconds between checks for idle chats and absent agents
 
     # -- agents

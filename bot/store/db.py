@@ -149,6 +149,7 @@ class Database:
     # -- the writer thread ----------------------------------------------
 
     def _run_writer(self, conn: sqlite3.Connection) -> None:
+        current: sqlite3.Connection | None = conn
         try:
             while True:
                 first = self._queue.get()
@@ -165,15 +166,32 @@ class Database:
                         stop = True
                         break
                     jobs.append(job)
-                self._run_batch(conn, jobs)
+                if current is None:
+                    # The last batch failed on the storage: reopen (the file may be
+                    # writable again, the disk may have room again).
+                    try:
+                        current = connect(self.path)
+                    except sqlite3.Error as exc:
+                        self._fail(jobs, _translate(exc, reopen=True))
+                        continue
+                if not self._run_batch(current, jobs):
+                    current.close()
+                    current = None
                 if stop:
                     return
         finally:
-            conn.close()
+            if current is not None:
+                current.close()
 
-    def _run_batch(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+    def _fail(self, jobs: list[_Job], error: BaseException) -> None:
+        log.error("database unavailable, %d jobs refused: %s", len(jobs), error)
+        self._settle([(job, None, error) for job in jobs if job.fn is not None])
+
+    def _run_batch(self, conn: sqlite3.Connection, jobs: list[_Job]) -> bool:
+        """Run and commit one batch; False when the storage itself failed."""
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         rows: dict[str, list[Sequence[Any]]] = {}
+        healthy = True
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in jobs:
@@ -187,7 +205,10 @@ class Database:
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    outcomes.append((job, None, _translate(exc)))
+                    error = _translate(exc)
+                    if isinstance(error, StorageUnavailable):
+                        raise exc
+                    outcomes.append((job, None, error))
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((job, result, None))
@@ -197,27 +218,43 @@ class Database:
             self.batches_committed += 1
         except sqlite3.Error as exc:
             log.error("database write failed, %d jobs refused: %s", len(jobs), exc)
-            if conn.in_transaction:
-                try:
+            try:
+                if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    log.exception("rollback failed")
+            except sqlite3.Error:
+                log.exception("rollback failed")
             error = _translate(exc)
+            healthy = not isinstance(error, StorageUnavailable)
             outcomes = [(job, None, error) for job in jobs if job.fn is not None]
+        self._settle(outcomes)
+        return healthy
+
+    def _settle(self, outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
+        # One wake-up per event loop per batch, not one per job.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]] = {}
         for job, result, error in outcomes:
             assert job.loop is not None and job.future is not None
-            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+            by_loop.setdefault(job.loop, []).append((job.future, result, error))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
 
-def _translate(exc: BaseException) -> BaseException:
-    if isinstance(exc, sqlite3.OperationalError):
-        message = str(exc).lower()
-        if any(
-            s in message
-            for s in ("readonly", "read-only", "disk is full", "locked", "disk i/o", "unable to open")
-        ):
-            return StorageUnavailable(str(exc))
+_STORAGE_TROUBLE = ("readonly", "read-only", "disk is full", "locked", "disk i/o",
+                    "unable to open", "database is full", "not a database")
+
+
+def _translate(exc: BaseException, *, reopen: bool = False) -> BaseException:
+    """Storage failures (as opposed to a job's own bugs) become StorageUnavailable."""
+    if isinstance(exc, sqlite3.Error) and (
+        reopen or any(s in str(exc).lower() for s in _STORAGE_TROUBLE)
+    ):
+        return StorageUnavailable(str(exc))
     return exc
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in settled:
+        _settle(future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

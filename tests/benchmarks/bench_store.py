@@ -1,0 +1,162 @@
+"""Event store and acknowledgement latency (issue: chat server core).
+
+    .venv/bin/python tests/benchmarks/bench_store.py [--events 200000] [--clients 200] [--seconds 20]
+
+1. Writer throughput: engagement events pushed through the single writer thread
+   (batched transactions), as events/s, both fire-and-forget rows and awaited
+   write jobs of 10 events each.
+2. Ack latency: the real server in its own process; CLIENTS shoppers each send one
+   message a second (CLIENTS messages/s in all). For every message the time from
+   emit to its ack (which the server sends only after the commit) is measured, and,
+   as the baseline in the same run, the ack time of an event that does not touch
+   the database (``typing``). The difference is the latency the store adds.
+3. Durability: several shoppers stream messages; the server gets SIGKILL in the
+   middle; after a restart every acknowledged message is counted in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import socketio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serverproc import ServerProcess, percentile  # noqa: E402
+
+from bot import events as ev  # noqa: E402
+from bot.store import Database  # noqa: E402
+from bot.store.migrations import migrate  # noqa: E402
+
+
+async def writer_throughput(path: Path, count: int) -> tuple[float, float]:
+    db = Database(path)
+    db.start(migrate)
+    row = ev.WidgetOpened(conversation_id="c_bench", actor="shopper").row()
+    t0 = time.perf_counter()
+    for _ in range(count):
+        db.submit(ev.INSERT_SQL, row)
+    await db.flush()
+    fire_and_forget = count / (time.perf_counter() - t0)
+
+    events = [ev.WidgetClosed(conversation_id="c_bench", actor="shopper") for _ in range(10)]
+    jobs = count // 10
+    t0 = time.perf_counter()
+    await asyncio.gather(*(db.write(lambda c: ev.insert_events(c, *events)) for _ in range(jobs)))
+    awaited = jobs * 10 / (time.perf_counter() - t0)
+    db.stop()
+    total = sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0]
+    assert total == count + jobs * 10, total
+    return fire_and_forget, awaited
+
+
+async def shopper(url: str, seconds: float, message_ms: list[float], baseline_ms: list[float],
+                  errors: list[str]) -> None:
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
+    try:
+        await sio.call("start", {}, namespace="/chat")
+        await asyncio.sleep(random.random())  # spread the clients over the second
+        end = time.monotonic() + seconds
+        n = 0
+        while time.monotonic() < end:
+            tick = time.monotonic()
+            n += 1
+            t0 = time.perf_counter()
+            ack = await sio.call("message", {"id": f"m{n}", "text": "how long does delivery take"},
+                                 namespace="/chat")
+            message_ms.append((time.perf_counter() - t0) * 1000)
+            if not ack.get("ok"):
+                errors.append(ack["error"]["code"])
+            t0 = time.perf_counter()
+            await sio.call("typing", {"typing": False}, namespace="/chat")
+            baseline_ms.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+    finally:
+        await sio.disconnect()
+
+
+async def ack_latency(tmp: Path, clients: int, seconds: float) -> None:
+    message_ms: list[float] = []
+    baseline_ms: list[float] = []
+    errors: list[str] = []
+    with ServerProcess(tmp / "ack.db") as server:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(shopper(server.url, seconds, message_ms, baseline_ms, errors)
+                               for _ in range(clients)))
+        elapsed = time.perf_counter() - t0
+    rate = len(message_ms) / elapsed
+    print(f"ack latency, {clients} shoppers, {rate:.0f} messages/s for {elapsed:.0f} s "
+          f"({len(message_ms)} messages, {len(errors)} refused)")
+    for name, values in (("message (committed)", message_ms), ("baseline (no db)", baseline_ms)):
+        print(f"  {name:<20} p50 {percentile(values, 50):6.2f} ms   p99 {percentile(values, 99):6.2f} ms"
+              f"   max {max(values):6.2f} ms")
+    print(f"  added by the store   p50 {percentile(message_ms, 50) - percentile(baseline_ms, 50):6.2f} ms"
+          f"   p99 {percentile(message_ms, 99) - percentile(baseline_ms, 99):6.2f} ms")
+
+
+async def streamer(url: str, acked: set[str], name: str) -> None:
+    sio = socketio.AsyncClient(reconnection=False)
+    try:
+        await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
+        await sio.call("start", {}, namespace="/chat")
+        n = 0
+        while True:
+            n += 1
+            client_id = f"{name}-{n}"
+            ack = await sio.call("message", {"id": client_id, "text": f"message {n}"},
+                                 namespace="/chat", timeout=5)
+            if ack.get("ok"):
+                acked.add(client_id)
+            await asyncio.sleep(0.1)  # stay under the 10 messages / 10 s limit... per burst
+    except Exception:  # noqa: BLE001 - the server was killed under us
+        return
+    finally:
+        if sio.connected:
+            await sio.disconnect()
+
+
+async def durability(tmp: Path, clients: int = 8, seconds: float = 3.0) -> int:
+    db = tmp / "durability.db"
+    acked: set[str] = set()
+    server = ServerProcess(db, env={"SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000"}).start()
+    tasks = [asyncio.create_task(streamer(server.url, acked, f"s{i}")) for i in range(clients)]
+    await asyncio.sleep(seconds)
+    server.kill()
+    await asyncio.gather(*tasks)
+    restarted = ServerProcess(db, port=server.port).start()
+    restarted.stop()
+    conn = sqlite3.connect(db)
+    stored = {r[0] for r in conn.execute("SELECT client_id FROM messages WHERE client_id IS NOT NULL")}
+    dupes = conn.execute("SELECT count(*) - count(DISTINCT conversation_id || client_id) FROM messages "
+                         "WHERE client_id IS NOT NULL").fetchone()[0]
+    lost = len(acked - stored)
+    print(f"durability: {len(acked)} acknowledged messages from {clients} shoppers before SIGKILL; "
+          f"after restart {len(acked & stored)} found, {lost} lost, {dupes} duplicated")
+    return lost
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        fire, awaited = await writer_throughput(tmp / "events.db", args.events)
+        print(f"writer: {fire:,.0f} events/s fire-and-forget, {awaited:,.0f} events/s in awaited "
+              f"jobs of 10 ({args.events:,} events each)")
+        await ack_latency(tmp, args.clients, args.seconds)
+        lost = await durability(tmp)
+    sys.exit(1 if lost else 0)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,89 @@
+"""The SQLite layer: one writer thread, batched transactions, migrations, typed events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot import events as ev
+from bot.store import Database
+from bot.store.migrations import MIGRATIONS, migrate
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = Database(tmp_path / "store.db")
+    database.start(migrate)
+    yield database
+    database.stop()
+
+
+async def test_migrations_are_recorded_and_run_once(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    assert migrate(conn) == [name for name, _ in MIGRATIONS]
+    assert migrate(conn) == []
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"conversations", "messages", "events", "agents", "csat", "_migrations"} <= tables
+
+
+async def test_wal_mode_is_on(db: Database) -> None:
+    mode = await db.read(lambda c: c.execute("PRAGMA journal_mode").fetchone()[0])
+    assert mode == "wal"
+
+
+async def test_a_write_is_visible_once_awaited(db: Database) -> None:
+    def insert(conn: sqlite3.Connection) -> int:
+        ev.insert_events(conn, ev.WidgetOpened(conversation_id="c1", actor="shopper"))
+        return 7
+
+    assert await db.write(insert) == 7
+    rows = await db.read(lambda c: c.execute("SELECT type, actor FROM events").fetchall())
+    assert [tuple(r) for r in rows] == [("widget.opened", "shopper")]
+
+
+async def test_a_failing_job_does_not_undo_its_batch_neighbours(db: Database) -> None:
+    def good(n: int):
+        return lambda conn: ev.insert_events(conn, ev.NpsGiven(conversation_id=f"c{n}", score=n))
+
+    def bad(conn: sqlite3.Connection) -> None:
+        ev.insert_events(conn, ev.NpsGiven(conversation_id="bad", score=0))
+        raise ValueError("boom")
+
+    results = await asyncio.gather(db.write(good(1)), db.write(bad), db.write(good(2)),
+                                   return_exceptions=True)
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], ValueError)
+    ids = await db.read(lambda c: [r[0] for r in c.execute("SELECT conversation_id FROM events")])
+    assert sorted(ids) == ["c1", "c2"]
+
+
+async def test_fire_and_forget_rows_are_batched_and_flushed(db: Database) -> None:
+    for n in range(2000):
+        db.submit(ev.INSERT_SQL, ev.WidgetClosed(conversation_id=f"c{n}", actor="shopper").row())
+    await db.flush()
+    count = await db.read(lambda c: c.execute("SELECT count(*) FROM events").fetchone()[0])
+    assert count == 2000
+    assert db.batches_committed < 2000  # grouped into transactions
+
+
+async def test_events_are_typed_rows() -> None:
+    event = ev.CsatGiven(conversation_id="c1", actor="shopper", rating=4, has_comment=True)
+    conversation_id, actor, agent_id, type_, created_at, properties = event.row()
+    assert (conversation_id, actor, agent_id, type_) == ("c1", "shopper", None, "csat.given")
+    assert created_at.endswith("Z") and len(created_at) == 24
+    assert json.loads(properties) == {"rating": 4, "has_comment": True}
+    assert ev.EVENT_TYPES["csat.given"] is ev.CsatGiven
+
+
+async def test_stop_finishes_queued_writes(tmp_path: Path) -> None:
+    database = Database(tmp_path / "s.db")
+    database.start(migrate)
+    for n in range(500):
+        database.submit(ev.INSERT_SQL, ev.WidgetOpened(conversation_id=f"c{n}").row())
+    database.stop()
+    conn = sqlite3.connect(tmp_path / "s.db")
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 500
