@@ -358,7 +358,7 @@ class ChatService:
         conversation_id = await self.conversation_of(sid)
         action = data.get("action")
         kinds = {"opened": ev.WidgetOpened, "closed": ev.WidgetClosed}
-        if action not in kinds:
+        if not isinstance(action, str) or action not in kinds:
             raise ClientError("invalid_payload", "'action' must be 'opened' or 'closed'.")
         self.db.submit(ev.INSERT_SQL, kinds[action](conversation_id=conversation_id, actor="shopper").row())
         return {}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,8 @@ class ServerProcess:
         self.args = args or []
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self.preexec: Callable[[], None] | None = None  # run in the child before exec
+        self.user: int | None = None  # run as this uid (needs root)
 
     def start(self, timeout: float = 30) -> ServerProcess:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL
@@ -46,6 +49,7 @@ class ServerProcess:
             [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--db", str(self.db),
              "--log-level", "warning", *self.args],
             cwd=ROOT, env=self.env, stdout=out, stderr=out,
+            preexec_fn=self.preexec, user=self.user,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
