@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "bot.cli.serve",
     "bot.cli.kb",
     "bot.cli.mood",
+    "bot.cli.agent",
 )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from bot import events as ev
 from bot.agents.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginRefused, Session
 from bot.resources import static_dir, widget_dir
 
@@ -27,7 +28,7 @@ def _keys():  # type: ignore[no-untyped-def]
     return keys
 
 
-def page(name: str, **values: str) -> web.Response:
+def page(name: str, /, **values: str) -> web.Response:
     """A static HTML page with ``{{name}}`` placeholders filled (values are escaped)."""
     text = (static_dir() / name).read_text(encoding="utf-8")
     for key, value in values.items():
@@ -127,14 +128,16 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(f"/login?error=3&next={quote(next_url)}")
     sessions = request.app[_keys().SESSIONS]
     try:
-        cookie, _ = await sessions.login(str(form.get("email", "")), str(form.get("password", "")),
-                                         request.remote or "")
+        cookie, session = await sessions.login(str(form.get("email", "")),
+                                               str(form.get("password", "")), request.remote or "")
     except LoginRefused as exc:
         code = "2" if exc.retry_after else "1"
         response = web.HTTPSeeOther(f"/login?error={code}&next={quote(next_url)}")
         if exc.retry_after:
             response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
         raise response from None
+    request.app[_keys().DB].submit(
+        ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row())
     response = web.HTTPSeeOther(next_url)
     _set_session_cookie(request, response, cookie)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -146,6 +149,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     session = await require_agent(request)
     await check_csrf(request, session)
     await request.app[_keys().SESSIONS].logout(request.cookies[COOKIE])
+    request.app[_keys().DB].submit(
+        ev.INSERT_SQL, ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id).row())
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -170,5 +175,6 @@ async def me(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
+    __import__("bot.web.dashboard", fromlist=["setup"]).setup(app)  # late: it imports this module
     app.router.add_static("/static/", static_dir(), append_version=False)
     app.router.add_static("/widget/", widget_dir(), append_version=False)
