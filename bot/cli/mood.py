@@ -1,0 +1,108 @@
+"""``supportbot mood``: score shopper messages with the mood detector.
+
+    supportbot mood "WHERE IS MY ORDER???"
+    supportbot mood --json "passami un operatore"
+    supportbot mood --batch messages.txt --json     # one message per line
+
+With ``--json`` every message gives one JSON object on its own line:
+``{"message", "escalate", "score", "reasons"}`` (plus ``asks_for_person``).
+Without it, one readable line per message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from bot.types import MoodResult
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "mood",
+        help="score a message's mood: unhappy, or asking for a person?",
+        description="Judge single shopper messages (English, Italian, Polish) the way the "
+        "bot does before answering: whether to escalate to a person, a score in [-1, 1] "
+        "(negative is unhappy) and the reasons.",
+    )
+    p.add_argument("message", nargs="?", help="the message to score")
+    p.add_argument(
+        "--batch",
+        type=Path,
+        metavar="FILE",
+        help="score every line of FILE (UTF-8, one message per line; '-' is stdin)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per message instead of a readable line",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.cli import CommandError
+
+    if (args.message is None) == (args.batch is None):
+        raise CommandError("give either a MESSAGE or --batch FILE")
+    if args.batch is None:
+        messages: Iterable[str] = [args.message]
+    elif str(args.batch) == "-":
+        buffer = getattr(sys.stdin, "buffer", None)
+        stream = (
+            io.TextIOWrapper(buffer, encoding="utf-8", errors="replace")
+            if buffer is not None
+            else sys.stdin
+        )
+        messages = _lines(stream)
+    else:
+        if not args.batch.is_file():
+            raise CommandError(f"--batch {args.batch}: no such file")
+        try:
+            text = args.batch.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise CommandError(f"--batch {args.batch}: {exc.strerror or exc}") from None
+        messages = text.splitlines()
+
+    from bot.mood.detector import MoodDetector  # imported here: keeps start-up fast
+
+    detector = MoodDetector()
+    out = sys.stdout
+    for line in messages:
+        # Undecodable bytes (lone surrogates from argv) cannot be printed: replace them.
+        message = line.encode("utf-8", "replace").decode("utf-8")
+        result = detector.analyse(message)
+        out.write(_json_line(message, result) if args.json else _text_line(message, result))
+        out.write("\n")
+    out.flush()
+    return 0
+
+
+def _lines(stream: TextIO) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\r\n")
+
+
+def _json_line(message: str, result: MoodResult) -> str:
+    return json.dumps(
+        {
+            "message": message,
+            "escalate": result.escalate,
+            "score": result.score,
+            "reasons": list(result.reasons),
+            "asks_for_person": result.asks_for_person,
+        },
+        ensure_ascii=False,
+    )
+
+
+def _text_line(message: str, result: MoodResult) -> str:
+    verdict = "ESCALATE" if result.escalate else "ok"
+    why = "; ".join(result.reasons) or "no concern"
+    return f"{verdict:8} {result.score:+.2f}  {why}  | {message}"
