@@ -32,12 +32,12 @@ async def test_start_greets_and_gives_a_resume_token(server: LiveServer, shopper
 async def test_message_is_acked_after_commit_and_the_bot_replies(server: LiveServer, shopper) -> None:
     client = await shopper()
     cid = client.start["conversation"]["id"]
-    ack = await client.call("message", {"id": "m1", "text": "when will you deliver my order?"})
+    ack = await client.call("message", {"id": "m1", "text": "how long does delivery take?"})
     assert ack["ok"] and ack["duplicate"] is False
     assert ack["message"]["author"] == "shopper" and ack["message"]["client_id"] == "m1"
     # Acked means committed: a fresh read sees it.
     rows = await server.query("SELECT text FROM messages WHERE conversation_id = ? AND client_id = 'm1'", cid)
-    assert rows == [{"text": "when will you deliver my order?"}]
+    assert rows == [{"text": "how long does delivery take?"}]
     reply = await client.wait_for("message", lambda m: m["author"] == "bot")
     assert reply["entry_id"] and reply["feedback"] is True
     replied = await server.events("bot.reply", cid)

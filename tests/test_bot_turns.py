@@ -1,0 +1,123 @@
+"""The bot inside a conversation: answers, suggestions, fallbacks, language, escalation."""
+
+from __future__ import annotations
+
+import json
+
+from bot.kb.service import KnowledgeService
+from bot.resources import default_kb_path
+
+from conftest import Client, LiveServer
+
+KB = KnowledgeService(default_kb_path()).kb
+
+
+def bot_messages(client: Client) -> list[dict]:
+    return [m for m in client.of("message") if m["author"] == "bot"]
+
+
+async def bot_reply(client: Client, n: int) -> dict:
+    """The n-th bot message after the greeting (the greeting came with `start`)."""
+    if len(bot_messages(client)) < n:
+        await client.wait_for("message", lambda m: len(bot_messages(client)) >= n)
+    return bot_messages(client)[n - 1]
+
+
+async def test_suggestions_can_be_picked(server: LiveServer, shopper) -> None:
+    client: Client = await shopper()
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "q1", "text": "return"})
+    reply = await bot_reply(client, 1)
+    suggestions = [q for q in reply["quick_replies"] if q["type"] == "suggestion"]
+    assert 1 <= len(suggestions) <= 3 and all(q["label"] for q in suggestions)
+    picked = suggestions[0]
+    await client.call("message", {"id": "q2", "text": picked["label"], "pick": picked["entry_id"]})
+    answer = await bot_reply(client, 2)
+    assert answer["entry_id"] == picked["entry_id"] and answer["feedback"] is True
+    assert answer["text"] == KB.answer(picked["entry_id"], "en")
+    offered = await server.events("bot.suggested", cid)
+    assert json.loads(offered[0]["properties"])["suggestions"][0] == picked["entry_id"]
+    assert len(await server.events("suggestion.picked", cid)) == 1
+
+
+async def test_forged_pick_is_treated_as_a_question(shopper) -> None:
+    client = await shopper()
+    ack = await client.call("message", {"id": "f1", "text": "how long does delivery take",
+                                        "pick": "no-such-entry"})
+    assert ack["ok"]
+    reply = await bot_reply(client, 1)
+    assert reply["entry_id"] == "delivery-time"
+
+
+async def test_unanswerable_questions_offer_then_bring_a_person(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "u1", "text": "asdf qwerty"})
+    first = await bot_reply(client, 1)
+    assert first["quick_replies"] == [{"type": "handoff", "label": "Talk to a person"}]
+    await client.call("message", {"id": "u2", "text": "zxcv bnm"})
+    second = await bot_reply(client, 2)
+    assert "person" in second["text"] and second["quick_replies"][-1]["type"] == "handoff"
+    assert len(await server.events("person.offered", cid)) == 1
+    await client.call("message", {"id": "u3", "text": "qwop qwop"})
+    await client.wait_for("status", lambda s: s["status"] == "queued")
+    escalated = await server.events("escalation.requested", cid)
+    assert "bot could not answer 3 times in a row" in json.loads(escalated[0]["properties"])["reasons"]
+    gaps = await server.events("bot.no_answer", cid)
+    assert [json.loads(g["properties"])["query"] for g in gaps] == ["asdf qwerty", "zxcv bnm"]
+
+
+async def test_an_unhappy_message_escalates_with_reasons(server: LiveServer, shopper, agent) -> None:
+    ada = await agent("Ada", online=False)
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "a1", "text": "THIS IS RIDICULOUS, WHERE IS MY ORDER???"})
+    await client.wait_for("status", lambda s: s["status"] == "queued")
+    queue = await ada.wait_for("queue", lambda q: len(q) == 1)
+    assert queue[0]["id"] == cid and queue[0]["mood"] < -0.5
+    assert any("shouting" in r for r in queue[0]["reasons"])
+    received = json.loads((await server.events("message.received", cid))[0]["properties"])
+    assert received["mood"] < -0.5 and "shouting" in received["mood_reasons"]
+
+
+async def test_asking_for_a_person_escalates(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    await client.call("message", {"id": "h1", "text": "can I talk to a human please"})
+    status = await client.wait_for("status", lambda s: s["status"] == "queued")
+    assert status["agents_online"] is False and status["offer_leave_message"] is True
+
+
+async def test_the_bot_replies_in_the_shoppers_language(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "it1", "text": "quanto costa la spedizione in Italia?"})
+    reply = await bot_reply(client, 1)
+    assert reply["entry_id"] == "delivery-cost"
+    assert reply["text"] == KB.answer("delivery-cost", "it")
+    rows = await server.query("SELECT language FROM conversations WHERE id = ?", cid)
+    assert rows == [{"language": "it"}]
+
+
+async def test_a_fixed_language_setting_wins(shopper) -> None:
+    client = await shopper(lang="pl")
+    assert client.start["conversation"]["language"] == "pl"
+    assert client.start["messages"][0]["text"].startswith("Cześć")
+    await client.call("message", {"id": "pl1", "text": "how long does delivery take"})
+    reply = await bot_reply(client, 1)
+    assert reply["text"] == KB.answer("delivery-time", "pl")
+
+
+async def test_not_helpful_feedback_escalates(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "d1", "text": "how long does delivery take"})
+    answer = await bot_reply(client, 1)
+    assert (await client.call("feedback", {"message_id": answer["id"], "helpful": True}))["ok"]
+    forged = await client.call("feedback", {"message_id": answer["id"] + 10_000, "helpful": False})
+    assert forged["error"]["code"] == "not_found"
+    ack = await client.call("feedback", {"message_id": answer["id"], "helpful": False})
+    assert ack["ok"] and ack["status"]["status"] == "queued"
+    feedback = [json.loads(e["properties"]) for e in await server.events("answer.feedback", cid)]
+    assert [f["helpful"] for f in feedback] == [True, False]
+    reasons = json.loads((await server.events("escalation.requested", cid))[0]["properties"])["reasons"]
+    assert reasons == ["said an answer did not help"]
