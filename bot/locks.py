@@ -1,10 +1,13 @@
-"""One asyncio lock per conversation, created on demand and dropped when idle."""
+"""Concurrency helpers: per-conversation locks, coalesced broadcasts."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+
+log = logging.getLogger(__name__)
 
 
 class KeyedLocks:
@@ -29,3 +32,36 @@ class KeyedLocks:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class Coalesced:
+    """Run a coroutine function soon, at most once at a time.
+
+    Calls made while it runs do not queue up: they make it run exactly once more
+    when the current run ends. Used for broadcasts (the queue, the agents list)
+    that many events can trigger at once; each run sends the latest state.
+    """
+
+    def __init__(self, fn: Callable[[], Awaitable[None]], name: str) -> None:
+        self._fn = fn
+        self._name = name
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self) -> None:
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=self._name)
+
+    async def _run(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                await self._fn()
+            except Exception:
+                log.exception("%s failed", self._name)
+
+    async def settled(self) -> None:
+        """Wait until no run is pending (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)

@@ -45,8 +45,9 @@ class Sweeper:
     async def sweep(self) -> None:
         await self.end_idle_chats()
         await self.requeue_absent_agents()
-        for conversation_id, _ in await self.live.queue():
-            await self.router.tell_status(conversation_id)
+        # waits grow: refresh positions, expected waits and leave-a-message offers
+        if await self.live.queue():
+            self.router.queue_changed()
 
     async def end_idle_chats(self) -> None:
         before = iso(now() - timedelta(seconds=self.settings.inactivity_timeout))

@@ -67,13 +67,13 @@ class AgentNamespace(Namespace):
         if agent.is_manager:
             await self.enter_room(sid, MANAGERS_ROOM)
         await self.live.agent_connected(agent.id, sid, agent.capacity)
-        await self.agents.agents_changed()
+        self.agents.router.agents_changed()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await super().on_disconnect(sid, reason)
         presence = await self.live.agent_disconnected(sid)
         if presence is not None:
-            await self.agents.agents_changed()
+            self.agents.router.agents_changed()
 
     async def session_of(self, sid: str) -> Session:
         """Re-check the session on every event: logout or expiry ends access at once."""

@@ -24,6 +24,7 @@ from bot.agents import accounts
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import AgentPresence, LiveState
+from bot.locks import Coalesced
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
@@ -48,6 +49,8 @@ class Router:
         self.fanout = fanout
         self._names: dict[int, str] = {}
         self._dispatching = asyncio.Lock()
+        self._push_queue = Coalesced(self._send_queue, "push-queue")
+        self._push_agents = Coalesced(self._send_agents, "push-agents")
 
     # -- agents ------------------------------------------------------------
 
@@ -71,19 +74,28 @@ class Router:
     async def load(self, agent_id: int) -> int:
         return len(await self.live.owned_by(agent_id))
 
-    async def expected_wait(self, position: int | None = None) -> float | None:
-        """Seconds a newly queued chat (or the one at ``position``) may wait; None if nobody is online."""
+    async def _capacity(self) -> tuple[int, int]:
+        """(agents online, their free seats)."""
         online = await self.online()
-        if not online:
-            return None
         free = 0
         for agent in online:
             free += max(0, agent.capacity - await self.load(agent.agent_id))
-        waiting = len(await self.live.queue()) if position is None else position
-        ahead = waiting + 1 - free
+        return len(online), free
+
+    @staticmethod
+    def _wait(position: int, online: int, free: int) -> float | None:
+        """Expected seconds of waiting for the chat at ``position`` (1 = next)."""
+        if not online:
+            return None
+        ahead = position - free
         if ahead <= 0:
             return 0.0
-        return AVERAGE_HANDLING_SECONDS * math.ceil(ahead / len(online))
+        return AVERAGE_HANDLING_SECONDS * math.ceil(ahead / online)
+
+    async def expected_wait(self) -> float | None:
+        """Seconds a chat queued now may wait; None when nobody is online."""
+        online, free = await self._capacity()
+        return self._wait(len(await self.live.queue()) + 1, online, free)
 
     # -- queue -----------------------------------------------------------------
 
@@ -105,39 +117,77 @@ class Router:
         if conversation is None or conversation.status != "queued":
             return
         await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
-        await self.queue_changed()
         await self.dispatch()
+        self.queue_changed()
+
+    def _queued_status(self, position: int, online: int, free: int) -> dict[str, Any]:
+        wait = self._wait(position, online, free)
+        return {
+            "status": "queued",
+            "agent": None,
+            "position": position,
+            "expected_wait": wait,
+            "agents_online": online > 0,
+            "offer_leave_message": not online or (wait or 0) >= self.settings.queue_wait_threshold,
+        }
 
     async def status_for(self, conversation_id: str) -> dict[str, Any]:
         """What the shopper's widget shows about the hand-off."""
         conversation = await self._conversation(conversation_id)
         if conversation is None:
             raise ClientError("no_conversation")
+        online, free = await self._capacity()
         queue = [c for c, _ in await self.live.queue()]
-        position = queue.index(conversation_id) + 1 if conversation_id in queue else None
-        online = await self.agents_online()
-        wait = await self.expected_wait(position - 1 if position else None) if position else None
+        if conversation.status == "queued" and conversation_id in queue:
+            return self._queued_status(queue.index(conversation_id) + 1, online, free)
         return {
             "status": conversation.status,
             "agent": {"name": await self.agent_name(conversation.agent_id)}
             if conversation.agent_id else None,
-            "position": position,
-            "expected_wait": wait,
+            "position": None,
+            "expected_wait": None,
             "agents_online": online > 0,
-            "offer_leave_message": conversation.status == "queued"
-            and (online == 0 or (wait or 0) >= self.settings.queue_wait_threshold),
+            "offer_leave_message": False,
         }
 
     async def tell_status(self, conversation_id: str) -> None:
         await self.fanout.to_shopper(conversation_id, "status", await self.status_for(conversation_id))
 
-    async def queue_changed(self) -> None:
-        """Push the queue to every agent console, and the new status to waiting shoppers."""
+    def queue_changed(self) -> None:
+        """Soon push the queue to every console and the new position to every waiting shopper."""
+        self._push_queue()
+
+    async def _send_queue(self) -> None:
         from bot.agents.views import queue_view  # late import: views need the router
 
-        await self.fanout.to_agents("queue", await queue_view(self))
-        for conversation_id, _ in await self.live.queue():
-            await self.tell_status(conversation_id)
+        cards = await queue_view(self)
+        await self.fanout.to_agents("queue", cards)
+        online, free = await self._capacity()
+        for card in cards:
+            await self.fanout.to_shopper(
+                card["id"], "status", self._queued_status(card["position"], online, free)
+            )
+
+    def agents_changed(self) -> None:
+        """Soon push the agents list (status, load) to every console."""
+        self._push_agents()
+
+    async def agents_view(self) -> list[dict[str, Any]]:
+        everyone = {a.id: a for a in await self.db.read(accounts.list_agents) if not a.disabled}
+        out = []
+        for presence in await self.live.agents():
+            agent = everyone.get(presence.agent_id)
+            if agent is None:
+                continue
+            out.append({
+                "id": agent.id, "name": agent.name, "role": agent.role,
+                "status": presence.status if presence.connected else "offline",
+                "load": await self.load(agent.id), "capacity": presence.capacity,
+            })
+        return out
+
+    async def _send_agents(self) -> None:
+        await self.fanout.to_agents("agents", await self.agents_view())
 
     async def dispatch(self) -> None:
         """Assign waiting chats to online agents with free seats, oldest chat first."""
@@ -146,7 +196,8 @@ class Router:
                 agent = await self._pick_agent()
                 if agent is None:
                     return
-                await self.assign(conversation_id, agent.agent_id, by="auto")
+                await self.assign(conversation_id, agent.agent_id, by="auto", announce=False)
+        self.queue_changed()
 
     async def _pick_agent(self) -> AgentPresence | None:
         best: tuple[int, float] | None = None
@@ -160,7 +211,8 @@ class Router:
                 best, chosen = key, agent
         return chosen
 
-    async def assign(self, conversation_id: str, agent_id: int, *, by: str) -> bool:
+    async def assign(self, conversation_id: str, agent_id: int, *, by: str,
+                     announce: bool = True) -> bool:
         """Give a queued chat to an agent. False when someone else got it first."""
         if not await self.live.claim(conversation_id, agent_id):
             return False
@@ -181,7 +233,9 @@ class Router:
         await self._announce(notice)
         await self.fanout.to_agent(agent_id, "assigned", {"conversation_id": conversation_id, "by": by})
         await self.tell_status(conversation_id)
-        await self.queue_changed()
+        self.agents_changed()
+        if announce:
+            self.queue_changed()
         return True
 
     async def requeue(self, conversation_id: str, reason: str) -> None:
@@ -200,7 +254,7 @@ class Router:
             await self.fanout.to_agent(owner, "unassigned", {"conversation_id": conversation_id,
                                                              "reason": reason})
         await self._announce(notice)
-        await self.queue_changed()
+        self.agents_changed()
         await self.dispatch()
 
     async def _announce(self, message: Message) -> None:
@@ -209,9 +263,7 @@ class Router:
     async def conversation_changed(self, conversation_id: str) -> None:
         """Mood or transcript changed: refresh queue cards when the chat is waiting."""
         if conversation_id in {c for c, _ in await self.live.queue()}:
-            from bot.agents.views import queue_view
-
-            await self.fanout.to_agents("queue", await queue_view(self))
+            self.queue_changed()
 
     async def conversation_closed(self, conversation_id: str) -> None:
         owner = await self.live.release(conversation_id)
@@ -220,8 +272,9 @@ class Router:
             await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
         await self.fanout.to_watchers(conversation_id, "closed", {"conversation_id": conversation_id})
         if was_queued:
-            await self.queue_changed()
+            self.queue_changed()
         if owner is not None:
+            self.agents_changed()
             await self.dispatch()
 
     async def shopper_presence(self, conversation_id: str, online: bool) -> None:

@@ -85,7 +85,7 @@ class AgentService:
             "status": presence.status if presence else "away",
             "queue": await queue_view(self.router),
             "chats": await cards_for(self.router, mine),
-            "agents": await self.agents_view(),
+            "agents": await self.router.agents_view(),
             "canned": await self.db.read(tickets.list_canned),
             "tickets": await self.db.read(tickets.open_tickets),
         }
@@ -95,23 +95,6 @@ class AgentService:
             )
             result["all_chats"] = await cards_for(self.router, active)
         return result
-
-    async def agents_view(self) -> list[dict[str, Any]]:
-        everyone = {a.id: a for a in await self.db.read(accounts.list_agents) if not a.disabled}
-        out = []
-        for presence in await self.live.agents():
-            agent = everyone.get(presence.agent_id)
-            if agent is None:
-                continue
-            out.append({
-                "id": agent.id, "name": agent.name, "role": agent.role,
-                "status": presence.status if presence.connected else "offline",
-                "load": len(await self.live.owned_by(agent.id)), "capacity": presence.capacity,
-            })
-        return out
-
-    async def agents_changed(self) -> None:
-        await self.fanout.to_agents("agents", await self.agents_view())
 
     async def open(self, agent: Agent, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
@@ -143,10 +126,10 @@ class AgentService:
         await self.live.set_agent_status(agent.id, status)
         self.db.submit(ev.INSERT_SQL, ev.AgentStatusChanged(actor="agent", agent_id=agent.id,
                                                             status=status).row())
-        await self.agents_changed()
+        self.router.agents_changed()
         if status == "online":
             await self.router.dispatch()
-        await self.router.queue_changed()
+        self.router.queue_changed()
         return {"status": status}
 
     # -- taking and handing over -------------------------------------------------
@@ -157,7 +140,7 @@ class AgentService:
             raise ClientError("conflict", "This chat is not waiting in the queue.")
         if not await self.router.assign(conversation.id, agent.id, by="take"):
             raise ClientError("conflict", "Another agent took this chat first.")
-        await self.agents_changed()
+        self.router.agents_changed()
         return await self.open(agent, sid, data)
 
     async def transfer(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +166,7 @@ class AgentService:
                                    {"conversation_id": conversation.id, "by": "transfer"})
         await self.chat.publish(notice)
         await self.router.tell_status(conversation.id)
-        await self.agents_changed()
+        self.router.agents_changed()
         return {}
 
     async def resolve(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +174,7 @@ class AgentService:
         self.require_owner(agent, conversation, manager_ok=True)
         await self.chat.close(conversation.id, by="agent", reason="resolved by agent",
                               agent_id=agent.id)
-        await self.agents_changed()
+        self.router.agents_changed()
         return {}
 
     # -- talking -----------------------------------------------------------------

@@ -14,7 +14,7 @@ from bot.store.conversations import Conversation
 if TYPE_CHECKING:
     from bot.agents.routing import Router
 
-PREVIEW_MESSAGES = 6
+PREVIEW_MESSAGES = 3
 
 
 def _recent(conn: sqlite3.Connection, conversation_id: str, limit: int) -> list[convs.Message]:

@@ -90,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
         web.run_app(app, host=settings.host, port=settings.port, print=None,
                     handle_signals=True, shutdown_timeout=5)
     except Exception as exc:  # the knowledge base or the database failed at start-up
-        from bot.kb.loader import KBError
+        from bot.kb.loader import KnowledgeBaseError
         from bot.store import StorageUnavailable
 
-        if isinstance(exc, (KBError, StorageUnavailable)):
+        if isinstance(exc, (KnowledgeBaseError, StorageUnavailable)):
             raise CommandError(str(exc)) from None
         raise
     return 0

@@ -1,0 +1,130 @@
+"""The live knowledge base of a running server: load once, reload on edits.
+
+:class:`KnowledgeService` owns the current knowledge base and its matcher. A
+periodic call to :meth:`KnowledgeService.reload_if_changed` (the server does it
+every ``kb_reload_interval`` seconds) notices edited, added or removed files by
+their modification time and size, re-reads only what changed and swaps the new
+state in with one attribute assignment, so chats in progress keep working.
+
+A file whose new version has problems keeps its last good version (the problems
+are logged with file and line); a file that never loaded cleanly contributes
+whatever valid entries it has. Construction fails only when no valid knowledge
+base at all is available.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.kb.loader import FileResult, KnowledgeBaseError, combine, kb_files, parse_file
+from bot.kb.matcher import Matcher, MatcherConfig
+from bot.kb.model import KnowledgeBase, Problem
+
+log = logging.getLogger(__name__)
+
+Signature = tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeState:
+    """One consistent version: the knowledge base and the matcher built from it."""
+
+    kb: KnowledgeBase
+    matcher: Matcher
+    problems: tuple[Problem, ...]
+
+
+class KnowledgeService:
+    def __init__(self, path: Path | str, config: MatcherConfig | None = None) -> None:
+        self.path = Path(path)
+        self.config = config or MatcherConfig()
+        # Per file: the (mtime_ns, size) last seen and the version in use.
+        self._files: dict[Path, tuple[tuple[int, int], FileResult]] = {}
+        self._signature: Signature = self._current_signature()
+        state, problems = self._load(self._signature)
+        if state is None:
+            raise KnowledgeBaseError(f"no valid knowledge base at {self.path}", problems)
+        self._state = state
+
+    # Readers take one reference; a reload replaces it whole.
+    @property
+    def state(self) -> KnowledgeState:
+        return self._state
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._state.kb
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._state.matcher
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self._state.problems
+
+    def _current_signature(self) -> Signature:
+        sig = []
+        for path in kb_files(self.path):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            sig.append((str(path), st.st_mtime_ns, st.st_size))
+        return tuple(sig)
+
+    def reload_if_changed(self) -> bool:
+        """Reload if any file changed; True when a new version was swapped in."""
+        signature = self._current_signature()
+        if signature == self._signature:
+            return False
+        self._signature = signature
+        before = {path: result for path, (_, result) in self._files.items()}
+        state, _ = self._load(signature, unless_same=before)
+        if state is self._state:
+            return False  # only broken edits: every file kept its last good version
+        if state is None:
+            log.warning("knowledge base at %s: no valid entries after the edit; keeping the "
+                        "last good version", self.path)
+            return False
+        self._state = state
+        log.info("knowledge base reloaded from %s: %d entries", self.path, len(state.kb))
+        return True
+
+    def _load(self, signature: Signature, unless_same: dict[Path, FileResult] | None = None,
+              ) -> tuple[KnowledgeState | None, tuple[Problem, ...]]:
+        """Build a new state from ``signature``; with ``unless_same``, return the current
+        state when every file would contribute exactly what it does now."""
+        files: dict[Path, tuple[tuple[int, int], FileResult]] = {}
+        for name, mtime, size in signature:
+            path, stat = Path(name), (mtime, size)
+            cached = self._files.get(path)
+            if cached is not None and cached[0] == stat:
+                files[path] = cached
+                continue
+            result = parse_file(path)
+            if result.problems and cached is not None and cached[1].entries:
+                for problem in result.problems:
+                    log.warning("knowledge base: %s (keeping the last good version)", problem)
+                files[path] = (stat, cached[1])
+                continue
+            for problem in result.problems:
+                log.warning("knowledge base: %s", problem)
+            files[path] = (stat, result)
+        self._files = files
+        if unless_same is not None and unless_same.keys() == files.keys() and all(
+                unless_same[path] is result for path, (_, result) in files.items()):
+            return self._state, self._state.problems
+        if not files:
+            return None, (Problem(self.path, None, "no knowledge-base files found"),)
+        loaded = combine((result for _, result in files.values()), source=self.path)
+        file_problems = {p for _, result in files.values() for p in result.problems}
+        for problem in loaded.problems:
+            if problem not in file_problems:  # across files: duplicate ids, shared phrasings
+                log.warning("knowledge base: %s", problem)
+        if loaded.kb is None:
+            return None, loaded.problems
+        return KnowledgeState(loaded.kb, Matcher(loaded.kb, self.config), loaded.problems), \
+            loaded.problems

@@ -1,0 +1,102 @@
+"""Guess whether a short chat message is English, Italian or Polish.
+
+A small evidence count, not a model: distinctive function words, letters that
+only one of the three languages uses (ą ę ł ś ż... for Polish, à è ì ò ù for
+Italian), elided articles (``l'ordine``) and letter sequences typical of each
+language. Microseconds per message, nothing to load. Returns None when the
+evidence is thin or split (an emoji, "ok", a product code), so callers keep
+their previous guess or fall back to English.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.types import Language
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that are common in one language and rare or absent in the other two.
+# Ambiguous ones ("a", "i", "to", "in", "no", "do", "e", "o") are left out.
+_WORDS: dict[Language, frozenset[str]] = {
+    "en": _word_set("""
+        the is are was were my your you it this that what where when how why which who can
+        could would should will do does did not have has had with for from and of an be been
+        me we our us they there their please thanks thank hello hi hey want need get got
+        order orders card refund delivery shipping return help still yet just about any
+        some if or but after before am isn't don't can't didn't i'm"""),
+    "it": _word_set("""
+        il lo la gli le di da del della dello dei degli delle che non per con sono mio mia
+        miei mie come dove quando perche perché cosa un una uno ho ha hai è sì si ciao
+        grazie vorrei voglio posso puoi ancora ordine spedizione reso rimborso pagamento
+        nel nella sul sulla al alla ai questo questa quanto qual quale ma anche molto
+        buongiorno salve ed mi ti ci già gia più piu dell all"""),
+    "pl": _word_set("""
+        jest nie się sie jak czy co gdzie kiedy dlaczego mój moj moje moja mojego mojej na
+        że ze już juz proszę prosze dziękuję dziekuje dzięki dzieki mam mogę moge chcę
+        chce jestem tak ale który ktory która można mozna dzień dzien dobry cześć czesc
+        zamówienie zamowienie zamówienia przesyłka przesylka zwrot dostawa płatność
+        jeszcze mnie mi bo albo oraz lub przez dla po od za ile są sa był byl była"""),
+}
+_LETTERS: dict[Language, frozenset[str]] = {
+    "pl": frozenset("ąćęłńśźżó"),
+    "it": frozenset("àèìòùé"),
+}
+# Letter sequences (in folded words) that lean towards one language.
+_NGRAMS: dict[Language, tuple[str, ...]] = {
+    "en": ("th", "wh", "ing", "ght", "ck", "ee", "oo", "ou", "ly", "ay", "ey"),
+    "it": ("zione", "gli", "cch", "zz", "tt", "ll", "ss", "ggi", "cia", "ment"),
+    "pl": ("sz", "cz", "rz", "dz", "ow", "wy", "ie", "ych", "ski", "prz", "wa", "ki"),
+}
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_ELISION = re.compile(r"\b(?:l|dell|all|dall|nell|sull|un|quest|quell|c|dov)'\w")
+MIN_EVIDENCE = 1.0
+MIN_LEAD = 0.6
+
+
+_GRAM_RES: dict[Language, re.Pattern[str]] = {
+    lang: re.compile("|".join(sorted(grams, key=len, reverse=True))) for lang, grams in _NGRAMS.items()
+}
+_VOWEL_END = re.compile(r"[^\W\d_]{2}[aeiou]\b")
+_LETTER_RES: dict[Language, re.Pattern[str]] = {
+    lang: re.compile("[" + "".join(sorted(letters)) + "]") for lang, letters in _LETTERS.items()
+}
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def language_scores(text: str) -> dict[Language, float]:
+    """Evidence per language (unnormalised; higher is more likely)."""
+    scores: dict[Language, float] = {"en": 0.0, "it": 0.0, "pl": 0.0}
+    lowered = text[:2000].lower().replace("\u2019", "'")
+    for token in _WORD.findall(lowered):
+        base = token.split("'", 1)[0] if "'" in token and not token.endswith("n't") else token
+        for lang, vocab in _WORDS.items():
+            if token in vocab or base in vocab:
+                scores[lang] += 1.0
+    folded = _fold(lowered)
+    for lang, pattern in _GRAM_RES.items():
+        scores[lang] += 0.25 * len(pattern.findall(folded))
+    scores["it"] += 0.2 * len(_VOWEL_END.findall(folded))
+    for lang, pattern in _LETTER_RES.items():
+        scores[lang] += 1.5 * min(len(pattern.findall(lowered)), 4)
+    scores["it"] += 1.0 * len(_ELISION.findall(lowered))
+    return scores
+
+
+def detect_language(text: str) -> Language | None:
+    """``"en"``, ``"it"`` or ``"pl"``, or None when the text says too little."""
+    if not text or not any(c.isalpha() for c in text):
+        return None
+    scores = language_scores(text)
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    (best, top), (_, second) = ranked[0], ranked[1]
+    if top < MIN_EVIDENCE or top - second < MIN_LEAD:
+        return None
+    return best
