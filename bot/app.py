@@ -29,7 +29,7 @@ from bot.kb.service import KnowledgeService
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mood.detector import MoodDetector
-from bot.settings import Settings
+from bot.settings import Settings, matcher_config, mood_config, policy_config
 from bot.sockets import Server
 from bot.store import Database
 from bot.store.migrations import migrate
@@ -65,7 +65,9 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 async def _knowledge(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     loop = asyncio.get_running_loop()
-    knowledge = await loop.run_in_executor(None, KnowledgeService, settings.kb)
+    knowledge = await loop.run_in_executor(
+        None, KnowledgeService, settings.kb, matcher_config(settings)
+    )
     app[KNOWLEDGE] = knowledge
 
     async def watch() -> None:
@@ -89,7 +91,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     live: LiveState = MemoryLiveState()
     fanout = Fanout(sio)
     locks = KeyedLocks()
-    brain = Brain(app[KNOWLEDGE], MoodDetector())
+    brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings))
     router = Router(settings, db, live, fanout)
     csat = CsatService(settings, db, live, fanout)
     chat = ChatService(settings, db, live, brain, fanout, locks, router, csat)

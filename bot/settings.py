@@ -16,9 +16,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.resources import default_kb_path
+
+if TYPE_CHECKING:
+    from bot.kb.matcher import MatcherConfig
+    from bot.mood.detector import MoodConfig
+    from bot.mood.policy import PolicyConfig
 
 ENV_PREFIX = "SUPPORTBOT_"
 
@@ -51,6 +56,16 @@ class Settings:
     ping_interval: float = 25.0  # socket.io heartbeat: a silent connection is dropped after
     ping_timeout: float = 20.0  # ping_interval + ping_timeout seconds (half-open sockets)
     sweep_interval: float = 5.0  # seconds between checks for idle chats and absent agents
+
+    # -- the bot's judgement (defaults are the benchmarked ones; see README)
+    faq_answer_threshold: float = 0.35  # FAQ score needed to answer outright ...
+    faq_answer_margin: float = 0.12  # ... with this lead over the second-best entry
+    faq_suggest_threshold: float = 0.2  # below this score: "I don't know" (fallback)
+    mood_escalate_below: float = -0.25  # a message scoring this or lower escalates
+    mood_threshold: float = -0.2  # the conversation's mood at or below this escalates
+    mood_decay: float = 0.5  # weight the conversation's mood keeps at each message
+    offer_person_after: int = 2  # bot failures in a row before a person is offered
+    escalate_after: int = 3  # bot failures in a row before the chat is escalated
 
     # -- agents
     agent_capacity: int = 3
@@ -108,3 +123,30 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
                 raise ValueError(f"{key}: {exc}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     return base.replace(**values)
+
+
+def matcher_config(settings: Settings) -> MatcherConfig:
+    from bot.kb.matcher import MatcherConfig
+
+    return MatcherConfig(
+        answer_threshold=settings.faq_answer_threshold,
+        answer_margin=settings.faq_answer_margin,
+        suggest_threshold=settings.faq_suggest_threshold,
+    )
+
+
+def mood_config(settings: Settings) -> MoodConfig:
+    from bot.mood.detector import MoodConfig
+
+    return MoodConfig(escalate_below=settings.mood_escalate_below)
+
+
+def policy_config(settings: Settings) -> PolicyConfig:
+    from bot.mood.policy import PolicyConfig
+
+    return PolicyConfig(
+        decay=settings.mood_decay,
+        mood_threshold=settings.mood_threshold,
+        offer_after_failures=settings.offer_person_after,
+        escalate_after_failures=settings.escalate_after,
+    )

@@ -130,13 +130,19 @@ def _describe(matcher: Matcher, query: str, lang: str | None) -> str:
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    from bot.cli import CommandError
     from bot.kb.matcher import Matcher
+    from bot.settings import matcher_config, settings_from_env
 
     questions = _questions(args)
     first = next(questions, None)  # validate arguments before the (slower) KB build
     loaded = _load(_kb_path(args), quiet=args.json)
     assert loaded.kb is not None
-    matcher = Matcher(loaded.kb)
+    try:
+        config = matcher_config(settings_from_env())  # SUPPORTBOT_FAQ_* thresholds, as serve
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    matcher = Matcher(loaded.kb, config)
     out = sys.stdout
     if first is None:
         return 0

@@ -71,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
         messages = text.splitlines()
 
     from bot.mood.detector import MoodDetector  # imported here: keeps start-up fast
+    from bot.settings import mood_config, settings_from_env
 
-    detector = MoodDetector()
+    try:
+        detector = MoodDetector(mood_config(settings_from_env()))  # as serve does
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     out = sys.stdout
     for line in messages:
         # Undecodable bytes (lone surrogates from argv) cannot be printed: replace them.
