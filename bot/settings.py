@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 ENV_PREFIX = "SUPPORTBOT_"
 
 
+class SettingsError(ValueError):
+    """A SUPPORTBOT_* variable has a value of the wrong type."""
+
+
 @dataclass(frozen=True)
 class Settings:
     # -- serving
@@ -120,7 +124,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
             try:
                 values[f.name] = _coerce(environ[key], getattr(base, f.name))
             except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
+                raise SettingsError(f"{key}: {exc}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     return base.replace(**values)
 
