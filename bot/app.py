@@ -108,7 +108,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sweeper.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await sweeper
-    # Let queued fan-out finish, and every acknowledged write is already committed.
+    # Let pending fan-out and broadcasts finish while the database is still open;
+    # every acknowledged write is already committed.
+    await chat.drain()
+    await router.settled()
     await db.flush()
 
 

@@ -72,7 +72,6 @@ class Settings:
     escalate_after: int = 3  # bot failures in a row before the chat is escalated
 
     # -- agents
-    agent_capacity: int = 3
     agent_grace_period: float = 60.0  # seconds an owner may be gone before requeue
     queue_wait_threshold: float = 180.0  # seconds before "leave a message" is offered
     session_ttl: float = 12 * 3600.0

@@ -31,7 +31,6 @@ def settings(tmp_path: Path) -> Settings:
         db=tmp_path / "test.db",
         sweep_interval=0.2,
         kb_reload_interval=0.2,
-        secure_cookies=False,
     )
 
 
@@ -171,14 +170,19 @@ async def shopper(connect: Callable[..., Awaitable[Client]]) -> Callable[..., Aw
 
 
 async def login(url: str, email: str, password: str = PASSWORD) -> str | None:
-    """Sign in through the real login form; return the session cookie value."""
-    jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+    """Sign in through the real login form; return the session cookie value.
+
+    Cookies are carried by hand: the server marks them Secure, which a browser
+    accepts from http://127.0.0.1 but aiohttp's cookie jar does not.
+    """
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         async with http.get(f"{url}/login") as response:
             page = await response.text()
+            login_cookie = response.cookies["supportbot_login"].value
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token, "login page has no CSRF field"
-        async with http.post(f"{url}/login", allow_redirects=False, data={
+        async with http.post(f"{url}/login", allow_redirects=False,
+                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
             "email": email, "password": password, "csrf_token": token.group(1), "next": "/console",
         }) as response:
             cookie = response.cookies.get("supportbot_session")

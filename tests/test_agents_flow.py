@@ -94,11 +94,11 @@ async def test_two_agents_take_the_same_chat_at_once_one_wins(server: LiveServer
 
 async def test_auto_assignment_prefers_free_capacity(server: LiveServer, shopper, agent) -> None:
     ada = await agent("Ada", capacity=1)
-    bob = await agent("Bob", capacity=2)
+    await agent("Bob", capacity=2)
     owners = []
     for _ in range(3):
         client = await shopper()
-        cid = await escalate(client)
+        await escalate(client)
         status = await client.wait_for("status", lambda s: s["status"] == "assigned")
         owners.append(status["agent"]["name"])
     assert sorted(owners) == ["Ada", "Bob", "Bob"]
@@ -252,10 +252,12 @@ async def test_wrong_password_and_unknown_email_look_the_same(server: LiveServer
     import aiohttp
 
     await server.add_agent("ada@shop.example", "Ada")
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         async with http.get(f"{server.url}/login") as r:
             token = re.search(r'name="csrf_token" value="([^"]+)"', await r.text()).group(1)
-        async with http.post(f"{server.url}/login", allow_redirects=False, data={
+            login_cookie = r.cookies["supportbot_login"].value
+        async with http.post(f"{server.url}/login", allow_redirects=False,
+                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
             "email": email, "password": "wrong password", "csrf_token": token}) as r:
             assert r.status == 303
             assert r.headers["Location"].startswith("/login?error=1")
@@ -268,3 +270,10 @@ async def test_login_attempts_are_rate_limited(server: LiveServer) -> None:
         assert await login(server.url, "ada@shop.example", "wrong password") is None
     # even the right password is refused while the limit holds
     assert await login(server.url, "ada@shop.example") is None
+
+
+async def test_successful_sign_ins_do_not_count_against_the_limit(server: LiveServer) -> None:
+    await server.add_agent("ada@shop.example", "Ada")
+    attempts = server.settings.login_attempts * 4 + 1  # past the per-address limit
+    for _ in range(attempts):
+        assert await login(server.url, "ada@shop.example")

@@ -213,3 +213,25 @@ async def test_other_tabs_see_the_shoppers_messages(shopper, connect) -> None:
     assert seen["client_id"] == "tab-msg"
     await tab2.wait_for("message", lambda m: m["author"] == "bot")
     assert not [m for m in tab1.of("message") if m["author"] == "shopper"]  # not echoed to the sender
+
+
+async def test_a_new_chat_on_the_same_connection_leaves_the_old_one(shopper, connect) -> None:
+    client = await shopper()
+    old = client.start
+    fresh = await client.call("start", {})
+    assert fresh["ok"] and fresh["conversation"]["id"] != old["conversation"]["id"]
+    other_tab = await connect("/chat")
+    assert (await other_tab.call("start", {"token": old["token"]}))["ok"]
+    await other_tab.call("message", {"id": "old-chat", "text": "hello in the old chat"})
+    await other_tab.wait_for("message", lambda m: m["author"] == "bot")
+    await asyncio.sleep(0.2)
+    assert not [m for m in client.of("message") if m["conversation_id"] == old["conversation"]["id"]]
+
+
+async def test_start_reports_the_hand_off_status(shopper, connect) -> None:
+    client = await shopper()
+    assert client.start["status"]["status"] == "bot"
+    await client.call("handoff", {})
+    again = await connect("/chat")
+    ack = await again.call("start", {"token": client.start["token"]})
+    assert ack["status"]["status"] == "queued" and ack["status"]["position"] == 1

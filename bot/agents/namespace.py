@@ -53,11 +53,13 @@ class AgentNamespace(Namespace):
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not self.origins.same_origin(environ):
+            log.info("agent connection from origin %s refused", environ.get("HTTP_ORIGIN"))
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "forbidden", "message": "The console is same-origin only."})
         cookie = session_cookie(environ)
         session = await self.sessions.get(cookie)
         if session is None:
+            log.info("agent connection without a valid session refused")
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unauthorized", "message": "Please sign in."})
         await self.save_session(sid, {"cookie": cookie})

@@ -168,6 +168,11 @@ class Router:
                 card["id"], "status", self._queued_status(card["position"], online, free)
             )
 
+    async def settled(self) -> None:
+        """Wait for pending broadcasts (shutdown)."""
+        await self._push_queue.settled()
+        await self._push_agents.settled()
+
     def agents_changed(self) -> None:
         """Soon push the agents list (status, load) to every console."""
         self._push_agents()

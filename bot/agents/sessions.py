@@ -58,7 +58,8 @@ class Sessions:
         same :class:`LoginRefused` after the same amount of work.
         """
         email = accounts.normalise_email(email)[:320]
-        wait = max(self.by_email.hit(email), self.by_ip.hit(ip))
+        # Only failed attempts count, so a team behind one address can still sign in.
+        wait = max(self.by_email.wait(email), self.by_ip.wait(ip))
         if wait:
             raise LoginRefused(retry_after=wait)
         found = await self.db.read(partial(accounts.find_agent, email=email))
@@ -66,6 +67,8 @@ class Sessions:
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(None, accounts.verify_password, password[:1024], encoded)
         if not ok or found is None or found[0].disabled:
+            self.by_email.hit(email)
+            self.by_ip.hit(ip)
             raise LoginRefused()
         agent = found[0]
         self.by_email.forget(email)

@@ -55,7 +55,8 @@ async def card(router: Router, conversation: Conversation,
         "shopper_online": await router.live.shopper_online(conversation.id),
         "created_at": conversation.created_at,
         "closed_at": conversation.closed_at,
-        "recent": [message_public(m, names.get(m.agent_id), for_agents=True) for m in recent],
+        "recent": [message_public(m, names.get(m.agent_id) if m.agent_id else None, for_agents=True)
+                   for m in recent],
     }
 
 

@@ -24,6 +24,7 @@ def message_public(
         "entry_id": meta.get("entry_id"),
         "quick_replies": meta.get("quick_replies", []),
         "feedback": bool(meta.get("feedback", False)),
+        "leave_message": bool(meta.get("leave_message", False)),
     }
     if for_agents and message.author == "shopper":
         data["mood"] = meta.get("mood")

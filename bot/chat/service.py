@@ -77,6 +77,11 @@ class ChatService:
 
     # -- helpers -----------------------------------------------------------
 
+    async def drain(self) -> None:
+        """Wait for pending fan-out (at shutdown, before the database closes)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
     def later(self, coro: Any) -> None:
         """Run fan-out after the current handler has returned (its ack goes first)."""
         task = asyncio.ensure_future(coro)
@@ -116,10 +121,10 @@ class ChatService:
         lang = data.get("lang") or "auto"
         if not isinstance(lang, str) or (lang != "auto" and lang not in LANGUAGES):
             lang = "auto"
-        page = data.get("page") if isinstance(data.get("page"), dict) else {}
+        page: dict[str, Any] = data["page"] if isinstance(data.get("page"), dict) else {}
         page_url = validate.optional_str(page, "url", limit=2000)
         page_title = validate.optional_str(page, "title", limit=300)
-        user = data.get("user") if isinstance(data.get("user"), dict) else {}
+        user: dict[str, Any] = data["user"] if isinstance(data.get("user"), dict) else {}
         site = validate.optional_str(data, "site", limit=100)
         hint = validate.optional_str(data, "page_lang", limit=20) or ""
         hint = hint[:2].lower()
@@ -128,11 +133,12 @@ class ChatService:
         if resumed:
             if not isinstance(token, str) or not TOKEN.fullmatch(token):
                 raise ClientError("invalid_token")
-            conversation = await self.db.read(
+            found = await self.db.read(
                 partial(convs.find_by_token_hash, token_hash=token_hash(token))
             )
-            if conversation is None:
+            if found is None:
                 raise ClientError("invalid_token")
+            conversation = found
             self.db.submit(
                 ev.INSERT_SQL,
                 ev.ChatResumed(
@@ -159,6 +165,9 @@ class ChatService:
                     greeting=greeting,
                 )
             )
+        previous = await self.live.shopper_conversation(sid)
+        if previous is not None and previous != conversation.id:
+            await self.fanout.leave_shopper(sid, previous)  # a new chat on the same connection
         await self.live.shopper_joined(sid, conversation.id)
         await self.fanout.join_shopper(sid, conversation.id)
         if user:
@@ -175,6 +184,7 @@ class ChatService:
             "token": token,
             "resumed": resumed,
             "messages": [await self.public_message(m) for m in messages],
+            "status": await self.router.status_for(conversation.id),
         }
 
     async def left(self, sid: str) -> None:
@@ -188,20 +198,14 @@ class ChatService:
         values = _visitor(user)
         if not values:
             return
-        await self.db.write(
-            lambda conn: (
-                convs.update_conversation(conn, conversation_id, **values),
-                ev.insert_events(
-                    conn,
-                    ev.ShopperIdentified(
-                        conversation_id=conversation_id,
-                        actor="shopper",
-                        has_email=bool(values.get("visitor_email")),
-                        has_id=bool(values.get("visitor_id")),
-                    ),
-                ),
-            )
-        )
+        def store(conn: Any) -> None:
+            convs.update_conversation(conn, conversation_id, **values)
+            ev.insert_events(conn, ev.ShopperIdentified(
+                conversation_id=conversation_id, actor="shopper",
+                has_email=bool(values.get("visitor_email")), has_id=bool(values.get("visitor_id")),
+            ))
+
+        await self.db.write(store)
 
     # -- messages ------------------------------------------------------------
 
@@ -327,18 +331,15 @@ class ChatService:
         if decision.offer_person:
             language = conversation.language
             reply = Reply(say("offer_person", language), {"quick_replies": [handoff_reply(language)]})
-            stored = await self.db.write(
-                lambda conn: (
-                    m := convs.insert_message(conn, conversation_id, "bot", reply.text, meta=reply.meta),
-                    ev.insert_events(
-                        conn,
-                        ev.PersonOffered(
-                            conversation_id=conversation_id, actor="bot",
-                            reasons=list(decision.reasons),
-                        ),
-                    ),
-                )[0]
-            )
+            def offer(conn: Any) -> Message:
+                message = convs.insert_message(conn, conversation_id, "bot", reply.text,
+                                               meta=reply.meta)
+                ev.insert_events(conn, ev.PersonOffered(
+                    conversation_id=conversation_id, actor="bot", reasons=list(decision.reasons),
+                ))
+                return message
+
+            stored = await self.db.write(offer)
             self.later(self.publish(stored))
         return {}
 
@@ -470,7 +471,7 @@ def _close_conversation(
                                       agent_id=agent_id, created_at=at))
     events.append(ev.ChatEnded(conversation_id=conversation.id, actor=_actor(by),
                                agent_id=agent_id, created_at=at, by=by, reason=reason))
-    if ask_csat and record_asked(conn, conversation.id, at):
+    if ask_csat and record_asked(conn, conversation, at):
         events.append(ev.CsatAsked(conversation_id=conversation.id, actor="system", created_at=at))
     ev.insert_events(conn, *events)
     return True, message

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
+from bot.settings import SettingsError
 
 # Order here is the order in `supportbot --help`.
 COMMAND_MODULES = (
@@ -22,6 +23,8 @@ COMMAND_MODULES = (
     "bot.cli.kb",
     "bot.cli.mood",
     "bot.cli.agent",
+    "bot.cli.report",
+    "bot.cli.export",
 )
 
 
@@ -47,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CommandError as exc:
+    except (CommandError, SettingsError) as exc:
         parser.exit(2, f"supportbot: error: {exc}\n")
     except KeyboardInterrupt:
         return 130

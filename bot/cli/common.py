@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 DEFAULT_DB = Path("supportbot.db")
@@ -21,15 +22,25 @@ def db_path(args: argparse.Namespace) -> Path:
     return settings_from_env(db=getattr(args, "db", None)).db
 
 
-def check_db_path(path: Path, *, must_exist: bool = False) -> None:
-    """Fail early, with a clear message, when the database cannot be used."""
+def check_db_path(path: Path, *, must_exist: bool = False, readonly_ok: bool = False) -> None:
+    """Fail early, with a clear message, when the database cannot be used.
+
+    With ``readonly_ok`` (the server), an existing read-only file only warns: the
+    service starts, refuses writes with ``storage_unavailable`` and recovers as
+    soon as the file is writable again.
+    """
     from bot.cli import CommandError
 
     if path.is_dir():
         raise CommandError(f"--db {path} is a directory, not a database file")
     if path.exists():
-        if not os.access(path, os.R_OK | os.W_OK):
-            raise CommandError(f"--db {path}: the file is not readable and writable by this user")
+        if not os.access(path, os.R_OK):
+            raise CommandError(f"--db {path}: the file is not readable by this user")
+        if not os.access(path, os.W_OK) and not must_exist:  # readers need no write access
+            if not readonly_ok:
+                raise CommandError(f"--db {path}: the file is not writable by this user")
+            print(f"supportbot: warning: --db {path} is read-only: chats are refused until "
+                  "it is writable", file=sys.stderr)
         return
     if must_exist:
         raise CommandError(f"--db {path}: no such database (run `supportbot serve` first)")

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--inactivity-timeout must be positive")
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
-    check_db_path(settings.db)
+    check_db_path(settings.db, readonly_ok=True)
     _check_port(settings.host, settings.port)
 
     logging.basicConfig(

@@ -57,7 +57,7 @@ class CsatService:
 
         def asked(conn: Any) -> None:
             at = now_iso()
-            if record_asked(conn, conversation.id, at):
+            if record_asked(conn, conversation, at):
                 ev.insert_events(conn, ev.CsatAsked(conversation_id=conversation.id,
                                                     actor="system", created_at=at))
 
@@ -101,5 +101,5 @@ class CsatService:
             raise ClientError("invalid_payload", "The NPS question is not enabled.")
         score = validate.integer(data, "score", code="invalid_rating", low=0, high=10)
         conversation = await self._rateable(sid, data)
-        await self.db.write(partial(store_nps, conversation_id=conversation.id, score=score))
+        await self.db.write(partial(store_nps, conversation=conversation, score=score))
         return {}

@@ -19,14 +19,25 @@ LABELS = {
 }
 
 
-def record_asked(conn: sqlite3.Connection, conversation_id: str, at: str) -> bool:
-    """Note that the survey was shown; True the first time only."""
+def record_asked(conn: sqlite3.Connection, conversation: Conversation, at: str) -> bool:
+    """Note that the survey was shown, with who handled the chat; True the first time only."""
     cursor = conn.execute(
-        "INSERT INTO csat (conversation_id, asked_at) VALUES (?, ?) "
-        "ON CONFLICT (conversation_id) DO NOTHING",
-        (conversation_id, at),
+        "INSERT INTO csat (conversation_id, asked_at, agent_id, bot_only, escalation_reasons, "
+        "language, mood) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_id) DO NOTHING",
+        (conversation.id, at, *_context(conversation)),
     )
     return cursor.rowcount == 1
+
+
+def _context(conversation: Conversation) -> tuple[object, ...]:
+    """agent_id, bot_only, escalation_reasons, language, mood of a conversation."""
+    return (
+        conversation.last_agent_id,
+        int(conversation.escalated_at is None and conversation.last_agent_id is None),
+        json.dumps(list(conversation.escalation_reasons)),
+        conversation.language,
+        conversation.mood.mood,
+    )
 
 
 def get_rating(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any] | None:
@@ -46,23 +57,12 @@ def store_rating(
     """Insert or update the conversation's one rating; return it and whether it was new."""
     at = now_iso()
     previous = get_rating(conn, conversation.id)
-    record_asked(conn, conversation.id, at)  # a rating implies the survey was shown
+    record_asked(conn, conversation, at)  # a rating implies the survey was shown
     conn.execute(
         "UPDATE csat SET rating = ?, comment = ?, agent_id = ?, bot_only = ?, "
         "escalation_reasons = ?, language = ?, mood = ?, given_at = COALESCE(given_at, ?), "
         "updated_at = ? WHERE conversation_id = ?",
-        (
-            rating,
-            comment,
-            conversation.last_agent_id,
-            int(conversation.escalated_at is None and conversation.last_agent_id is None),
-            json.dumps(list(conversation.escalation_reasons)),
-            conversation.language,
-            conversation.mood.mood,
-            at,
-            at,
-            conversation.id,
-        ),
+        (rating, comment, *_context(conversation), at, at, conversation.id),
     )
     if previous is None:
         event: ev.Event = ev.CsatGiven(conversation_id=conversation.id, actor="shopper",
@@ -77,10 +77,10 @@ def store_rating(
     return stored, previous is None
 
 
-def store_nps(conn: sqlite3.Connection, conversation_id: str, score: int) -> None:
+def store_nps(conn: sqlite3.Connection, conversation: Conversation, score: int) -> None:
     at = now_iso()
-    record_asked(conn, conversation_id, at)
+    record_asked(conn, conversation, at)
     conn.execute("UPDATE csat SET nps = ?, updated_at = ? WHERE conversation_id = ?",
-                 (score, at, conversation_id))
-    ev.insert_events(conn, ev.NpsGiven(conversation_id=conversation_id, actor="shopper",
+                 (score, at, conversation.id))
+    ev.insert_events(conn, ev.NpsGiven(conversation_id=conversation.id, actor="shopper",
                                        created_at=at, score=score))

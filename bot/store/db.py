@@ -81,7 +81,7 @@ class Database:
 
     # -- lifecycle -------------------------------------------------------
 
-    def start(self, migrate: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    def start(self, migrate: Callable[[sqlite3.Connection], object] | None = None) -> None:
         """Open the write connection, apply migrations, start the writer thread.
 
         Raises :class:`StorageUnavailable` when the file cannot be opened or migrated.
@@ -136,6 +136,7 @@ class Database:
         if conn is None:
             conn = connect(self.path)
             conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA cache_size = -16000")  # 16 MB: report queries group a lot
             self._local.conn = conn
             with self._lock:
                 self._read_conns.append(conn)

@@ -28,7 +28,7 @@ def migration(fn: Migration) -> Migration:
 
 @migration
 def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
-    db["conversations"].create(
+    db.table("conversations").create(
         {
             "id": str,
             "token_hash": str,  # sha256 of the resume token; the token itself is never stored
@@ -68,11 +68,11 @@ def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
             "failures_in_row": 0,
         },
     )
-    db["conversations"].create_index(["token_hash"], unique=True)
-    db["conversations"].create_index(["status", "last_activity_at"])
-    db["conversations"].create_index(["created_at"])
+    db.table("conversations").create_index(["token_hash"], unique=True)
+    db.table("conversations").create_index(["status", "last_activity_at"])
+    db.table("conversations").create_index(["created_at"])
 
-    db["messages"].create(
+    db.table("messages").create(
         {
             "id": int,
             "conversation_id": str,
@@ -89,13 +89,13 @@ def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
         not_null={"conversation_id", "author", "kind", "text", "created_at"},
         defaults={"kind": "text"},
     )
-    db["messages"].create_index(["conversation_id", "id"])
+    db.table("messages").create_index(["conversation_id", "id"])
     db.execute(
         "CREATE UNIQUE INDEX idx_messages_client_id ON messages (conversation_id, client_id) "
         "WHERE client_id IS NOT NULL"
     )
 
-    db["events"].create(
+    db.table("events").create(
         {
             "id": int,
             "conversation_id": str,
@@ -108,9 +108,9 @@ def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"actor", "type", "created_at", "properties"},
     )
-    db["events"].create_index(["conversation_id", "id"])
-    db["events"].create_index(["type", "created_at"])
-    db["events"].create_index(["created_at"])
+    db.table("events").create_index(["conversation_id", "id"])
+    db.table("events").create_index(["type", "created_at"])
+    db.table("events").create_index(["created_at"])
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
@@ -140,7 +140,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 
 @migration
 def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
-    db["agents"].create(
+    db.table("agents").create(
         {
             "id": int,
             "email": str,
@@ -155,9 +155,9 @@ def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
         not_null={"email", "name", "role", "password_hash", "created_at"},
         defaults={"disabled": 0, "capacity": 3},
     )
-    db["agents"].create_index(["email"], unique=True)
+    db.table("agents").create_index(["email"], unique=True)
 
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id_hash": str,  # sha256 of the cookie value
             "agent_id": int,
@@ -169,9 +169,9 @@ def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
         foreign_keys=[("agent_id", "agents", "id")],
         not_null={"agent_id", "csrf_token", "created_at", "expires_at"},
     )
-    db["sessions"].create_index(["expires_at"])
+    db.table("sessions").create_index(["expires_at"])
 
-    db["canned_replies"].create(
+    db.table("canned_replies").create(
         {
             "id": int,
             "shortcut": str,
@@ -182,9 +182,9 @@ def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"shortcut", "text", "created_at"},
     )
-    db["canned_replies"].create_index(["shortcut"], unique=True)
+    db.table("canned_replies").create_index(["shortcut"], unique=True)
 
-    db["tickets"].create(
+    db.table("tickets").create(
         {
             "id": int,
             "conversation_id": str,
@@ -199,9 +199,9 @@ def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
         not_null={"email", "text", "status", "created_at"},
         defaults={"status": "open"},
     )
-    db["tickets"].create_index(["status", "created_at"])
+    db.table("tickets").create_index(["status", "created_at"])
 
-    db["csat"].create(
+    db.table("csat").create(
         {
             "conversation_id": str,
             "rating": int,
@@ -219,5 +219,27 @@ def _0002_agents_sessions_tickets_csat(db: sqlite_utils.Database) -> None:
         pk="conversation_id",
         foreign_keys=[("conversation_id", "conversations", "id")],
     )
-    db["csat"].create_index(["given_at"])
-    db["csat"].create_index(["asked_at"])
+    db.table("csat").create_index(["given_at"])
+    db.table("csat").create_index(["asked_at"])
+
+
+@migration
+def _0003_report_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for the reports (bot.reports): each report query reads one index range.
+
+    - chats by the time they ended, covering every column the report reads (closed
+      conversations do not change, so this index is written once per chat);
+    - "did the shopper write?" answered from a partial index of shopper messages;
+    - CSAT ratings by ``given_at`` and surveys by ``asked_at``, covering the report.
+    """
+    db.execute(
+        "CREATE INDEX idx_conversations_closed_report ON conversations (closed_at, "
+        "last_agent_id, escalated_at, language, escalation_reasons, first_agent_reply_at, "
+        "closed_by, last_activity_at, id) WHERE closed_at IS NOT NULL"
+    )
+    db.execute("CREATE INDEX idx_messages_shopper ON messages (conversation_id) "
+               "WHERE author = 'shopper'")
+    db.execute("CREATE INDEX idx_csat_given_report ON csat (given_at, rating, conversation_id) "
+               "WHERE rating IS NOT NULL")
+    db.execute("CREATE INDEX idx_csat_asked_report ON csat (asked_at, rating, nps, "
+               "conversation_id)")

@@ -24,7 +24,8 @@ def _widget_cors(request: web.Request, response: web.StreamResponse) -> None:
     environ = {"HTTP_HOST": request.host, "wsgi.url_scheme": request.scheme}
     if request.app[ORIGINS](origin, environ):
         response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
+        if "Origin" not in response.headers.get("Vary", ""):
+            response.headers.add("Vary", "Origin")
 
 
 @web.middleware

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot import events as ev
 from bot.agents.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginRefused, Session
 from bot.resources import static_dir, widget_dir
+from bot.web.assets import Assets
 
 if TYPE_CHECKING:
     from bot.agents.accounts import Agent
@@ -28,9 +29,13 @@ def _keys():  # type: ignore[no-untyped-def]
     return keys
 
 
-def page(name: str, /, **values: str) -> web.Response:
+STATIC = web.AppKey("static_assets", Assets)
+WIDGET = web.AppKey("widget_assets", Assets)
+
+
+async def page(request: web.Request, name: str, /, **values: str) -> web.Response:
     """A static HTML page with ``{{name}}`` placeholders filled (values are escaped)."""
-    text = (static_dir() / name).read_text(encoding="utf-8")
+    text = await request.app[STATIC].text(name)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
     return web.Response(text=text, content_type="text/html",
@@ -87,14 +92,22 @@ def _set_session_cookie(request: web.Request, response: web.StreamResponse, valu
 
 @routes.get("/")
 async def demo(request: web.Request) -> web.Response:
-    return page("demo/index.html")
+    return await page(request, "demo/index.html")
 
 
 @routes.get("/widget.js")
-async def widget_js(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(widget_dir() / "widget.js",
-                            headers={"Cache-Control": "public, max-age=300",
-                                     "Content-Type": "application/javascript; charset=utf-8"})
+async def widget_js(request: web.Request) -> web.Response:
+    return await request.app[WIDGET].respond(request, "widget.js")
+
+
+@routes.get("/widget/{path:.+}")
+async def widget_file(request: web.Request) -> web.Response:
+    return await request.app[WIDGET].respond(request, request.match_info["path"])
+
+
+@routes.get("/static/{path:.+}")
+async def static_file(request: web.Request) -> web.Response:
+    return await request.app[STATIC].respond(request, request.match_info["path"])
 
 
 @routes.get("/healthz")
@@ -111,7 +124,7 @@ async def login_page(request: web.Request) -> web.Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     error = {"1": "Wrong e-mail or password.", "2": "Too many attempts; try again later.",
              "3": "Your session expired; please sign in again."}.get(request.query.get("error", ""), "")
-    response = page("login.html", csrf=token, next=_safe_next(request.query.get("next")),
+    response = await page(request, "login.html", csrf=token, next=_safe_next(request.query.get("next")),
                     error=error)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
                         secure=request.app[_keys().SETTINGS].secure_cookies)
@@ -162,7 +175,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @routes.get("/console")
 async def console(request: web.Request) -> web.Response:
     session = await require_agent(request)
-    return page("console/index.html", csrf=session.csrf_token, name=session.agent.name,
+    return await page(request, "console/index.html", csrf=session.csrf_token, name=session.agent.name,
                 role=session.agent.role)
 
 
@@ -174,7 +187,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[STATIC] = Assets(static_dir())
+    app[WIDGET] = Assets(widget_dir())
     app.router.add_routes(routes)
     __import__("bot.web.dashboard", fromlist=["setup"]).setup(app)  # late: it imports this module
-    app.router.add_static("/static/", static_dir(), append_version=False)
-    app.router.add_static("/widget/", widget_dir(), append_version=False)

@@ -28,11 +28,11 @@ from pathlib import Path
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serverproc import ServerProcess, percentile  # noqa: E402
-
 from bot import events as ev  # noqa: E402
 from bot.store import Database  # noqa: E402
 from bot.store.migrations import migrate  # noqa: E402
+
+from serverproc import ServerProcess, percentile  # noqa: E402
 
 
 async def writer_throughput(path: Path, count: int) -> tuple[float, float]:

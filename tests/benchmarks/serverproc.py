@@ -42,12 +42,14 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.preexec: Callable[[], None] | None = None  # run in the child before exec
         self.user: int | None = None  # run as this uid (needs root)
+        self.log_level = "info" if log else "warning"
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        self._out = out
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--db", str(self.db),
-             "--log-level", "warning", *self.args],
+             "--log-level", self.log_level, *self.args],
             cwd=ROOT, env=self.env, stdout=out, stderr=out,
             preexec_fn=self.preexec, user=self.user,
         )
@@ -73,6 +75,12 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        out = getattr(self, "_out", None)
+        if out is not None and out is not subprocess.DEVNULL:
+            out.close()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -81,6 +89,7 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_log()
 
     def __enter__(self) -> ServerProcess:
         return self.start()

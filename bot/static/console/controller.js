@@ -1,0 +1,282 @@
+// What the console does: the agent's actions (take, reply, note, transfer, resolve,
+// canned replies, tickets) and keeping open chats current. Server events are in
+// events.js; the page wiring is in main.js.
+
+import { announce } from "./dom.js";
+import { clientId, visitorName } from "./format.js";
+import { renderMine } from "./lists.js";
+
+const CARD_REFRESH_MS = 1500;   // re-read a chat's card (mood) after shopper messages
+const MANAGER_REFRESH_MS = 800; // re-read all active chats after changes (managers)
+
+export class Controller {
+  /** ui: {toast(text), nodes} ; tabs and conn are set by main.js once created. */
+  constructor(store, notifier, ui) {
+    this.store = store;
+    this.notifier = notifier;
+    this.ui = ui;
+    this.tabs = null;
+    this.conn = null;
+    this.taking = new Set();     // chats this console is taking (their ack opens them)
+    this.cardTimers = new Map();
+    this.managerTimer = null;
+  }
+
+  fail(error) {
+    if (error && error.code === "unauthorized") return; // the connection goes to /login
+    this.ui.toast(error && error.message ? error.message : String(error));
+  }
+
+  panel(id) {
+    return this.tabs.panel(id);
+  }
+
+  select(id, { focus = false } = {}) {
+    this.store.activate(id);
+    const panel = focus && this.panel(id);
+    if (panel) panel.composer.focus();
+  }
+
+  // -- the agent's actions --------------------------------------------------------------
+
+  async openChat(id, { focus = false, activate = true } = {}) {
+    const known = this.store.view(id);
+    const view = this.store.ensureView(id);
+    if (activate) this.select(id, { focus });
+    if (!known || view.gone) await this.loadView(id); // a chat we lost may be readable again
+    if (activate && focus) this.select(id, { focus });
+  }
+
+  async take(id) {
+    this.taking.add(id);
+    try {
+      const ack = await this.conn.call("take", { conversation_id: id });
+      this.store.addMine(id);
+      this.showOpened(id, ack);
+      this.select(id, { focus: true });
+      announce(`You took the chat with ${visitorName(ack.conversation)}.`);
+    } catch (error) {
+      this.fail(error);
+      if (this.store.view(id)) await this.loadView(id);
+    } finally {
+      this.taking.delete(id);
+    }
+  }
+
+  async transfer(id, agentId) {
+    const target = this.store.agents.find((a) => a.id === agentId);
+    const name = target ? target.name : "another agent";
+    try {
+      await this.conn.call("transfer", { conversation_id: id, agent_id: agentId });
+      announce(`Chat transferred to ${name}.`);
+      this.ui.toast(`Chat transferred to ${name}.`);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async resolve(id) {
+    try {
+      await this.conn.call("resolve", { conversation_id: id });
+      this.markClosed(id);
+      announce("Chat resolved.");
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  closeTab(id) {
+    if (!this.store.isMine(id) && this.conn.connected) {
+      this.conn.call("close_view", { conversation_id: id }).catch(() => {});
+    }
+    this.store.removeView(id);
+  }
+
+  /** Show the message at once as pending, then deliver it (kept and retried if offline). */
+  send(id, text, note) {
+    const view = this.store.view(id);
+    if (!view) return false;
+    const item = { clientId: clientId(note ? "n" : "a"), text, note, at: new Date().toISOString(), error: null };
+    view.pending.set(item.clientId, item);
+    const panel = this.panel(id);
+    panel.renderPending();
+    panel.scrollDown();
+    this.deliver(id, item);
+    return true;
+  }
+
+  retry(id, client) {
+    const view = this.store.view(id);
+    const item = view && view.pending.get(client);
+    if (item) this.deliver(id, item);
+  }
+
+  typing(id, on) {
+    if (this.conn.connected) this.conn.call("typing", { conversation_id: id, typing: on }).catch(() => {});
+  }
+
+  ticketDone(ticketId) {
+    this.conn.call("ticket_done", { id: ticketId }).then(() => announce("Ticket marked done."),
+      (error) => this.fail(error));
+  }
+
+  addCanned(shortcut, text) {
+    return this.conn.call("canned_add", { shortcut, text });
+  }
+
+  deleteCanned(cannedId) {
+    return this.conn.call("canned_delete", { id: cannedId });
+  }
+
+  async setStatus(status) {
+    try {
+      const ack = await this.conn.call("status", { status });
+      this.store.setStatus(ack.status);
+      announce(ack.status === "online" ? "You are online." : "You are away.");
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  // -- delivery and views ---------------------------------------------------------------
+
+  async deliver(id, item) {
+    const view = this.store.view(id);
+    item.error = null;
+    item.offline = false;
+    try {
+      // The same client id again is harmless: the server stores it once (duplicate: true).
+      const ack = await this.conn.call(item.note ? "note" : "send",
+        { conversation_id: id, id: item.clientId, text: item.text });
+      if (this.store.view(id) !== view) return;
+      const added = view.add([ack.message]);
+      view.pending.delete(item.clientId);
+      this.panel(id).renderMessages(false, added);
+    } catch (error) {
+      if (this.store.view(id) !== view) return;
+      item.offline = error.code === "offline" || error.code === "timeout";
+      item.error = item.offline ? "waiting for the connection" : error.message;
+      this.panel(id).renderPending();
+    }
+  }
+
+  showOpened(id, ack) {
+    const view = this.store.ensureView(id);
+    view.loading = false;
+    view.gone = null;
+    this.store.rememberCard(ack.conversation);
+    view.reset(ack.messages || []);
+    const panel = this.panel(id);
+    if (panel) {
+      panel.renderMessages(true);
+      panel.renderCard();
+    }
+    this.tabs.renderTabs();
+  }
+
+  /** `open` a chat: its card and whole transcript, and live updates from now on. */
+  async loadView(id) {
+    if (!this.store.view(id)) return;
+    try {
+      this.showOpened(id, await this.conn.call("open", { conversation_id: id }));
+    } catch (error) {
+      const view = this.store.view(id);
+      if (!view) return;
+      view.loading = false;
+      if (error.code === "forbidden" || error.code === "not_found") {
+        view.gone = "You can no longer read this chat.";
+        this.store.dropMine(id);
+      } else {
+        this.fail(error);
+      }
+      this.refreshView(id);
+    }
+  }
+
+  /** Re-read an open chat's card (mood, reasons) without resetting its transcript. */
+  scheduleCardRefresh(id) {
+    clearTimeout(this.cardTimers.get(id));
+    this.cardTimers.set(id, setTimeout(async () => {
+      this.cardTimers.delete(id);
+      const view = this.store.view(id);
+      if (!view || view.gone || !this.conn.connected) return;
+      try {
+        const ack = await this.conn.call("open", { conversation_id: id });
+        this.store.rememberCard(ack.conversation);
+        const added = view.add(ack.messages || []);
+        if (added.length) this.panel(id).renderMessages(false, added);
+      } catch {
+        // the chat moved on (closed, transferred): its own events say so
+      }
+    }, CARD_REFRESH_MS));
+  }
+
+  refreshView(id) {
+    const panel = this.panel(id);
+    if (panel) panel.renderCard();
+    this.tabs.renderTabs();
+    renderMine(this.store, this, this.ui.nodes.mine, this.ui.nodes.mineCount);
+  }
+
+  markClosed(id) {
+    this.store.dropMine(id);
+    const view = this.store.view(id);
+    if (view && view.card && view.card.status !== "closed") {
+      this.store.patchCard(id, { status: "closed" });
+      view.typing = null;
+      this.panel(id).renderTyping();
+    }
+    this.refreshView(id);
+  }
+
+  /** Managers: `all_chats` only comes with `sync`, so re-sync after changes. */
+  scheduleManagerRefresh() {
+    if (!this.store.isManager) return;
+    clearTimeout(this.managerTimer);
+    this.managerTimer = setTimeout(async () => {
+      if (!this.conn.connected) return;
+      try {
+        const ack = await this.conn.call("sync", {});
+        if (ack.all_chats) this.store.setAllChats(ack.all_chats);
+      } catch {
+        // the next change or reconnect tries again
+      }
+    }, MANAGER_REFRESH_MS);
+  }
+
+  // -- connection lifecycle --------------------------------------------------------------
+
+  /** (Re)connected: rebuild everything from `sync`, re-open the chats, resend pending. */
+  async connected() {
+    const nodes = this.ui.nodes;
+    this.store.connected = true;
+    nodes.connState.textContent = "Connected";
+    nodes.connState.className = "conn ok";
+    try {
+      this.store.applySync(await this.conn.call("sync", {}));
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    if (this.store.csrf) nodes.logoutCsrf.value = this.store.csrf;
+    for (const id of this.store.mine) this.store.ensureView(id);
+    if (!this.store.active && this.store.views.size) this.select([...this.store.views.keys()][0]);
+    await Promise.all([...this.store.views.keys()].map((id) => this.loadView(id)));
+    for (const view of this.store.views.values()) {
+      for (const item of view.pending.values()) {
+        if (item.offline) this.deliver(view.id, item);
+      }
+    }
+  }
+
+  disconnected() {
+    this.store.connected = false;
+    this.ui.nodes.connState.textContent = "Reconnecting\u2026";
+    this.ui.nodes.connState.className = "conn bad";
+  }
+
+  refused(error) {
+    this.ui.nodes.connState.textContent = `Not connected: ${error.message || error.code}`;
+    this.ui.nodes.connState.className = "conn bad";
+  }
+}

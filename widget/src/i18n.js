@@ -1,0 +1,185 @@
+/**
+ * The widget's own texts in English, Italian and Polish, and the choice of language:
+ * the `lang` setting, else the page's `<html lang>`, else the browser's languages,
+ * else English. (Bot answers come from the server in the conversation's language.)
+ */
+
+export const LANGUAGES = ["en", "it", "pl"];
+
+const en = {
+  title: "Chat with us",
+  launcher: "Open chat",
+  launcherUnread: "Open chat, {count} unread",
+  close: "Minimise chat",
+  dialog: "Support chat",
+  transcript: "Messages",
+  placeholder: "Type your message…",
+  inputLabel: "Your message",
+  send: "Send",
+  connecting: "Connecting…",
+  online: "Online",
+  offline: "Offline, reconnecting…",
+  sending: "Sending…",
+  queued: "Will be sent when you're back online",
+  failed: "Not sent",
+  you: "You",
+  assistant: "Assistant",
+  support: "Support",
+  helpful: "Was this helpful?",
+  yes: "Yes",
+  no: "No",
+  feedbackThanks: "Thanks for your feedback.",
+  handoff: "Talk to a person",
+  endChat: "End chat",
+  waiting: "Connecting you to a person…",
+  waitMinutes: "Expected wait: about {minutes} min.",
+  waitSoon: "Someone will be with you shortly.",
+  joined: "{name} joined the chat",
+  typing: "Typing…",
+  agentTyping: "{name} is typing…",
+  leaveIntro: "Nobody is available right now. Leave your e-mail and a message, and we'll get back to you.",
+  email: "Your e-mail",
+  message: "Message",
+  leaveSend: "Send message",
+  leaveSent: "Thanks! We've got your message.",
+  invalidEmail: "Please enter a valid e-mail address.",
+  emptyText: "Please write a message.",
+  error: "Something went wrong. Please try again.",
+  ended: "This chat has ended.",
+  csatQuestion: "How would you rate this chat?",
+  csat1: "Very dissatisfied",
+  csat2: "Dissatisfied",
+  csat3: "Neutral",
+  csat4: "Satisfied",
+  csat5: "Very satisfied",
+  csatComment: "Comment (optional)",
+  csatSubmit: "Submit",
+  csatThanks: "Thank you for your feedback!",
+  newChat: "Start a new chat",
+};
+
+const it = {
+  title: "Scrivici",
+  launcher: "Apri la chat",
+  launcherUnread: "Apri la chat, {count} non letti",
+  close: "Riduci la chat",
+  dialog: "Chat di assistenza",
+  transcript: "Messaggi",
+  placeholder: "Scrivi un messaggio…",
+  inputLabel: "Il tuo messaggio",
+  send: "Invia",
+  connecting: "Connessione…",
+  online: "In linea",
+  offline: "Offline, riconnessione…",
+  sending: "Invio…",
+  queued: "Verrà inviato appena torni online",
+  failed: "Non inviato",
+  you: "Tu",
+  assistant: "Assistente",
+  support: "Assistenza",
+  helpful: "Ti è stato utile?",
+  yes: "Sì",
+  no: "No",
+  feedbackThanks: "Grazie per il riscontro.",
+  handoff: "Parla con una persona",
+  endChat: "Termina la chat",
+  waiting: "Ti stiamo mettendo in contatto con una persona…",
+  waitMinutes: "Attesa prevista: circa {minutes} min.",
+  waitSoon: "Qualcuno ti risponderà a breve.",
+  joined: "{name} è entrato nella chat",
+  typing: "Sta scrivendo…",
+  agentTyping: "{name} sta scrivendo…",
+  leaveIntro: "In questo momento non c'è nessuno disponibile. Lasciaci la tua e-mail e un messaggio: ti risponderemo.",
+  email: "La tua e-mail",
+  message: "Messaggio",
+  leaveSend: "Invia messaggio",
+  leaveSent: "Grazie! Abbiamo ricevuto il tuo messaggio.",
+  invalidEmail: "Inserisci un indirizzo e-mail valido.",
+  emptyText: "Scrivi un messaggio.",
+  error: "Qualcosa è andato storto. Riprova.",
+  ended: "La chat è terminata.",
+  csatQuestion: "Come valuti questa chat?",
+  csat1: "Molto insoddisfatto",
+  csat2: "Insoddisfatto",
+  csat3: "Neutrale",
+  csat4: "Soddisfatto",
+  csat5: "Molto soddisfatto",
+  csatComment: "Commento (facoltativo)",
+  csatSubmit: "Invia",
+  csatThanks: "Grazie per la tua valutazione!",
+  newChat: "Inizia una nuova chat",
+};
+
+const pl = {
+  title: "Napisz do nas",
+  launcher: "Otwórz czat",
+  launcherUnread: "Otwórz czat, nieprzeczytane: {count}",
+  close: "Zminimalizuj czat",
+  dialog: "Czat z obsługą klienta",
+  transcript: "Wiadomości",
+  placeholder: "Napisz wiadomość…",
+  inputLabel: "Twoja wiadomość",
+  send: "Wyślij",
+  connecting: "Łączenie…",
+  online: "Połączono",
+  offline: "Brak połączenia, ponawianie…",
+  sending: "Wysyłanie…",
+  queued: "Zostanie wysłana po odzyskaniu połączenia",
+  failed: "Nie wysłano",
+  you: "Ty",
+  assistant: "Asystent",
+  support: "Obsługa klienta",
+  helpful: "Czy to było pomocne?",
+  yes: "Tak",
+  no: "Nie",
+  feedbackThanks: "Dziękujemy za opinię.",
+  handoff: "Porozmawiaj z konsultantem",
+  endChat: "Zakończ czat",
+  waiting: "Łączymy cię z konsultantem…",
+  waitMinutes: "Przewidywany czas oczekiwania: około {minutes} min.",
+  waitSoon: "Ktoś zaraz się tobą zajmie.",
+  joined: "{name} dołącza do czatu",
+  typing: "Pisze…",
+  agentTyping: "{name} pisze…",
+  leaveIntro: "Nikt nie jest teraz dostępny. Zostaw swój e-mail i wiadomość, a odpiszemy.",
+  email: "Twój e-mail",
+  message: "Wiadomość",
+  leaveSend: "Wyślij wiadomość",
+  leaveSent: "Dziękujemy! Otrzymaliśmy twoją wiadomość.",
+  invalidEmail: "Podaj poprawny adres e-mail.",
+  emptyText: "Napisz wiadomość.",
+  error: "Coś poszło nie tak. Spróbuj ponownie.",
+  ended: "Czat został zakończony.",
+  csatQuestion: "Jak oceniasz tę rozmowę?",
+  csat1: "Bardzo niezadowolony",
+  csat2: "Niezadowolony",
+  csat3: "Neutralnie",
+  csat4: "Zadowolony",
+  csat5: "Bardzo zadowolony",
+  csatComment: "Komentarz (opcjonalnie)",
+  csatSubmit: "Wyślij",
+  csatThanks: "Dziękujemy za ocenę!",
+  newChat: "Rozpocznij nowy czat",
+};
+
+export const TEXTS = { en, it, pl };
+
+/** The first supported language among the setting, the page's and the browser's. */
+export function pickLanguage(setting, pageLang, browserLangs = []) {
+  for (const candidate of [setting, pageLang, ...browserLangs]) {
+    const code = String(candidate || "").trim().slice(0, 2).toLowerCase();
+    if (LANGUAGES.includes(code)) return code;
+  }
+  return "en";
+}
+
+/** `t(key, {name})` for one language; English fills any gap; `{name}` slots are filled as text. */
+export function translator(lang) {
+  const table = TEXTS[lang] || en;
+  const t = (key, values = {}) => {
+    const template = table[key] ?? en[key] ?? key;
+    return template.replace(/\{(\w+)\}/g, (slot, name) => (name in values ? String(values[name]) : slot));
+  };
+  t.lang = TEXTS[lang] ? lang : "en";
+  return t;
+}

@@ -1,0 +1,165 @@
+/**
+ * The widget's DOM: launcher bubble with unread badge, and the panel (header with
+ * the connection state, hand-off banner, transcript, forms, composer). It knows
+ * nothing of the protocol; the session drives it and gets the shopper's actions
+ * through `handlers`.
+ */
+
+import { h, icon } from "./dom.js";
+import { createTranscript } from "./transcript.js";
+
+const ICONS = {
+  chat: "M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zm-3 11H7v-2h10v2zm0-4H7V7h10v2z",
+  minimise: "M16.59 8.59 12 13.17 7.41 8.59 6 10l6 6 6-6z",
+  send: "M2.01 21 23 12 2.01 3 2 10l15 2-15 2z",
+};
+
+export function createView({ t, settings, handlers, answered }) {
+  const transcript = createTranscript({
+    t,
+    intro: settings.greeting,
+    answered,
+    // The clicked button goes away with the chips: focus goes to the input.
+    onPick: (entryId, label) => {
+      handlers.pick(entryId, label);
+      input.focus();
+    },
+    onHandoff: () => {
+      handlers.handoff();
+      input.focus();
+    },
+    onFeedback: handlers.feedback,
+  });
+
+  const badge = h("span", { class: "badge", "aria-hidden": "true", hidden: true });
+  const launcher = h(
+    "button",
+    { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "sb-panel", "aria-label": t("launcher") },
+    icon(ICONS.chat),
+    badge,
+  );
+  const conn = h("div", { class: "conn", role: "status", "data-state": "idle" });
+  const titleText = settings.title || t("title");
+  const closeButton = h("button", { class: "icon-button close", type: "button", "aria-label": t("close") }, icon(ICONS.minimise));
+  const banner = h("div", { class: "banner", role: "status", hidden: true });
+  const typing = h("div", { class: "typing", hidden: true });
+  const slot = h("div", { class: "slot" });
+  const input = h("textarea", {
+    class: "input",
+    rows: "1",
+    maxlength: "2000",
+    placeholder: t("placeholder"),
+    "aria-label": t("inputLabel"),
+    autocomplete: "off",
+  });
+  const sendButton = h("button", { class: "send", type: "submit", "aria-label": t("send") }, icon(ICONS.send));
+  const composer = h("form", { class: "composer" }, input, sendButton);
+  const handoffButton = h("button", { class: "link handoff", type: "button", onclick: () => handlers.handoff() }, t("handoff"));
+  const endButton = h("button", { class: "link end", type: "button", onclick: () => handlers.end() }, t("endChat"));
+  const actions = h("div", { class: "actions" }, handoffButton, endButton);
+  const panel = h(
+    "section",
+    { class: "panel", id: "sb-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "sb-title", hidden: true },
+    h("header", { class: "head" }, h("div", { class: "head-text" }, h("h2", { class: "title", id: "sb-title" }, titleText), conn), closeButton),
+    banner,
+    transcript.el,
+    typing,
+    slot,
+    composer,
+    actions,
+  );
+  const root = h("div", { class: `root ${settings.position}`, lang: t.lang }, launcher, panel);
+
+  let open = false;
+  launcher.addEventListener("click", () => (open ? handlers.close() : handlers.open()));
+  closeButton.addEventListener("click", () => handlers.close());
+  panel.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      handlers.close();
+    }
+  });
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener("input", () => handlers.typing(input.value.trim() !== ""));
+
+  function submit() {
+    const text = input.value;
+    if (!text.trim()) return;
+    if (handlers.send(text) !== false) {
+      input.value = "";
+      handlers.typing(false);
+    }
+  }
+
+  return {
+    root,
+    transcript,
+    get open() {
+      return open;
+    },
+    /** Show or hide the panel; focus goes to the input, or back to the launcher. */
+    setOpen(next, { focus = true } = {}) {
+      open = next;
+      panel.hidden = !next;
+      root.classList.toggle("open", next);
+      launcher.setAttribute("aria-expanded", String(next));
+      if (next) {
+        transcript.scroll();
+        if (focus) (composer.hidden ? panel.querySelector(".slot button, .slot input") || closeButton : input).focus();
+      } else if (focus && this.hasFocus()) {
+        launcher.focus();
+      }
+    },
+    setConnection(state) {
+      conn.dataset.state = state;
+      conn.textContent = state === "idle" ? "" : t(state);
+    },
+    setUnread(count) {
+      badge.hidden = count === 0;
+      badge.textContent = count > 99 ? "99+" : String(count);
+      launcher.setAttribute("aria-label", count ? t("launcherUnread", { count }) : t("launcher"));
+    },
+    /** The hand-off banner: `null` hides it. */
+    setBanner(parts) {
+      banner.hidden = !parts;
+      banner.replaceChildren(...(parts || []).map((part, i) => (i === 0 ? h("strong", {}, part) : " " + part)));
+    },
+    setTyping(text) {
+      typing.hidden = !text;
+      typing.textContent = text || "";
+    },
+    /** The chat's phase: "chat" shows the composer; "ended" hides it. */
+    setPhase(phase, { handoff = true } = {}) {
+      const chatting = phase === "chat";
+      const hidingFocus = !handoff && root.getRootNode().activeElement === handoffButton;
+      composer.hidden = !chatting;
+      actions.hidden = !chatting;
+      handoffButton.hidden = !handoff;
+      if (chatting && hidingFocus) input.focus();
+      if (!chatting) this.setTyping(null);
+    },
+    /** Whether the keyboard focus is inside the widget (it is never taken from the host page). */
+    hasFocus() {
+      const shadow = root.getRootNode();
+      return shadow !== root && !!shadow.activeElement;
+    },
+    /** Put a form (or nothing) above the composer; `focus` moves the focus into it. */
+    showForm(el, { focus = false } = {}) {
+      slot.replaceChildren(...(el ? [el] : []));
+      transcript.scroll();
+      if (el && focus && open) (el.querySelector("input, textarea, button") || el).focus();
+    },
+    focusInput() {
+      input.focus();
+    },
+  };
+}
