@@ -20,8 +20,17 @@ from bot import events as ev
 from bot import validate
 from bot.agents import tickets
 from bot.brain import Brain, Reply, handoff_reply
+from bot.chat.jobs import (
+    Escalation,
+    close_conversation,
+    create_conversation,
+    store_escalation,
+    store_person_offer,
+    store_shopper_turn,
+    store_visitor,
+    visitor_columns,
+)
 from bot.chat.public import conversation_public, message_public
-from bot.chat.turns import Escalation, store_escalation, store_shopper_turn
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
@@ -30,7 +39,6 @@ from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
-from bot.store.clock import now_iso
 from bot.store.conversations import Conversation, Message
 from bot.texts import say
 from bot.types import LANGUAGES
@@ -151,7 +159,7 @@ class ChatService:
             greeting = self.brain.greet(language)
             conversation = await self.db.write(
                 partial(
-                    _create_conversation,
+                    create_conversation,
                     values={
                         "id": new_conversation_id(),
                         "token_hash": token_hash(token),
@@ -160,7 +168,7 @@ class ChatService:
                         "lang_setting": lang,
                         "page_url": page_url,
                         "page_title": page_title,
-                        **_visitor(user),
+                        **visitor_columns(user),
                     },
                     greeting=greeting,
                 )
@@ -171,7 +179,7 @@ class ChatService:
         await self.live.shopper_joined(sid, conversation.id)
         await self.fanout.join_shopper(sid, conversation.id)
         if user:
-            await self.identify(sid, user, quiet=True)
+            await self.identify(sid, user)
         messages = await self.db.read(
             partial(convs.transcript, conversation_id=conversation.id)
         )
@@ -193,19 +201,12 @@ class ChatService:
         if conversation_id is not None and not await self.live.shopper_online(conversation_id):
             await self.router.shopper_presence(conversation_id, False)
 
-    async def identify(self, sid: str, user: dict[str, Any], *, quiet: bool = False) -> None:
+    async def identify(self, sid: str, user: dict[str, Any]) -> None:
         conversation_id = await self.conversation_of(sid)
-        values = _visitor(user)
+        values = visitor_columns(user)
         if not values:
             return
-        def store(conn: Any) -> None:
-            convs.update_conversation(conn, conversation_id, **values)
-            ev.insert_events(conn, ev.ShopperIdentified(
-                conversation_id=conversation_id, actor="shopper",
-                has_email=bool(values.get("visitor_email")), has_id=bool(values.get("visitor_id")),
-            ))
-
-        await self.db.write(store)
+        await self.db.write(partial(store_visitor, conversation_id=conversation_id, values=values))
 
     # -- messages ------------------------------------------------------------
 
@@ -331,15 +332,10 @@ class ChatService:
         if decision.offer_person:
             language = conversation.language
             reply = Reply(say("offer_person", language), {"quick_replies": [handoff_reply(language)]})
-            def offer(conn: Any) -> Message:
-                message = convs.insert_message(conn, conversation_id, "bot", reply.text,
-                                               meta=reply.meta)
-                ev.insert_events(conn, ev.PersonOffered(
-                    conversation_id=conversation_id, actor="bot", reasons=list(decision.reasons),
-                ))
-                return message
-
-            stored = await self.db.write(offer)
+            stored = await self.db.write(partial(
+                store_person_offer, conversation_id=conversation_id, reply=reply,
+                reasons=decision.reasons,
+            ))
             self.later(self.publish(stored))
         return {}
 
@@ -405,9 +401,9 @@ class ChatService:
                 conversation.language,
                 name=await self.router.agent_name(agent_id) if agent_id else "",
             )
-            closed, message = await self.db.write(
+            message = await self.db.write(
                 partial(
-                    _close_conversation,
+                    close_conversation,
                     conversation=conversation,
                     by=by,
                     reason=reason,
@@ -422,60 +418,3 @@ class ChatService:
         if online:
             await self.fanout.to_shopper(conversation_id, "csat_request", self.csat.request_payload())
         return True
-
-
-def _visitor(user: dict[str, Any]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for key, column in (("name", "visitor_name"), ("email", "visitor_email"), ("id", "visitor_id")):
-        value = user.get(key)
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-            values[column] = str(value).strip()[:200]
-    return values
-
-
-def _create_conversation(conn: Any, values: dict[str, Any], greeting: Reply) -> Conversation:
-    conversation = convs.insert_conversation(conn, **values)
-    convs.insert_message(conn, conversation.id, "bot", greeting.text, meta=greeting.meta,
-                         created_at=conversation.created_at)
-    ev.insert_events(
-        conn,
-        ev.ChatStarted(
-            conversation_id=conversation.id,
-            actor="shopper",
-            created_at=conversation.created_at,
-            language=conversation.language,
-            lang_setting=conversation.lang_setting,
-            page_url=conversation.page_url,
-            site=conversation.site,
-        ),
-    )
-    return conversation
-
-
-def _close_conversation(
-    conn: Any, conversation: Conversation, by: str, reason: str, agent_id: int | None,
-    text: str, ask_csat: bool,
-) -> tuple[bool, Message]:
-    from bot.csat.store import record_asked
-
-    at = now_iso()
-    convs.update_conversation(
-        conn, conversation.id, status="closed", closed_at=at, closed_by=by,
-        close_reason=reason, agent_id=None,
-    )
-    message = convs.insert_message(conn, conversation.id, "system", text, created_at=at,
-                                   agent_id=agent_id)
-    events: list[ev.Event] = []
-    if by == "agent":
-        events.append(ev.ChatResolved(conversation_id=conversation.id, actor="agent",
-                                      agent_id=agent_id, created_at=at))
-    events.append(ev.ChatEnded(conversation_id=conversation.id, actor=_actor(by),
-                               agent_id=agent_id, created_at=at, by=by, reason=reason))
-    if ask_csat and record_asked(conn, conversation, at):
-        events.append(ev.CsatAsked(conversation_id=conversation.id, actor="system", created_at=at))
-    ev.insert_events(conn, *events)
-    return True, message
-
-
-def _actor(by: str) -> ev.Actor:
-    return {"shopper": "shopper", "agent": "agent"}.get(by, "system")  # type: ignore[return-value]

@@ -1,21 +1,24 @@
-"""Write jobs for one shopper turn: everything a message changes, in one transaction.
+"""Write jobs for conversations (run in the writer thread via ``Database.write``).
 
-These functions run in the writer thread (``Database.write``). A shopper message,
-the bot's reply, the mood update, an escalation and their engagement events are
-committed together, so after a crash a message never lacks its reply or its events.
+Each job changes rows and records the engagement events of the change in the same
+transaction. A shopper turn commits the message, the bot's reply, the mood update,
+an escalation and their events together, so after a crash a message never lacks
+its reply or its events.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import events as ev
 from bot.brain import Reply, Turn
+from bot.csat.store import record_asked
 from bot.errors import ClientError
 from bot.store import conversations as convs
 from bot.store.clock import now_iso
-from bot.store.conversations import Message
+from bot.store.conversations import Conversation, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,3 +209,74 @@ def store_escalation(
     )
     ev.insert_events(conn, *escalate_rows(conversation_id, at, escalation, conversation.mood.mood))
     return notice, "queued"
+
+
+def store_visitor(conn: sqlite3.Connection, conversation_id: str, values: dict[str, str]) -> None:
+    convs.update_conversation(conn, conversation_id, **values)
+    ev.insert_events(conn, ev.ShopperIdentified(
+        conversation_id=conversation_id, actor="shopper",
+        has_email=bool(values.get("visitor_email")), has_id=bool(values.get("visitor_id")),
+    ))
+
+
+def store_person_offer(conn: sqlite3.Connection, conversation_id: str, reply: Reply,
+                       reasons: tuple[str, ...]) -> Message:
+    message = convs.insert_message(conn, conversation_id, "bot", reply.text, meta=reply.meta)
+    ev.insert_events(conn, ev.PersonOffered(conversation_id=conversation_id, actor="bot",
+                                            reasons=list(reasons)))
+    return message
+
+
+def visitor_columns(user: dict[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for key, column in (("name", "visitor_name"), ("email", "visitor_email"), ("id", "visitor_id")):
+        value = user.get(key)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            values[column] = str(value).strip()[:200]
+    return values
+
+
+def create_conversation(conn: sqlite3.Connection, values: dict[str, Any], greeting: Reply) -> Conversation:
+    conversation = convs.insert_conversation(conn, **values)
+    convs.insert_message(conn, conversation.id, "bot", greeting.text, meta=greeting.meta,
+                         created_at=conversation.created_at)
+    ev.insert_events(
+        conn,
+        ev.ChatStarted(
+            conversation_id=conversation.id,
+            actor="shopper",
+            created_at=conversation.created_at,
+            language=conversation.language,
+            lang_setting=conversation.lang_setting,
+            page_url=conversation.page_url,
+            site=conversation.site,
+        ),
+    )
+    return conversation
+
+
+def close_conversation(
+    conn: sqlite3.Connection, conversation: Conversation, by: str, reason: str, agent_id: int | None,
+    text: str, ask_csat: bool,
+) -> Message:
+    at = now_iso()
+    convs.update_conversation(
+        conn, conversation.id, status="closed", closed_at=at, closed_by=by,
+        close_reason=reason, agent_id=None,
+    )
+    message = convs.insert_message(conn, conversation.id, "system", text, created_at=at,
+                                   agent_id=agent_id)
+    events: list[ev.Event] = []
+    if by == "agent":
+        events.append(ev.ChatResolved(conversation_id=conversation.id, actor="agent",
+                                      agent_id=agent_id, created_at=at))
+    events.append(ev.ChatEnded(conversation_id=conversation.id, actor=actor_for(by),
+                               agent_id=agent_id, created_at=at, by=by, reason=reason))
+    if ask_csat and record_asked(conn, conversation, at):
+        events.append(ev.CsatAsked(conversation_id=conversation.id, actor="system", created_at=at))
+    ev.insert_events(conn, *events)
+    return message
+
+
+def actor_for(by: str) -> ev.Actor:
+    return {"shopper": "shopper", "agent": "agent"}.get(by, "system")  # type: ignore[return-value]
