@@ -1,0 +1,62 @@
+"""Editing the knowledge base while the server runs: no restart, no dropped chat."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from bot.app import KNOWLEDGE
+
+ROOT = Path(__file__).resolve().parent
+GIFT_CARDS = '''
+[[entries]]
+id = "gift-cards"
+tags = ["gifts"]
+
+[entries.en]
+question = "Do you sell gift cards?"
+alternates = ["can I buy a gift voucher", "gift card for a friend", "present voucher"]
+keywords = ["gift card", "voucher"]
+answer = "Yes: gift cards from 25 to 300 euro, sent by e-mail."
+'''
+
+
+async def test_edits_take_effect_without_a_restart(start_server, connect, tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "data" / "kb_small", kb)
+    server = await start_server(kb=kb, kb_reload_interval=0.1)
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    await client.call("message", {"id": "before", "text": "do you sell gift cards"})
+    before = await client.wait_for("message", lambda m: m["author"] == "bot")
+    assert before["entry_id"] != "gift-cards"
+
+    with (kb / "delivery.toml").open("a", encoding="utf-8") as f:
+        f.write(GIFT_CARDS)
+    knowledge = server.app[KNOWLEDGE]
+    for _ in range(100):  # the reload task polls every 0.1 s
+        if knowledge.kb.get("gift-cards") is not None:
+            break
+        await asyncio.sleep(0.1)
+    await client.call("message", {"id": "after", "text": "do you sell gift cards"})
+    reply = await client.wait_for(
+        "message", lambda m: m["author"] == "bot" and m["id"] > before["id"])
+    assert reply["entry_id"] == "gift-cards"
+    assert reply["text"].startswith("Yes: gift cards")
+    assert client.sio.connected  # the chat went on through the reload
+
+
+async def test_a_broken_edit_keeps_the_last_good_version(start_server, connect, tmp_path: Path,
+                                                         caplog) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "data" / "kb_small", kb)
+    server = await start_server(kb=kb, kb_reload_interval=0.1)
+    (kb / "returns.toml").write_text('topic = "Returns"\n[[entries]\nid = broken', encoding="utf-8")
+    await asyncio.sleep(0.6)
+    assert any("returns.toml" in r.getMessage() for r in caplog.records)
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    await client.call("message", {"id": "r1", "text": "how do I return an item"})
+    reply = await client.wait_for("message", lambda m: m["author"] == "bot")
+    assert reply["entry_id"] == "return-policy"
