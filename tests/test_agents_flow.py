@@ -277,3 +277,14 @@ async def test_successful_sign_ins_do_not_count_against_the_limit(server: LiveSe
     attempts = server.settings.login_attempts * 4 + 1  # past the per-address limit
     for _ in range(attempts):
         assert await login(server.url, "ada@shop.example")
+
+
+async def test_a_waiting_chat_cannot_be_transferred(server: LiveServer, shopper, agent) -> None:
+    boss = await agent("Boss", role="manager", online=False)
+    bob = await agent("Bob", online=False)
+    client = await shopper()
+    cid = await escalate(client)
+    ack = await boss.call("transfer", {"conversation_id": cid, "agent_id": bob.account.id})
+    assert ack["error"]["code"] == "conflict"
+    rows = await server.query("SELECT status, agent_id FROM conversations WHERE id = ?", cid)
+    assert rows == [{"status": "queued", "agent_id": None}]

@@ -146,6 +146,9 @@ class AgentService:
     async def transfer(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
         self.require_owner(agent, conversation, manager_ok=True)
+        if conversation.status != "assigned":
+            raise ClientError("conflict", "Only a chat with an agent can be transferred; "
+                              "take a waiting chat from the queue instead.")
         target_id = validate.integer(data, "agent_id")
         target = await self.db.read(partial(accounts.get_agent, agent_id=target_id))
         presence = await self.live.agent(target_id)
