@@ -34,10 +34,21 @@ def agent_room(agent_id: int) -> str:
 class Fanout:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
+        # With the in-process manager every listener is known here, so an emit to an
+        # empty room (no agent watching, no other tab) can be skipped before the
+        # packet is even encoded. A pub/sub manager (Redis) must always publish.
+        self._local = type(sio.manager) is socketio.AsyncManager
+
+    def _anyone(self, namespace: str, room: str, skip_sid: str | None = None) -> bool:
+        if not self._local:
+            return True
+        return any(sid != skip_sid for sid, _ in self.sio.manager.get_participants(namespace, room))
 
     async def to_shopper(
         self, conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
     ) -> None:
+        if not self._anyone(SHOPPER_NS, conversation_room(conversation_id), skip_sid):
+            return
         await self.sio.emit(
             event,
             data,
@@ -57,6 +68,8 @@ class Fanout:
 
     async def to_watchers(self, conversation_id: str, event: str, data: Any) -> None:
         """Agents who have this conversation open."""
+        if not self._anyone(AGENT_NS, conversation_room(conversation_id)):
+            return
         await self.sio.emit(
             event, data, room=conversation_room(conversation_id), namespace=AGENT_NS
         )
