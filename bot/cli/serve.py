@@ -7,7 +7,6 @@ import errno
 import logging
 import os
 import socket
-import sys
 from pathlib import Path
 
 from bot.cli.common import add_db_argument, check_db_path
@@ -82,10 +81,6 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # The SQLite writer and reader threads hand results back to the event loop many
-    # times a second; a shorter GIL switch interval (default 5 ms) lets them in
-    # sooner when the loop is busy, which cuts the tail of acknowledgement latency.
-    sys.setswitchinterval(0.001)
     app = create_app(settings)
     print(f"supportbot on {settings.base_url}  (database {settings.db}, knowledge base "
           f"{settings.kb})", flush=True)
