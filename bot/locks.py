@@ -40,11 +40,16 @@ class Coalesced:
     Calls made while it runs do not queue up: they make it run exactly once more
     when the current run ends. Used for broadcasts (the queue, the agents list)
     that many events can trigger at once; each run sends the latest state.
+    With ``interval``, runs start at least that many seconds apart: the first
+    change is sent at once, changes during the pause go out together after it.
     """
 
-    def __init__(self, fn: Callable[[], Awaitable[None]], name: str) -> None:
+    def __init__(
+        self, fn: Callable[[], Awaitable[None]], name: str, interval: float = 0.0
+    ) -> None:
         self._fn = fn
         self._name = name
+        self._interval = interval
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
 
@@ -60,6 +65,8 @@ class Coalesced:
                 await self._fn()
             except Exception:
                 log.exception("%s failed", self._name)
+            if self._interval:
+                await asyncio.sleep(self._interval)
 
     async def settled(self) -> None:
         """Wait until no run is pending (tests, shutdown)."""

@@ -35,6 +35,9 @@ from bot.texts import say
 log = logging.getLogger(__name__)
 
 AVERAGE_HANDLING_SECONDS = 240.0  # used for the expected wait until measured data exists
+# Queue and agent-list pushes to every agent start at least this far apart: the
+# first change goes out at once, a burst of changes (busy shop) in one push.
+PUSH_INTERVAL = 0.1
 
 
 def _epoch(iso: str | None) -> float:
@@ -49,8 +52,8 @@ class Router:
         self.fanout = fanout
         self._names: dict[int, str] = {}
         self._dispatching = asyncio.Lock()
-        self._push_queue = Coalesced(self._send_queue, "push-queue")
-        self._push_agents = Coalesced(self._send_agents, "push-agents")
+        self._push_queue = Coalesced(self._send_queue, "push-queue", PUSH_INTERVAL)
+        self._push_agents = Coalesced(self._send_agents, "push-agents", PUSH_INTERVAL)
 
     # -- agents ------------------------------------------------------------
 
