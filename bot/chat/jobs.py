@@ -9,6 +9,7 @@ its reply or its events.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +46,14 @@ def store_shopper_turn(
     conversation_id: str,
     client_id: str,
     text: str,
-    turn: Turn,
-    escalation: Escalation | None,
+    judge: Callable[[Conversation], tuple[Turn, Escalation | None]],
 ) -> TurnResult:
+    """Store a shopper message with the bot's turn on it.
+
+    ``judge`` runs here, on the conversation as committed: it returns the brain's
+    turn and, when the turn escalates, what the shopper is told. A resent message
+    (same client id) is not judged again.
+    """
     conversation = convs.get_conversation(conn, conversation_id)
     if conversation is None:
         raise ClientError("no_conversation")
@@ -56,6 +62,7 @@ def store_shopper_turn(
         return TurnResult(existing, duplicate=True, status=conversation.status)
     if conversation.closed:
         raise ClientError("conversation_closed")
+    turn, escalation = judge(conversation)
 
     at = now_iso()
     message = convs.insert_message(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot import events as ev
 from bot import validate
 from bot.agents import tickets
-from bot.brain import Brain, Reply, handoff_reply
+from bot.brain import Brain, Reply, Turn, handoff_reply
 from bot.chat.jobs import (
     Escalation,
     close_conversation,
@@ -54,6 +54,19 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def escalation_notice(
+    reasons: tuple[str, ...], trigger: str, language: str, online: int, wait: float | None
+) -> Escalation:
+    """The escalation of a turn and what the shopper is told about it."""
+    if not online:
+        notice = Reply(say("escalated_offline", language), {"leave_message": True})
+    elif wait is not None and wait >= 60:
+        notice = Reply(say("escalated_wait", language, minutes=round(wait / 60)))
+    else:
+        notice = Reply(say("escalated", language))
+    return Escalation(tuple(reasons), trigger, notice, online)
 
 
 def new_conversation_id() -> str:
@@ -221,42 +234,39 @@ class ChatService:
         if wait:
             raise ClientError("rate_limited", retry_after=wait)
 
-        async with self.locks(conversation_id):
-            conversation = await self.get(conversation_id)
-            if conversation.closed:
-                # A resend of a message stored before the chat ended is still a duplicate.
-                existing = await self.db.read(
-                    partial(
-                        convs.find_message_by_client_id,
-                        conversation_id=conversation_id,
-                        client_id=client_id,
-                    )
-                )
-                if existing is None:
-                    raise ClientError("conversation_closed")
-                return {"message": await self.public_message(existing), "duplicate": True}
-            turn = self.brain.respond(
+        # What the shopper is told if this turn escalates depends on who is online;
+        # the turn itself is judged in the writer, on the conversation as committed,
+        # so a message costs one trip to the database thread, not a read and a write.
+        online = await self.router.agents_online()
+        expected = await self.router.expected_wait() if online else None
+        brain = self.brain
+
+        def judge(conversation: Conversation) -> tuple[Turn, Escalation | None]:
+            bot_active = conversation.status == "bot"
+            turn = brain.respond(
                 text,
                 state=conversation.mood,
                 language=conversation.language,
                 lang_setting=conversation.lang_setting,
-                bot_active=conversation.status == "bot",
+                bot_active=bot_active,
                 pick=pick,
             )
             escalation = None
-            if conversation.status == "bot" and turn.decision.escalate:
-                escalation = await self.escalation_for(
-                    turn.decision.reasons, "shopper" if turn.mood.asks_for_person else "policy",
-                    turn.language,
+            if bot_active and turn.decision.escalate:
+                trigger = "shopper" if turn.mood.asks_for_person else "policy"
+                escalation = escalation_notice(
+                    turn.decision.reasons, trigger, turn.language, online, expected
                 )
+            return turn, escalation
+
+        async with self.locks(conversation_id):
             result = await self.db.write(
                 partial(
                     store_shopper_turn,
                     conversation_id=conversation_id,
                     client_id=client_id,
                     text=text,
-                    turn=turn,
-                    escalation=escalation,
+                    judge=judge,
                 )
             )
         if not result.duplicate:
@@ -277,14 +287,8 @@ class ChatService:
         self, reasons: tuple[str, ...], trigger: str, language: str
     ) -> Escalation:
         online = await self.router.agents_online()
-        wait = await self.router.expected_wait()
-        if not online:
-            notice = Reply(say("escalated_offline", language), {"leave_message": True})
-        elif wait is not None and wait >= 60:
-            notice = Reply(say("escalated_wait", language, minutes=round(wait / 60)))
-        else:
-            notice = Reply(say("escalated", language))
-        return Escalation(tuple(reasons), trigger, notice, online)
+        wait = await self.router.expected_wait() if online else None
+        return escalation_notice(reasons, trigger, language, online, wait)
 
     async def handoff(self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)) -> dict[str, Any]:
         conversation_id = await self.conversation_of(sid)
