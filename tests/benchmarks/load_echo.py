@@ -1,0 +1,65 @@
+"""The baseline of the load benchmark: a bare python-socketio echo server on aiohttp.
+
+    .venv/bin/python tests/benchmarks/load_echo.py --port 8099 [--allowed-origin URL]
+
+The framework's own limit, with nothing of ours in it: the same ``AsyncServer``
+(``async_mode="aiohttp"``, the same heartbeat settings as ``supportbot serve``),
+one namespace ``/chat``, one event. ``echo`` acknowledges its payload (``{"ok": true, "echo": payload}``, the shape of our acks) and emits it
+back to the caller as a ``reply`` event, right after the ack: the shape of a
+shopper turn (the ack, then the bot's ``message`` event) without the bot, the
+database or the rooms.
+``GET /healthz`` answers 200 so that the benchmark can wait for the server to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+
+class EchoNamespace(socketio.AsyncNamespace):
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        self._pending: set[asyncio.Task[None]] = set()
+
+    async def on_echo(self, sid: str, data: Any) -> Any:
+        # The reply goes out after the ack, as the bot's reply does in supportbot
+        # (ChatService.later): a task started here, run once the handler has returned.
+        task = asyncio.create_task(self.emit("reply", data, to=sid))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return {"ok": True, "echo": data}
+
+
+def create_app(origins: list[str]) -> web.Application:
+    app = web.Application()
+    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=origins,
+                               ping_interval=25, ping_timeout=20,
+                               max_http_buffer_size=1_000_000, logger=False,
+                               engineio_logger=False)
+    sio.attach(app, socketio_path="socket.io")
+    sio.register_namespace(EchoNamespace("/chat"))
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--allowed-origin", action="append", default=[],
+                        help="a web origin whose clients may connect (repeatable)")
+    args = parser.parse_args()
+    web.run_app(create_app(args.allowed_origin), host=args.host, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
