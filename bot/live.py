@@ -49,6 +49,8 @@ class LiveState(Protocol):
     async def enqueue(self, conversation_id: str, since: float) -> None: ...
     async def dequeue(self, conversation_id: str) -> bool: ...
     async def queue(self) -> list[tuple[str, float]]: ...
+    async def queued(self, conversation_id: str) -> bool: ...
+    async def queue_length(self) -> int: ...
 
     # agent presence
     async def agent_connected(self, agent_id: int, sid: str, capacity: int) -> AgentPresence: ...
@@ -67,6 +69,7 @@ class MemoryLiveState:
         self._shopper_sids: dict[str, str] = {}  # sid -> conversation
         self._shoppers: dict[str, set[str]] = {}  # conversation -> sids
         self._owners: dict[str, int] = {}
+        self._owned: dict[int, set[str]] = {}  # agent -> conversations (index of _owners)
         self._queue: dict[str, float] = {}
         self._agents: dict[int, AgentPresence] = {}
         self._agent_sids: dict[str, int] = {}
@@ -97,23 +100,32 @@ class MemoryLiveState:
         if conversation_id in self._owners:
             return False
         self._owners[conversation_id] = agent_id
+        self._owned.setdefault(agent_id, set()).add(conversation_id)
         self._queue.pop(conversation_id, None)
         return True
 
     async def transfer(self, conversation_id: str, from_agent: int | None, to_agent: int) -> bool:
         if self._owners.get(conversation_id) != from_agent:
             return False
+        await self.release(conversation_id)
         self._owners[conversation_id] = to_agent
+        self._owned.setdefault(to_agent, set()).add(conversation_id)
         return True
 
     async def release(self, conversation_id: str) -> int | None:
-        return self._owners.pop(conversation_id, None)
+        agent_id = self._owners.pop(conversation_id, None)
+        if agent_id is not None:
+            owned = self._owned.get(agent_id, set())
+            owned.discard(conversation_id)
+            if not owned:
+                self._owned.pop(agent_id, None)
+        return agent_id
 
     async def owner(self, conversation_id: str) -> int | None:
         return self._owners.get(conversation_id)
 
     async def owned_by(self, agent_id: int) -> set[str]:
-        return {c for c, a in self._owners.items() if a == agent_id}
+        return set(self._owned.get(agent_id, ()))
 
     # -- queue
     async def enqueue(self, conversation_id: str, since: float) -> None:
@@ -124,6 +136,12 @@ class MemoryLiveState:
 
     async def queue(self) -> list[tuple[str, float]]:
         return sorted(self._queue.items(), key=lambda item: (item[1], item[0]))
+
+    async def queued(self, conversation_id: str) -> bool:
+        return conversation_id in self._queue
+
+    async def queue_length(self) -> int:
+        return len(self._queue)
 
     # -- agents
     async def agent_connected(self, agent_id: int, sid: str, capacity: int) -> AgentPresence:

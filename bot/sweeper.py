@@ -46,7 +46,7 @@ class Sweeper:
         await self.end_idle_chats()
         await self.requeue_absent_agents()
         # waits grow: refresh positions, expected waits and leave-a-message offers
-        if await self.live.queue():
+        if await self.live.queue_length():
             self.router.queue_changed()
 
     async def end_idle_chats(self) -> None:

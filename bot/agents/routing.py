@@ -54,6 +54,9 @@ class Router:
         self._dispatching = asyncio.Lock()
         self._push_queue = Coalesced(self._send_queue, "push-queue", PUSH_INTERVAL)
         self._push_agents = Coalesced(self._send_agents, "push-agents", PUSH_INTERVAL)
+        # A seat freed by a resolve is filled in the background: the agent's resolve
+        # is acknowledged without waiting for other chats' assignments.
+        self._dispatch_soon = Coalesced(self.dispatch, "dispatch")
 
     # -- agents ------------------------------------------------------------
 
@@ -98,7 +101,7 @@ class Router:
     async def expected_wait(self) -> float | None:
         """Seconds a chat queued now may wait; None when nobody is online."""
         online, free = await self._capacity()
-        return self._wait(len(await self.live.queue()) + 1, online, free)
+        return self._wait(await self.live.queue_length() + 1, online, free)
 
     # -- queue -----------------------------------------------------------------
 
@@ -172,7 +175,8 @@ class Router:
             )
 
     async def settled(self) -> None:
-        """Wait for pending broadcasts (shutdown)."""
+        """Wait for pending assignments and broadcasts (shutdown)."""
+        await self._dispatch_soon.settled()
         await self._push_queue.settled()
         await self._push_agents.settled()
 
@@ -270,7 +274,7 @@ class Router:
 
     async def conversation_changed(self, conversation_id: str) -> None:
         """Mood or transcript changed: refresh queue cards when the chat is waiting."""
-        if conversation_id in {c for c, _ in await self.live.queue()}:
+        if await self.live.queued(conversation_id):
             self.queue_changed()
 
     async def conversation_closed(self, conversation_id: str) -> None:
@@ -283,7 +287,7 @@ class Router:
             self.queue_changed()
         if owner is not None:
             self.agents_changed()
-            await self.dispatch()
+            self._dispatch_soon()
 
     async def shopper_presence(self, conversation_id: str, online: bool) -> None:
         await self.fanout.to_watchers(
