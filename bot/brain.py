@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.kb.model import KnowledgeBase
 from bot.kb.service import KnowledgeService
 from bot.lang import detect_language
 from bot.mood.detector import MoodDetector
@@ -89,17 +90,18 @@ class Brain:
         """Judge one shopper message; when ``bot_active``, also say what the bot replies."""
         language, detected = self.language_for(text, language, lang_setting)
         mood = self.mood.analyse(text)
-        kb = self.knowledge.kb
+        knowledge = self.knowledge.state  # one version for the whole turn (hot reload)
+        kb = knowledge.kb
         if pick is not None and kb.get(pick) is None:
             pick = None  # a forged or stale suggestion: treat the text as a question
         match: MatchResult | None = None
         replies: tuple[Reply, ...] = ()
         if bot_active and pick is None:
-            match = self.knowledge.matcher.match(text, detected)
+            match = knowledge.matcher.match(text, detected)
         outcome = "answer" if pick is not None else (match.action if match else None)
         new_state, decision = step(state, mood, outcome if bot_active else None, config=self.policy)
         if bot_active and not decision.escalate:
-            replies = (self._reply(match, pick, language, decision),)
+            replies = (self._reply(kb, match, pick, language, decision),)
         return Turn(
             language=language,
             detected_language=detected,
@@ -116,9 +118,13 @@ class Brain:
         return step(state, None, "not_helpful", config=self.policy)
 
     def _reply(
-        self, match: MatchResult | None, pick: str | None, language: str, decision: Decision
+        self,
+        kb: KnowledgeBase,
+        match: MatchResult | None,
+        pick: str | None,
+        language: str,
+        decision: Decision,
     ) -> Reply:
-        kb = self.knowledge.kb
         entry_id = pick if pick is not None else (match.entry_id if match else None)
         action = "answer" if pick is not None else (match.action if match else "fallback")
         if action == "answer" and entry_id is not None:

@@ -234,11 +234,12 @@ class ChatService:
         if wait:
             raise ClientError("rate_limited", retry_after=wait)
 
-        # What the shopper is told if this turn escalates depends on who is online;
-        # the turn itself is judged in the writer, on the conversation as committed,
-        # so a message costs one trip to the database thread, not a read and a write.
-        online = await self.router.agents_online()
-        expected = await self.router.expected_wait() if online else None
+        # The turn is judged in the writer, on the conversation as committed, so a
+        # message costs one trip to the database thread, not a read and a write.
+        # What the shopper is told if it escalates depends on who is online (read
+        # under the lock, just before the write).
+        online: int = 0
+        expected: float | None = None
         brain = self.brain
 
         def judge(conversation: Conversation) -> tuple[Turn, Escalation | None]:
@@ -260,6 +261,8 @@ class ChatService:
             return turn, escalation
 
         async with self.locks(conversation_id):
+            online = await self.router.agents_online()
+            expected = await self.router.expected_wait() if online else None
             result = await self.db.write(
                 partial(
                     store_shopper_turn,
