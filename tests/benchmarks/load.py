@@ -354,15 +354,20 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     status = report.print_summary()
     if args.json:
-        Path(args.json).write_text(json.dumps(report.as_json(), indent=1, default=_jsonable))
+        Path(args.json).write_text(json.dumps(_plain(report.as_json()), indent=1))
     return status
 
 
-def _jsonable(value: Any) -> Any:
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: dataclasses as dicts, every key a string."""
     if hasattr(value, "__dataclass_fields__"):
-        return asdict(value)
-    if isinstance(value, Counter | set):
-        return dict(value) if isinstance(value, Counter) else sorted(value)
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
     return str(value)
 
 

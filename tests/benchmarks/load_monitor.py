@@ -24,6 +24,7 @@ class Sample:
     server_rss: float  # MB
     clients_cpu: float  # shopper workers + agents + this process, % of one core
     machine_cpu: float  # all cores, % of one core (200 = a two-core machine fully busy)
+    steal: float  # % of one core taken by the hypervisor (part of machine_cpu), all cores
     load1: float
     connected: int  # shopper connections open, as the clients see them
     server_sockets: int | None  # established TCP connections of the server process
@@ -62,7 +63,7 @@ class Sampler:
 
     def start(self) -> Sampler:
         self.server.cpu_percent(None)
-        psutil.cpu_percent(None)
+        psutil.cpu_times_percent(None)
         for process in self.clients:
             process.cpu_percent(None)
         self._thread.start()
@@ -98,12 +99,16 @@ class Sampler:
                 rss = self.server.memory_info().rss / 2**20
             except psutil.Error:
                 return  # the server is gone
+            times = psutil.cpu_times_percent(None)
+            cores = psutil.cpu_count() or 1
+            steal = getattr(times, "steal", 0.0) * cores
+            busy = (100.0 - times.idle - getattr(times, "iowait", 0.0)) * cores
             sums = counter_sums(self.counters, self.workers)
             sockets = self.server_sockets() if n % self.sockets_every == 0 else None
             n += 1
             self.samples.append(Sample(
                 at=time.time(), server_cpu=cpu, server_rss=rss, clients_cpu=self._client_cpu(),
-                machine_cpu=psutil.cpu_percent(None) * (psutil.cpu_count() or 1),
+                machine_cpu=busy, steal=steal,
                 load1=os.getloadavg()[0], connected=int(sums[CONNECTED]), server_sockets=sockets,
                 messages=sums[MESSAGES], replies=sums[REPLIES], errors=sums[ERRORS],
                 chats=sums[CHATS], escalated=sums[ESCALATED], rated=sums[RATED],

@@ -137,6 +137,7 @@ class StepFigures:
     server_cpu: float = 0.0
     clients_cpu: float = 0.0
     machine_cpu: float = 0.0
+    steal: float = 0.0
     server_rss: float = 0.0
     load1: float = 0.0
     latencies: list[float] = field(default_factory=list)
@@ -146,6 +147,7 @@ class StepFigures:
         self.server_cpu = mean([s.server_cpu for s in samples])
         self.clients_cpu = mean([s.clients_cpu for s in samples])
         self.machine_cpu = mean([s.machine_cpu for s in samples])
+        self.steal = mean([s.steal for s in samples])
         self.server_rss = max((s.server_rss for s in samples), default=float("nan"))
         self.load1 = samples[-1].load1 if samples else float("nan")
 
@@ -189,7 +191,8 @@ class Report:
               f"{f.rss_max:.1f} MB")
         print(f"  client CPU                mean {mean([s.clients_cpu for s in during]):.1f}% of one core "
               f"(shopper workers, agents, this process); other work on the machine "
-              f"{mean([other(s) for s in during]):.1f}% (all {os.cpu_count()} cores: "
+              f"{mean([other(s) for s in during]):.1f}%, of which hypervisor steal "
+              f"{mean([s.steal for s in during]):.1f}% (all {os.cpu_count()} cores: "
               f"{os.cpu_count() * 100}%)")
         c = f.counts
         print(f"  chats                     {f.samples[-1].chats:.0f} started, "
@@ -212,7 +215,7 @@ class Report:
         print(f"  over time (every {step} s from the first connection; rates and CPU are means "
               f"over the {step} s, '*' = measured)")
         print("       t  conns  msgs/s  replies/s  p99 ms  server CPU%  RSS MB  clients CPU%"
-              "  other CPU%  load")
+              "  other CPU%  steal%  load")
         t = start
         while t < end:
             inside = [s for s in f.samples if t <= s.at < t + step]
@@ -223,7 +226,8 @@ class Report:
                       f"{f.rate_of('messages', t, t + step):7.1f} {f.rate_of('replies', t, t + step):10.1f} "
                       f"{ms(lat, 99):>7} {mean([s.server_cpu for s in inside]):11.1f} "
                       f"{inside[-1].server_rss:7.1f} {mean([s.clients_cpu for s in inside]):13.1f} "
-                      f"{mean([other(s) for s in inside]):11.1f} {inside[-1].load1:5.2f}")
+                      f"{mean([other(s) for s in inside]):11.1f} "
+                      f"{mean([s.steal for s in inside]):7.1f} {inside[-1].load1:5.2f}")
             t += step
 
     def print_saturation(self) -> None:
@@ -231,11 +235,11 @@ class Report:
             print(f"\n== saturation: {name} (closed loop; turns/s = messages acknowledged whose "
                   f"reply arrived, per second)")
             print("  clients  turns/s   p50 ms   p99 ms  server CPU%  clients CPU%  other CPU%"
-                  "  RSS MB  load")
+                  "  steal%  RSS MB  load")
             for s in steps:
                 print(f"  {s.level:7d} {s.turns:8.1f} {ms(s.latencies, 50):>8} {ms(s.latencies, 99):>8} "
                       f"{s.server_cpu:11.1f} {s.clients_cpu:13.1f} "
-                      f"{s.machine_cpu - s.server_cpu - s.clients_cpu:11.1f} "
+                      f"{s.machine_cpu - s.server_cpu - s.clients_cpu:11.1f} {s.steal:7.1f} "
                       f"{s.server_rss:7.1f} {s.load1:5.2f}")
             errors = sum(steps[0].errors.values()) if steps else 0
             print(f"  errors: {errors} {dict(steps[0].errors) if errors else ''}")
