@@ -54,8 +54,8 @@ class Router:
         self._dispatching = asyncio.Lock()
         self._push_queue = Coalesced(self._send_queue, "push-queue", PUSH_INTERVAL)
         self._push_agents = Coalesced(self._send_agents, "push-agents", PUSH_INTERVAL)
-        # A seat freed by a resolve is filled in the background: the agent's resolve
-        # is acknowledged without waiting for other chats' assignments.
+        # Waiting chats and freed seats are matched in the background, one run at a
+        # time: a hand-off or a resolve is acknowledged without waiting for it.
         self._dispatch_soon = Coalesced(self.dispatch, "dispatch")
 
     # -- agents ------------------------------------------------------------
@@ -123,7 +123,9 @@ class Router:
         if conversation is None or conversation.status != "queued":
             return
         await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
-        await self.dispatch()
+        # Assigned in the background: the shopper hears "queued" at once and the
+        # assignment follows as a status event; a busy queue never holds this up.
+        self._dispatch_soon()
         self.queue_changed()
 
     def _queued_status(self, position: int, online: int, free: int) -> dict[str, Any]:
