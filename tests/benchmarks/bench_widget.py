@@ -5,7 +5,7 @@
 1. Size: our own code (the loader /widget.js and the ES modules in widget/src/)
    and the vendored socket.io client, raw and gzip-compressed (level 9, what a
    compressing proxy sends), file by file; and the bytes the demo page really
-   fetched for the widget in Chromium (the server itself does not compress).
+   fetched for the widget in Chromium (the server sends them gzip-compressed).
 2. First open to interactive on the demo page (`supportbot serve`, real server in
    its own process) in headless Chromium: a fresh browser context per run (no
    resume token, so the first open connects, loads the socket.io client and starts
@@ -106,10 +106,12 @@ async def timings(url: str, runs: int, settle: int) -> None:
               f"   min {min(values):6.1f}   max {max(values):6.1f}")
     if settle:
         return
-    print("\n   bytes fetched for the widget on the demo page (uncompressed: the server does not gzip)")
+    print("\n   bytes fetched for the widget on the demo page (gzip from the server; 'on the wire'"
+          " includes the headers)")
     for entry in fetched:
         print(f"      {entry['name']:<40} {entry['transfer']:>7} B on the wire, body {entry['body']:>7} B")
-    print(f"      {'total':<40} {sum(e['transfer'] for e in fetched):>7} B")
+    print(f"      {'total':<40} {sum(e['transfer'] for e in fetched):>7} B on the wire, body "
+          f"{sum(e['body'] for e in fetched):>7} B")
 
 
 def main() -> int:
