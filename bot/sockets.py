@@ -23,6 +23,10 @@ from bot.store import StorageUnavailable
 log = logging.getLogger(__name__)
 
 ACK_REQUESTED: ContextVar[bool] = ContextVar("ack_requested", default=True)
+# True while an event a client sent is dispatched: "connect" and "disconnect" then
+# come from the client's payload, not from the transport, and are refused.
+CLIENT_EVENT: ContextVar[bool] = ContextVar("client_event", default=False)
+RESERVED = frozenset({"connect", "disconnect", "connect_error"})
 
 
 class Server(socketio.AsyncServer):
@@ -32,7 +36,11 @@ class Server(socketio.AsyncServer):
         self, server, sid, eio_sid, data, namespace, id
     ):
         ACK_REQUESTED.set(id is not None)
-        return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        token = CLIENT_EVENT.set(True)
+        try:
+            return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        finally:
+            CLIENT_EVENT.reset(token)
 
 
 class Namespace(socketio.AsyncNamespace):
@@ -46,7 +54,7 @@ class Namespace(socketio.AsyncNamespace):
         self.event_limits = RateLimiter(event_limit, window)
 
     async def trigger_event(self, event: Any, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        if event in RESERVED and not CLIENT_EVENT.get():
             return await super().trigger_event(event, *args)
         sid = args[0]
         name = event if isinstance(event, str) else repr(event)

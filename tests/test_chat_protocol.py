@@ -138,6 +138,16 @@ async def test_unknown_events_are_refused_by_ack_or_error_event(shopper) -> None
     assert (await client.call("message", {"id": "e2", "text": "still here"}))["ok"]
 
 
+async def test_reserved_event_names_sent_by_a_client_are_refused(shopper) -> None:
+    # "disconnect" or "connect" in a client's payload must not run the server's own
+    # handlers (which would forget the shopper's conversation).
+    client = await shopper()
+    for name in ("disconnect", "connect", "connect_error"):
+        ack = await client.call(name, {"reason": "forged"})
+        assert ack["ok"] is False and ack["error"]["code"] == "unknown_event", (name, ack)
+    assert (await client.call("message", {"id": "after", "text": "how long does delivery take"}))["ok"]
+
+
 async def test_a_flood_is_refused_with_retry_after(start_server, connect) -> None:
     server = await start_server(rate_limit_messages=5, rate_limit_window=1.0)
     client = await connect("/chat", url=server.url)
