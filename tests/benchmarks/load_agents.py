@@ -11,9 +11,11 @@ handling time (the shopper then gets ``ended`` and the CSAT question).
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import resource
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -182,4 +184,12 @@ async def run_agents(url: str, emails: list[str], password: str, handle: float, 
 def agents_main(url: str, emails: list[str], password: str, handle: float, stop: Any,
                 ready: Any, out: Any) -> None:
     """Process entry point: agents online until ``stop`` is set; the result goes on ``out``."""
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the benchmark's main process was killed: leave too
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     out.put(asyncio.run(run_agents(url, emails, password, handle, stop, ready)))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import os
 import random
 import resource
 import time
@@ -151,10 +152,18 @@ class Worker:
             await asyncio.sleep(0.1)
             self.result.lag.append((time.time(), time.perf_counter() - t0 - 0.1))
 
+    async def watch_parent(self) -> None:
+        """Leave when the benchmark's main process is gone (killed), not run on."""
+        parent = os.getppid()
+        while os.getppid() == parent:
+            await asyncio.sleep(1)
+        os._exit(1)
+
     async def run(self) -> Result:
         connector = aiohttp.TCPConnector(limit=0)
         self.http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-        helpers = [asyncio.create_task(self.publish()), asyncio.create_task(self.watch_lag())]
+        helpers = [asyncio.create_task(self.publish()), asyncio.create_task(self.watch_lag()),
+                   asyncio.create_task(self.watch_parent())]
         try:
             client = Shopper if self.plan.mode == "shop" else LoopClient
             await asyncio.gather(*(client(self, i).run() for i in self.plan.indexes))
