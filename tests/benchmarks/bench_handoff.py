@@ -37,11 +37,9 @@ import dataclasses
 import multiprocessing as mp
 import os
 import random
-import re
 import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,11 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serverproc import ROOT, ServerProcess, percentile
+from serverproc import ROOT, ServerProcess, add_agents, percentile, sign_in
 
 PASSWORD = "bench password 1234"
 FALLBACK_QUESTIONS = [
@@ -217,22 +214,6 @@ def worker_main(url: str, indexes: list[int], args: argparse.Namespace, deadline
 # -- agents (in the main process) ---------------------------------------------------------
 
 
-async def sign_in(url: str, email: str) -> str:
-    """The real login form: GET /login for the CSRF token, POST it, keep the cookie."""
-    jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar) as http:
-        async with http.get(f"{url}/login") as response:
-            token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
-        assert token, "no CSRF field on /login"
-        async with http.post(f"{url}/login", allow_redirects=False, data={
-            "email": email, "password": PASSWORD, "csrf_token": token.group(1), "next": "/console",
-        }) as response:
-            cookie = response.cookies.get("supportbot_session")
-            if cookie is None:
-                raise RuntimeError(f"login of {email} refused ({response.status})")
-            return cookie.value
-
-
 @dataclass
 class Seen:
     appeared: dict[str, float] = field(default_factory=dict)  # first queue or assigned event
@@ -256,7 +237,7 @@ class BenchAgent:
         self.stopping = False
 
     async def start(self) -> None:
-        cookie = await sign_in(self.url, self.email)
+        cookie = await sign_in(self.url, self.email, PASSWORD)
         await self.sio.connect(self.url, namespaces=["/agent"], transports=["websocket"],
                                headers={"Cookie": f"supportbot_session={cookie}"}, wait_timeout=20)
         for event, data in (("sync", {}), ("status", {"status": "online"})):
@@ -309,19 +290,6 @@ class BenchAgent:
 
 
 # -- the run ---------------------------------------------------------------------------------
-
-
-def add_agents(db: Path, count: int, capacity: int) -> list[str]:
-    emails = []
-    for i in range(count):
-        email = f"agent{i}@bench.example"
-        subprocess.run(
-            [sys.executable, "-m", "bot", "agent", "add", email, "--name", f"Agent {i}",
-             "--capacity", str(capacity), "--password-stdin", "--db", str(db)],
-            input=PASSWORD.encode(), cwd=ROOT, check=True, capture_output=True,
-        )
-        emails.append(email)
-    return emails
 
 
 def cpu_pressure() -> str:
@@ -392,7 +360,7 @@ async def bench(args: argparse.Namespace) -> int:
     load_before, pressure_before = os.getloadavg()[0], cpu_pressure()
     tmp = Path(tempfile.mkdtemp(prefix="bench-handoff-"))
     db = tmp / "bench.db"
-    emails = add_agents(db, args.agents, args.capacity)
+    emails = add_agents(db, args.agents, args.capacity, PASSWORD)
     server = ServerProcess(db, log=tmp / "server.log",
                            args=["--insecure-cookies", "--inactivity-timeout", "3600"])
     server.start()

@@ -71,25 +71,12 @@ from load_clients import CONNECTED, FIELDS, REPLIES, Plan, worker_main  # noqa: 
 from load_monitor import Sampler, counter_sums  # noqa: E402
 from load_report import Report, ShopFigures, StepFigures  # noqa: E402
 
-from serverproc import ROOT, ServerProcess, free_port  # noqa: E402
+from serverproc import ROOT, ServerProcess, add_agents, free_port  # noqa: E402
 
 ORIGIN = "https://shop.bench.example"
 PASSWORD = "load bench password 1234"
 ECHO = Path(__file__).resolve().parent / "load_echo.py"
 CTX = mp.get_context("spawn")
-
-
-def add_agents(db: Path, count: int, capacity: int) -> list[str]:
-    emails = []
-    for i in range(count):
-        email = f"agent{i}@bench.example"
-        subprocess.run(
-            [sys.executable, "-m", "bot", "agent", "add", email, "--name", f"Agent {i}",
-             "--capacity", str(capacity), "--password-stdin", "--db", str(db)],
-            input=PASSWORD.encode(), cwd=ROOT, check=True, capture_output=True,
-        )
-        emails.append(email)
-    return emails
 
 
 class EchoProcess:
@@ -171,7 +158,7 @@ def shop_phase(args: argparse.Namespace, tmp: Path, name: str, shoppers: int, ra
     """The realistic chat mix (hold and soak): SHOPPERS at RATE messages/s for MEASURED s."""
     interval = shoppers / rate
     db, log = tmp / f"{name}.db", tmp / f"{name}-server.log"
-    emails = add_agents(db, args.agents, args.capacity)
+    emails = add_agents(db, args.agents, args.capacity, PASSWORD)
     server = ServerProcess(db, log=log, args=["--allowed-origin", ORIGIN])
     server.log_level = "warning"
     server.start()

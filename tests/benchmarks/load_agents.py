@@ -13,39 +13,20 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import re
 import resource
 import threading
 import time
 from collections import Counter
 from typing import Any
 
-import aiohttp
 import socketio
+
+from serverproc import sign_in
 
 NS = "/agent"
 GREETINGS = ["Hello, I'm looking into it right now.", "Hi! Let me check that for you."]
 ANSWERS = ["Thanks, one moment please.", "I see it here, it leaves the warehouse today.",
            "Done, you will get an e-mail shortly.", "Is there anything else I can do?"]
-
-
-async def sign_in(url: str, email: str, password: str) -> str:
-    """The real login form; returns the session cookie's value."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-        async with http.get(f"{url}/login") as response:
-            page = await response.text()
-            login_cookie = response.cookies["supportbot_login"].value
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        if token is None:
-            raise RuntimeError("no CSRF field on /login")
-        async with http.post(f"{url}/login", allow_redirects=False,
-                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
-            "email": email, "password": password, "csrf_token": token.group(1), "next": "/console",
-        }) as response:
-            cookie = response.cookies.get("supportbot_session")
-            if cookie is None:
-                raise RuntimeError(f"login of {email} refused ({response.status})")
-            return cookie.value
 
 
 class Agent:

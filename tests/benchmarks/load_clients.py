@@ -347,8 +347,8 @@ def next_message(rng: random.Random, chat: Conversation, questions: list[tuple[s
     return text, topic, None
 
 
-class Shopper:
-    """``shop`` mode: realistic chats, one after another, each on a new connection."""
+class Client:
+    """One simulated shopper of a worker, with its own reproducible random stream."""
 
     def __init__(self, worker: Worker, index: int) -> None:
         self.worker = worker
@@ -356,6 +356,13 @@ class Shopper:
         self.index = index
         self.rng = random.Random(self.plan.seed * 1_000_003 + index)
         self.sent = 0
+
+
+class Shopper(Client):
+    """``shop`` mode: realistic chats, one after another, each on a new connection."""
+
+    def __init__(self, worker: Worker, index: int) -> None:
+        super().__init__(worker, index)
         self.topic = ""  # the knowledge-base entry the last question was about
 
     def pick_lang(self) -> str:
@@ -459,15 +466,8 @@ class Shopper:
         return due
 
 
-class LoopClient:
+class LoopClient(Client):
     """``turns`` and ``echo`` modes: closed loop, no think time, while active."""
-
-    def __init__(self, worker: Worker, index: int) -> None:
-        self.worker = worker
-        self.plan = worker.plan
-        self.index = index
-        self.rng = random.Random(self.plan.seed * 1_000_003 + index)
-        self.sent = 0
 
     async def run(self) -> None:
         plan, worker = self.plan, self.worker

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +12,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,3 +99,36 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def add_agents(db: Path, count: int, capacity: int, password: str) -> list[str]:
+    """Agent accounts agent0@bench.example ... through the real CLI; returns their emails."""
+    emails = []
+    for i in range(count):
+        email = f"agent{i}@bench.example"
+        subprocess.run(
+            [sys.executable, "-m", "bot", "agent", "add", email, "--name", f"Agent {i}",
+             "--capacity", str(capacity), "--password-stdin", "--db", str(db)],
+            input=password.encode(), cwd=ROOT, check=True, capture_output=True,
+        )
+        emails.append(email)
+    return emails
+
+
+async def sign_in(url: str, email: str, password: str) -> str:
+    """The real login form; returns the session cookie's value."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        async with http.get(f"{url}/login") as response:
+            page = await response.text()
+            login_cookie = response.cookies["supportbot_login"].value
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        if token is None:
+            raise RuntimeError("no CSRF field on /login")
+        async with http.post(f"{url}/login", allow_redirects=False,
+                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
+            "email": email, "password": password, "csrf_token": token.group(1), "next": "/console",
+        }) as response:
+            cookie = response.cookies.get("supportbot_session")
+            if cookie is None:
+                raise RuntimeError(f"login of {email} refused ({response.status})")
+            return cookie.value
