@@ -30,7 +30,7 @@ from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mood.detector import MoodDetector
 from bot.settings import Settings, matcher_config, mood_config, policy_config
-from bot.sockets import Server
+from bot.sockets import RoomIndex, Server
 from bot.store import Database
 from bot.store.migrations import migrate
 from bot.sweeper import Sweeper
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
     sio = Server(
         async_mode="aiohttp",
+        client_manager=RoomIndex(),
         cors_allowed_origins=app[ORIGINS],
         cors_credentials=False,
         max_http_buffer_size=1_000_000,

@@ -245,3 +245,35 @@ async def test_start_reports_the_hand_off_status(shopper, connect) -> None:
     again = await connect("/chat")
     ack = await again.call("start", {"token": client.start["token"]})
     assert ack["status"]["status"] == "queued" and ack["status"]["position"] == 1
+
+
+async def test_a_closed_connection_leaves_every_room_and_the_others_stay(
+        server: LiveServer, shopper, connect) -> None:
+    from bot.app import SIO
+
+    manager = server.app[SIO].manager
+    tab1 = await shopper()
+    tab2 = await connect("/chat")
+    assert (await tab2.call("start", {"token": tab1.start["token"]}))["ok"]
+    other = await shopper()
+    sid1, sid2, sid3 = (c.sio.get_sid("/chat") for c in (tab1, tab2, other))
+    rooms = manager.rooms["/chat"]
+    conversation = next(r for r in rooms if r not in (None, sid1, sid2, sid3)
+                        and sid1 in rooms[r] and sid2 in rooms[r])
+    assert sorted(manager.get_rooms(sid2, "/chat")) == sorted([sid2, conversation])
+
+    await tab2.close()
+    await other.close()
+    for _ in range(100):
+        if set(manager.rooms["/chat"][None]) == {sid1}:
+            break
+        await asyncio.sleep(0.02)
+    assert {r: set(m) for r, m in manager.rooms["/chat"].items()} == {
+        None: {sid1}, sid1: {sid1}, conversation: {sid1}}
+    assert manager.get_rooms(sid2, "/chat") == []
+    assert {sid for ns, sid in manager._joined if ns == "/chat"} == {sid1}  # nothing kept
+    # the tab left behind still gets its conversation's messages
+    tab3 = await connect("/chat")
+    assert (await tab3.call("start", {"token": tab1.start["token"]}))["ok"]
+    await tab3.call("message", {"id": "after-close", "text": "still there?"})
+    assert (await tab1.wait_for("message", lambda m: m["client_id"] == "after-close"))
