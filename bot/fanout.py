@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from bot.chat.public import message_public
 from bot.store.conversations import Message
@@ -37,7 +38,7 @@ class Fanout:
         # With the in-process manager every listener is known here, so an emit to an
         # empty room (no agent watching, no other tab) can be skipped before the
         # packet is even encoded. A pub/sub manager (Redis) must always publish.
-        self._local = type(sio.manager) is socketio.AsyncManager
+        self._local = not isinstance(sio.manager, AsyncPubSubManager)
 
     def _anyone(self, namespace: str, room: str, skip_sid: str | None = None) -> bool:
         if not self._local:
