@@ -59,8 +59,7 @@ class RoomIndex(socketio.AsyncManager):
         if namespace not in self.rooms:
             return
         for room in list(self._joined.get((namespace, sid), ())):
-            self.basic_leave_room(sid, namespace, room)
-        self._joined.pop((namespace, sid), None)
+            self.basic_leave_room(sid, namespace, room)  # also drops the index entry
         self.callbacks.pop(sid, None)
         for pending in (self.pending_connect, self.pending_disconnect):
             sids = pending.get(namespace)

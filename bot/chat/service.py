@@ -238,38 +238,16 @@ class ChatService:
         # message costs one trip to the database thread, not a read and a write.
         # What the shopper is told if it escalates depends on who is online (read
         # under the lock, just before the write).
-        online: int = 0
-        expected: float | None = None
-        brain = self.brain
-
-        def judge(conversation: Conversation) -> tuple[Turn, Escalation | None]:
-            bot_active = conversation.status == "bot"
-            turn = brain.respond(
-                text,
-                state=conversation.mood,
-                language=conversation.language,
-                lang_setting=conversation.lang_setting,
-                bot_active=bot_active,
-                pick=pick,
-            )
-            escalation = None
-            if bot_active and turn.decision.escalate:
-                trigger = "shopper" if turn.mood.asks_for_person else "policy"
-                escalation = escalation_notice(
-                    turn.decision.reasons, trigger, turn.language, online, expected
-                )
-            return turn, escalation
-
         async with self.locks(conversation_id):
-            online = await self.router.agents_online()
-            expected = await self.router.expected_wait() if online else None
+            online, expected = await self._availability()
             result = await self.db.write(
                 partial(
                     store_shopper_turn,
                     conversation_id=conversation_id,
                     client_id=client_id,
                     text=text,
-                    judge=judge,
+                    judge=partial(self._judge, text=text, pick=pick, online=online,
+                                  expected=expected),
                 )
             )
         if not result.duplicate:
@@ -286,11 +264,38 @@ class ChatService:
         if escalated:
             await self.router.enqueued(message.conversation_id)
 
+    def _judge(
+        self, conversation: Conversation, *, text: str, pick: str | None, online: int,
+        expected: float | None,
+    ) -> tuple[Turn, Escalation | None]:
+        """The brain's turn on ``conversation`` and, when it escalates, what the shopper
+        is told (runs in the writer thread: no awaiting here)."""
+        bot_active = conversation.status == "bot"
+        turn = self.brain.respond(
+            text,
+            state=conversation.mood,
+            language=conversation.language,
+            lang_setting=conversation.lang_setting,
+            bot_active=bot_active,
+            pick=pick,
+        )
+        escalation = None
+        if bot_active and turn.decision.escalate:
+            trigger = "shopper" if turn.mood.asks_for_person else "policy"
+            escalation = escalation_notice(
+                turn.decision.reasons, trigger, turn.language, online, expected
+            )
+        return turn, escalation
+
+    async def _availability(self) -> tuple[int, float | None]:
+        """Agents online, and the expected wait of a chat queued now (None if nobody)."""
+        online = await self.router.agents_online()
+        return online, (await self.router.expected_wait() if online else None)
+
     async def escalation_for(
         self, reasons: tuple[str, ...], trigger: str, language: str
     ) -> Escalation:
-        online = await self.router.agents_online()
-        wait = await self.router.expected_wait() if online else None
+        online, wait = await self._availability()
         return escalation_notice(reasons, trigger, language, online, wait)
 
     async def handoff(self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)) -> dict[str, Any]:
