@@ -51,7 +51,7 @@ from typing import Any
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serverproc import ROOT, ServerProcess, add_agents, percentile, sign_in
+from serverproc import ROOT, ServerProcess, add_agents, close_client, go_online, percentile
 
 PASSWORD = "bench password 1234"
 FALLBACK_QUESTIONS = [
@@ -237,12 +237,7 @@ class BenchAgent:
         self.stopping = False
 
     async def start(self) -> None:
-        cookie = await sign_in(self.url, self.email, PASSWORD)
-        await self.sio.connect(self.url, namespaces=["/agent"], transports=["websocket"],
-                               headers={"Cookie": f"supportbot_session={cookie}"}, wait_timeout=20)
-        for event, data in (("sync", {}), ("status", {"status": "online"})):
-            ack = await self.sio.call(event, data, namespace="/agent", timeout=30)
-            assert ack["ok"], ack
+        await go_online(self.sio, self.url, self.email, PASSWORD)
 
     def on_disconnect(self, reason: Any = None) -> None:
         if not self.stopping:
@@ -283,10 +278,7 @@ class BenchAgent:
 
     async def stop(self) -> None:
         self.stopping = True
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.sio.disconnect()
+        await close_client(self.sio, self.tasks)
 
 
 # -- the run ---------------------------------------------------------------------------------

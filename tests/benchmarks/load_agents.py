@@ -21,7 +21,7 @@ from typing import Any
 
 import socketio
 
-from serverproc import sign_in
+from serverproc import close_client, go_online
 
 NS = "/agent"
 GREETINGS = ["Hello, I'm looking into it right now.", "Hi! Let me check that for you."]
@@ -61,14 +61,7 @@ class Agent:
         task.add_done_callback(self.tasks.discard)
 
     async def start(self, password: str) -> None:
-        cookie = await sign_in(self.url, self.email, password)
-        await self.sio.connect(self.url, namespaces=[NS], transports=["websocket"],
-                               headers={"Cookie": f"supportbot_session={cookie}",
-                                        "Origin": self.url}, wait_timeout=30)
-        for event, data in (("sync", {}), ("status", {"status": "online"})):
-            ack = await self.sio.call(event, data, namespace=NS, timeout=30)
-            if not ack.get("ok"):
-                raise RuntimeError(f"{event} refused: {ack}")
+        await go_online(self.sio, self.url, self.email, password)
 
     async def call(self, event: str, data: dict[str, Any]) -> bool:
         try:
@@ -135,10 +128,7 @@ class Agent:
 
     async def stop(self) -> None:
         self.stopping = True
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.sio.disconnect()
+        await close_client(self.sio, self.tasks)
 
 
 async def run_agents(url: str, emails: list[str], password: str, handle: float, stop: Any,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -132,3 +134,24 @@ async def sign_in(url: str, email: str, password: str) -> str:
             if cookie is None:
                 raise RuntimeError(f"login of {email} refused ({response.status})")
             return cookie.value
+
+
+async def go_online(sio: Any, url: str, email: str, password: str, *,
+                    timeout: float = 30) -> None:
+    """An agent at the console: sign in, connect ``sio`` to /agent, sync, go online."""
+    cookie = await sign_in(url, email, password)
+    await sio.connect(url, namespaces=["/agent"], transports=["websocket"],
+                      headers={"Cookie": f"supportbot_session={cookie}", "Origin": url},
+                      wait_timeout=timeout)
+    for event, data in (("sync", {}), ("status", {"status": "online"})):
+        ack = await sio.call(event, data, namespace="/agent", timeout=timeout)
+        if not ack.get("ok"):
+            raise RuntimeError(f"{event} refused for {email}: {ack}")
+
+
+async def close_client(sio: Any, tasks: set[asyncio.Task[None]]) -> None:
+    """Cancel a simulated client's own tasks, then disconnect it."""
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await sio.disconnect()
