@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -42,14 +43,22 @@ class Coalesced:
     that many events can trigger at once; each run sends the latest state.
     With ``interval``, runs start at least that many seconds apart: the first
     change is sent at once, changes during the pause go out together after it.
+    With ``duty`` as well, the pause also grows with the run: a run that took
+    ``d`` seconds is followed by at least ``d * (1 - duty) / duty`` seconds of
+    pause, so a broadcast whose cost grows with its content (a long queue) keeps
+    to about that share of the time instead of running back to back.
     """
 
     def __init__(
-        self, fn: Callable[[], Awaitable[None]], name: str, interval: float = 0.0
+        self, fn: Callable[[], Awaitable[None]], name: str, interval: float = 0.0,
+        duty: float = 1.0,
     ) -> None:
+        if not 0 < duty <= 1:
+            raise ValueError("duty must be in (0, 1]")
         self._fn = fn
         self._name = name
         self._interval = interval
+        self._stretch = (1 - duty) / duty
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
 
@@ -61,12 +70,14 @@ class Coalesced:
     async def _run(self) -> None:
         while self._dirty:
             self._dirty = False
+            started = time.monotonic()
             try:
                 await self._fn()
             except Exception:
                 log.exception("%s failed", self._name)
-            if self._interval:
-                await asyncio.sleep(self._interval)
+            pause = max(self._interval, (time.monotonic() - started) * self._stretch)
+            if pause:
+                await asyncio.sleep(pause)
 
     async def settled(self) -> None:
         """Wait until no run is pending (tests, shutdown)."""

@@ -113,6 +113,36 @@ async def test_auto_assignment_prefers_free_capacity(server: LiveServer, shopper
     assert card["recent"] and card["language"]
 
 
+async def test_waiting_shoppers_hear_of_their_place_only_when_it_changes(
+    server: LiveServer, shopper, agent
+) -> None:
+    ada = await agent("Ada", capacity=1)
+    first = await shopper()
+    first_id = await escalate(first)
+    await first.wait_for("status", lambda s: s["status"] == "assigned")
+    second, third = await shopper(), await shopper()
+    second_id = await escalate(second)
+    await escalate(third)
+    await third.wait_for("status", lambda s: s["status"] == "queued" and s["position"] == 2)
+
+    # the chat ahead changes (new messages): the queue is pushed to the console again,
+    # but the third shopper's place did not change, so it is not told again
+    for n in range(3):
+        assert (await second.call("message", {"id": f"q{n}", "text": f"still waiting {n}"}))["ok"]
+    await ada.wait_for("queue", lambda q: any(
+        m["text"] == "still waiting 2" for card in q if card["id"] == second_id
+        for m in card["recent"]))
+    await asyncio.sleep(0.3)
+    places = [s for s in third.of("status") if s["status"] == "queued"]
+    assert [s["position"] for s in places] == [2]
+
+    # the first chat ends, the second is assigned: the third moves up and hears it
+    assert (await ada.call("resolve", {"conversation_id": first_id}))["ok"]
+    await second.wait_for("status", lambda s: s["status"] == "assigned")
+    moved = await third.wait_for("status", lambda s: s["status"] == "queued" and s["position"] == 1)
+    assert moved["agents_online"] is True
+
+
 async def test_transfer_moves_the_chat(server: LiveServer, shopper, agent) -> None:
     ada = await agent("Ada")
     client = await shopper()

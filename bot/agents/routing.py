@@ -38,6 +38,10 @@ AVERAGE_HANDLING_SECONDS = 240.0  # used for the expected wait until measured da
 # Queue and agent-list pushes to every agent start at least this far apart: the
 # first change goes out at once, a burst of changes (busy shop) in one push.
 PUSH_INTERVAL = 0.1
+# A queue push costs time in proportion to the queue (its cards are read and sent
+# to every console): with hundreds waiting, pushes slow down so that they take at
+# most about this share of the server's time.
+PUSH_DUTY = 0.1
 
 
 def _epoch(iso: str | None) -> float:
@@ -52,8 +56,11 @@ class Router:
         self.fanout = fanout
         self._names: dict[int, str] = {}
         self._dispatching = asyncio.Lock()
-        self._push_queue = Coalesced(self._send_queue, "push-queue", PUSH_INTERVAL)
-        self._push_agents = Coalesced(self._send_agents, "push-agents", PUSH_INTERVAL)
+        self._push_queue = Coalesced(self._send_queue, "push-queue", PUSH_INTERVAL, PUSH_DUTY)
+        self._push_agents = Coalesced(self._send_agents, "push-agents", PUSH_INTERVAL, PUSH_DUTY)
+        # The queued status each waiting shopper was last sent: a push tells only
+        # those whose position or expected wait changed.
+        self._told: dict[str, dict[str, Any]] = {}
         # Waiting chats and freed seats are matched in the background, one run at a
         # time: a hand-off or a resolve is acknowledged without waiting for it.
         self._dispatch_soon = Coalesced(self.dispatch, "dispatch")
@@ -123,6 +130,7 @@ class Router:
         if conversation is None or conversation.status != "queued":
             return
         await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
+        self._told.pop(conversation_id, None)
         # Assigned in the background: the shopper hears "queued" at once and the
         # assignment follows as a status event; a busy queue never holds this up.
         self._dispatch_soon()
@@ -159,6 +167,7 @@ class Router:
         }
 
     async def tell_status(self, conversation_id: str) -> None:
+        self._told.pop(conversation_id, None)  # told something else: the next push repeats
         await self.fanout.to_shopper(conversation_id, "status", await self.status_for(conversation_id))
 
     def queue_changed(self) -> None:
@@ -171,10 +180,12 @@ class Router:
         cards = await queue_view(self)
         await self.fanout.to_agents("queue", cards)
         online, free = await self._capacity()
+        told: dict[str, dict[str, Any]] = {}
         for card in cards:
-            await self.fanout.to_shopper(
-                card["id"], "status", self._queued_status(card["position"], online, free)
-            )
+            status = told[card["id"]] = self._queued_status(card["position"], online, free)
+            if self._told.get(card["id"]) != status:
+                await self.fanout.to_shopper(card["id"], "status", status)
+        self._told = told
 
     async def settled(self) -> None:
         """Wait for pending assignments and broadcasts (shutdown)."""
@@ -264,6 +275,7 @@ class Router:
                     text=say("requeued", conversation.language, name=name or ""))
         )
         await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
+        self._told.pop(conversation_id, None)
         if owner is not None:
             await self.fanout.to_agent(owner, "unassigned", {"conversation_id": conversation_id,
                                                              "reason": reason})
