@@ -1,6 +1,6 @@
 """Event store and acknowledgement latency (issue: chat server core).
 
-    .venv/bin/python tests/benchmarks/bench_store.py [--events 200000] [--clients 200] [--seconds 20]
+    .venv/bin/python tests/benchmarks/bench_store.py [--events 200000] [--clients 200] [--seconds 20] [--warmup 3]
 
 1. Writer throughput: engagement events pushed through the single writer thread
    (batched transactions), as events/s, both fire-and-forget rows and awaited
@@ -10,8 +10,10 @@
    emit to its ack (which the server sends only after the commit) is measured, and,
    as the baseline in the same run, the ack time of an event that does not touch
    the database (``typing``). The difference is the latency the store adds (with
-   the bot's turn, which is judged inside the write). The message rate limit is
-   raised to 20 per 10 s, since one a second is exactly the default limit.
+   the bot's turn, which is judged inside the write). All shoppers connect and start
+   their chats first; the measured seconds begin after WARMUP seconds at the steady
+   rate, so the burst of 200 chat starts is not in the figures. The message rate
+   limit is raised to 20 per 10 s, since one a second is exactly the default limit.
 3. Durability: several shoppers stream messages; the server gets SIGKILL in the
    middle; after a restart every acknowledged message is counted in the database.
 """
@@ -58,14 +60,16 @@ async def writer_throughput(path: Path, count: int) -> tuple[float, float]:
     return fire_and_forget, awaited
 
 
-async def shopper(url: str, seconds: float, message_ms: list[float], baseline_ms: list[float],
-                  errors: list[str]) -> None:
+async def shopper(url: str, started: asyncio.Semaphore, ready: asyncio.Future[tuple[float, float]],
+                  message_ms: list[float], baseline_ms: list[float], errors: list[str]) -> None:
+    """One message a second; ``ready`` gives (measure from, stop at) once all have started."""
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
     try:
         await sio.call("start", {}, namespace="/chat")
+        started.release()
+        measure_from, end = await asyncio.shield(ready)
         await asyncio.sleep(random.random())  # spread the clients over the second
-        end = time.monotonic() + seconds
         n = 0
         while time.monotonic() < end:
             tick = time.monotonic()
@@ -73,18 +77,20 @@ async def shopper(url: str, seconds: float, message_ms: list[float], baseline_ms
             t0 = time.perf_counter()
             ack = await sio.call("message", {"id": f"m{n}", "text": "how long does delivery take"},
                                  namespace="/chat")
-            message_ms.append((time.perf_counter() - t0) * 1000)
+            message_took = (time.perf_counter() - t0) * 1000
             if not ack.get("ok"):
                 errors.append(ack["error"]["code"])
             t0 = time.perf_counter()
             await sio.call("typing", {"typing": False}, namespace="/chat")
-            baseline_ms.append((time.perf_counter() - t0) * 1000)
+            if tick >= measure_from:
+                message_ms.append(message_took)
+                baseline_ms.append((time.perf_counter() - t0) * 1000)
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
     finally:
         await sio.disconnect()
 
 
-async def ack_latency(tmp: Path, clients: int, seconds: float) -> None:
+async def ack_latency(tmp: Path, clients: int, seconds: float, warmup: float) -> None:
     message_ms: list[float] = []
     baseline_ms: list[float] = []
     errors: list[str] = []
@@ -92,13 +98,20 @@ async def ack_latency(tmp: Path, clients: int, seconds: float) -> None:
     # that a client whose timer drifts is not refused (refusals would skip the store).
     limits = {"SUPPORTBOT_RATE_LIMIT_MESSAGES": "20"}
     with ServerProcess(tmp / "ack.db", env=limits) as server:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(shopper(server.url, seconds, message_ms, baseline_ms, errors)
-                               for _ in range(clients)))
-        elapsed = time.perf_counter() - t0
-    rate = len(message_ms) / elapsed
-    print(f"ack latency, {clients} shoppers, {rate:.0f} messages/s for {elapsed:.0f} s "
-          f"({len(message_ms)} messages, {len(errors)} refused)")
+        started = asyncio.Semaphore(0)
+        ready: asyncio.Future[tuple[float, float]] = asyncio.get_running_loop().create_future()
+        tasks = [asyncio.create_task(shopper(server.url, started, ready, message_ms, baseline_ms,
+                                             errors)) for _ in range(clients)]
+        # Connections and chat starts come first, all at once; the measured window
+        # begins after a warm-up at the steady rate, so it is not their burst.
+        for _ in range(clients):
+            await asyncio.wait_for(started.acquire(), 60)
+        measure_from = time.monotonic() + warmup
+        ready.set_result((measure_from, measure_from + seconds))
+        await asyncio.gather(*tasks)
+    rate = len(message_ms) / seconds
+    print(f"ack latency, {clients} shoppers, {rate:.0f} messages/s measured for {seconds:.0f} s "
+          f"after {warmup:.0f} s of warm-up ({len(message_ms)} messages, {len(errors)} refused)")
     for name, values in (("message (committed)", message_ms), ("baseline (no db)", baseline_ms)):
         print(f"  {name:<20} p50 {percentile(values, 50):6.2f} ms   p99 {percentile(values, 99):6.2f} ms"
               f"   max {max(values):6.2f} ms")
@@ -151,14 +164,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=3,
+                        help="seconds at the steady rate before the measured ones")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         fire, awaited = await writer_throughput(tmp / "events.db", args.events)
         print(f"writer: {fire:,.0f} events/s fire-and-forget, {awaited:,.0f} events/s in awaited "
               f"jobs of 10 ({args.events:,} events each)")
-        await ack_latency(tmp, args.clients, args.seconds)
+        await ack_latency(tmp, args.clients, args.seconds, args.warmup)
         lost = await durability(tmp)
     sys.exit(1 if lost else 0)
 
