@@ -119,7 +119,7 @@ class Router:
         )
         for conversation in conversations:
             if conversation.status == "queued":
-                await self.live.enqueue(conversation.id, _epoch(conversation.escalated_at))
+                await self._queue_up(conversation)
             elif conversation.agent_id is not None:
                 await self.live.claim(conversation.id, conversation.agent_id)
                 # The owner is not connected yet: its grace period starts now.
@@ -129,12 +129,16 @@ class Router:
         conversation = await self._conversation(conversation_id)
         if conversation is None or conversation.status != "queued":
             return
-        await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
-        self._told.pop(conversation_id, None)
+        await self._queue_up(conversation)
         # Assigned in the background: the shopper hears "queued" at once and the
         # assignment follows as a status event; a busy queue never holds this up.
         self._dispatch_soon()
         self.queue_changed()
+
+    async def _queue_up(self, conversation: Conversation) -> None:
+        """Into the live queue by escalation time; the next push tells the shopper afresh."""
+        await self.live.enqueue(conversation.id, _epoch(conversation.escalated_at))
+        self._told.pop(conversation.id, None)
 
     def _queued_status(self, position: int, online: int, free: int) -> dict[str, Any]:
         wait = self._wait(position, online, free)
@@ -274,8 +278,7 @@ class Router:
             partial(_store_requeue, conversation=conversation, reason=reason,
                     text=say("requeued", conversation.language, name=name or ""))
         )
-        await self.live.enqueue(conversation_id, _epoch(conversation.escalated_at))
-        self._told.pop(conversation_id, None)
+        await self._queue_up(conversation)
         if owner is not None:
             await self.fanout.to_agent(owner, "unassigned", {"conversation_id": conversation_id,
                                                              "reason": reason})

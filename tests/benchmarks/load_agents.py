@@ -11,17 +11,15 @@ handling time (the shopper then gets ``ended`` and the CSAT question).
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import resource
-import threading
 import time
 from collections import Counter
 from typing import Any
 
 import socketio
 
-from serverproc import close_client, go_online
+from serverproc import close_client, exit_with_parent, go_online
 
 NS = "/agent"
 GREETINGS = ["Hello, I'm looking into it right now.", "Hi! Let me check that for you."]
@@ -155,12 +153,5 @@ async def run_agents(url: str, emails: list[str], password: str, handle: float, 
 def agents_main(url: str, emails: list[str], password: str, handle: float, stop: Any,
                 ready: Any, out: Any) -> None:
     """Process entry point: agents online until ``stop`` is set; the result goes on ``out``."""
-    parent = os.getppid()
-
-    def orphaned() -> None:  # the benchmark's main process was killed: leave too
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=orphaned, daemon=True).start()
+    exit_with_parent()
     out.put(asyncio.run(run_agents(url, emails, password, handle, stop, ready)))

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import random
 import resource
 import time
@@ -39,6 +38,8 @@ from typing import Any
 
 import aiohttp
 import socketio
+
+from serverproc import exit_with_parent
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "shop_queries.csv"
 NS = "/chat"
@@ -152,18 +153,10 @@ class Worker:
             await asyncio.sleep(0.1)
             self.result.lag.append((time.time(), time.perf_counter() - t0 - 0.1))
 
-    async def watch_parent(self) -> None:
-        """Leave when the benchmark's main process is gone (killed), not run on."""
-        parent = os.getppid()
-        while os.getppid() == parent:
-            await asyncio.sleep(1)
-        os._exit(1)
-
     async def run(self) -> Result:
         connector = aiohttp.TCPConnector(limit=0)
         self.http = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-        helpers = [asyncio.create_task(self.publish()), asyncio.create_task(self.watch_lag()),
-                   asyncio.create_task(self.watch_parent())]
+        helpers = [asyncio.create_task(self.publish()), asyncio.create_task(self.watch_lag())]
         try:
             client = Shopper if self.plan.mode == "shop" else LoopClient
             await asyncio.gather(*(client(self, i).run() for i in self.plan.indexes))
@@ -525,6 +518,7 @@ class LoopClient(Client):
 
 def worker_main(plan: Plan, counters: Any, row: int, active: Any, step: Any, out: Any) -> None:
     """Process entry point: run the plan, put the result (a plain dict) on ``out``."""
+    exit_with_parent()
     result = asyncio.run(Worker(plan, counters, row, active, step).run())
     out.put({
         "row": row,
