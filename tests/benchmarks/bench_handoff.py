@@ -51,7 +51,15 @@ from typing import Any
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serverproc import ROOT, ServerProcess, add_agents, close_client, go_online, percentile
+from serverproc import (
+    ROOT,
+    ServerProcess,
+    add_agents,
+    close_client,
+    cpu_seconds,
+    go_online,
+    percentile,
+)
 
 PASSWORD = "bench password 1234"
 FALLBACK_QUESTIONS = [
@@ -292,15 +300,6 @@ def cpu_pressure() -> str:
         return "n/a"
     return next((f"{part.split('=')[1]}%" for part in line.split() if part.startswith("avg60=")),
                 "n/a")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process, from /proc (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stored_messages(db: Path) -> int:

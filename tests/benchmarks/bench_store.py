@@ -9,8 +9,11 @@
    message a second (CLIENTS messages/s in all). For every message the time from
    emit to its ack (which the server sends only after the commit) is measured, and,
    as the baseline in the same run, the ack time of an event that does not touch
-   the database (``typing``). The difference is the latency the store adds (with
-   the bot's turn, which is judged inside the write). All shoppers connect and start
+   the database (``typing``). The difference is the latency the store adds, with
+   the bot's turn (judged inside the write, and its reply sent right after).
+   A second run, on a fresh server, does the same with ``identify`` in place of
+   ``message``: one awaited write through the writer per event and no bot turn,
+   which is the store's own share at the same rate. All shoppers connect and start
    their chats first; the measured seconds begin after WARMUP seconds at the steady
    rate, so the burst of 200 chat starts is not in the figures. The message rate
    limit is raised to 20 per 10 s, since one a second is exactly the default limit.
@@ -36,7 +39,7 @@ from bot import events as ev  # noqa: E402
 from bot.store import Database  # noqa: E402
 from bot.store.migrations import migrate  # noqa: E402
 
-from serverproc import ServerProcess, percentile  # noqa: E402
+from serverproc import ServerProcess, cpu_seconds, percentile  # noqa: E402
 
 
 async def writer_throughput(path: Path, count: int) -> tuple[float, float]:
@@ -60,9 +63,16 @@ async def writer_throughput(path: Path, count: int) -> tuple[float, float]:
     return fire_and_forget, awaited
 
 
-async def shopper(url: str, started: asyncio.Semaphore, ready: asyncio.Future[tuple[float, float]],
+def payload(kind: str, n: int) -> dict[str, str]:
+    if kind == "message":
+        return {"id": f"m{n}", "text": "how long does delivery take"}
+    return {"name": f"Shopper {n}"}  # identify: the conversation row and an event
+
+
+async def shopper(url: str, kind: str, started: asyncio.Semaphore,
+                  ready: asyncio.Future[tuple[float, float]],
                   message_ms: list[float], baseline_ms: list[float], errors: list[str]) -> None:
-    """One message a second; ``ready`` gives (measure from, stop at) once all have started."""
+    """One ``kind`` event a second; ``ready`` gives (measure from, stop at) once all have started."""
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
     try:
@@ -75,8 +85,7 @@ async def shopper(url: str, started: asyncio.Semaphore, ready: asyncio.Future[tu
             tick = time.monotonic()
             n += 1
             t0 = time.perf_counter()
-            ack = await sio.call("message", {"id": f"m{n}", "text": "how long does delivery take"},
-                                 namespace="/chat")
+            ack = await sio.call(kind, payload(kind, n), namespace="/chat")
             message_took = (time.perf_counter() - t0) * 1000
             if not ack.get("ok"):
                 errors.append(ack["error"]["code"])
@@ -90,29 +99,36 @@ async def shopper(url: str, started: asyncio.Semaphore, ready: asyncio.Future[tu
         await sio.disconnect()
 
 
-async def ack_latency(tmp: Path, clients: int, seconds: float, warmup: float) -> None:
+async def ack_latency(tmp: Path, kind: str, clients: int, seconds: float, warmup: float) -> None:
     message_ms: list[float] = []
     baseline_ms: list[float] = []
     errors: list[str] = []
     # One message a second is exactly the default limit (10 per 10 s): raise it so
     # that a client whose timer drifts is not refused (refusals would skip the store).
     limits = {"SUPPORTBOT_RATE_LIMIT_MESSAGES": "20"}
-    with ServerProcess(tmp / "ack.db", env=limits) as server:
+    with ServerProcess(tmp / f"ack-{kind}.db", env=limits) as server:
         started = asyncio.Semaphore(0)
         ready: asyncio.Future[tuple[float, float]] = asyncio.get_running_loop().create_future()
-        tasks = [asyncio.create_task(shopper(server.url, started, ready, message_ms, baseline_ms,
-                                             errors)) for _ in range(clients)]
+        tasks = [asyncio.create_task(shopper(server.url, kind, started, ready, message_ms,
+                                             baseline_ms, errors)) for _ in range(clients)]
         # Connections and chat starts come first, all at once; the measured window
         # begins after a warm-up at the steady rate, so it is not their burst.
         for _ in range(clients):
             await asyncio.wait_for(started.acquire(), 60)
         measure_from = time.monotonic() + warmup
         ready.set_result((measure_from, measure_from + seconds))
+        await asyncio.sleep(warmup)
+        cpu_before = cpu_seconds(server.pid)
+        await asyncio.sleep(seconds)
+        cpu = cpu_seconds(server.pid) - cpu_before
         await asyncio.gather(*tasks)
     rate = len(message_ms) / seconds
-    print(f"ack latency, {clients} shoppers, {rate:.0f} messages/s measured for {seconds:.0f} s "
-          f"after {warmup:.0f} s of warm-up ({len(message_ms)} messages, {len(errors)} refused)")
-    for name, values in (("message (committed)", message_ms), ("baseline (no db)", baseline_ms)):
+    what = {"message": "messages (with the bot's turn)", "identify": "identify (store only)"}[kind]
+    print(f"ack latency, {clients} shoppers, {rate:.0f} {what}/s measured for {seconds:.0f} s "
+          f"after {warmup:.0f} s of warm-up ({len(message_ms)} acks, {len(errors)} refused); "
+          f"server CPU {cpu / seconds:.0%} of a core, {cpu * 1000 / max(1, len(message_ms)):.1f} ms "
+          f"per {kind} (with its baseline event)")
+    for name, values in ((f"{kind} (committed)", message_ms), ("baseline (no db)", baseline_ms)):
         print(f"  {name:<20} p50 {percentile(values, 50):6.2f} ms   p99 {percentile(values, 99):6.2f} ms"
               f"   max {max(values):6.2f} ms")
     print(f"  added by the store   p50 {percentile(message_ms, 50) - percentile(baseline_ms, 50):6.2f} ms"
@@ -173,7 +189,8 @@ async def main() -> None:
         fire, awaited = await writer_throughput(tmp / "events.db", args.events)
         print(f"writer: {fire:,.0f} events/s fire-and-forget, {awaited:,.0f} events/s in awaited "
               f"jobs of 10 ({args.events:,} events each)")
-        await ack_latency(tmp, args.clients, args.seconds, args.warmup)
+        for kind in ("message", "identify"):
+            await ack_latency(tmp, kind, args.clients, args.seconds, args.warmup)
         lost = await durability(tmp)
     sys.exit(1 if lost else 0)
 

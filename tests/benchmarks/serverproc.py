@@ -34,6 +34,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class ServerProcess:
     """``python -m bot serve`` on a free port; ``kill()`` is a real SIGKILL."""
 
