@@ -1,4 +1,4 @@
-"""Hand-off to a person, leave-a-message, unread badge and the CSAT question.
+"""Hand-off to a person, leave-a-message, unread badge, the CSAT and NPS questions.
 
 Agents are real python-socketio clients on /agent (conftest's ``agent`` fixture),
 talking to the same server as the widget.
@@ -6,6 +6,7 @@ talking to the same server as the widget.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from playwright.async_api import Page
@@ -158,7 +159,49 @@ async def test_the_shopper_can_end_the_chat_and_rate_it(server: LiveServer, shop
     await form.get_by_label("Very satisfied").check()
     await submit.click()
     await w(page, ".ended").get_by_text("Thank you for your feedback!").wait_for()
+    assert await w(page, "form.nps").count() == 0  # not enabled on this server
     assert await server.query("SELECT rating, comment FROM csat") == [{"rating": 5, "comment": None}]
+
+
+async def test_the_net_promoter_question_follows_the_csat_when_enabled(
+        start_server, shop: Shop, page: Page, artifacts: Path) -> None:
+    server = await start_server(allowed_origins=(shop.origin,), nps_enabled=True)
+    shop.config["chat"] = server.url
+    await load(page, shop.page())
+    await open_chat(page)
+
+    async def end_and_rate(rating: str) -> None:
+        await ask(page, "How long does delivery take?")
+        await bubbles(page, "bot").nth(1).wait_for()
+        await w(page, "button.link.end").click()
+        csat = w(page, "form.csat")
+        await csat.get_by_label(rating, exact=True).check()
+        await csat.get_by_role("button", name="Submit").click()
+        await w(page, "form.nps").wait_for()
+
+    await end_and_rate("Satisfied")
+    nps = w(page, "form.nps")
+    assert await nps.locator("legend").inner_text() == "How likely are you to recommend us to a friend?"
+    assert await nps.locator(".scale label").all_inner_texts() == [str(n) for n in range(11)]
+    assert " ".join((await nps.locator(".ends").inner_text()).split()) == "Not likely Very likely"
+    submit = nps.get_by_role("button", name="Submit")
+    assert await submit.is_disabled()
+    await nps.get_by_label("9", exact=True).check()
+    await page.screenshot(path=artifacts / "widget-nps.png")
+    await submit.click()
+    await w(page, ".ended").get_by_text("Thank you for your feedback!").wait_for()
+    assert await server.query("SELECT rating, nps FROM csat") == [{"rating": 4, "nps": 9}]
+    nps_events = await server.query("SELECT properties FROM events WHERE type = 'nps.given'")
+    assert [json.loads(row["properties"])["score"] for row in nps_events] == [9]
+
+    # Skipping it ends the survey with the rating alone.
+    await w(page, ".ended").get_by_role("button", name="Start a new chat").click()
+    await w(page, ".composer").wait_for()
+    await end_and_rate("Very satisfied")
+    await w(page, "form.nps").get_by_role("button", name="Skip").click()
+    await w(page, ".ended").get_by_text("Thank you for your feedback!").wait_for()
+    rows = await server.query("SELECT rating, nps FROM csat ORDER BY asked_at")
+    assert rows == [{"rating": 4, "nps": 9}, {"rating": 5, "nps": None}]
 
 
 async def test_unread_badge_while_the_panel_is_closed(server: LiveServer, shop: Shop, page: Page,

@@ -1,6 +1,7 @@
 /**
  * The panel's forms: leave a message (nobody online), the CSAT question when a chat
- * ends, and the "start a new chat" step. Each `onSubmit` returns the server's ack.
+ * ends (then the Net Promoter question, when the server asks it), and the "start a
+ * new chat" step. Each `onSubmit` returns the server's ack.
  */
 
 import { h } from "./dom.js";
@@ -46,44 +47,98 @@ export function leaveMessageForm({ t, onSubmit, email = "" }) {
   return form;
 }
 
-export function csatForm({ t, onSubmit, commentMax = 1000 }) {
-  const error = h("p", { class: "error", role: "alert" });
-  const scale = h("div", { class: "scale" });
-  for (let rating = 1; rating <= 5; rating += 1) {
+/**
+ * Radio buttons styled as a row of boxes: `values` in order, each named `label(value)`;
+ * with `captions`, that name is also written under the number.
+ */
+function scaleOf(name, values, label, { captions = true, className = "scale" } = {}) {
+  const scale = h("div", { class: className });
+  for (const value of values) {
+    const text = label(value);
     scale.append(
       h(
         "label",
         {},
-        h("input", { type: "radio", name: "rating", value: String(rating), required: true, "aria-label": t("csat" + rating) }),
-        h("span", {}, h("b", { "aria-hidden": "true" }, String(rating)), t("csat" + rating)),
+        h("input", { type: "radio", name, value: String(value), required: true, "aria-label": text }),
+        h("span", {}, h("b", { "aria-hidden": "true" }, String(value)), captions ? text : ""),
       ),
     );
   }
-  const comment = h("textarea", { class: "field", name: "comment", maxlength: String(commentMax), rows: "2" });
+  return scale;
+}
+
+/** A form around a scale: Submit is enabled once a value is picked; `payload(value)` is sent. */
+function scaleForm({ t, className, scale, name, fields = [], extra = [], payload, onSubmit }) {
+  const error = h("p", { class: "error", role: "alert" });
   const submit = h("button", { class: "primary", type: "submit", disabled: true }, t("csatSubmit"));
-  const form = h(
-    "form",
-    { class: "form csat", novalidate: true },
-    h("fieldset", {}, h("legend", {}, t("csatQuestion")), scale),
-    h("label", {}, t("csatComment"), comment),
-    error,
-    submit,
-  );
+  const form = h("form", { class: "form " + className, novalidate: true }, ...fields, error, submit, ...extra);
   scale.addEventListener("change", () => {
     submit.disabled = false;
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const checked = form.querySelector("input[name=rating]:checked");
+    const checked = form.querySelector(`input[name=${name}]:checked`);
     if (!checked) return;
     submit.disabled = true;
-    const payload = { rating: Number(checked.value) };
-    if (comment.value.trim()) payload.comment = comment.value.trim();
-    const ack = await onSubmit(payload);
+    const ack = await onSubmit(payload(Number(checked.value)));
     submit.disabled = false;
     if (!ack.ok) error.textContent = t("error");
   });
   return form;
+}
+
+export function csatForm({ t, onSubmit, commentMax = 1000 }) {
+  const scale = scaleOf("rating", [1, 2, 3, 4, 5], (rating) => t("csat" + rating));
+  const comment = h("textarea", { class: "field", name: "comment", maxlength: String(commentMax), rows: "2" });
+  return scaleForm({
+    t,
+    className: "csat",
+    scale,
+    name: "rating",
+    fields: [h("fieldset", {}, h("legend", {}, t("csatQuestion")), scale), h("label", {}, t("csatComment"), comment)],
+    payload: (rating) => (comment.value.trim() ? { rating, comment: comment.value.trim() } : { rating }),
+    onSubmit,
+  });
+}
+
+/** The Net Promoter question (0-10), after the CSAT; it may be skipped. */
+export function npsForm({ t, onSubmit, onSkip }) {
+  const low = t("npsLow");
+  const high = t("npsHigh");
+  const name = (score) => (score === 0 ? `0 (${low})` : score === 10 ? `10 (${high})` : String(score));
+  const scores = Array.from({ length: 11 }, (_, score) => score);
+  const scale = scaleOf("score", scores, name, { captions: false, className: "scale nps" });
+  const ends = h("p", { class: "ends", "aria-hidden": "true" }, h("span", {}, low), h("span", {}, high));
+  return scaleForm({
+    t,
+    className: "nps",
+    scale,
+    name: "score",
+    fields: [h("fieldset", {}, h("legend", {}, t("npsQuestion")), scale, ends)],
+    extra: [h("button", { class: "link", type: "button", onclick: onSkip }, t("npsSkip"))],
+    payload: (score) => ({ score }),
+    onSubmit,
+  });
+}
+
+/**
+ * The survey when a chat ends: the CSAT question, then the Net Promoter question when
+ * the server asks it (`request.nps`). `show(form)` puts a form in the panel, `rated()`
+ * follows a stored rating, `done()` the end of the survey.
+ */
+export function survey({ t, request, call, show, rated, done }) {
+  const answered = (event, next) => async (payload) => {
+    const ack = await call(event, payload);
+    if (ack.ok) next();
+    return ack;
+  };
+  const askNps = () => show(npsForm({ t, onSubmit: answered("nps", done), onSkip: done }));
+  const commentMax = Number(request.comment_max) || 1000;
+  show(csatForm({ t, commentMax, onSubmit: answered("csat", () => {
+    rated();
+    if (request.nps) askNps();
+    else done();
+  }) }));
 }
 
 export function endedBlock({ t, onNewChat, thanks = false }) {

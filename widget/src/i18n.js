@@ -55,6 +55,10 @@ const en = {
   csatComment: "Comment (optional)",
   csatSubmit: "Submit",
   csatThanks: "Thank you for your feedback!",
+  npsQuestion: "How likely are you to recommend us to a friend?",
+  npsLow: "Not likely",
+  npsHigh: "Very likely",
+  npsSkip: "Skip",
   newChat: "Start a new chat",
 };
 
@@ -107,6 +111,10 @@ const it = {
   csatComment: "Commento (facoltativo)",
   csatSubmit: "Invia",
   csatThanks: "Grazie per la tua valutazione!",
+  npsQuestion: "Quanto è probabile che ci consiglieresti a un amico?",
+  npsLow: "Per niente",
+  npsHigh: "Molto probabile",
+  npsSkip: "Salta",
   newChat: "Inizia una nuova chat",
 };
 
@@ -159,6 +167,10 @@ const pl = {
   csatComment: "Komentarz (opcjonalnie)",
   csatSubmit: "Wyślij",
   csatThanks: "Dziękujemy za ocenę!",
+  npsQuestion: "Jak bardzo prawdopodobne jest, że polecisz nas znajomemu?",
+  npsLow: "Mało prawdopodobne",
+  npsHigh: "Bardzo prawdopodobne",
+  npsSkip: "Pomiń",
   newChat: "Rozpocznij nowy czat",
 };
 

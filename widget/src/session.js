@@ -7,7 +7,7 @@
  */
 
 import { createConnection, prefetchClient, refusal } from "./connection.js";
-import { csatForm, endedBlock, leaveMessageForm } from "./forms.js";
+import { endedBlock, leaveMessageForm, survey } from "./forms.js";
 import { messageId } from "./ids.js";
 import { Outbox, drain } from "./outbox.js";
 import { bannerFor, canHandOff } from "./status.js";
@@ -189,19 +189,18 @@ export class Session {
 
   askCsat(request) {
     if (this.phase === "rated") return;
-    const focus = this.view.hasFocus();
     this.phase = "ended";
     this.view.setPhase("ended");
-    const form = csatForm({
+    survey({
       t: this.t,
-      commentMax: Number(request.comment_max) || 1000,
-      onSubmit: async (payload) => {
-        const ack = await this.call("csat", payload);
-        if (ack.ok) this.ended("rated");
-        return ack;
+      request,
+      call: (event, payload) => this.call(event, payload),
+      show: (form) => this.view.showForm(form, { focus: this.view.hasFocus() }),
+      rated: () => {
+        this.phase = "rated"; // a csat_request meanwhile does not ask again
       },
+      done: () => this.ended("rated"),
     });
-    this.view.showForm(form, { focus });
   }
 
   // -- the shopper's actions ------------------------------------------------------------

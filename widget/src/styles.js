@@ -168,6 +168,10 @@ legend { padding: 0; margin: 0 0 8px; font-weight: 650; font-size: 14.5px; }
 .scale b { font-size: 17px; color: var(--sb-ink); }
 .scale input:checked + span { border-color: var(--sb-accent); background: var(--sb-soft); box-shadow: inset 0 0 0 1px var(--sb-accent); }
 .scale input:focus-visible + span { outline: 3px solid var(--sb-focus); outline-offset: 2px; }
+.scale.nps { grid-template-columns: repeat(11, 1fr); gap: 3px; }
+.scale.nps span { padding: 7px 0; }
+.scale.nps b { font-size: 15px; }
+.ends { display: flex; justify-content: space-between; margin: 4px 0 0; font-size: 11px; color: var(--sb-muted); }
 
 .composer { display: flex; align-items: flex-end; gap: 8px; padding: 10px 12px; border-top: 1px solid var(--sb-line); }
 .composer textarea {
