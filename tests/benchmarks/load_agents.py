@@ -69,9 +69,10 @@ class Agent:
             return False
         if not ack.get("ok"):
             code = ack.get("error", {}).get("code")
-            if event == "send" and code == "conversation_closed":
-                # an answer typed while the chat was being resolved: the console's race too
-                self.stats["send after the chat ended"] += 1
+            if code == "conversation_closed":
+                # the shopper (or the inactivity timeout) ended the chat while the agent
+                # was answering, opening or resolving it: the console's race too, not a fault
+                self.stats[f"{event} after the chat ended"] += 1
             else:
                 self.error(f"{event} refused: {code}", repr(ack))
             return False

@@ -356,5 +356,7 @@ class Report:
 
 def _agent_line(agents: dict[str, Any]) -> str:
     stats = agents.get("stats", {})
+    late = sum(value for key, value in stats.items() if key.endswith("after the chat ended"))
     return (f"{stats.get('assigned', 0)} assigned, {stats.get('send ok', 0)} replies sent, "
-            f"{stats.get('resolve ok', 0)} resolved")
+            f"{stats.get('resolve ok', 0)} resolved"
+            + (f", {late} too late (the chat had ended)" if late else ""))
