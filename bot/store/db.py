@@ -171,7 +171,7 @@ class Database:
                     # The last batch failed on the storage: reopen (the file may be
                     # writable again, the disk may have room again).
                     try:
-                        current = connect(self.path)
+                        current = self._reopen()
                     except sqlite3.Error as exc:
                         self._fail(jobs, _translate(exc, reopen=True))
                         continue
@@ -183,6 +183,20 @@ class Database:
         finally:
             if current is not None:
                 current.close()
+
+    def _reopen(self) -> sqlite3.Connection:
+        """A new write connection, after the storage failed.
+
+        Seen with SQLite 3.40: the first connection opened after a read-only database
+        file became writable again could not begin a write (SQLITE_READONLY) while the
+        next one could. So the new connection begins and rolls back a write first, and
+        is opened once more if that fails.
+        """
+        conn = connect(self.path)
+        if not _can_write(conn):
+            conn.close()
+            conn = connect(self.path)  # if this one cannot either, the batch says why
+        return conn
 
     def _fail(self, jobs: list[_Job], error: BaseException) -> None:
         log.error("database unavailable, %d jobs refused: %s", len(jobs), error)
@@ -242,6 +256,15 @@ class Database:
 
 _STORAGE_TROUBLE = ("readonly", "read-only", "disk is full", "locked", "disk i/o",
                     "unable to open", "database is full", "not a database")
+
+
+def _can_write(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def _translate(exc: BaseException, *, reopen: bool = False) -> BaseException:
