@@ -71,7 +71,7 @@ def payload(kind: str, n: int) -> dict[str, str]:
 
 async def shopper(url: str, kind: str, started: asyncio.Semaphore,
                   ready: asyncio.Future[tuple[float, float]],
-                  message_ms: list[float], baseline_ms: list[float], errors: list[str]) -> None:
+                  acked_ms: list[float], baseline_ms: list[float], errors: list[str]) -> None:
     """One ``kind`` event a second; ``ready`` gives (measure from, stop at) once all have started."""
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
@@ -86,13 +86,13 @@ async def shopper(url: str, kind: str, started: asyncio.Semaphore,
             n += 1
             t0 = time.perf_counter()
             ack = await sio.call(kind, payload(kind, n), namespace="/chat")
-            message_took = (time.perf_counter() - t0) * 1000
+            took = (time.perf_counter() - t0) * 1000
             if not ack.get("ok"):
                 errors.append(ack["error"]["code"])
             t0 = time.perf_counter()
             await sio.call("typing", {"typing": False}, namespace="/chat")
             if tick >= measure_from:
-                message_ms.append(message_took)
+                acked_ms.append(took)
                 baseline_ms.append((time.perf_counter() - t0) * 1000)
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
     finally:
@@ -100,7 +100,7 @@ async def shopper(url: str, kind: str, started: asyncio.Semaphore,
 
 
 async def ack_latency(tmp: Path, kind: str, clients: int, seconds: float, warmup: float) -> None:
-    message_ms: list[float] = []
+    acked_ms: list[float] = []
     baseline_ms: list[float] = []
     errors: list[str] = []
     # One message a second is exactly the default limit (10 per 10 s): raise it so
@@ -109,7 +109,7 @@ async def ack_latency(tmp: Path, kind: str, clients: int, seconds: float, warmup
     with ServerProcess(tmp / f"ack-{kind}.db", env=limits) as server:
         started = asyncio.Semaphore(0)
         ready: asyncio.Future[tuple[float, float]] = asyncio.get_running_loop().create_future()
-        tasks = [asyncio.create_task(shopper(server.url, kind, started, ready, message_ms,
+        tasks = [asyncio.create_task(shopper(server.url, kind, started, ready, acked_ms,
                                              baseline_ms, errors)) for _ in range(clients)]
         # Connections and chat starts come first, all at once; the measured window
         # begins after a warm-up at the steady rate, so it is not their burst.
@@ -122,17 +122,17 @@ async def ack_latency(tmp: Path, kind: str, clients: int, seconds: float, warmup
         await asyncio.sleep(seconds)
         cpu = cpu_seconds(server.pid) - cpu_before
         await asyncio.gather(*tasks)
-    rate = len(message_ms) / seconds
+    rate = len(acked_ms) / seconds
     what = {"message": "messages (with the bot's turn)", "identify": "identify (store only)"}[kind]
     print(f"ack latency, {clients} shoppers, {rate:.0f} {what}/s measured for {seconds:.0f} s "
-          f"after {warmup:.0f} s of warm-up ({len(message_ms)} acks, {len(errors)} refused); "
-          f"server CPU {cpu / seconds:.0%} of a core, {cpu * 1000 / max(1, len(message_ms)):.1f} ms "
+          f"after {warmup:.0f} s of warm-up ({len(acked_ms)} acks, {len(errors)} refused); "
+          f"server CPU {cpu / seconds:.0%} of a core, {cpu * 1000 / max(1, len(acked_ms)):.1f} ms "
           f"per {kind} (with its baseline event)")
-    for name, values in ((f"{kind} (committed)", message_ms), ("baseline (no db)", baseline_ms)):
+    for name, values in ((f"{kind} (committed)", acked_ms), ("baseline (no db)", baseline_ms)):
         print(f"  {name:<20} p50 {percentile(values, 50):6.2f} ms   p99 {percentile(values, 99):6.2f} ms"
               f"   max {max(values):6.2f} ms")
-    print(f"  added by the store   p50 {percentile(message_ms, 50) - percentile(baseline_ms, 50):6.2f} ms"
-          f"   p99 {percentile(message_ms, 99) - percentile(baseline_ms, 99):6.2f} ms")
+    print(f"  added by the store   p50 {percentile(acked_ms, 50) - percentile(baseline_ms, 50):6.2f} ms"
+          f"   p99 {percentile(acked_ms, 99) - percentile(baseline_ms, 99):6.2f} ms")
 
 
 async def streamer(url: str, acked: set[str], name: str) -> None:

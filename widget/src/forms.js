@@ -68,7 +68,7 @@ function scaleOf(name, values, label, { captions = true, className = "scale" } =
 }
 
 /** A form around a scale: Submit is enabled once a value is picked; `payload(value)` is sent. */
-function scaleForm({ t, className, scale, name, fields = [], extra = [], payload, onSubmit }) {
+function scaleForm({ t, className, scale, fields = [], extra = [], payload, onSubmit }) {
   const error = h("p", { class: "error", role: "alert" });
   const submit = h("button", { class: "primary", type: "submit", disabled: true }, t("csatSubmit"));
   const form = h("form", { class: "form " + className, novalidate: true }, ...fields, error, submit, ...extra);
@@ -77,7 +77,7 @@ function scaleForm({ t, className, scale, name, fields = [], extra = [], payload
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const checked = form.querySelector(`input[name=${name}]:checked`);
+    const checked = scale.querySelector("input:checked");
     if (!checked) return;
     submit.disabled = true;
     const ack = await onSubmit(payload(Number(checked.value)));
@@ -94,7 +94,6 @@ export function csatForm({ t, onSubmit, commentMax = 1000 }) {
     t,
     className: "csat",
     scale,
-    name: "rating",
     fields: [h("fieldset", {}, h("legend", {}, t("csatQuestion")), scale), h("label", {}, t("csatComment"), comment)],
     payload: (rating) => (comment.value.trim() ? { rating, comment: comment.value.trim() } : { rating }),
     onSubmit,
@@ -113,7 +112,6 @@ export function npsForm({ t, onSubmit, onSkip }) {
     t,
     className: "nps",
     scale,
-    name: "score",
     fields: [h("fieldset", {}, h("legend", {}, t("npsQuestion")), scale, ends)],
     extra: [h("button", { class: "link", type: "button", onclick: onSkip }, t("npsSkip"))],
     payload: (score) => ({ score }),
