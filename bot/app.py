@@ -16,11 +16,16 @@ from functools import partial
 
 from aiohttp import web
 
+from bot.agents.directory import AgentDirectory
+from bot.agents.dispatch import Dispatcher
 from bot.agents.namespace import AgentNamespace
-from bot.agents.routing import Router
+from bot.agents.queue import QueueBoard
 from bot.agents.service import AgentService
 from bot.agents.sessions import Sessions
+from bot.agents.tickets import TicketService
+from bot.agents.views import Cards
 from bot.brain import Brain
+from bot.chat.lifecycle import Lifecycle
 from bot.chat.namespace import ShopperNamespace
 from bot.chat.service import ChatService
 from bot.csat.service import CsatService
@@ -28,6 +33,7 @@ from bot.fanout import Fanout
 from bot.kb.service import KnowledgeService
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
+from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
 from bot.settings import Settings, matcher_config, mood_config, policy_config
 from bot.sockets import RoomIndex, Server
@@ -46,8 +52,12 @@ SIO = web.AppKey("sio", Server)
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeService)
 LIVE = web.AppKey("live", LiveState)
 CHAT = web.AppKey("chat", ChatService)
-ROUTER = web.AppKey("router", Router)
+LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
+BOARD = web.AppKey("board", QueueBoard)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 AGENTS = web.AppKey("agents", AgentService)
+AGENT_NAMESPACE = web.AppKey("agent_namespace", AgentNamespace)
+MAILER = web.AppKey("mailer", Mailer)
 SESSIONS = web.AppKey("sessions", Sessions)
 CSAT = web.AppKey("csat", CsatService)
 ORIGINS = web.AppKey("origins", OriginPolicy)
@@ -92,26 +102,43 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     fanout = Fanout(sio)
     locks = KeyedLocks()
     brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings))
-    router = Router(settings, db, live, fanout)
+    directory = AgentDirectory(db, live, fanout)
+    cards = Cards(db, live, directory)
+    board = QueueBoard(settings, db, live, fanout, directory, cards)
     csat = CsatService(settings, db, live, fanout)
-    chat = ChatService(settings, db, live, brain, fanout, locks, router, csat)
-    agents = AgentService(settings, db, live, fanout, locks, router, chat)
+    lifecycle = Lifecycle(db, live, fanout, locks, directory, board, cards, csat)
+    dispatcher = Dispatcher(directory, board, lifecycle.assign)
+    lifecycle.available = dispatcher.soon
+    mailer = Mailer(settings, db, lifecycle.ticket_pushed)
+    tickets = TicketService(db, fanout, locks, lifecycle, mailer, settings.shop_name)
+    chat = ChatService(settings, db, live, brain, fanout, locks, lifecycle, board, csat)
+    agents = AgentService(settings, db, live, fanout, locks, lifecycle, directory, board, cards,
+                          dispatcher, tickets)
     sessions = Sessions(settings, db)
-    app[LIVE], app[ROUTER], app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = (
-        live, router, chat, agents, sessions, csat
-    )
+    agent_namespace = AgentNamespace(settings, sessions, agents, live, app[ORIGINS])
+    app[LIVE], app[LIFECYCLE], app[BOARD], app[DISPATCHER] = live, lifecycle, board, dispatcher
+    app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = chat, agents, sessions, csat
+    app[AGENT_NAMESPACE], app[MAILER] = agent_namespace, mailer
     sio.register_namespace(ShopperNamespace(settings, chat, csat))
-    sio.register_namespace(AgentNamespace(settings, sessions, agents, live, app[ORIGINS]))
-    await router.rebuild()
-    sweeper = asyncio.create_task(Sweeper(settings, db, live, router, chat).run(), name="sweeper")
+    sio.register_namespace(agent_namespace)
+    await lifecycle.rebuild()
+    tasks = [
+        asyncio.create_task(Sweeper(settings, db, live, lifecycle, board,
+                                    agent_namespace.audit).run(), name="sweeper"),
+        asyncio.create_task(mailer.run(), name="mailer"),
+    ]
     yield
-    sweeper.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeper
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
     # Let pending fan-out and broadcasts finish while the database is still open;
     # every acknowledged write is already committed.
     await chat.drain()
-    await router.settled()
+    await dispatcher.settled()
+    await board.settled()
+    await directory.settled()
     await db.flush()
 
 

@@ -113,9 +113,32 @@ class Brain:
             replies=replies,
         )
 
-    def not_helpful(self, state: ConversationMood) -> tuple[ConversationMood, Decision]:
-        """The shopper said an answer did not help."""
-        return step(state, None, "not_helpful", config=self.policy)
+    def not_helpful(self, state: ConversationMood, *, again: bool = False
+                    ) -> tuple[ConversationMood, Decision]:
+        """The shopper said an answer did not help (``again``: after the bot's second try)."""
+        return step(state, None, "not_helpful_again" if again else "not_helpful",
+                    config=self.policy)
+
+    def alternatives(self, question: str, language: str, exclude: str | None,
+                     limit: int = 3) -> list[tuple[str, str]]:
+        """The next likely entries for a question whose answer did not help:
+        ``(entry_id, its question in the shopper's language)``, best first."""
+        knowledge = self.knowledge.state
+        matcher = knowledge.matcher
+        if not question.strip():
+            return []
+        ranked = matcher.rank(question, None, limit=limit + 1)
+        # Weaker candidates than "did you mean" would offer: the best one was wrong.
+        floor = matcher.config.suggest_threshold / 2
+        out: list[tuple[str, str]] = []
+        for index, score in zip(ranked.entries, ranked.scores, strict=True):
+            entry_id = matcher.index.entry_ids[int(index)]
+            if entry_id == exclude or float(score) < floor:
+                continue
+            out.append((entry_id, knowledge.kb.question(entry_id, language)))
+            if len(out) == limit:
+                break
+        return out
 
     def _reply(
         self,

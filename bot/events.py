@@ -240,10 +240,58 @@ class ChatResolved(Event):
     pass
 
 
-@_event("ticket.created", "a shopper left an e-mail and a message (offline ticket)")
+@_event("ticket.created", "a chat became an offline ticket: the shopper left an e-mail and a "
+        "message (form), or left the queue before anyone was free (left_queue)")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TicketCreated(Event):
     ticket_id: int
+    source: str = "form"
+
+
+@_event("ticket.answered", "an agent answered an offline ticket (in the chat, and by e-mail "
+        "when there is an address and a mail server)")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TicketAnswered(Event):
+    ticket_id: int
+    message_id: int
+    emailed: bool
+
+
+@_event("ticket.done", "an agent marked an offline ticket done")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TicketDone(Event):
+    ticket_id: int
+
+
+@_event("mail.sent", "the answer to a ticket was handed to the mail server")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MailSent(Event):
+    ticket_id: int | None
+    attempts: int
+
+
+@_event("mail.failed", "sending the answer to a ticket failed (retried later unless final)")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MailFailed(Event):
+    ticket_id: int | None
+    attempts: int
+    final: bool
+    error: str
+
+
+@_event("answer.retried", "after 'this did not help' the bot offered other answers or asked "
+        "the shopper to rephrase")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AnswerRetried(Event):
+    message_id: int
+    suggestions: list[str]
+
+
+@_event("agent.revoked", "an agent's access ended while connected (signed out, disabled or "
+        "the session expired): the connection was dropped")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AgentRevoked(Event):
+    reason: str
 
 
 @_event("agent.status", "an agent went online or away")

@@ -78,6 +78,16 @@ class Fanout:
     async def to_agents(self, event: str, data: Any) -> None:
         await self.sio.emit(event, data, room=AGENTS_ROOM, namespace=AGENT_NS)
 
+    async def to_managers(self, event: str, data: Any) -> None:
+        if not self._anyone(AGENT_NS, MANAGERS_ROOM):
+            return
+        await self.sio.emit(event, data, room=MANAGERS_ROOM, namespace=AGENT_NS)
+
+    async def watchers(self, conversation_id: str) -> list[str]:
+        """The agent connections (sids) that have this conversation open, on this process."""
+        return [sid for sid, _ in self.sio.manager.get_participants(
+            AGENT_NS, conversation_room(conversation_id))]
+
     async def to_agent(self, agent_id: int, event: str, data: Any) -> None:
         await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)
 
@@ -86,10 +96,6 @@ class Fanout:
 
     async def unwatch(self, sid: str, conversation_id: str) -> None:
         await self.sio.leave_room(sid, conversation_room(conversation_id), namespace=AGENT_NS)
-
-    async def unwatch_all(self, conversation_id: str, agent_sids: set[str]) -> None:
-        for sid in agent_sids:
-            await self.unwatch(sid, conversation_id)
 
     async def join_shopper(self, sid: str, conversation_id: str) -> None:
         await self.sio.enter_room(sid, conversation_room(conversation_id), namespace=SHOPPER_NS)

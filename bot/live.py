@@ -1,13 +1,14 @@
 """Live state: who is connected, who owns which chat, the queue, agent presence.
 
 Everything here is volatile and rebuilt from the database at start-up (see
-``bot.agents.routing``). The handlers use only the :class:`LiveState` interface;
-:class:`MemoryLiveState` is the single-process implementation. A multi-process
-deployment would implement the same methods on Redis (hashes and sorted sets,
-with ``claim`` as a Lua compare-and-set) and pair it with python-socketio's
-``AsyncRedisManager`` for the rooms; no handler changes.
-
-All methods are coroutines so that such an implementation can do I/O.
+``bot.chat.lifecycle``). The database is the record of who owns what: a move of a
+conversation is committed first (``bot.store.lifecycle``) and the live state
+follows it. The services use only the :class:`LiveState` interface;
+:class:`MemoryLiveState` is the single-process implementation, and all methods
+are coroutines so that another implementation (Redis) can do I/O. Per-process
+things stay outside it today: the per-conversation locks (``bot.locks``), rate
+limits and the agent-name cache, so running several processes needs more than a
+second implementation of this class.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class AgentPresence:
     agent_id: int
     status: str = "away"  # online | away
     capacity: int = 3
+    manager: bool = False
     sids: set[str] = field(default_factory=set)
     disconnected_at: float | None = None  # monotonic time the last connection dropped
     last_assigned: float = 0.0  # for round-robin among equally free agents
@@ -30,6 +32,11 @@ class AgentPresence:
     def connected(self) -> bool:
         return bool(self.sids)
 
+    @property
+    def available(self) -> bool:
+        """Takes new chats: online and connected."""
+        return self.status == "online" and bool(self.sids)
+
 
 class LiveState(Protocol):
     # shoppers
@@ -37,6 +44,9 @@ class LiveState(Protocol):
     async def shopper_left(self, sid: str) -> str | None: ...
     async def shopper_conversation(self, sid: str) -> str | None: ...
     async def shopper_online(self, conversation_id: str) -> bool: ...
+    async def shopper_away_since(self, conversation_id: str) -> float | None: ...
+    async def shopper_expected(self, conversation_id: str) -> None: ...
+    async def forget_conversation(self, conversation_id: str) -> None: ...
 
     # ownership: at most one agent per conversation
     async def claim(self, conversation_id: str, agent_id: int) -> bool: ...
@@ -53,8 +63,11 @@ class LiveState(Protocol):
     async def queue_length(self) -> int: ...
 
     # agent presence
-    async def agent_connected(self, agent_id: int, sid: str, capacity: int) -> AgentPresence: ...
+    async def agent_connected(self, agent_id: int, sid: str, capacity: int, status: str,
+                              manager: bool) -> AgentPresence: ...
     async def agent_disconnected(self, sid: str) -> AgentPresence | None: ...
+    async def agent_gone(self, agent_id: int) -> set[str]: ...
+    async def agent_for_sid(self, sid: str) -> AgentPresence | None: ...
     async def set_agent_status(self, agent_id: int, status: str) -> None: ...
     async def agents(self) -> list[AgentPresence]: ...
     async def agent(self, agent_id: int) -> AgentPresence | None: ...
@@ -68,6 +81,7 @@ class MemoryLiveState:
     def __init__(self) -> None:
         self._shopper_sids: dict[str, str] = {}  # sid -> conversation
         self._shoppers: dict[str, set[str]] = {}  # conversation -> sids
+        self._away: dict[str, float] = {}  # conversation -> monotonic time its shopper left
         self._owners: dict[str, int] = {}
         self._owned: dict[int, set[str]] = {}  # agent -> conversations (index of _owners)
         self._queue: dict[str, float] = {}
@@ -79,6 +93,7 @@ class MemoryLiveState:
         await self.shopper_left(sid)
         self._shopper_sids[sid] = conversation_id
         self._shoppers.setdefault(conversation_id, set()).add(sid)
+        self._away.pop(conversation_id, None)
 
     async def shopper_left(self, sid: str) -> str | None:
         conversation_id = self._shopper_sids.pop(sid, None)
@@ -87,7 +102,21 @@ class MemoryLiveState:
             sids.discard(sid)
             if not sids:
                 self._shoppers.pop(conversation_id, None)
+                self._away[conversation_id] = time.monotonic()
         return conversation_id
+
+    async def shopper_away_since(self, conversation_id: str) -> float | None:
+        """When the shopper's last connection closed (None while connected, or unknown)."""
+        return None if conversation_id in self._shoppers else self._away.get(conversation_id)
+
+    async def shopper_expected(self, conversation_id: str) -> None:
+        """After a start: the shopper of this open chat is not connected yet."""
+        if conversation_id not in self._shoppers:
+            self._away.setdefault(conversation_id, time.monotonic())
+
+    async def forget_conversation(self, conversation_id: str) -> None:
+        self._away.pop(conversation_id, None)
+        self._queue.pop(conversation_id, None)
 
     async def shopper_conversation(self, sid: str) -> str | None:
         return self._shopper_sids.get(sid)
@@ -144,11 +173,15 @@ class MemoryLiveState:
         return len(self._queue)
 
     # -- agents
-    async def agent_connected(self, agent_id: int, sid: str, capacity: int) -> AgentPresence:
+    async def agent_connected(self, agent_id: int, sid: str, capacity: int, status: str,
+                              manager: bool) -> AgentPresence:
         presence = self._agents.get(agent_id)
         if presence is None:
             presence = self._agents[agent_id] = AgentPresence(agent_id, capacity=capacity)
         presence.capacity = capacity
+        presence.manager = manager
+        if not presence.sids:  # the first connection brings the account's saved status
+            presence.status = status
         presence.sids.add(sid)
         presence.disconnected_at = None
         self._agent_sids[sid] = agent_id
@@ -163,6 +196,19 @@ class MemoryLiveState:
         if not presence.sids:
             presence.disconnected_at = time.monotonic()
         return presence
+
+    async def agent_gone(self, agent_id: int) -> set[str]:
+        """The agent signed out or was disabled: forget the presence; return its sids."""
+        presence = self._agents.pop(agent_id, None)
+        if presence is None:
+            return set()
+        for sid in presence.sids:
+            self._agent_sids.pop(sid, None)
+        return set(presence.sids)
+
+    async def agent_for_sid(self, sid: str) -> AgentPresence | None:
+        agent_id = self._agent_sids.get(sid)
+        return None if agent_id is None else self._agents.get(agent_id)
 
     async def set_agent_status(self, agent_id: int, status: str) -> None:
         presence = self._agents.setdefault(agent_id, AgentPresence(agent_id))

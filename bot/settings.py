@@ -73,6 +73,9 @@ class Settings:
 
     # -- agents
     agent_grace_period: float = 60.0  # seconds an owner may be gone before requeue
+    # seconds a waiting shopper may be gone (closed the tab) before the chat leaves the
+    # queue and becomes an offline ticket
+    shopper_grace_period: float = 60.0
     queue_wait_threshold: float = 180.0  # seconds before "leave a message" is offered
     session_ttl: float = 12 * 3600.0
     login_attempts: int = 5  # per email and per IP ...
@@ -81,6 +84,13 @@ class Settings:
     # -- CSAT
     csat_window: float = 7 * 24 * 3600.0  # seconds a rating may still be changed
     nps_enabled: bool = False
+
+    # -- e-mail (answers to offline tickets); empty: answers are shown in the chat only
+    smtp_url: str = ""  # smtp://[user[:password]@]host[:port][?starttls=true] or smtps://...
+    smtp_from: str = ""  # the From address; default: noreply@ the mail server's host
+    smtp_retry: float = 30.0  # first retry after a failed send; each next one waits 4x longer
+    smtp_attempts: int = 8  # attempts before an e-mail is given up (the agent sees it)
+    shop_name: str = "Casa Lino"  # signs e-mails to shoppers
 
     # -- storage
     writer_batch: int = 500  # most jobs the writer thread commits in one transaction

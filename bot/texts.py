@@ -16,9 +16,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_person": "It seems I'm not able to help with this. Would you like to talk to a "
         "person?",
         "handoff_label": "Talk to a person",
-        "escalated": "I'm connecting you to a person from our team.",
-        "escalated_wait": "I'm connecting you to a person from our team. The expected wait is "
-        "about {minutes} min.",
+        "escalated": "I'm passing this chat to a person from our team. Meanwhile I'll still "
+        "answer what I can.",
         "escalated_offline": "Nobody from our team is online right now. Leave your e-mail and "
         "a message, and we'll get back to you as soon as we can.",
         "agent_joined": "{name} has joined the chat.",
@@ -29,7 +28,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_timeout": "This chat was closed after a period of inactivity.",
         "ended_agent": "{name} has closed this chat.",
         "ended_shopper": "You ended the chat.",
-        "ticket": "Thanks! We've got your message and will reply to {email}.",
+        "ticket": "Thanks! We've got your message. We'll answer here and by e-mail to {email}.",
+        "ticket_no_email": "Nobody from our team was free in time. We've kept your messages "
+        "and will answer here: come back to this chat later.",
+        "mail_subject": "Your message to {shop}",
+        "mail_body": "Hello,\n\n{text}\n\n{name}, {shop}\n\nYou wrote:\n> {question}\n\n"
+        "You can also read this answer, and reply, in the chat on our website.",
+        "retry_suggest": "Sorry that didn't help. Is it one of these?",
+        "retry_rephrase": "Sorry that didn't help. Could you say it in other words? Or I can "
+        "bring in a person.",
     },
     "it": {
         "greeting": "Ciao! Sono l'assistente di Casa Lino. Chiedimi di ordini, spedizioni, "
@@ -39,9 +46,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "oppure posso farti parlare con una persona del nostro team.",
         "offer_person": "Sembra che io non riesca ad aiutarti. Vuoi parlare con una persona?",
         "handoff_label": "Parla con una persona",
-        "escalated": "Ti metto in contatto con una persona del nostro team.",
-        "escalated_wait": "Ti metto in contatto con una persona del nostro team. L'attesa "
-        "prevista è di circa {minutes} min.",
+        "escalated": "Passo la chat a una persona del nostro team. Nel frattempo continuo a "
+        "rispondere a quello che so.",
         "escalated_offline": "In questo momento nessuno del nostro team è online. Lasciaci la "
         "tua e-mail e un messaggio: ti risponderemo il prima possibile.",
         "agent_joined": "{name} è entrato nella chat.",
@@ -52,7 +58,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_timeout": "La chat è stata chiusa per inattività.",
         "ended_agent": "{name} ha chiuso la chat.",
         "ended_shopper": "Hai chiuso la chat.",
-        "ticket": "Grazie! Abbiamo ricevuto il tuo messaggio e risponderemo a {email}.",
+        "ticket": "Grazie! Abbiamo ricevuto il tuo messaggio. Ti risponderemo qui e via e-mail "
+        "a {email}.",
+        "ticket_no_email": "Nessuno del nostro team era libero in tempo. Abbiamo conservato i "
+        "tuoi messaggi e ti risponderemo qui: torna in questa chat più tardi.",
+        "mail_subject": "Il tuo messaggio a {shop}",
+        "mail_body": "Ciao,\n\n{text}\n\n{name}, {shop}\n\nHai scritto:\n> {question}\n\n"
+        "Puoi leggere questa risposta, e rispondere, anche nella chat del nostro sito.",
+        "retry_suggest": "Mi dispiace che non sia stato utile. Intendevi una di queste?",
+        "retry_rephrase": "Mi dispiace che non sia stato utile. Puoi dirlo con altre parole? "
+        "Oppure posso farti parlare con una persona.",
     },
     "pl": {
         "greeting": "Cześć! Jestem asystentem Casa Lino. Zapytaj o zamówienia, dostawę, zwroty "
@@ -63,9 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer_person": "Wygląda na to, że nie potrafię w tym pomóc. Czy chcesz porozmawiać "
         "z konsultantem?",
         "handoff_label": "Porozmawiaj z konsultantem",
-        "escalated": "Łączę cię z osobą z naszego zespołu.",
-        "escalated_wait": "Łączę cię z osobą z naszego zespołu. Przewidywany czas oczekiwania "
-        "to około {minutes} min.",
+        "escalated": "Przekazuję czat osobie z naszego zespołu. W międzyczasie nadal odpowiem "
+        "na to, co wiem.",
         "escalated_offline": "Nikt z naszego zespołu nie jest teraz dostępny. Zostaw swój e-mail "
         "i wiadomość, a odpowiemy najszybciej, jak to możliwe.",
         "agent_joined": "{name} dołącza do czatu.",
@@ -76,7 +90,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_timeout": "Czat został zamknięty z powodu braku aktywności.",
         "ended_agent": "{name} zamyka czat.",
         "ended_shopper": "Zakończono czat.",
-        "ticket": "Dziękujemy! Otrzymaliśmy twoją wiadomość i odpowiemy na adres {email}.",
+        "ticket": "Dziękujemy! Otrzymaliśmy twoją wiadomość. Odpowiemy tutaj i e-mailem na "
+        "adres {email}.",
+        "ticket_no_email": "Nikt z naszego zespołu nie zdążył odpowiedzieć. Zachowaliśmy twoje "
+        "wiadomości i odpowiemy tutaj: wróć do tego czatu później.",
+        "mail_subject": "Twoja wiadomość do {shop}",
+        "mail_body": "Dzień dobry,\n\n{text}\n\n{name}, {shop}\n\nTwoja wiadomość:\n> "
+        "{question}\n\nTę odpowiedź możesz też przeczytać i na nią odpisać na czacie na "
+        "naszej stronie.",
+        "retry_suggest": "Przykro mi, że to nie pomogło. Czy chodzi o jedno z tych pytań?",
+        "retry_rephrase": "Przykro mi, że to nie pomogło. Czy możesz zapytać innymi słowami? "
+        "Albo poproszę kogoś z naszego zespołu.",
     },
 }
 

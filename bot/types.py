@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 JSON = dict[str, Any]
@@ -12,6 +13,21 @@ LANGUAGES: tuple[Language, ...] = ("en", "it", "pl")
 DEFAULT_LANGUAGE: Language = "en"
 
 MatchAction = Literal["answer", "suggest", "fallback"]
+
+
+class Status(StrEnum):
+    """Where a conversation stands (the state machine is ``bot.store.lifecycle``)."""
+
+    BOT = "bot"  # the bot answers
+    QUEUED = "queued"  # waiting for a person
+    ASSIGNED = "assigned"  # an agent owns it
+    TICKET = "ticket"  # the team answers in writing (the shopper left a message or the queue)
+    CLOSED = "closed"
+
+
+OPEN_STATUSES: frozenset[Status] = frozenset(
+    {Status.BOT, Status.QUEUED, Status.ASSIGNED, Status.TICKET}
+)
 
 
 @dataclass(frozen=True, slots=True)

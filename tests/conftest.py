@@ -130,7 +130,8 @@ class Client:
 
 
 SERVER_EVENTS = ("message", "status", "typing", "ended", "csat_request", "error", "queue",
-                 "assigned", "unassigned", "closed", "presence", "agents", "canned", "tickets")
+                 "assigned", "unassigned", "closed", "presence", "agents", "canned", "ticket",
+                 "card", "all_chats")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 
 from bot.kb.service import KnowledgeService
 from bot.resources import default_kb_path
+from bot.texts import say
 
 from conftest import Client, LiveServer
 
@@ -107,17 +108,40 @@ async def test_a_fixed_language_setting_wins(shopper) -> None:
     assert reply["text"] == KB.answer("delivery-time", "pl")
 
 
-async def test_not_helpful_feedback_escalates(server: LiveServer, shopper) -> None:
+async def test_one_no_gets_a_second_try_and_a_second_no_a_person(server: LiveServer,
+                                                                  shopper) -> None:
     client = await shopper()
     cid = client.start["conversation"]["id"]
     await client.call("message", {"id": "d1", "text": "how long does delivery take"})
     answer = await bot_reply(client, 1)
+    assert answer["entry_id"] == "delivery-time"
     assert (await client.call("feedback", {"message_id": answer["id"], "helpful": True}))["ok"]
     forged = await client.call("feedback", {"message_id": answer["id"] + 10_000, "helpful": False})
     assert forged["error"]["code"] == "not_found"
+
+    # The first "no": other likely answers (never the one that did not help) and the
+    # offer of a person; the chat stays with the bot.
     ack = await client.call("feedback", {"message_id": answer["id"], "helpful": False})
+    assert ack["ok"] and "status" not in ack
+    retry = await bot_reply(client, 2)
+    kinds = [q["type"] for q in retry["quick_replies"]]
+    assert kinds[-1] == "handoff"
+    suggested = [q["entry_id"] for q in retry["quick_replies"] if q["type"] == "suggestion"]
+    assert "delivery-time" not in suggested
+    assert retry["text"] == say("retry_suggest", "en") and suggested
+    rows = await server.query("SELECT status FROM conversations WHERE id = ?", cid)
+    assert rows == [{"status": "bot"}]
+    assert not await server.events("escalation.requested", cid)
+    retried = json.loads((await server.events("answer.retried", cid))[0]["properties"])
+    assert retried["suggestions"] == suggested
+
+    # The shopper picks another answer; a "no" on that one brings in a person.
+    label = next(q["label"] for q in retry["quick_replies"] if q["type"] == "suggestion")
+    await client.call("message", {"id": "d2", "text": label, "pick": suggested[0]})
+    second = await bot_reply(client, 3)
+    ack = await client.call("feedback", {"message_id": second["id"], "helpful": False})
     assert ack["ok"] and ack["status"]["status"] == "queued"
     feedback = [json.loads(e["properties"]) for e in await server.events("answer.feedback", cid)]
-    assert [f["helpful"] for f in feedback] == [True, False]
+    assert [f["helpful"] for f in feedback] == [True, False, False]
     reasons = json.loads((await server.events("escalation.requested", cid))[0]["properties"])["reasons"]
     assert reasons == ["said an answer did not help"]

@@ -248,8 +248,10 @@ async def test_shopper_html_is_shown_as_text_and_never_runs(
     assert got["text"] == "<b>bold</b> & <i>not</i>"
     await expect(panel.locator(".msg-agent .msg-text").last).to_have_text("<b>bold</b> & <i>not</i>")
 
-    # an offline ticket with HTML in it: listed as text, then marked done
-    assert (await client.call("leave_message", {"email": "sam@example.com", "text": SCRIPT}))["ok"]
+    # an offline ticket with HTML in it (another shopper's): listed as text, then marked done
+    other = await shopper()
+    assert (await other.call("leave_message", {"email": "sam@example.com", "text": SCRIPT}))["ok"]
+    cid = conversation_of(other)
     tickets = page.locator("#tickets-list")
     await page.locator("summary", has_text="Offline tickets").click()
     await expect(page.locator("#tickets-count")).to_have_text("1")

@@ -124,12 +124,16 @@ def test_failure_thresholds_come_from_config() -> None:
 
 def test_answer_did_not_help() -> None:
     state = ConversationMood(mood=0.2, messages=3, failures_in_row=0)
+    # the first "no": a failure, and the bot tries again
     new, decision = step(state, None, "not_helpful", config=CONFIG)
+    assert not decision.escalate and new.failures_in_row == 1
+    assert new.messages == 3 and new.mood == 0.2  # no message was scored
+    # a "no" after the second try brings in a person
+    new, decision = step(state, None, "not_helpful_again", config=CONFIG)
     assert decision.escalate
     assert decision.reasons == ("said an answer did not help",)
-    assert new.messages == 3 and new.mood == 0.2  # no message was scored
     off = PolicyConfig(escalate_on_not_helpful=False)
-    new, decision = step(state, None, "not_helpful", config=off)
+    new, decision = step(state, None, "not_helpful_again", config=off)
     assert not decision.escalate and new.failures_in_row == 1
 
 

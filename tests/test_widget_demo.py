@@ -25,7 +25,7 @@ async def test_the_demo_shop_shows_the_widget_working(server: LiveServer, page: 
 async def test_the_demo_page_follows_its_language_switch(server: LiveServer, page: Page) -> None:
     await load(page, server.url + "/?lang=it")
     await page.get_by_role("button", name="Questions? Chat with us").click()
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     assert await w(page, "textarea.input").get_attribute("placeholder") == "Scrivi un messaggio…"
     greeting = await bubbles(page, "bot").first.inner_text()
     assert "Ciao" in greeting

@@ -150,7 +150,7 @@ async def test_public_api_methods_and_events(server: LiveServer, shop: Shop, pag
     await page.evaluate("SupportWidget.setUser({name: 'Maria Rossi', email: 'maria@example.com', id: 42})")
     await page.evaluate("SupportWidget.open()")
     await w(page, ".panel").wait_for(state="visible")
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     await ask(page, FAQ)
     await bubbles(page, "bot").nth(1).wait_for()
     await page.evaluate("SupportWidget.toggle()")
@@ -176,7 +176,7 @@ async def test_public_api_methods_and_events(server: LiveServer, shop: Shop, pag
     assert not [k for k in stored if k in ("supportbot:token", "supportbot:open")]
     assert await bubbles(page, "shopper").count() == 0
     await page.evaluate("SupportWidget.open()")
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     await bubbles(page, "bot").first.wait_for()
     conversations = await server.query("SELECT id, visitor_name FROM conversations ORDER BY created_at")
     assert len(conversations) == 2 and conversations[1]["visitor_name"] is None
@@ -192,7 +192,7 @@ async def test_settings_from_data_attributes_and_the_settings_object(
     await load(page, url)
     panel = w(page, ".panel")
     await panel.wait_for(state="visible")  # open on load
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     assert await w(page, ".title").inner_text() == "Casa Lino help"  # the object wins
     assert await w(page, "textarea.input").get_attribute("placeholder") == "Napisz wiadomość…"
     launcher = await w(page, ".launcher").bounding_box()

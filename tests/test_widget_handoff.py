@@ -86,25 +86,50 @@ async def test_asking_for_a_human_in_a_message_queues_the_chat(server: LiveServe
     assert len(ada.of("assigned")) == 1
 
 
-async def test_leave_a_message_when_nobody_is_online(server: LiveServer, shop: Shop,
-                                                     page: Page) -> None:
+async def test_leave_a_message_keeps_the_chat_open_until_the_team_answers(
+        server: LiveServer, shop: Shop, page: Page, agent) -> None:
+    away = await agent("Ada", online=False)
     await load(page, shop.page())
     await open_chat(page)
+    # Nobody from the team is online: the header says so (no green light).
+    await w(page, ".conn[data-state=away]").get_by_text("We're away").wait_for()
+    await ask(page, "Do you have the sage duvet cover in 200x200?")
+    await bubbles(page, "bot").nth(1).wait_for()
     await w(page, "button.link.handoff").click()
     form = w(page, "form.leave")
     await form.wait_for()
+    banner = w(page, ".banner")
+    await banner.get_by_text("Nobody from our team is online right now.").wait_for()
+    assert "wait" not in (await banner.inner_text()).lower()
+    # What the shopper already wrote is carried into the form.
+    text = form.get_by_label("Message")
+    assert await text.input_value() == "Do you have the sage duvet cover in 200x200?"
     await form.get_by_label("Your e-mail").fill("not-an-address")
-    await form.get_by_label("Message").fill("Do you have the sage duvet cover in 200x200?")
     await form.get_by_role("button", name="Send message").click()
     await form.get_by_role("alert").get_by_text("Please enter a valid e-mail address.").wait_for()
     await form.get_by_label("Your e-mail").fill("maria@example.com")
     await form.get_by_role("button", name="Send message").click()
-    # The ticket is stored, the chat ends and the CSAT question follows.
+
+    # The ticket is stored; the chat stays open and no survey comes yet.
+    await banner.get_by_text("We've got your message.").wait_for()
+    await form.wait_for(state="detached")
+    tickets = await server.query("SELECT id, email, text, status FROM tickets")
+    assert tickets == [{"id": tickets[0]["id"], "email": "maria@example.com",
+                        "text": "Do you have the sage duvet cover in 200x200?", "status": "open"}]
+    assert await w(page, "form.csat").count() == 0
+    assert await w(page, "textarea.input").is_visible()
+    cid = await conversation_id(server)
+    assert (await server.query("SELECT status FROM conversations WHERE id = ?", cid)) == [
+        {"status": "ticket"}]
+
+    # An agent answers the ticket from the console: the answer shows in the widget.
+    ack = await away.call("ticket_reply", {"id": tickets[0]["id"], "client_id": "t-1",
+                                           "text": "Yes, it is back in stock on Monday."})
+    assert ack["ok"], ack
+    await bubbles(page, "agent").filter(has_text="back in stock on Monday").wait_for()
+    # Marking it done resolves the chat: now the survey comes.
+    assert (await away.call("ticket_done", {"id": tickets[0]["id"]}))["ok"]
     await w(page, "form.csat").wait_for()
-    tickets = await server.query("SELECT email, text FROM tickets")
-    assert tickets == [{"email": "maria@example.com",
-                        "text": "Do you have the sage duvet cover in 200x200?"}]
-    assert await w(page, "form.leave").count() == 0
 
 
 async def test_csat_after_the_agent_resolves_then_a_new_chat(server: LiveServer, shop: Shop,
@@ -231,6 +256,6 @@ async def test_unread_badge_while_the_panel_is_closed(server: LiveServer, shop: 
     await page.evaluate("SupportWidget.close()")
     await page.reload()
     await page.wait_for_function("window.SupportWidget !== undefined")
-    await w(page, ".conn[data-state=online]").wait_for(state="attached")
+    await w(page, ".conn[data-connection=online]").wait_for(state="attached")
     await page.wait_for_timeout(300)
     assert await badge.is_hidden()

@@ -303,21 +303,42 @@ async def test_unread_counts_what_arrived_unseen(run: Run) -> None:
     assert result == {"counts": [2, 3, 0], "before": 3, "stored": 4, "again": 1}
 
 
-async def test_the_handoff_banner_follows_the_status(run: Run) -> None:
+async def test_one_status_model_drives_header_banner_and_buttons(run: Run) -> None:
     result = await run("status.js", """
       const {translator} = await import(new URL("./i18n.js", url));
       const t = translator("en");
       const s = (status, extra = {}) => ({status, agent: null, position: null, expected_wait: null,
                                           agents_online: true, offer_leave_message: false, ...extra});
-      return [m.bannerFor(null, t), m.bannerFor(s("bot"), t), m.bannerFor(s("queued"), t),
-              m.bannerFor(s("queued", {expected_wait: 0}), t), m.bannerFor(s("queued", {expected_wait: 400}), t),
-              m.bannerFor(s("assigned", {agent: {name: "Ada"}}), t),
-              [m.canHandOff(null), m.canHandOff(s("bot")), m.canHandOff(s("queued")), m.canHandOff(s("assigned"))]];
+      const model = (status, conn = "online") => {
+        const m2 = m.statusModel(status, conn, t);
+        return [m2.header.state, m2.header.text, m2.banner, m2.offerLeave, m2.canHandOff];
+      };
+      return [model(null, "idle"), model(s("bot")), model(s("bot", {agents_online: false})),
+              model(s("queued", {expected_wait: 0})),
+              model(s("queued", {expected_wait: 400})),
+              // nobody online: no wait, no green light, the form instead
+              model(s("queued", {agents_online: false, expected_wait: 480, offer_leave_message: true})),
+              model(s("assigned", {agent: {name: "Ada"}})),
+              model(s("ticket", {agents_online: false})), model(s("ticket")),
+              // connection trouble wins over the team's availability
+              model(s("queued", {expected_wait: 0}), "offline")];
     """)
-    assert result == [None, None, ["Connecting you to a person…"],
-                      ["Connecting you to a person…", "Someone will be with you shortly."],
-                      ["Connecting you to a person…", "Expected wait: about 7 min."],
-                      ["Ada joined the chat"], [True, True, False, False]]
+    soon = ["Connecting you to a person…", "Someone will be with you shortly."]
+    assert result == [
+        ["idle", "", None, False, True],
+        ["online", "We're online", None, False, True],
+        ["away", "We're away", None, False, True],
+        ["online", "We're online", soon, False, False],
+        ["online", "We're online", ["Connecting you to a person…", "Expected wait: about 7 min."],
+         False, False],
+        ["away", "We're away", ["Nobody from our team is online right now."], True, False],
+        ["online", "We're online", ["Ada joined the chat"], False, False],
+        ["away", "We're away", ["We've got your message.", "We'll answer here and by e-mail."],
+         False, False],
+        ["online", "We're online", ["We've got your message.", "We'll answer here and by e-mail."],
+         False, True],
+        ["offline", "Offline, reconnecting…", soon, False, False],
+    ]
 
 
 async def test_the_forms_check_their_input_before_sending(run: Run) -> None:

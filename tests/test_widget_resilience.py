@@ -41,7 +41,7 @@ async def test_reload_mid_chat_shows_the_transcript(server: LiveServer, shop: Sh
     await page.wait_for_function("window.SupportWidget !== undefined")
     # The panel was open: it opens again, with the same conversation.
     await w(page, ".panel").wait_for(state="visible")
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     await bubbles(page, "bot").nth(1).wait_for()
     assert await w(page, ".log .msg").all_inner_texts() == before
     assert await page.evaluate("localStorage.getItem('supportbot:token')") == token
@@ -66,7 +66,7 @@ async def test_a_second_tab_joins_the_same_conversation(server: LiveServer, shop
     second = await context.new_page()
     await load(second, url)
     await w(second, ".panel").wait_for(state="visible")  # the open state is shared too
-    await w(second, ".conn[data-state=online]").wait_for()
+    await w(second, ".conn[data-connection=online]").wait_for()
     await bubbles(second, "shopper").filter(has_text=FAQ).wait_for()
     # What one tab sends shows up in the other, once.
     await ask(second, "Which countries do you ship to?")
@@ -86,7 +86,7 @@ async def test_offline_messages_are_queued_and_sent_once_on_reconnect(
     await bubbles(page, "bot").nth(1).wait_for()
 
     await context.set_offline(True)
-    await w(page, ".conn[data-state=offline]").wait_for()
+    await w(page, ".conn[data-connection=offline]").wait_for()
     assert await w(page, ".conn").inner_text() == "Offline, reconnecting…"
     typed = ["Do you ship to Poland?", "And to Norway?", "Thanks!"]
     for text in typed:
@@ -100,7 +100,7 @@ async def test_offline_messages_are_queued_and_sent_once_on_reconnect(
     assert len(await shopper_rows(server)) == 1
 
     await context.set_offline(False)
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     await pending.first.wait_for(state="detached")
     rows = await eventually(lambda: _when_count(server, 4))
     assert [r["text"] for r in rows] == [FAQ, *typed]  # in order, each once
@@ -120,13 +120,13 @@ async def test_messages_typed_offline_survive_a_reload(server: LiveServer, shop:
     await load(page, shop.page())
     await open_chat(page)
     await context.set_offline(True)
-    await w(page, ".conn[data-state=offline]").wait_for()
+    await w(page, ".conn[data-connection=offline]").wait_for()
     await ask(page, "Do you ship to Poland?")
     await w(page, ".log .msg.shopper.pending").wait_for()
     await context.set_offline(False)
     await page.reload()  # before the queue was flushed
     await page.wait_for_function("window.SupportWidget !== undefined")
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
     rows = await eventually(lambda: _when_count(server, 1))
     await page.wait_for_timeout(300)
     assert [r["text"] for r in await shopper_rows(server)] == ["Do you ship to Poland?"]
@@ -173,7 +173,7 @@ async def test_after_a_server_restart_it_reconnects_with_backoff(
         if handler.transport is not None:
             handler.transport.abort()
     await first.close()
-    await w(page, ".conn[data-state=offline]").wait_for()
+    await w(page, ".conn[data-connection=offline]").wait_for()
     attempts.clear()
     await ask(page, "Do you ship to Poland?")  # typed while the host is down: queued
     while len(attempts) < 4:
@@ -188,7 +188,7 @@ async def test_after_a_server_restart_it_reconnects_with_backoff(
 
     second = await aiohttp_server(create_app(settings), host="127.0.0.1", port=port)
     restarted = LiveServer(f"http://127.0.0.1:{port}", second.app, settings)
-    await w(page, ".conn[data-state=online]").wait_for(timeout=15_000)
+    await w(page, ".conn[data-connection=online]").wait_for(timeout=15_000)
     await bubbles(page, "bot").nth(2).wait_for()
     rows = await shopper_rows(restarted)
     assert [r["text"] for r in rows] == [FAQ, "Do you ship to Poland?"]

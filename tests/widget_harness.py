@@ -186,7 +186,7 @@ def w(page: Page, selector: str) -> Any:
 async def open_chat(page: Page) -> None:
     await w(page, ".launcher").click()
     await w(page, ".panel").wait_for(state="visible")
-    await w(page, ".conn[data-state=online]").wait_for()
+    await w(page, ".conn[data-connection=online]").wait_for()
 
 
 async def ask(page: Page, text: str) -> None:

@@ -30,6 +30,7 @@ class Agent:
     capacity: int
     disabled: bool
     created_at: str
+    status: str = "away"  # online | away: the status the agent last chose
 
     @property
     def is_manager(self) -> bool:
@@ -43,7 +44,7 @@ class Agent:
     def from_row(cls, row: sqlite3.Row) -> Agent:
         return cls(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
                    capacity=row["capacity"], disabled=bool(row["disabled"]),
-                   created_at=row["created_at"])
+                   created_at=row["created_at"], status=row["status"] or "away")
 
 
 class AccountError(ValueError):
@@ -122,6 +123,11 @@ def find_agent(conn: sqlite3.Connection, email: str) -> tuple[Agent, str] | None
 
 def list_agents(conn: sqlite3.Connection) -> list[Agent]:
     return [Agent.from_row(r) for r in conn.execute("SELECT * FROM agents ORDER BY id")]
+
+
+def set_status(conn: sqlite3.Connection, agent_id: int, status: str) -> None:
+    """Remember the agent's chosen status (online / away) for the next sign-in."""
+    conn.execute("UPDATE agents SET status = ? WHERE id = ?", (status, agent_id))
 
 
 def set_disabled(conn: sqlite3.Connection, email: str, disabled: bool = True) -> Agent:

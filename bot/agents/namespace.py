@@ -37,7 +37,7 @@ def session_cookie(environ: dict[str, Any]) -> str | None:
 class AgentNamespace(Namespace):
     events = frozenset({
         "sync", "status", "open", "close_view", "take", "send", "note", "typing", "transfer",
-        "resolve", "canned_add", "canned_delete", "ticket_done",
+        "resolve", "canned_add", "canned_delete", "ticket_reply", "ticket_done", "tickets",
     })
 
     def __init__(self, settings: Settings, sessions: Sessions, agents: AgentService,
@@ -62,20 +62,17 @@ class AgentNamespace(Namespace):
             log.info("agent connection without a valid session refused")
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unauthorized", "message": "Please sign in."})
-        await self.save_session(sid, {"cookie": cookie})
+        await self.save_session(sid, {"cookie": cookie, "agent_id": session.agent.id})
         agent = session.agent
         await self.enter_room(sid, AGENTS_ROOM)
         await self.enter_room(sid, agent_room(agent.id))
         if agent.is_manager:
             await self.enter_room(sid, MANAGERS_ROOM)
-        await self.live.agent_connected(agent.id, sid, agent.capacity)
-        self.agents.router.agents_changed()
+        await self.agents.connected(agent, sid)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         await super().on_disconnect(sid, reason)
-        presence = await self.live.agent_disconnected(sid)
-        if presence is not None:
-            self.agents.router.agents_changed()
+        await self.agents.disconnected(sid)
 
     async def session_of(self, sid: str) -> Session:
         """Re-check the session on every event: logout or expiry ends access at once."""
@@ -83,15 +80,72 @@ class AgentNamespace(Namespace):
         session = await self.sessions.get(stored.get("cookie"))
         if session is None:
             # Refuse this event, then drop the connection once the refusal is sent.
-            task = asyncio.create_task(self._drop(sid))
-            self._pending_drops.add(task)
-            task.add_done_callback(self._pending_drops.discard)
+            await self.revoke_sids({sid}, "session ended", refused_event=True)
             raise ClientError("unauthorized")
         return session
 
-    async def _drop(self, sid: str) -> None:
-        await asyncio.sleep(0.2)
-        await self.disconnect(sid)
+    # -- revocation ----------------------------------------------------------------
+
+    async def revoke_agent(self, agent_id: int, reason: str) -> None:
+        """Every connection of this agent ends now; its chats go back to the queue."""
+        sids = await self.agents.revoke(agent_id, reason)
+        await self._drop_later(sids, delay=0.0)
+
+    async def revoke_sids(self, sids: set[str], reason: str, *, refused_event: bool = False
+                          ) -> None:
+        """These connections lost their session. Once an agent has no valid connection
+        left, it leaves routing (its other connections are dropped with it)."""
+        by_agent: dict[int, set[str]] = {}
+        for sid in sids:
+            presence = await self.live.agent_for_sid(sid)
+            if presence is not None:
+                by_agent.setdefault(presence.agent_id, set()).add(sid)
+        for agent_id, lost in by_agent.items():
+            presence = await self.live.agent(agent_id)
+            if presence is None or presence.sids <= lost:
+                lost |= await self.agents.revoke(agent_id, reason)
+            else:
+                for sid in lost:
+                    await self.agents.disconnected(sid)
+            sids = sids | lost
+        # A refused event's ack goes out first; otherwise drop at once.
+        await self._drop_later(sids, delay=0.2 if refused_event else 0.0)
+
+    async def audit(self) -> None:
+        """Drop connections whose session ended elsewhere (an account disabled from the
+        command line, a session expired): one query for every connected agent."""
+        cookies: dict[str, str] = {}
+        for presence in await self.live.agents():
+            for sid in presence.sids:
+                stored = await self.get_session(sid)
+                if stored.get("cookie"):
+                    cookies[sid] = stored["cookie"]
+        if not cookies:
+            return
+        valid = await self.sessions.valid(set(cookies.values()))
+        gone = {sid for sid, cookie in cookies.items() if cookie not in valid}
+        if gone:
+            log.info("dropping %d agent connection(s) whose session ended", len(gone))
+            await self.revoke_sids(gone, "session ended")
+
+    async def _drop_later(self, sids: set[str], delay: float) -> None:
+        if not sids:
+            return
+
+        for sid in sids:  # no more pushes from now on, whatever the delay
+            for room in self.rooms(sid):
+                if room != sid:
+                    await self.leave_room(sid, room)
+
+        async def drop() -> None:
+            if delay:
+                await asyncio.sleep(delay)
+            for sid in sids:
+                await self.disconnect(sid)
+
+        task = asyncio.create_task(drop())
+        self._pending_drops.add(task)
+        task.add_done_callback(self._pending_drops.discard)
 
     async def on_sync(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         session = await self.session_of(sid)
@@ -131,5 +185,12 @@ class AgentNamespace(Namespace):
     async def on_canned_delete(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         return await self.agents.delete_canned((await self.session_of(sid)).agent, data)
 
+    async def on_ticket_reply(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await self.agents.ticket_reply((await self.session_of(sid)).agent, data)
+
     async def on_ticket_done(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         return await self.agents.ticket_done((await self.session_of(sid)).agent, data)
+
+    async def on_tickets(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        await self.session_of(sid)
+        return await self.agents.tickets_page(data)

@@ -1,35 +1,46 @@
-"""What agents do in the console: take, read, reply, note, transfer, resolve.
+"""What agents do in the console: take, read, reply, note, transfer, resolve, tickets.
 
 Who may do what:
-- any agent: see the queue and open a waiting chat to read it, take it;
+- any agent: see the queue and the offline tickets, open a waiting chat or a
+  ticket to read it, take a waiting chat, answer a ticket;
 - the owner: reply, note, transfer, resolve;
 - a manager: everything, on every chat (except replying to a chat owned by someone else).
+
+Moves of a conversation go through :class:`bot.chat.lifecycle.Lifecycle`; access
+ends at once when it is revoked (sign-out, a disabled account, an expired
+session): see :meth:`AgentService.revoke`.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from functools import partial
 from typing import Any
 
 from bot import events as ev
 from bot import validate
-from bot.agents import accounts, tickets
+from bot.agents import accounts
 from bot.agents.accounts import Agent
-from bot.agents.routing import Router
-from bot.agents.views import cards_for, queue_view
+from bot.agents.directory import AgentDirectory
+from bot.agents.dispatch import Dispatcher
+from bot.agents.queue import QueueBoard
+from bot.agents.tickets import TicketService
+from bot.agents.views import Cards
+from bot.chat.lifecycle import Lifecycle, may_read
 from bot.chat.public import message_public
-from bot.chat.service import ChatService
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import KeyedLocks
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import Database, canned
 from bot.store import conversations as convs
 from bot.store.clock import now_iso
 from bot.store.conversations import Conversation, Message
-from bot.texts import say
+from bot.types import Status
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("online", "away")
 
@@ -37,15 +48,20 @@ STATUSES = ("online", "away")
 class AgentService:
     def __init__(
         self, settings: Settings, db: Database, live: LiveState, fanout: Fanout,
-        locks: KeyedLocks, router: Router, chat: ChatService,
+        locks: KeyedLocks, lifecycle: Lifecycle, directory: AgentDirectory, board: QueueBoard,
+        cards: Cards, dispatcher: Dispatcher, tickets: TicketService,
     ) -> None:
         self.settings = settings
         self.db = db
         self.live = live
         self.fanout = fanout
         self.locks = locks
-        self.router = router
-        self.chat = chat
+        self.lifecycle = lifecycle
+        self.directory = directory
+        self.board = board
+        self.cards = cards
+        self.dispatcher = dispatcher
+        self.tickets = tickets
 
     # -- access ------------------------------------------------------------
 
@@ -60,14 +76,6 @@ class AgentService:
             raise ClientError("not_found", "No such conversation.")
         return conversation
 
-    def may_read(self, agent: Agent, conversation: Conversation) -> bool:
-        return (
-            agent.is_manager
-            or conversation.status == "queued"
-            or conversation.agent_id == agent.id
-            or (conversation.closed and conversation.last_agent_id == agent.id)
-        )
-
     def require_owner(self, agent: Agent, conversation: Conversation, *, manager_ok: bool) -> None:
         if conversation.closed:
             raise ClientError("conversation_closed")
@@ -75,39 +83,76 @@ class AgentService:
             return
         raise ClientError("forbidden", "This chat is not yours.")
 
+    # -- connections ---------------------------------------------------------------
+
+    async def connected(self, agent: Agent, sid: str) -> None:
+        await self.live.agent_connected(agent.id, sid, agent.capacity, agent.status,
+                                        agent.is_manager)
+        self.directory.changed()
+        if agent.status == "online":
+            self.dispatcher.soon()  # a seat became available: live shoppers first
+            self.board.changed()
+
+    async def disconnected(self, sid: str) -> None:
+        presence = await self.live.agent_disconnected(sid)
+        if presence is not None:
+            self.directory.changed()
+            if not presence.connected:
+                self.board.changed()  # fewer agents online: expected waits change
+
+    async def revoke(self, agent_id: int, reason: str) -> set[str]:
+        """The agent's access ended (signed out, disabled, session expired): it leaves
+        routing at once and its chats go back to the queue. Returns the connections to
+        drop (the namespace drops them)."""
+        sids = await self.live.agent_gone(agent_id)
+        owned = sorted(await self.live.owned_by(agent_id))
+        self.db.submit(ev.INSERT_SQL, ev.AgentRevoked(actor="system", agent_id=agent_id,
+                                                      reason=reason).row())
+        for conversation_id in owned:
+            await self.lifecycle.requeue(conversation_id, agent_id, f"agent {reason}")
+        self.directory.changed()
+        self.board.changed()
+        return sids
+
     # -- the console's view ------------------------------------------------------
 
     async def snapshot(self, agent: Agent) -> dict[str, Any]:
         mine = sorted(await self.live.owned_by(agent.id))
         presence = await self.live.agent(agent.id)
+        order = [conversation_id for conversation_id, _ in await self.board.order()]
+        queue = await self.cards.cards_for(order)
+        for position, card in enumerate(queue, start=1):
+            card["position"] = position
+        page = await self.tickets.page()
         result: dict[str, Any] = {
             "agent": agent.public(),
-            "status": presence.status if presence else "away",
-            "queue": await queue_view(self.router),
-            "chats": await cards_for(self.router, mine),
-            "agents": await self.router.agents_view(),
-            "canned": await self.db.read(tickets.list_canned),
-            "tickets": await self.db.read(tickets.open_tickets),
+            "status": presence.status if presence else agent.status,
+            "queue": queue,
+            "chats": await self.cards.cards_for(mine),
+            "agents": await self.directory.view(),
+            "canned": await self.db.read(canned.list_canned),
+            "tickets": page["items"],
+            "tickets_total": page["total"],
         }
         if agent.is_manager:
             active = await self.db.read(
-                lambda conn: [c.id for c in convs.conversations_in_status(conn, "assigned")]
+                lambda conn: [c.id for c in convs.conversations_in_status(conn, Status.ASSIGNED)]
             )
-            result["all_chats"] = await cards_for(self.router, active)
+            result["all_chats"] = await self.cards.cards_for(active)
         return result
 
     async def open(self, agent: Agent, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
-        if not self.may_read(agent, conversation):
+        if not may_read(agent.id, agent.is_manager, conversation):
             raise ClientError("forbidden", "You cannot read this chat.")
         messages = await self.db.read(
             partial(convs.transcript, conversation_id=conversation.id, include_notes=True)
         )
         await self.fanout.watch(sid, conversation.id)
-        (card,) = await cards_for(self.router, [conversation.id])
+        card = await self.cards.one(conversation.id)
         return {
             "conversation": card,
-            "messages": [message_public(m, await self.router.agent_name(m.agent_id),
+            "messages": [message_public(m, await self.directory.name(m.agent_id),
                                         for_agents=True) for m in messages],
         }
 
@@ -123,30 +168,28 @@ class AgentService:
         status = data.get("status")
         if status not in STATUSES:
             raise ClientError("invalid_payload", "'status' must be 'online' or 'away'.")
+        await self.db.write(partial(_store_status, agent_id=agent.id, status=status))
         await self.live.set_agent_status(agent.id, status)
-        self.db.submit(ev.INSERT_SQL, ev.AgentStatusChanged(actor="agent", agent_id=agent.id,
-                                                            status=status).row())
-        self.router.agents_changed()
+        self.directory.changed()
         if status == "online":
-            await self.router.dispatch()
-        self.router.queue_changed()
+            self.dispatcher.soon()
+        self.board.changed()
         return {"status": status}
 
     # -- taking and handing over -------------------------------------------------
 
     async def take(self, agent: Agent, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
-        if conversation.status != "queued":
+        if conversation.status != Status.QUEUED:
             raise ClientError("conflict", "This chat is not waiting in the queue.")
-        if not await self.router.assign(conversation.id, agent.id, by="take"):
+        if not await self.lifecycle.assign(conversation.id, agent.id, "take"):
             raise ClientError("conflict", "Another agent took this chat first.")
-        self.router.agents_changed()
         return await self.open(agent, sid, data)
 
     async def transfer(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
         self.require_owner(agent, conversation, manager_ok=True)
-        if conversation.status != "assigned":
+        if conversation.status != Status.ASSIGNED:
             raise ClientError("conflict", "Only a chat with an agent can be transferred; "
                               "take a waiting chat from the queue instead.")
         target_id = validate.integer(data, "agent_id")
@@ -156,28 +199,15 @@ class AgentService:
             raise ClientError("not_found", "That agent is not available.")
         if target_id == conversation.agent_id:
             raise ClientError("conflict", "The chat is already theirs.")
-        if not await self.live.transfer(conversation.id, conversation.agent_id, target_id):
-            raise ClientError("conflict", "The chat changed hands meanwhile.")
-        notice = await self.db.write(
-            partial(_store_transfer, conversation=conversation, by=agent.id, to=target_id,
-                    text=say("transferred", conversation.language, name=target.name))
-        )
-        if conversation.agent_id is not None:
-            await self.fanout.to_agent(conversation.agent_id, "unassigned",
-                                       {"conversation_id": conversation.id, "reason": "transferred"})
-        await self.fanout.to_agent(target_id, "assigned",
-                                   {"conversation_id": conversation.id, "by": "transfer"})
-        await self.chat.publish(notice)
-        await self.router.tell_status(conversation.id)
-        self.router.agents_changed()
+        await self.lifecycle.transfer(conversation.id, conversation.agent_id, target_id, agent.id)
         return {}
 
     async def resolve(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
         self.require_owner(agent, conversation, manager_ok=True)
-        await self.chat.close(conversation.id, by="agent", reason="resolved by agent",
-                              agent_id=agent.id)
-        self.router.agents_changed()
+        if not await self.lifecycle.close(conversation.id, by="agent", reason="resolved by agent",
+                                          agent_id=agent.id):
+            raise ClientError("conversation_closed")
         return {}
 
     # -- talking -----------------------------------------------------------------
@@ -193,7 +223,7 @@ class AgentService:
                         client_id=client_id, text=text, note=note)
             )
         if not duplicate:
-            self.chat.later(self.chat.publish(message))
+            await self.lifecycle.publish(message)
         return {"message": message_public(message, agent.name), "duplicate": duplicate}
 
     async def typing(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +235,7 @@ class AgentService:
                                      {"author": "agent", "name": agent.name, "typing": typing})
         return {}
 
-    # -- canned replies and offline tickets ------------------------------------------
+    # -- canned replies ---------------------------------------------------------------
 
     async def add_canned(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         shortcut = validate.optional_str(data, "shortcut", limit=40)
@@ -213,34 +243,49 @@ class AgentService:
             raise ClientError("invalid_payload", "'shortcut' is required (at most 40 characters).")
         text = validate.text(data, limit=self.settings.max_message_length)
         try:
-            item = await self.db.write(partial(tickets.add_canned, shortcut=shortcut.strip(),
+            item = await self.db.write(partial(canned.add_canned, shortcut=shortcut.strip(),
                                                text=text, agent_id=agent.id))
         except sqlite3.IntegrityError:
             raise ClientError("conflict", "A canned reply with that shortcut exists.") from None
-        await self.fanout.to_agents("canned", await self.db.read(tickets.list_canned))
+        await self.fanout.to_agents("canned", await self.db.read(canned.list_canned))
         return {"canned": item}
 
     async def delete_canned(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         canned_id = validate.integer(data, "id")
-        if not await self.db.write(partial(tickets.delete_canned, canned_id=canned_id)):
+        if not await self.db.write(partial(canned.delete_canned, canned_id=canned_id)):
             raise ClientError("not_found", "No such canned reply.")
-        await self.fanout.to_agents("canned", await self.db.read(tickets.list_canned))
+        await self.fanout.to_agents("canned", await self.db.read(canned.list_canned))
         return {}
 
-    async def ticket_done(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
+    # -- offline tickets ------------------------------------------------------------
+
+    async def ticket_reply(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         ticket_id = validate.integer(data, "id")
-        if not await self.db.write(partial(tickets.close_ticket, ticket_id=ticket_id,
-                                           agent_id=agent.id)):
-            raise ClientError("not_found", "No such open ticket.")
-        await self.fanout.to_agents("tickets", await self.db.read(tickets.open_tickets))
-        return {}
+        client_id = validate.client_id(data, "client_id")
+        text = validate.text(data, limit=self.settings.max_message_length)
+        return await self.tickets.answer(agent, ticket_id, client_id, text)
+
+    async def ticket_done(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
+        return await self.tickets.done(agent, validate.integer(data, "id"))
+
+    async def tickets_page(self, data: dict[str, Any]) -> dict[str, Any]:
+        after = data.get("after")
+        if after is not None:
+            after = validate.integer(data, "after")
+        return await self.tickets.page(after)
+
+
+def _store_status(conn: sqlite3.Connection, agent_id: int, status: str) -> None:
+    accounts.set_status(conn, agent_id, status)
+    ev.insert_events(conn, ev.AgentStatusChanged(actor="agent", agent_id=agent_id, status=status))
 
 
 def _store_agent_message(
     conn: sqlite3.Connection, conversation_id: str, agent_id: int, client_id: str, text: str,
     note: bool,
 ) -> tuple[Message, bool]:
-    existing = convs.find_message_by_client_id(conn, conversation_id, client_id)
+    existing = convs.find_message_by_client_id(conn, conversation_id, client_id, "agent",
+                                               agent_id)
     if existing is not None:
         return existing, True
     conversation = convs.get_conversation(conn, conversation_id)
@@ -258,30 +303,6 @@ def _store_agent_message(
     else:
         event = ev.AgentMessage(conversation_id=conversation_id, actor="agent", agent_id=agent_id,
                                 created_at=at, message_id=message.id)
-        changes: dict[str, Any] = {"last_activity_at": at}
-        if conversation.first_agent_reply_at is None:
-            changes["first_agent_reply_at"] = at
-        convs.update_conversation(conn, conversation_id, **changes)
+        convs.record_agent_reply(conn, conversation_id, at)
     ev.insert_events(conn, event)
     return message, False
-
-
-def _store_transfer(conn: sqlite3.Connection, conversation: Conversation, by: int, to: int,
-                    text: str) -> Message:
-    at = now_iso()
-    convs.update_conversation(conn, conversation.id, agent_id=to, last_agent_id=to,
-                              last_activity_at=at)
-    notice = convs.insert_message(conn, conversation.id, "system", text, agent_id=to,
-                                  created_at=at)
-    ev.insert_events(
-        conn,
-        ev.ChatTransferred(conversation_id=conversation.id, actor="agent", agent_id=by,
-                           created_at=at, from_agent=conversation.agent_id, to_agent=to),
-        ev.AgentLeft(conversation_id=conversation.id, actor="agent",
-                     agent_id=conversation.agent_id, created_at=at, reason="transferred"),
-        ev.AgentAssigned(conversation_id=conversation.id, actor="agent", agent_id=to,
-                         created_at=at, by="transfer"),
-        ev.AgentJoined(conversation_id=conversation.id, actor="agent", agent_id=to,
-                       created_at=at),
-    )
-    return notice

@@ -83,6 +83,15 @@ class Sessions:
             return None
         return await self.db.read(partial(_find_session, id_hash=_digest(cookie), at=now_iso()))
 
+    async def valid(self, cookies: set[str]) -> set[str]:
+        """Those of ``cookies`` whose session is still valid (not ended, not expired, the
+        account not disabled)."""
+        digests = {_digest(c): c for c in cookies if c and len(c) <= 100}
+        if not digests:
+            return set()
+        found = await self.db.read(partial(_valid_hashes, hashes=list(digests), at=now_iso()))
+        return {digests[h] for h in found}
+
     async def logout(self, cookie: str) -> None:
         await self.db.write(
             lambda conn: conn.execute("DELETE FROM sessions WHERE id_hash = ?", (_digest(cookie),))
@@ -96,6 +105,16 @@ def _insert_session(conn: sqlite3.Connection, id_hash: str, session: Session) ->
         "VALUES (?, ?, ?, ?, ?)",
         (id_hash, session.agent.id, session.csrf_token, now_iso(), session.expires_at),
     )
+
+
+def _valid_hashes(conn: sqlite3.Connection, hashes: list[str], at: str) -> set[str]:
+    marks = ", ".join("?" for _ in hashes)
+    rows = conn.execute(
+        f"SELECT s.id_hash FROM sessions s JOIN agents a ON a.id = s.agent_id "
+        f"WHERE s.id_hash IN ({marks}) AND s.expires_at > ? AND a.disabled = 0",
+        (*hashes, at),
+    ).fetchall()
+    return {row[0] for row in rows}
 
 
 def _find_session(conn: sqlite3.Connection, id_hash: str, at: str) -> Session | None:

@@ -1,9 +1,9 @@
-"""Write jobs for conversations (run in the writer thread via ``Database.write``).
+"""Write jobs of a shopper's chat (run in the writer thread via ``Database.write``).
 
 Each job changes rows and records the engagement events of the change in the same
 transaction. A shopper turn commits the message, the bot's reply, the mood update,
 an escalation and their events together, so after a crash a message never lacks
-its reply or its events.
+its reply or its events. Moves of the conversation's state are in ``bot.chat.moves``.
 """
 
 from __future__ import annotations
@@ -15,21 +15,18 @@ from typing import Any
 
 from bot import events as ev
 from bot.brain import Reply, Turn
-from bot.csat.store import record_asked
+from bot.chat import moves
+from bot.chat.moves import Escalation, Moved
 from bot.errors import ClientError
 from bot.store import conversations as convs
+from bot.store import tickets
 from bot.store.clock import now_iso
 from bot.store.conversations import Conversation, Message
+from bot.types import Status
 
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    """How to tell the shopper about an escalation decided in this turn."""
-
-    reasons: tuple[str, ...]
-    trigger: str  # shopper | policy
-    notice: Reply
-    agents_online: int
+# While a chat waits for a person, a shopper message the bot cannot answer outright
+# is marked so: the widget shows "a person will read this" under it.
+PERSON_WILL_READ = "person"
 
 
 @dataclass(slots=True)
@@ -37,8 +34,9 @@ class TurnResult:
     message: Message
     duplicate: bool = False
     replies: list[Message] = field(default_factory=list)
-    escalated: bool = False
-    status: str = "bot"
+    escalated: Moved | None = None
+    conversation: Conversation | None = None  # as committed after the turn
+    ticket_reopened: bool = False
 
 
 def store_shopper_turn(
@@ -53,89 +51,62 @@ def store_shopper_turn(
     ``judge`` runs here, on the conversation as committed: it returns the brain's
     turn and, when the turn escalates, what the shopper is told. A resent message
     (same client id) is not judged again.
+
+    The bot answers while the chat is with the bot; while it waits for a person
+    (queued, or a ticket) it still answers what it knows for sure, and marks the
+    other messages "a person will read this"; once an agent owns it, it is quiet.
     """
     conversation = convs.get_conversation(conn, conversation_id)
     if conversation is None:
         raise ClientError("no_conversation")
-    existing = convs.find_message_by_client_id(conn, conversation_id, client_id)
+    existing = convs.find_message_by_client_id(conn, conversation_id, client_id, "shopper")
     if existing is not None:
-        return TurnResult(existing, duplicate=True, status=conversation.status)
+        return TurnResult(existing, duplicate=True, conversation=conversation)
     if conversation.closed:
         raise ClientError("conversation_closed")
     turn, escalation = judge(conversation)
+    status = conversation.status
+    waiting = status in (Status.QUEUED, Status.TICKET)
+    answered = turn.outcome == "answer" and bool(turn.replies)
 
     at = now_iso()
-    message = convs.insert_message(
-        conn,
-        conversation_id,
-        "shopper",
-        text,
-        client_id=client_id,
-        created_at=at,
-        meta={"mood": round(turn.mood.score, 3), "mood_reasons": list(turn.mood.reasons)},
-    )
+    meta: dict[str, Any] = {"mood": round(turn.mood.score, 3),
+                            "mood_reasons": list(turn.mood.reasons)}
+    if waiting and not answered:
+        meta["receipt"] = PERSON_WILL_READ
+    message = convs.insert_message(conn, conversation_id, "shopper", text, client_id=client_id,
+                                   created_at=at, meta=meta)
     events: list[ev.Event] = [
         ev.MessageReceived(
-            conversation_id=conversation_id,
-            actor="shopper",
-            created_at=at,
-            message_id=message.id,
-            length=len(text),
-            language=turn.detected_language,
-            mood=round(turn.mood.score, 3),
-            mood_reasons=list(turn.mood.reasons),
+            conversation_id=conversation_id, actor="shopper", created_at=at,
+            message_id=message.id, length=len(text), language=turn.detected_language,
+            mood=round(turn.mood.score, 3), mood_reasons=list(turn.mood.reasons),
             conversation_mood=round(turn.state.mood, 3),
         )
     ]
-    result = TurnResult(message, status=conversation.status)
-    bot_active = conversation.status == "bot"
-
-    if bot_active and turn.picked is not None:
-        events.append(
-            ev.SuggestionPicked(
-                conversation_id=conversation_id, actor="shopper", created_at=at, entry_id=turn.picked
-            )
-        )
-    if bot_active:
+    result = TurnResult(message)
+    if status == Status.BOT or (waiting and answered):
+        if turn.picked is not None:
+            events.append(ev.SuggestionPicked(conversation_id=conversation_id, actor="shopper",
+                                              created_at=at, entry_id=turn.picked))
         for reply in turn.replies:
-            stored = convs.insert_message(
-                conn, conversation_id, "bot", reply.text, created_at=at, meta=reply.meta
-            )
+            stored = convs.insert_message(conn, conversation_id, "bot", reply.text,
+                                          created_at=at, meta=reply.meta)
             result.replies.append(stored)
             events.append(_reply_event(conversation_id, at, stored, turn, text))
-        if turn.decision.offer_person and not turn.decision.escalate:
-            events.append(
-                ev.PersonOffered(
-                    conversation_id=conversation_id,
-                    actor="bot",
-                    created_at=at,
-                    reasons=list(turn.decision.reasons),
-                )
-            )
-
-    changes: dict[str, object] = {
-        "last_activity_at": at,
-        "language": turn.language,
-        **convs.mood_columns(turn.state),
-    }
-    if bot_active and escalation is not None:
-        result.replies.append(
-            convs.insert_message(
-                conn, conversation_id, "bot", escalation.notice.text,
-                created_at=at, meta=escalation.notice.meta,
-            )
-        )
-        events.extend(escalate_rows(conversation_id, at, escalation, turn.state.mood))
-        changes.update(
-            status="queued",
-            escalated_at=at,
-            queued_at=at,
-            escalation_reasons=list(escalation.reasons),
-        )
-        result.escalated = True
-        result.status = "queued"
-    convs.update_conversation(conn, conversation_id, **changes)
+    if status == Status.BOT and turn.decision.offer_person and not turn.decision.escalate:
+        events.append(ev.PersonOffered(conversation_id=conversation_id, actor="bot",
+                                       created_at=at, reasons=list(turn.decision.reasons)))
+    convs.record_turn(conn, conversation_id, at, turn.language, turn.state)
     ev.insert_events(conn, *events)
+    if status == Status.BOT and escalation is not None:
+        result.escalated = moves.escalate(conn, conversation_id, escalation, at=at)
+        result.replies.extend(result.escalated.notices)
+    if status == Status.TICKET:
+        live = tickets.live_ticket(conn, conversation_id)
+        if live is not None and live.status == "answered":
+            result.ticket_reopened = tickets.set_ticket_status(conn, live.id, "open", at)
+    result.conversation = convs.get_conversation(conn, conversation_id)
     return result
 
 
@@ -167,70 +138,20 @@ def _reply_event(
     )
 
 
-def escalate_rows(
-    conversation_id: str, at: str, escalation: Escalation, mood: float
-) -> list[ev.Event]:
-    return [
-        ev.EscalationRequested(
-            conversation_id=conversation_id,
-            actor="shopper" if escalation.trigger == "shopper" else "bot",
-            created_at=at,
-            reasons=list(escalation.reasons),
-            trigger=escalation.trigger,
-            mood=round(mood, 3),
-        ),
-        ev.ChatQueued(
-            conversation_id=conversation_id,
-            actor="system",
-            created_at=at,
-            agents_online=escalation.agents_online,
-        ),
-    ]
-
-
-def store_escalation(
-    conn: sqlite3.Connection, conversation_id: str, escalation: Escalation
-) -> tuple[Message | None, str]:
-    """Escalate outside a message (the handoff button, "not helpful" feedback)."""
-    conversation = convs.get_conversation(conn, conversation_id)
-    if conversation is None:
-        raise ClientError("no_conversation")
-    if conversation.closed:
-        raise ClientError("conversation_closed")
-    if conversation.status != "bot":
-        return None, conversation.status  # already with a person or waiting for one
-    at = now_iso()
-    notice = convs.insert_message(
-        conn, conversation_id, "bot", escalation.notice.text,
-        created_at=at, meta=escalation.notice.meta,
-    )
-    convs.update_conversation(
-        conn,
-        conversation_id,
-        status="queued",
-        escalated_at=at,
-        queued_at=at,
-        last_activity_at=at,
-        escalation_reasons=list(escalation.reasons),
-        failures_in_row=0,
-    )
-    ev.insert_events(conn, *escalate_rows(conversation_id, at, escalation, conversation.mood.mood))
-    return notice, "queued"
-
-
 def store_visitor(conn: sqlite3.Connection, conversation_id: str, values: dict[str, str]) -> None:
-    convs.update_conversation(conn, conversation_id, **values)
+    convs.set_visitor(conn, conversation_id, values)
     ev.insert_events(conn, ev.ShopperIdentified(
         conversation_id=conversation_id, actor="shopper",
         has_email=bool(values.get("visitor_email")), has_id=bool(values.get("visitor_id")),
     ))
 
 
-def store_person_offer(conn: sqlite3.Connection, conversation_id: str, reply: Reply,
-                       reasons: tuple[str, ...]) -> Message:
+def store_bot_reply(conn: sqlite3.Connection, conversation_id: str, reply: Reply,
+                    event: ev.Event | None = None) -> Message:
+    """A bot message outside a shopper turn (after "this did not help"), with its event."""
     message = convs.insert_message(conn, conversation_id, "bot", reply.text, meta=reply.meta)
-    ev.insert_events(conn, ev.PersonOffered(conversation_id=conversation_id, actor="bot",
-                                            reasons=list(reasons)))
+    if event is not None:
+        ev.insert_events(conn, event)
     return message
 
 
@@ -260,30 +181,3 @@ def create_conversation(conn: sqlite3.Connection, values: dict[str, Any], greeti
         ),
     )
     return conversation
-
-
-def close_conversation(
-    conn: sqlite3.Connection, conversation: Conversation, by: str, reason: str, agent_id: int | None,
-    text: str, ask_csat: bool,
-) -> Message:
-    at = now_iso()
-    convs.update_conversation(
-        conn, conversation.id, status="closed", closed_at=at, closed_by=by,
-        close_reason=reason, agent_id=None,
-    )
-    message = convs.insert_message(conn, conversation.id, "system", text, created_at=at,
-                                   agent_id=agent_id)
-    events: list[ev.Event] = []
-    if by == "agent":
-        events.append(ev.ChatResolved(conversation_id=conversation.id, actor="agent",
-                                      agent_id=agent_id, created_at=at))
-    events.append(ev.ChatEnded(conversation_id=conversation.id, actor=actor_for(by),
-                               agent_id=agent_id, created_at=at, by=by, reason=reason))
-    if ask_csat and record_asked(conn, conversation, at):
-        events.append(ev.CsatAsked(conversation_id=conversation.id, actor="system", created_at=at))
-    ev.insert_events(conn, *events)
-    return message
-
-
-def actor_for(by: str) -> ev.Actor:
-    return {"shopper": "shopper", "agent": "agent"}.get(by, "system")  # type: ignore[return-value]

@@ -25,6 +25,8 @@ def message_public(
         "quick_replies": meta.get("quick_replies", []),
         "feedback": bool(meta.get("feedback", False)),
         "leave_message": bool(meta.get("leave_message", False)),
+        # "person": sent while waiting for a person, and the bot had no sure answer
+        "receipt": meta.get("receipt") if message.author == "shopper" else None,
     }
     if for_agents and message.author == "shopper":
         data["mood"] = meta.get("mood")

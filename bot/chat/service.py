@@ -2,8 +2,10 @@
 
 The socket.io namespace (``bot.chat.namespace``) validates nothing but the shape
 of the call and delegates here; everything here raises :class:`ClientError` for
-requests it refuses. State changes of one conversation are serialised by a
-per-conversation lock and committed through the writer before anyone is told.
+requests it refuses. A shopper's turn is serialised with every other change of
+the same conversation by its lock and committed through the writer before anyone
+is told; moves of the conversation's state (hand-off, ticket, end) go through
+:class:`bot.chat.lifecycle.Lifecycle`.
 """
 
 from __future__ import annotations
@@ -14,23 +16,24 @@ import logging
 import re
 import secrets
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import events as ev
 from bot import validate
-from bot.agents import tickets
+from bot.agents.queue import QueueBoard
 from bot.brain import Brain, Reply, Turn, handoff_reply
 from bot.chat.jobs import (
-    Escalation,
-    close_conversation,
+    TurnResult,
     create_conversation,
-    store_escalation,
-    store_person_offer,
+    store_bot_reply,
     store_shopper_turn,
     store_visitor,
     visitor_columns,
 )
+from bot.chat.lifecycle import Lifecycle, escalation_notice
+from bot.chat.moves import Escalation
 from bot.chat.public import conversation_public, message_public
+from bot.csat.service import CsatService
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
@@ -41,11 +44,7 @@ from bot.store import Database
 from bot.store import conversations as convs
 from bot.store.conversations import Conversation, Message
 from bot.texts import say
-from bot.types import LANGUAGES
-
-if TYPE_CHECKING:
-    from bot.agents.routing import Router
-    from bot.csat.service import CsatService
+from bot.types import LANGUAGES, ConversationMood, Status
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +53,6 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def escalation_notice(
-    reasons: tuple[str, ...], trigger: str, language: str, online: int, wait: float | None
-) -> Escalation:
-    """The escalation of a turn and what the shopper is told about it."""
-    if not online:
-        notice = Reply(say("escalated_offline", language), {"leave_message": True})
-    elif wait is not None and wait >= 60:
-        notice = Reply(say("escalated_wait", language, minutes=round(wait / 60)))
-    else:
-        notice = Reply(say("escalated", language))
-    return Escalation(tuple(reasons), trigger, notice, online)
 
 
 def new_conversation_id() -> str:
@@ -82,7 +68,8 @@ class ChatService:
         brain: Brain,
         fanout: Fanout,
         locks: KeyedLocks,
-        router: Router,
+        lifecycle: Lifecycle,
+        board: QueueBoard,
         csat: CsatService,
     ) -> None:
         self.settings = settings
@@ -91,7 +78,8 @@ class ChatService:
         self.brain = brain
         self.fanout = fanout
         self.locks = locks
-        self.router = router
+        self.lifecycle = lifecycle
+        self.board = board
         self.csat = csat
         self.message_limits = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window)
         self._background: set[asyncio.Task[Any]] = set()
@@ -122,18 +110,16 @@ class ChatService:
         return conversation
 
     async def public_message(self, message: Message) -> dict[str, Any]:
-        name = await self.router.agent_name(message.agent_id) if message.agent_id else None
-        return message_public(message, name)
+        return message_public(message, await self.lifecycle.directory.name(message.agent_id))
 
     async def public_conversation(self, conversation: Conversation) -> dict[str, Any]:
-        name = await self.router.agent_name(conversation.agent_id) if conversation.agent_id else None
+        name = await self.lifecycle.directory.name(conversation.agent_id)
         rating, rating_open = await self.csat.state(conversation)
         return conversation_public(conversation, agent_name=name, csat=rating, csat_open=rating_open)
 
     async def publish(self, message: Message, *, skip_sid: str | None = None) -> None:
         """Send a stored message to the shopper's tabs and to agents watching."""
-        name = await self.router.agent_name(message.agent_id) if message.agent_id else None
-        await self.fanout.publish(message, name, skip_sid=skip_sid)
+        await self.lifecycle.publish(message, skip_sid=skip_sid)
 
     # -- start / resume ---------------------------------------------------
 
@@ -189,6 +175,7 @@ class ChatService:
         previous = await self.live.shopper_conversation(sid)
         if previous is not None and previous != conversation.id:
             await self.fanout.leave_shopper(sid, previous)  # a new chat on the same connection
+            await self._left_conversation(previous)
         await self.live.shopper_joined(sid, conversation.id)
         await self.fanout.join_shopper(sid, conversation.id)
         if user:
@@ -199,20 +186,24 @@ class ChatService:
         if conversation.closed:
             self.later(self.csat.ask_if_open(conversation))
         else:
-            self.later(self.router.shopper_presence(conversation.id, True))
+            self.later(self.lifecycle.shopper_presence(conversation.id, True))
         return {
             "conversation": await self.public_conversation(conversation),
             "token": token,
             "resumed": resumed,
             "messages": [await self.public_message(m) for m in messages],
-            "status": await self.router.status_for(conversation.id),
+            "status": await self.board.status_for(conversation),
         }
 
     async def left(self, sid: str) -> None:
         conversation_id = await self.live.shopper_left(sid)
         self.message_limits.forget(sid)
-        if conversation_id is not None and not await self.live.shopper_online(conversation_id):
-            await self.router.shopper_presence(conversation_id, False)
+        if conversation_id is not None:
+            await self._left_conversation(conversation_id)
+
+    async def _left_conversation(self, conversation_id: str) -> None:
+        if not await self.live.shopper_online(conversation_id):
+            await self.lifecycle.shopper_presence(conversation_id, False)
 
     async def identify(self, sid: str, user: dict[str, Any]) -> None:
         conversation_id = await self.conversation_of(sid)
@@ -239,81 +230,69 @@ class ChatService:
         # What the shopper is told if it escalates depends on who is online (read
         # under the lock, just before the write).
         async with self.locks(conversation_id):
-            online, expected = await self._availability()
-            result = await self.db.write(
+            online = len(await self.lifecycle.directory.available())
+            result: TurnResult = await self.db.write(
                 partial(
                     store_shopper_turn,
                     conversation_id=conversation_id,
                     client_id=client_id,
                     text=text,
-                    judge=partial(self._judge, text=text, pick=pick, online=online,
-                                  expected=expected),
+                    judge=partial(self._judge, text=text, pick=pick, online=online),
                 )
             )
+            if result.escalated is not None:
+                await self.lifecycle.enter_queue(result.escalated.after)
         if not result.duplicate:
-            self.later(self._after_turn(sid, result.message, result.replies, result.escalated))
+            self.later(self._after_turn(sid, result))
         return {"message": await self.public_message(result.message), "duplicate": result.duplicate}
 
-    async def _after_turn(
-        self, sid: str, message: Message, replies: list[Message], escalated: bool
-    ) -> None:
-        await self.publish(message, skip_sid=sid)
-        for reply in replies:
+    async def _after_turn(self, sid: str, result: TurnResult) -> None:
+        await self.publish(result.message, skip_sid=sid)
+        for reply in result.replies:
             await self.publish(reply)
-        await self.router.conversation_changed(message.conversation_id)
-        if escalated:
-            await self.router.enqueued(message.conversation_id)
+        conversation = result.conversation
+        if conversation is None:
+            return
+        if result.escalated is not None:
+            await self.lifecycle.escalated(result.escalated, publish=False)
+            return
+        await self.lifecycle.card_changed(conversation)
+        if conversation.status == Status.QUEUED:
+            self.board.changed()  # the queue's cards show the mood and last messages
+        if result.ticket_reopened:
+            await self.lifecycle.ticket_changed(conversation.id)
 
     def _judge(
         self, conversation: Conversation, *, text: str, pick: str | None, online: int,
-        expected: float | None,
     ) -> tuple[Turn, Escalation | None]:
         """The brain's turn on ``conversation`` and, when it escalates, what the shopper
-        is told (runs in the writer thread: no awaiting here)."""
-        bot_active = conversation.status == "bot"
+        is told (runs in the writer thread: no awaiting here). The bot answers while it
+        has the chat, and also while the chat waits for a person (queued or a ticket)."""
+        status = conversation.status
         turn = self.brain.respond(
             text,
             state=conversation.mood,
             language=conversation.language,
             lang_setting=conversation.lang_setting,
-            bot_active=bot_active,
+            bot_active=status in (Status.BOT, Status.QUEUED, Status.TICKET),
             pick=pick,
         )
         escalation = None
-        if bot_active and turn.decision.escalate:
+        if status == Status.BOT and turn.decision.escalate:
             trigger = "shopper" if turn.mood.asks_for_person else "policy"
-            escalation = escalation_notice(
-                turn.decision.reasons, trigger, turn.language, online, expected
-            )
+            escalation = escalation_notice(turn.decision.reasons, trigger, turn.language, online)
         return turn, escalation
 
-    async def _availability(self) -> tuple[int, float | None]:
-        """Agents online, and the expected wait of a chat queued now (None if nobody)."""
-        online = await self.router.agents_online()
-        return online, (await self.router.expected_wait() if online else None)
-
-    async def escalation_for(
-        self, reasons: tuple[str, ...], trigger: str, language: str
-    ) -> Escalation:
-        online, wait = await self._availability()
-        return escalation_notice(reasons, trigger, language, online, wait)
-
-    async def handoff(self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)) -> dict[str, Any]:
+    async def handoff(self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)
+                      ) -> dict[str, Any]:
         conversation_id = await self.conversation_of(sid)
-        async with self.locks(conversation_id):
-            conversation = await self.get(conversation_id)
-            if conversation.closed:
-                raise ClientError("conversation_closed")
-            escalation = await self.escalation_for(reasons, "shopper", conversation.language)
-            notice, status = await self.db.write(
-                partial(store_escalation, conversation_id=conversation_id, escalation=escalation)
-            )
-        if notice is not None:
-            await self.publish(notice)
-            await self.router.enqueued(conversation_id)
-        return {"status": await self.router.status_for(conversation_id)}
+        await self.lifecycle.escalate(conversation_id, reasons, "shopper")
+        return {"status": await self.board.status_for(conversation_id)}
 
     async def feedback(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """'Was this helpful?' on a bot answer. The first "no" in a chat gets a second
+        try (the next candidate answers, or a request to rephrase, and the offer of a
+        person); a "no" after that brings in a person."""
         conversation_id = await self.conversation_of(sid)
         message_id = validate.integer(data, "message_id")
         helpful = validate.boolean(data, "helpful")
@@ -331,25 +310,44 @@ class ChatService:
             return {}
         async with self.locks(conversation_id):
             conversation = await self.get(conversation_id)
-            if conversation.status != "bot":
+            if conversation.status != Status.BOT:
                 return {}
-            state, decision = self.brain.not_helpful(conversation.mood)
-            await self.db.write(
-                lambda conn: convs.update_conversation(
-                    conn, conversation_id, **convs.mood_columns(state)
-                )
-            )
+            tried = await self.db.read(partial(convs.retried_since_escalation,
+                                               conversation=conversation))
+            state, decision = self.brain.not_helpful(conversation.mood, again=tried)
+            if not decision.escalate:
+                stored = await self.db.write(partial(
+                    self._second_try, conversation=conversation, answer=message, state=state,
+                    offer_person=True))
         if decision.escalate:
+            await self.db.write(partial(convs.set_mood, conversation_id=conversation_id,
+                                        mood=state))
             return await self.handoff(sid, decision.reasons)
-        if decision.offer_person:
-            language = conversation.language
-            reply = Reply(say("offer_person", language), {"quick_replies": [handoff_reply(language)]})
-            stored = await self.db.write(partial(
-                store_person_offer, conversation_id=conversation_id, reply=reply,
-                reasons=decision.reasons,
-            ))
-            self.later(self.publish(stored))
+        self.later(self.publish(stored))
         return {}
+
+    def _second_try(self, conn: Any, conversation: Conversation, answer: Message,
+                    state: ConversationMood, offer_person: bool) -> Message:
+        """After "this did not help": the other likely answers, or ask to rephrase
+        (writer thread: the matcher runs where the turns run)."""
+        language = conversation.language
+        question = convs.question_before(conn, answer)
+        suggestions = self.brain.alternatives(question, language,
+                                              exclude=answer.meta.get("entry_id"))
+        quick: list[dict[str, Any]] = [
+            {"type": "suggestion", "entry_id": entry_id, "label": label}
+            for entry_id, label in suggestions
+        ]
+        if offer_person:
+            quick.append(handoff_reply(language))
+        key = "retry_suggest" if suggestions else "retry_rephrase"
+        reply = Reply(say(key, language), {"quick_replies": quick, "retry": True})
+        convs.set_mood(conn, conversation.id, state)
+        message = store_bot_reply(conn, conversation.id, reply)
+        ev.insert_events(conn, ev.AnswerRetried(
+            conversation_id=conversation.id, actor="bot", message_id=message.id,
+            suggestions=[entry_id for entry_id, _ in suggestions]))
+        return message
 
     async def typing(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation_id = await self.conversation_of(sid)
@@ -373,60 +371,25 @@ class ChatService:
         return {}
 
     async def leave_message(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
-        """The offline form: an e-mail and a message become a ticket for the agents."""
+        """The offline form: an e-mail and a message become a ticket; the chat stays open
+        for the team's written answer (in the chat, and by e-mail)."""
         conversation_id = await self.conversation_of(sid)
         email = validate.email(data)
         text = validate.text(data, limit=self.settings.max_message_length)
+        client_id = data.get("id")
+        if client_id is not None:
+            client_id = validate.client_id(data)
         wait = self.message_limits.hit(sid)
         if wait:
             raise ClientError("rate_limited", retry_after=wait)
-        ticket_id = await self.db.write(
-            partial(tickets.create_ticket, conversation_id=conversation_id, email=email, text=text)
-        )
-        await self.fanout.to_agents("tickets", await self.db.read(tickets.open_tickets))
-        conversation = await self.get(conversation_id)
-        await self.close(
-            conversation_id, by="shopper", reason="left a message",
-            notice=say("ticket", conversation.language, email=email),
-        )
-        return {"ticket_id": ticket_id}
+        moved = await self.lifecycle.follow_up(conversation_id, "form", email=email, text=text,
+                                               client_id=client_id)
+        return {"ticket_id": moved.ticket_id,
+                "status": await self.board.status_for(moved.after)}
 
     # -- ending --------------------------------------------------------------
 
     async def end(self, sid: str) -> dict[str, Any]:
         conversation_id = await self.conversation_of(sid)
-        await self.close(conversation_id, by="shopper", reason="shopper ended the chat")
+        await self.lifecycle.close(conversation_id, by="shopper", reason="shopper ended the chat")
         return {}
-
-    async def close(
-        self, conversation_id: str, *, by: str, reason: str, agent_id: int | None = None,
-        notice: str | None = None,
-    ) -> bool:
-        """Close a conversation; tell everyone; ask the shopper for a rating."""
-        async with self.locks(conversation_id):
-            conversation = await self.get(conversation_id)
-            if conversation.closed:
-                return False
-            online = await self.live.shopper_online(conversation_id)
-            text = notice or say(
-                {"timeout": "ended_timeout", "shopper": "ended_shopper"}.get(by, "ended_agent"),
-                conversation.language,
-                name=await self.router.agent_name(agent_id) if agent_id else "",
-            )
-            message = await self.db.write(
-                partial(
-                    close_conversation,
-                    conversation=conversation,
-                    by=by,
-                    reason=reason,
-                    agent_id=agent_id,
-                    text=text,
-                    ask_csat=online,
-                )
-            )
-        await self.router.conversation_closed(conversation_id)
-        await self.publish(message)
-        await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
-        if online:
-            await self.fanout.to_shopper(conversation_id, "csat_request", self.csat.request_payload())
-        return True

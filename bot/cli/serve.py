@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="send the console's session cookie without the Secure flag "
                    "(only for plain-http set-ups other than localhost)")
     p.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    p.add_argument("--smtp-url", metavar="URL",
+                   help="mail server for answers to offline tickets: "
+                   "smtp://[user[:password]@]host[:port][?starttls=true] or smtps://... "
+                   "(default: none, answers show in the chat only)")
+    p.add_argument("--smtp-from", metavar="ADDRESS",
+                   help="the From address of those e-mails (default noreply@ the mail host)")
     p.set_defaults(func=run)
 
 
@@ -65,9 +71,18 @@ def run(args: argparse.Namespace) -> int:
             inactivity_timeout=args.inactivity_timeout,
             log_level=args.log_level,
             secure_cookies=False if args.insecure_cookies else None,
+            smtp_url=args.smtp_url,
+            smtp_from=args.smtp_from,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    if settings.smtp_url:
+        from bot.mail import MailConfigError, SmtpServer
+
+        try:
+            SmtpServer.parse(settings.smtp_url)
+        except MailConfigError as exc:
+            raise CommandError(f"--smtp-url: {exc}") from None
     if not 0 < settings.port < 65536:
         raise CommandError(f"--port must be 1-65535, not {settings.port}")
     if settings.inactivity_timeout <= 0:

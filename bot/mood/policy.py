@@ -10,7 +10,8 @@ whether to hand the conversation to a person now (``escalate``) or to offer one
   ``mood_min_messages`` messages (mild unhappiness that builds up);
 * the bot failed to answer confidently ``offer_after_failures`` times in a row
   (offer a person) or ``escalate_after_failures`` times (escalate);
-* the shopper said an answer did not help.
+* the shopper said an answer did not help a second time ("not_helpful_again"):
+  the first time ("not_helpful") counts as a failure, and the bot tries again.
 
 Decisions are per turn: a caller whose conversation is already with a person
 simply ignores a repeated ``escalate``. An escalation for bot failures starts the
@@ -24,8 +25,8 @@ from typing import Literal
 
 from bot.types import ConversationMood, Decision, MoodResult
 
-Outcome = Literal["answer", "suggest", "fallback", "not_helpful"]
-OUTCOMES: tuple[str, ...] = ("answer", "suggest", "fallback", "not_helpful")
+Outcome = Literal["answer", "suggest", "fallback", "not_helpful", "not_helpful_again"]
+OUTCOMES: tuple[str, ...] = ("answer", "suggest", "fallback", "not_helpful", "not_helpful_again")
 PERSON_REASON = "asks for a person"
 
 
@@ -39,7 +40,7 @@ class PolicyConfig:
     offer_after_failures: int = 2  # bot outcomes in a row that were not an answer
     escalate_after_failures: int = 3
     escalate_on_message: bool = True  # a message that escalates on its own
-    escalate_on_not_helpful: bool = True  # "that did not help"
+    escalate_on_not_helpful: bool = True  # "that did not help", after the bot's second try
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.decay < 1.0:
@@ -64,7 +65,8 @@ def step(
     ``mood`` is the detector's verdict on the shopper's message (None for a turn
     without one, e.g. a click on "this did not help"); ``outcome`` is what the bot
     did ("answer", "suggest", "fallback"), "not_helpful" when the shopper said an
-    answer did not help, or None when the bot did not take part.
+    answer did not help (the bot then tries again), "not_helpful_again" when it
+    happens after that second try, or None when the bot did not take part.
     """
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
@@ -83,7 +85,7 @@ def step(
         state = replace(state, failures_in_row=0)
     elif outcome is not None:
         state = replace(state, failures_in_row=state.failures_in_row + 1)
-    if outcome == "not_helpful" and config.escalate_on_not_helpful:
+    if outcome == "not_helpful_again" and config.escalate_on_not_helpful:
         reasons.append("said an answer did not help")
     if (
         mood is not None
@@ -96,7 +98,8 @@ def step(
         reasons.append(f"bot could not answer {failures} times in a row")
     escalate = bool(reasons)
     offer = not escalate and failures >= config.offer_after_failures
-    if escalate and (failures >= config.escalate_after_failures or outcome == "not_helpful"):
+    if escalate and (failures >= config.escalate_after_failures
+                     or outcome == "not_helpful_again"):
         state = replace(state, failures_in_row=0)
     return state, Decision(escalate=escalate, offer_person=offer, reasons=tuple(reasons))
 

@@ -130,23 +130,44 @@ def find_by_token_hash(conn: sqlite3.Connection, token_hash: str) -> Conversatio
     return Conversation.from_row(row) if row else None
 
 
-def update_conversation(conn: sqlite3.Connection, conversation_id: str, **values: Any) -> None:
-    values.setdefault("updated_at", now_iso())
-    if "escalation_reasons" in values and not isinstance(values["escalation_reasons"], str):
-        values["escalation_reasons"] = json.dumps(list(values["escalation_reasons"]))
-    assignments = ", ".join(f"{column} = ?" for column in values)
+VISITOR_COLUMNS = ("visitor_name", "visitor_email", "visitor_id")
+
+
+def set_visitor(conn: sqlite3.Connection, conversation_id: str, values: dict[str, str]) -> None:
+    """Who the shopper is (``visitor_name``, ``visitor_email``, ``visitor_id``)."""
+    columns = [c for c in VISITOR_COLUMNS if c in values]
+    if not columns:
+        return
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    conn.execute(f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
+                 (*(values[c] for c in columns), now_iso(), conversation_id))
+
+
+def record_turn(conn: sqlite3.Connection, conversation_id: str, at: str, language: str,
+                mood: ConversationMood) -> None:
+    """A shopper message was judged: activity time, language and the mood state."""
     conn.execute(
-        f"UPDATE conversations SET {assignments} WHERE id = ?",
-        (*values.values(), conversation_id),
+        "UPDATE conversations SET last_activity_at = ?, language = ?, mood = ?, "
+        "mood_messages = ?, failures_in_row = ?, updated_at = ? WHERE id = ?",
+        (at, language, mood.mood, mood.messages, mood.failures_in_row, at, conversation_id),
     )
 
 
-def mood_columns(mood: ConversationMood) -> dict[str, Any]:
-    return {
-        "mood": mood.mood,
-        "mood_messages": mood.messages,
-        "failures_in_row": mood.failures_in_row,
-    }
+def set_mood(conn: sqlite3.Connection, conversation_id: str, mood: ConversationMood) -> None:
+    conn.execute(
+        "UPDATE conversations SET mood = ?, mood_messages = ?, failures_in_row = ?, "
+        "updated_at = ? WHERE id = ?",
+        (mood.mood, mood.messages, mood.failures_in_row, now_iso(), conversation_id),
+    )
+
+
+def record_agent_reply(conn: sqlite3.Connection, conversation_id: str, at: str) -> None:
+    """An agent wrote to the shopper: activity time, and the first reply's time once."""
+    conn.execute(
+        "UPDATE conversations SET last_activity_at = ?, updated_at = ?, "
+        "first_agent_reply_at = coalesce(first_agent_reply_at, ?) WHERE id = ?",
+        (at, at, at, conversation_id),
+    )
 
 
 def conversations_in_status(conn: sqlite3.Connection, *statuses: str) -> list[Conversation]:
@@ -205,11 +226,15 @@ def insert_message(
 
 
 def find_message_by_client_id(
-    conn: sqlite3.Connection, conversation_id: str, client_id: str
+    conn: sqlite3.Connection, conversation_id: str, client_id: str, author: str,
+    agent_id: int | None = None,
 ) -> Message | None:
+    """A message this author (and agent) already sent with this client id: client ids are
+    unique per author, so a shopper's id never finds an agent's note."""
     row = conn.execute(
-        "SELECT * FROM messages WHERE conversation_id = ? AND client_id = ?",
-        (conversation_id, client_id),
+        "SELECT * FROM messages WHERE conversation_id = ? AND author = ? "
+        "AND ifnull(agent_id, 0) = ? AND client_id = ?",
+        (conversation_id, author, agent_id or 0, client_id),
     ).fetchone()
     return Message.from_row(row) if row else None
 
@@ -227,3 +252,43 @@ def transcript(
         sql += " AND kind != 'note'"
     rows = conn.execute(sql + " ORDER BY id", (conversation_id,)).fetchall()
     return [Message.from_row(row) for row in rows]
+
+
+def recent_messages(conn: sqlite3.Connection, conversation_id: str, limit: int) -> list[Message]:
+    """The last ``limit`` messages the shopper saw (no notes), oldest first."""
+    rows = conn.execute(
+        "SELECT * FROM messages WHERE conversation_id = ? AND kind != 'note' "
+        "ORDER BY id DESC LIMIT ?",
+        (conversation_id, limit),
+    ).fetchall()
+    return [Message.from_row(r) for r in reversed(rows)]
+
+
+def with_recent(conn: sqlite3.Connection, ids: list[str], limit: int
+                ) -> list[tuple[Conversation, list[Message]]]:
+    """Conversations (those that exist, in the given order) with their last messages."""
+    out = []
+    for conversation_id in ids:
+        conversation = get_conversation(conn, conversation_id)
+        if conversation is not None:
+            out.append((conversation, recent_messages(conn, conversation_id, limit)))
+    return out
+
+
+def question_before(conn: sqlite3.Connection, answer: Message) -> str:
+    """The shopper's message a bot answer replied to ('' when there is none)."""
+    row = conn.execute(
+        "SELECT text FROM messages WHERE conversation_id = ? AND author = 'shopper' AND id < ? "
+        "ORDER BY id DESC LIMIT 1", (answer.conversation_id, answer.id)).fetchone()
+    return row[0] if row else ""
+
+
+def retried_since_escalation(conn: sqlite3.Connection, conversation: Conversation) -> bool:
+    """Has the bot already had a second try ("this did not help") in this chat, since
+    it last came back from a person?"""
+    row = conn.execute(
+        "SELECT 1 FROM messages WHERE conversation_id = ? AND author = 'bot' "
+        "AND json_extract(meta, '$.retry') = 1 AND created_at >= ? LIMIT 1",
+        (conversation.id, conversation.escalated_at or ""),
+    ).fetchone()
+    return row is not None

@@ -243,3 +243,55 @@ def _0003_report_indexes(db: sqlite_utils.Database) -> None:
                "WHERE rating IS NOT NULL")
     db.execute("CREATE INDEX idx_csat_asked_report ON csat (asked_at, rating, nps, "
                "conversation_id)")
+
+
+@migration
+def _0004_lifecycle_tickets_outbox(db: sqlite_utils.Database) -> None:
+    """The conversation lifecycle (issue: one owner for a conversation's life).
+
+    - ``conversations.status`` may also be ``ticket``: the shopper left a message or
+      left the queue, and the team answers in writing (the chat stays open).
+    - An agent's chosen status (online / away) is kept with the account, so that
+      signing in again restores it.
+    - A client's message id is unique per author (and agent), not per conversation:
+      a shopper's id can never hit an agent's note.
+    - Tickets: the e-mail may be unknown (a shopper who left the queue), a ticket is
+      answered before it is done, and answers sent by e-mail wait in ``outbox``
+      until the mail server has taken them (retried with back-off).
+    """
+    db.table("agents").add_column("status", str, not_null_default="away")
+    db.execute("DROP INDEX idx_messages_client_id")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_messages_client_id ON messages "
+        "(conversation_id, author, ifnull(agent_id, 0), client_id) WHERE client_id IS NOT NULL"
+    )
+    tickets = db.table("tickets")
+    tickets.transform(not_null={"email": False, "text": False})
+    tickets.add_column("source", str, not_null_default="form")  # form | left_queue
+    tickets.add_column("updated_at", str)
+    tickets.add_column("answered_at", str)
+    tickets.add_column("answered_by", int)
+    db.execute("UPDATE tickets SET updated_at = coalesce(done_at, created_at)")
+    db.execute("CREATE INDEX idx_tickets_conversation ON tickets (conversation_id, status)")
+    db.table("outbox").create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "conversation_id": str,
+            "message_id": int,  # the agent's answer
+            "to_email": str,
+            "subject": str,
+            "body": str,
+            "status": str,  # pending | sent | failed
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"to_email", "subject", "body", "status", "created_at"},
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db.execute("CREATE INDEX idx_outbox_due ON outbox (status, next_attempt_at)")
+    db.execute("CREATE INDEX idx_outbox_ticket ON outbox (ticket_id, id)")

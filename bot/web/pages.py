@@ -164,6 +164,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     await request.app[_keys().SESSIONS].logout(request.cookies[COOKIE])
     request.app[_keys().DB].submit(
         ev.INSERT_SQL, ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id).row())
+    # The console's open sockets of this session end now (and its chats are requeued
+    # when it was the agent's last one).
+    await request.app[_keys().AGENT_NAMESPACE].audit()
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response

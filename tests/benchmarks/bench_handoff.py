@@ -25,6 +25,11 @@ acknowledged per second, and all messages stored per second including bot answer
 agent replies and notices), and the machine's load average, since the figures mean
 little on a machine busy with other work.
 
+Then, with the chatting over, an extra agent measures how fast becoming available
+pays off (AVAILABLE rounds each): a live shopper waits in the queue while the agent is
+away, and the time runs from the agent's ``status: online`` (or, with its saved
+status online, from connecting again after signing in) to its ``assigned`` event.
+
 The exit status is 0 when the p99 of ``handoff`` -> console is under 200 ms and
 every escalation reached a console.
 """
@@ -59,6 +64,7 @@ from serverproc import (
     cpu_seconds,
     go_online,
     percentile,
+    sign_in,
 )
 
 PASSWORD = "bench password 1234"
@@ -289,6 +295,65 @@ class BenchAgent:
         await close_client(self.sio, self.tasks)
 
 
+# -- becoming available: from "online" to the first live chat ------------------------------
+
+
+async def waiting_shopper(url: str) -> socketio.AsyncClient:
+    """A shopper on the page whose chat waits in the queue."""
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(url, namespaces=["/chat"], transports=["websocket"], wait_timeout=20)
+    for event in ("start", "handoff"):
+        ack = await sio.call(event, {"lang": "en"} if event == "start" else {},
+                             namespace="/chat", timeout=30)
+        if not ack.get("ok"):
+            raise RuntimeError(f"{event}: {ack}")
+    return sio
+
+
+async def time_to_first_chat(url: str, email: str, rounds: int) -> tuple[list[float], list[float]]:
+    """Seconds from going online, and from connecting again with the saved status online,
+    to the agent's first ``assigned`` event."""
+    online: list[float] = []
+    again: list[float] = []
+    cookie = await sign_in(url, email, PASSWORD)
+
+    def headers() -> dict[str, str]:  # a fresh dict each time: the client keeps what it is given
+        return {"Cookie": f"supportbot_session={cookie}", "Origin": url}
+
+    for n in range(rounds * 2):
+        reconnect = n % 2 == 1
+        got = asyncio.Event()
+        agent = socketio.AsyncClient(reconnection=False)
+        assigned: list[str] = []
+
+        def on_assigned(data: dict[str, Any], assigned: list[str] = assigned,
+                        got: asyncio.Event = got) -> None:
+            assigned.append(data["conversation_id"])
+            got.set()
+
+        agent.on("assigned", on_assigned, namespace="/agent")
+        if not reconnect:
+            await agent.connect(url, namespaces=["/agent"], transports=["websocket"],
+                                headers=headers(), wait_timeout=20)
+            await agent.call("status", {"status": "away"}, namespace="/agent", timeout=30)
+        shopper = await waiting_shopper(url)
+        await asyncio.sleep(0.2)
+        started = time.time()
+        if reconnect:  # its saved status is online: connecting is enough
+            await agent.connect(url, namespaces=["/agent"], transports=["websocket"],
+                                headers=headers(), wait_timeout=20)
+        else:
+            await agent.call("status", {"status": "online"}, namespace="/agent", timeout=30)
+        await asyncio.wait_for(got.wait(), 10)
+        (again if reconnect else online).append(time.time() - started)
+        await agent.call("resolve", {"conversation_id": assigned[0]}, namespace="/agent",
+                         timeout=30)
+        await shopper.disconnect()
+        await agent.disconnect()
+        await asyncio.sleep(0.1)
+    return online, again
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -351,7 +416,8 @@ async def bench(args: argparse.Namespace) -> int:
     load_before, pressure_before = os.getloadavg()[0], cpu_pressure()
     tmp = Path(tempfile.mkdtemp(prefix="bench-handoff-"))
     db = tmp / "bench.db"
-    emails = add_agents(db, args.agents, args.capacity, PASSWORD)
+    emails = add_agents(db, args.agents + 1, args.capacity, PASSWORD)
+    standby = emails.pop()  # measures becoming available, after the chatting
     server = ServerProcess(db, log=tmp / "server.log",
                            args=["--insecure-cookies", "--inactivity-timeout", "3600"])
     server.start()
@@ -378,6 +444,9 @@ async def bench(args: argparse.Namespace) -> int:
         for proc in procs:
             proc.join()
         server_cpu = cpu_seconds(server.pid)
+        for agent in agents:
+            await agent.stop()
+        went_online, came_back = await time_to_first_chat(server.url, standby, args.available)
     finally:
         for agent in agents:
             await agent.stop()
@@ -413,6 +482,10 @@ async def bench(args: argparse.Namespace) -> int:
           f"triggered them (includes the bot's turn); {policy.missing} never shown")
     print(f"    appears in a console    {ms(policy.appear)}")
     print(f"    'assigned' event        {ms(policy.assign)}")
+    print(f"  agent becomes available   {len(went_online)} + {len(came_back)} rounds: a live shopper "
+          f"waits, the agent was away")
+    print(f"    'online' -> 'assigned'  {ms(went_online)}")
+    print(f"    connects again (saved online) -> 'assigned'  {ms(came_back)}")
     print(f"  conversations             {total('conversations'):6d}   "
           f"agent replies {seen.replies}, resolved {seen.resolved}")
     print(f"  shopper messages          {total('messages') / elapsed:8.1f} /s acknowledged "
@@ -448,6 +521,8 @@ def main() -> int:
                    help="share of conversations that end with a hand-off; the others end "
                    "after their questions (1 = every conversation escalates)")
     p.add_argument("--handle", type=float, default=1.0, help="seconds an agent keeps a chat")
+    p.add_argument("--available", type=int, default=20,
+                   help="rounds of the 'agent becomes available' measure (each way)")
     p.add_argument("--keep", action="store_true", help="keep the database and the server log")
     p.add_argument("--questions", metavar="FILE",
                    help="questions to ask, one a line (default: the knowledge base's English questions)")

@@ -39,7 +39,7 @@ ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--no-first-run",
 
 MEASURE_OPEN = """async () => {
   const root = document.querySelector("supportbot-widget").shadowRoot;
-  const ready = () => root.querySelector(".conn[data-state=online]") && root.querySelector(".log .msg.bot");
+  const ready = () => root.querySelector(".conn[data-connection=online]") && root.querySelector(".log .msg.bot");
   const done = new Promise((resolve) => {
     const observer = new MutationObserver(() => {
       if (ready()) { observer.disconnect(); resolve(performance.now()); }

@@ -8,10 +8,12 @@ import { h } from "./dom.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export function leaveMessageForm({ t, onSubmit, email = "" }) {
+/** The offline form; `text` is what the shopper already wrote (they can edit it). */
+export function leaveMessageForm({ t, onSubmit, email = "", text: typed = "" }) {
   const error = h("p", { class: "error", role: "alert" });
   const emailInput = h("input", { class: "field", type: "email", name: "email", autocomplete: "email", required: true, maxlength: "200", value: email });
   const text = h("textarea", { class: "field", name: "text", required: true, maxlength: "2000", rows: "3" });
+  text.value = typed.slice(0, 2000);
   const submit = h("button", { class: "primary", type: "submit" }, t("leaveSend"));
   const form = h(
     "form",

@@ -7,14 +7,15 @@
  */
 
 import { createConnection, prefetchClient, refusal } from "./connection.js";
-import { endedBlock, leaveMessageForm, survey } from "./forms.js";
+import { endedBlock, survey } from "./forms.js";
+import { HandoffPanel } from "./handoff.js";
 import { messageId } from "./ids.js";
 import { Outbox, drain } from "./outbox.js";
-import { bannerFor, canHandOff } from "./status.js";
 import { Unread } from "./unread.js";
 import { createView } from "./view.js";
 
 const BOT_TYPING_MS = 8000;
+const COMPLAINT_MESSAGES = 3; // the shopper's last messages carried into the leave-a-message form
 const AGENT_TYPING_MS = 20_000;
 const TYPING_EVERY_MS = 3000;
 
@@ -28,7 +29,7 @@ export class Session {
     this.user = null;
     this.conversation = null;
     this.phase = "chat"; // chat | ended | rated
-    this.status = null;
+    this.said = []; // the shopper's recent messages (texts), for the leave-a-message form
     this.lastId = 0;
     this.openReported = false;
     this.wantHandoff = false;
@@ -61,7 +62,16 @@ export class Session {
       this.view.setUnread(count);
       emit("unread", count);
     });
-    this.view.setConnection("idle");
+    this.handoffPanel = new HandoffPanel({
+      t,
+      view: this.view,
+      leave: async (values) => {
+        const ack = await this.call("leave_message", values);
+        if (ack.ok && ack.status) this.later(() => this.applyStatus(ack.status));
+        return ack;
+      },
+    });
+    this.handoffPanel.setConnection("idle");
     this.view.setPhase("chat", { handoff: true });
   }
 
@@ -98,6 +108,7 @@ export class Session {
     this.storage.set("token", ack.token);
     this.conversation = conversation;
     this.view.transcript.replace(messages);
+    this.said = messages.filter((m) => m.author === "shopper").map((m) => m.text).slice(-COMPLAINT_MESSAGES);
     this.lastId = Math.max(0, ...messages.map((m) => m.id));
     if (known === null) this.unread.recount(messages);
     else for (const m of messages) if (m.id > known && m.author !== "shopper") this.notify(m);
@@ -108,14 +119,7 @@ export class Session {
       if (known === null || this.phase === "chat") this.ended(conversation.csat ? "rated" : "ended");
     } else {
       this.setPhase("chat");
-      let status = null;
-      if (conversation.status !== "bot") {
-        // `start` does not say where a waiting chat stands; `handoff` on a chat that
-        // is already queued or assigned changes nothing and answers with its status.
-        const reply = await this.connection.call("handoff", {});
-        if (reply.ok) status = reply.status;
-      }
-      this.applyStatus(status);
+      this.applyStatus(ack.status || null);
     }
     if (this.view.open) this.reportOpen();
     if (this.wantHandoff) {
@@ -126,7 +130,7 @@ export class Session {
   }
 
   onState(state) {
-    this.view.setConnection(state);
+    this.handoffPanel.setConnection(state);
     if (state === "online") this.flush();
     if (state === "offline") {
       for (const item of this.outbox.items()) this.view.transcript.pending(item, this.t("queued"));
@@ -147,6 +151,7 @@ export class Session {
     if (!this.conversation || message.conversation_id !== this.conversation.id) return;
     if (message.author === "shopper" && message.client_id) this.outbox.remove(message.client_id); // sent by another tab
     if (!this.view.transcript.upsert(message)) return;
+    if (message.author === "shopper") this.remember(message.text);
     this.lastId = Math.max(this.lastId, message.id);
     if (message.author === "bot") this.setTyping("bot", null);
     if (message.author === "agent") this.setTyping("agent", null);
@@ -154,19 +159,12 @@ export class Session {
   }
 
   applyStatus(status) {
-    const t = this.t;
-    this.status = status;
     if (status && this.conversation && this.conversation.status !== "closed") this.conversation.status = status.status;
-    this.view.setBanner(this.phase === "chat" ? bannerFor(status, t) : null);
-    const offer = !!(status && status.offer_leave_message && this.phase === "chat");
-    if (offer && !this.leaveForm) {
-      this.leaveForm = leaveMessageForm({ t, email: this.user?.email || "", onSubmit: (v) => this.call("leave_message", v) });
-      this.view.showForm(this.leaveForm, { focus: this.view.hasFocus() });
-    } else if (!offer && this.leaveForm) {
-      if (this.phase === "chat") this.view.showForm(null);
-      this.leaveForm = null;
-    }
-    this.view.setPhase(this.phase, { handoff: canHandOff(status) });
+    this.handoffPanel.apply(status, this.phase, { email: this.user?.email || "", said: this.said });
+  }
+
+  remember(text) {
+    this.said = [...this.said, text].slice(-COMPLAINT_MESSAGES);
   }
 
   onTyping(data) {
@@ -179,7 +177,7 @@ export class Session {
     const focus = this.view.hasFocus();
     this.phase = phase;
     if (this.conversation) this.conversation.status = "closed";
-    this.leaveForm = null;
+    this.handoffPanel.drop();
     this.setTyping("bot", null);
     this.setTyping("agent", null);
     this.view.setBanner(null);
@@ -246,7 +244,10 @@ export class Session {
 
   sent(message) {
     const answered = this.lastId > message.id; // the reply came before the ack
-    if (this.view.transcript.upsert(message)) this.lastId = Math.max(this.lastId, message.id);
+    if (this.view.transcript.upsert(message)) {
+      this.lastId = Math.max(this.lastId, message.id);
+      this.remember(message.text);
+    }
     if (!answered && this.conversation?.status === "bot") this.setTyping("bot", this.t("typing"), BOT_TYPING_MS);
   }
 
@@ -347,7 +348,7 @@ export class Session {
 
   setPhase(phase) {
     this.phase = phase;
-    this.view.setPhase(phase, { handoff: canHandOff(this.status) });
+    this.view.setPhase(phase, { handoff: this.handoffPanel.model().canHandOff });
   }
 
   /** Drop the conversation (not the queued messages): the next `start` opens a new one. */
@@ -355,8 +356,9 @@ export class Session {
     this.storage.remove("token");
     this.unread.forget();
     this.conversation = null;
-    this.status = null;
-    this.leaveForm = null;
+    this.handoffPanel.status = null;
+    this.handoffPanel.drop();
+    this.said = [];
     this.lastId = 0;
     this.view.transcript.replace([]);
   }

@@ -89,7 +89,8 @@ textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent
   border: 1px solid rgba(255, 255, 255, .8);
 }
 .conn[data-state="online"]::before { background: #3ddc84; }
-.conn[data-state="offline"]::before { background: #9aa3aa; }
+.conn[data-state="offline"]::before, .conn[data-state="away"]::before { background: #9aa3aa; }
+.conn[data-state="idle"]::before { display: none; }
 .icon-button {
   width: 40px; height: 40px; border: 0; border-radius: 10px; padding: 8px;
   background: transparent; color: inherit;

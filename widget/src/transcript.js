@@ -132,6 +132,9 @@ export function renderMessage(message, { t, onPick, onHandoff, onFeedback, answe
     }
     if (chips.childElementCount) node.append(chips);
   }
+  if (author === "shopper" && message.receipt === "person") {
+    node.append(h("small", { class: "note receipt" }, t("personWillRead")));
+  }
   if (message.feedback && author === "bot" && onFeedback && message.id != null) {
     node.append(answered(message.id) ? h("div", { class: "helpful" }, t("feedbackThanks")) : helpful(message.id, t, onFeedback));
   }

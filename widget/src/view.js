@@ -1,6 +1,6 @@
 /**
  * The widget's DOM: launcher bubble with unread badge, and the panel (header with
- * the connection state, hand-off banner, transcript, forms, composer). It knows
+ * the team's availability or the connection's trouble, hand-off banner, transcript, forms, composer). It knows
  * nothing of the protocol; the session drives it and gets the shopper's actions
  * through `handlers`.
  */
@@ -119,9 +119,14 @@ export function createView({ t, settings, handlers, answered }) {
         launcher.focus();
       }
     },
-    setConnection(state) {
+    /** The header line under the title: `{state, text}` from the status model. */
+    setHeader({ state, text }) {
       conn.dataset.state = state;
-      conn.textContent = state === "idle" ? "" : t(state);
+      conn.textContent = text;
+    },
+    /** The connection's own state, kept on the header for styles and scripts. */
+    setConnection(state) {
+      conn.dataset.connection = state;
     },
     setUnread(count) {
       badge.hidden = count === 0;

@@ -6,9 +6,6 @@ import { announce } from "./dom.js";
 import { clientId, visitorName } from "./format.js";
 import { renderMine } from "./lists.js";
 
-const CARD_REFRESH_MS = 1500;   // re-read a chat's card (mood) after shopper messages
-const MANAGER_REFRESH_MS = 800; // re-read all active chats after changes (managers)
-
 export class Controller {
   /** ui: {toast(text), nodes} ; tabs and conn are set by main.js once created. */
   constructor(store, notifier, ui) {
@@ -18,8 +15,6 @@ export class Controller {
     this.tabs = null;
     this.conn = null;
     this.taking = new Set();     // chats this console is taking (their ack opens them)
-    this.cardTimers = new Map();
-    this.managerTimer = null;
   }
 
   fail(error) {
@@ -116,8 +111,30 @@ export class Controller {
   }
 
   ticketDone(ticketId) {
-    this.conn.call("ticket_done", { id: ticketId }).then(() => announce("Ticket marked done."),
+    this.conn.call("ticket_done", { id: ticketId }).then(() => announce("Ticket resolved."),
       (error) => this.fail(error));
+  }
+
+  /** Answer a ticket: in the chat, and by e-mail when the server can send it. */
+  async ticketReply(ticketId, text) {
+    try {
+      const ack = await this.conn.call("ticket_reply", { id: ticketId, client_id: clientId("t"), text });
+      this.store.upsertTicket(ack.ticket);
+      announce("Answer sent.");
+      return true;
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+  }
+
+  async moreTickets() {
+    const last = this.store.tickets.at(-1);
+    try {
+      this.store.addTickets(await this.conn.call("tickets", last ? { after: last.id } : {}));
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   addCanned(shortcut, text) {
@@ -193,24 +210,6 @@ export class Controller {
     }
   }
 
-  /** Re-read an open chat's card (mood, reasons) without resetting its transcript. */
-  scheduleCardRefresh(id) {
-    clearTimeout(this.cardTimers.get(id));
-    this.cardTimers.set(id, setTimeout(async () => {
-      this.cardTimers.delete(id);
-      const view = this.store.view(id);
-      if (!view || view.gone || !this.conn.connected) return;
-      try {
-        const ack = await this.conn.call("open", { conversation_id: id });
-        this.store.rememberCard(ack.conversation);
-        const added = view.add(ack.messages || []);
-        if (added.length) this.panel(id).renderMessages(false, added);
-      } catch {
-        // the chat moved on (closed, transferred): its own events say so
-      }
-    }, CARD_REFRESH_MS));
-  }
-
   refreshView(id) {
     const panel = this.panel(id);
     if (panel) panel.renderCard();
@@ -227,21 +226,6 @@ export class Controller {
       this.panel(id).renderTyping();
     }
     this.refreshView(id);
-  }
-
-  /** Managers: `all_chats` only comes with `sync`, so re-sync after changes. */
-  scheduleManagerRefresh() {
-    if (!this.store.isManager) return;
-    clearTimeout(this.managerTimer);
-    this.managerTimer = setTimeout(async () => {
-      if (!this.conn.connected) return;
-      try {
-        const ack = await this.conn.call("sync", {});
-        if (ack.all_chats) this.store.setAllChats(ack.all_chats);
-      } catch {
-        // the next change or reconnect tries again
-      }
-    }, MANAGER_REFRESH_MS);
   }
 
   // -- connection lifecycle --------------------------------------------------------------

@@ -24,7 +24,6 @@ export function serverEvents(ctl) {
           ctl.loadView(view.id);
         }
       }
-      ctl.scheduleManagerRefresh();
     },
 
     assigned({ conversation_id: id, by }) {
@@ -35,7 +34,6 @@ export function serverEvents(ctl) {
       const text = by === "transfer" ? "Chat transferred to you" : "New chat assigned";
       notifier.alert(id, text);
       announce(`${text}.`);
-      ctl.scheduleManagerRefresh();
     },
 
     unassigned({ conversation_id: id, reason }) {
@@ -51,12 +49,22 @@ export function serverEvents(ctl) {
           ctl.refreshView(id);
         }
       }
-      ctl.scheduleManagerRefresh();
     },
 
     closed({ conversation_id: id }) {
       ctl.markClosed(id);
-      ctl.scheduleManagerRefresh();
+    },
+
+    /** A chat we have open changed: its mood and reasons with each message, its status. */
+    card(patch) {
+      if (!patch || !patch.id || !store.cards.has(patch.id)) return;
+      store.patchCard(patch.id, patch);
+      ctl.refreshView(patch.id);
+    },
+
+    /** Managers: chats with an agent, as they change. */
+    all_chats(change) {
+      if (change && typeof change === "object") store.changeAllChats(change);
     },
 
     message(message) {
@@ -77,7 +85,6 @@ export function serverEvents(ctl) {
       if (document.hidden && store.isMine(view.id)) {
         notifier.alert(`m:${view.id}`, "New message", { sound: false });
       }
-      ctl.scheduleCardRefresh(view.id);
     },
 
     typing(data) {
@@ -105,15 +112,17 @@ export function serverEvents(ctl) {
       // another console tab of the same agent may have changed the status
       const me = store.me && store.agents.find((a) => a.id === store.me.id);
       if (me && me.status !== "offline" && me.status !== store.status) store.setStatus(me.status);
-      ctl.scheduleManagerRefresh();
     },
 
     canned(items) {
       store.setCanned(Array.isArray(items) ? items : []);
     },
 
-    tickets(items) {
-      store.setTickets(Array.isArray(items) ? items : []);
+    ticket(item) {
+      if (!item || typeof item.id !== "number") return;
+      const fresh = !store.tickets.some((t) => t.id === item.id);
+      store.upsertTicket(item);
+      if (fresh && item.status === "open") announce("A new offline ticket.");
     },
   };
 }

@@ -95,19 +95,66 @@ export function renderAgents(store, list) {
       `${a.id === me ? store.mine.length : a.load}/${a.capacity}`))));
 }
 
+const drafts = new Map(); // ticket id -> the answer being typed (kept across re-renders)
+
+function mailLine(t) {
+  if (!t.mail) return t.email ? null : el("p", { class: "ticket-mail muted" }, "No e-mail: the answer shows in the chat when the shopper comes back.");
+  const { status, attempts, error } = t.mail;
+  if (status === "sent") return el("p", { class: "ticket-mail ok" }, "Answer e-mailed.");
+  if (status === "pending" && !attempts) return el("p", { class: "ticket-mail" }, "Sending the e-mail\u2026");
+  const text = status === "failed"
+    ? `E-mail not sent after ${attempts} attempts: ${error || "error"}.`
+    : `E-mail not sent yet (attempt ${attempts}: ${error || "error"}); retrying.`;
+  return el("p", { class: "ticket-mail bad", role: "status" }, text);
+}
+
+function ticketItem(t, actions) {
+  const who = t.email || "no e-mail";
+  const draft = el("textarea", {
+    class: "ticket-answer", rows: 2, maxlength: 2000, dataset: { focusKey: `r-${t.id}` },
+    "aria-label": `Answer to ${who}`, placeholder: "Write the answer\u2026",
+    oninput: (event) => drafts.set(t.id, event.target.value),
+  });
+  draft.value = drafts.get(t.id) || "";
+  const send = async (event) => {
+    event.preventDefault();
+    const text = draft.value.trim();
+    if (!text) return;
+    if (await actions.ticketReply(t.id, text)) drafts.delete(t.id);
+  };
+  return el("li", { class: `ticket ticket-${t.status}`, dataset: { id: String(t.id) } },
+    el("div", { class: "ticket-head" },
+      el("span", { class: "ticket-email" }, who),
+      el("span", { class: "ticket-state" }, t.status === "answered" ? "answered" : "open"),
+      el("time", { datetime: t.created_at }, dateTime(t.created_at))),
+    el("p", { class: "ticket-source muted" },
+      t.source === "left_queue" ? "Left the queue before anyone was free." : "Left a message."),
+    t.text ? el("p", { class: "ticket-text" }, t.text) : null,
+    mailLine(t),
+    el("form", { class: "ticket-reply", onsubmit: send }, draft,
+      el("div", { class: "ticket-actions" },
+        el("button", { type: "submit", class: "primary", dataset: { focusKey: `s-${t.id}` } }, "Send answer"),
+        t.conversation_id ? el("button", {
+          type: "button", dataset: { focusKey: `o-${t.id}` }, "aria-label": `Open the chat of ${who}`,
+          onclick: () => actions.openChat(t.conversation_id, { focus: true }),
+        }, "Open chat") : null,
+        el("button", {
+          type: "button", dataset: { focusKey: `k-${t.id}` },
+          "aria-label": `Mark the ticket from ${who} as done`, onclick: () => actions.ticketDone(t.id),
+        }, "Mark done"))));
+}
+
 export function renderTickets(store, actions, list, counter) {
-  count(counter, store.tickets.length);
+  count(counter, store.ticketsTotal);
   if (!store.tickets.length) {
     replaceKeepFocus(list, [el("li", { class: "empty" }, "No open tickets.")]);
     return;
   }
-  replaceKeepFocus(list, store.tickets.map((t) => el("li", { class: "ticket", dataset: { id: String(t.id) } },
-    el("div", { class: "ticket-head" },
-      el("span", { class: "ticket-email" }, t.email),
-      el("time", { datetime: t.created_at }, dateTime(t.created_at))),
-    el("p", { class: "ticket-text" }, t.text),
-    el("button", {
-      type: "button", dataset: { focusKey: `k-${t.id}` },
-      "aria-label": `Mark the ticket from ${t.email} as done`, onclick: () => actions.ticketDone(t.id),
-    }, "Mark done"))));
+  const items = store.tickets.map((t) => ticketItem(t, actions));
+  if (store.ticketsTotal > store.tickets.length) {
+    items.push(el("li", { class: "more" }, el("button", {
+      type: "button", dataset: { focusKey: "more-tickets" }, onclick: () => actions.moreTickets(),
+    }, `Show more (${store.ticketsTotal - store.tickets.length})`)));
+  }
+  replaceKeepFocus(list, items);
 }

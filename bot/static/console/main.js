@@ -136,7 +136,6 @@ renderTickets(store, ctl, nodes.tickets, nodes.ticketsCount);
 renderAgents(store, nodes.agents);
 tabs.sync();
 setInterval(() => tickTimers(), 1000);
-setInterval(() => ctl.scheduleManagerRefresh(), 15000);
 
 ctl.conn = new Connection({
   events: serverEvents(ctl),

@@ -50,6 +50,7 @@ export class Store extends EventTarget {
     this.agents = [];
     this.canned = [];
     this.tickets = [];
+    this.ticketsTotal = 0;       // open tickets in all (the list holds the first pages)
     this.views = new Map();     // open chat tabs, in tab order
     this.active = null;         // id of the selected tab
     this.connected = false;
@@ -96,7 +97,7 @@ export class Store extends EventTarget {
     this.setMine((ack.chats || []).map((card) => card.id));
     this.setAgents(ack.agents || []);
     this.setCanned(ack.canned || []);
-    this.setTickets(ack.tickets || []);
+    this.setTickets(ack.tickets || [], ack.tickets_total);
     if ("all_chats" in ack) this.setAllChats(ack.all_chats || []);
   }
 
@@ -137,6 +138,13 @@ export class Store extends EventTarget {
     this.emit("all", cards);
   }
 
+  /** Managers: the server's changes to the list of chats with an agent. */
+  changeAllChats({ upsert = [], remove = [] }) {
+    if (this.allChats === null) return;
+    const gone = new Set([...remove, ...upsert.map((card) => card.id)]);
+    this.setAllChats([...this.allChats.filter((card) => !gone.has(card.id)), ...upsert]);
+  }
+
   setAgents(agents) {
     this.agents = agents;
     this.emit("agents", agents);
@@ -147,9 +155,29 @@ export class Store extends EventTarget {
     this.emit("canned", this.canned);
   }
 
-  setTickets(items) {
+  setTickets(items, total = items.length) {
     this.tickets = items;
+    this.ticketsTotal = Math.max(Number(total) || 0, items.length);
     this.emit("tickets", items);
+  }
+
+  /** One ticket changed (new, answered, its e-mail sent or failed, done). */
+  upsertTicket(ticket) {
+    const known = this.tickets.some((t) => t.id === ticket.id);
+    const rest = this.tickets.filter((t) => t.id !== ticket.id);
+    if (ticket.status === "done") {
+      this.setTickets(rest, this.ticketsTotal - (known ? 1 : 0));
+    } else {
+      const items = [...rest, ticket].sort((a, b) => a.id - b.id);
+      this.setTickets(items, this.ticketsTotal + (known ? 0 : 1));
+    }
+  }
+
+  /** The next page of tickets from the server (after the last one shown). */
+  addTickets(page) {
+    const ids = new Set(this.tickets.map((t) => t.id));
+    const items = [...this.tickets, ...page.items.filter((t) => !ids.has(t.id))];
+    this.setTickets(items, page.total);
   }
 
   view(id) {
