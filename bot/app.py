@@ -29,6 +29,7 @@ from bot.kb.service import KnowledgeService
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mood.detector import MoodDetector
+from bot.ratelimit import Limits
 from bot.settings import Settings, matcher_config, mood_config, policy_config
 from bot.sockets import RoomIndex, Server
 from bot.store import Database
@@ -37,6 +38,7 @@ from bot.sweeper import Sweeper
 from bot.web import pages
 from bot.web.middleware import security_headers
 from bot.web.origins import OriginPolicy
+from bot.web.remotes import Remotes
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ AGENTS = web.AppKey("agents", AgentService)
 SESSIONS = web.AppKey("sessions", Sessions)
 CSAT = web.AppKey("csat", CsatService)
 ORIGINS = web.AppKey("origins", OriginPolicy)
+LIMITS = web.AppKey("limits", Limits)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -100,7 +103,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[LIVE], app[ROUTER], app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = (
         live, router, chat, agents, sessions, csat
     )
-    sio.register_namespace(ShopperNamespace(settings, chat, csat))
+    sio.register_namespace(ShopperNamespace(settings, chat, csat, app[LIMITS]))
     sio.register_namespace(AgentNamespace(settings, sessions, agents, live, app[ORIGINS]))
     await router.rebuild()
     sweeper = asyncio.create_task(Sweeper(settings, db, live, router, chat).run(), name="sweeper")
@@ -116,10 +119,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=256 * 1024)
+    # The client's real address first (behind trusted proxies), so everything after sees it.
+    remotes = Remotes(settings.trusted_proxies)
+    app = web.Application(middlewares=[remotes.middleware(), security_headers],
+                          client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
+    app[LIMITS] = Limits(settings)
     sio = Server(
+        limits=app[LIMITS],
         async_mode="aiohttp",
         client_manager=RoomIndex(),
         cors_allowed_origins=app[ORIGINS],
