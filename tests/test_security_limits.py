@@ -17,6 +17,7 @@ import pytest
 import socketio
 
 from bot.app import SIO
+from bot.ratelimit import RateLimiter
 
 from conftest import Client, LiveServer, ServerFactory
 
@@ -241,3 +242,21 @@ async def test_ipv6_clients_are_limited_per_64_network(start_server: ServerFacto
         await shopper_at(connect, server, f"2001:db8:1:2::{n + 100}")
     client = await connect("/chat", url=server.url, headers={"X-Forwarded-For": address})
     assert refused(await client.call("start", {}))
+
+
+def test_the_limiters_memory_follows_the_active_keys() -> None:
+    """A flood from many addresses leaves nothing behind once its window has passed,
+    and no limit ever holds more than its ``max_keys``."""
+    limiter = RateLimiter(3, 60.0, max_keys=5_000)
+    for n in range(20_000):  # a minute of 20,000 made-up addresses, a hit each
+        assert limiter.hit(f"2001:db8:{n}::/64", now=1000.0 + n * 0.003) == 0
+        assert len(limiter) <= 5_000
+    assert limiter.hit("203.0.113.1", now=1000.0 + 61 + 60) == 0  # a window later
+    assert len(limiter) == 1
+    # the window itself: three hits, then a wait until they leave it (buckets of 6 s:
+    # the window spans 54 to 60 s)
+    for _ in range(3):
+        assert limiter.hit("a", now=2000.0) == 0
+    wait = limiter.hit("a", now=2030.0)
+    assert 24 <= wait <= 30 and limiter.hit("a", now=2030.0 + wait - 0.1) > 0
+    assert limiter.hit("a", now=2030.0 + wait) == 0
