@@ -31,10 +31,10 @@ ACK_REQUESTED: ContextVar[bool] = ContextVar("ack_requested", default=True)
 # come from the client's payload, not from the transport, and are refused.
 CLIENT_EVENT: ContextVar[bool] = ContextVar("client_event", default=False)
 RESERVED = frozenset({"connect", "disconnect", "connect_error"})
-# Connections over an address's limit that are still let in, one at a time, to be
-# told why (connect_error ``too_many_connections``) and closed; past these, engine.io
-# refuses the handshake itself (HTTP 401), so a client that never asks for a
-# namespace cannot hold more than the limit plus these.
+# Connections over an address's limit that are still let in, this many at a time, to
+# be told why (connect_error ``too_many_connections``) and closed; past these,
+# engine.io refuses the handshake itself (HTTP 401), so a client that never asks for
+# a namespace cannot hold more than the limit plus these.
 TURN_AWAY_AT_ONCE = 10
 TURN_AWAY_AFTER = 2.0  # seconds a turned-away connection may stay open at most
 
@@ -129,27 +129,34 @@ class Server(socketio.AsyncServer):
         self._held: dict[str, str] = {}  # engine.io sid -> address key it counts under
         self._turning_away: dict[str, tuple[str, asyncio.TimerHandle]] = {}
         self._turn_away = Gauge(TURN_AWAY_AT_ONCE)
+        self._closing: set[asyncio.Task[None]] = set()
         self._refusals_logged = RateLimiter(1, 60.0)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         address = client_address(environ)
         environ["REMOTE_ADDR"] = address
         environ["wsgi.url_scheme"] = client_scheme(environ)
-        rule = self.limits.connections if self.limits is not None else None
-        if rule is not None and rule.limit > 0 and self.limits is not None:
+        limits = self.limits
+        if limits is not None and limits.connections.limit > 0:
             key = address_key(address)
-            if await self.limits.counters.acquire(rule, key):
+            if await limits.counters.acquire(limits.connections, key):
                 self._held[eio_sid] = key
             elif self._turn_away.acquire(key):
                 timer = asyncio.get_running_loop().call_later(
-                    TURN_AWAY_AFTER, lambda: asyncio.ensure_future(self.eio.disconnect(eio_sid)))
+                    TURN_AWAY_AFTER, self._close_soon, eio_sid)
                 self._turning_away[eio_sid] = (key, timer)
-                self._log_refusal(key, rule.limit)
+                self._log_refusal(key, limits.connections.limit)
             else:
-                self._log_refusal(key, rule.limit)
+                self._log_refusal(key, limits.connections.limit)
                 return {"code": "too_many_connections",
                         "message": MESSAGES["too_many_connections"]}
         return await super()._handle_eio_connect(eio_sid, environ)
+
+    def _close_soon(self, eio_sid: str) -> None:
+        """A turned-away connection that did not ask for a namespace in time."""
+        task = asyncio.ensure_future(self.eio.disconnect(eio_sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     def _log_refusal(self, key: str, limit: int) -> None:
         if not self._refusals_logged.hit(key):  # once a minute per address
