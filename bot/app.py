@@ -35,6 +35,7 @@ from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
+from bot.ratelimit import Limits
 from bot.settings import Settings, matcher_config, mood_config, policy_config
 from bot.sockets import RoomIndex, Server
 from bot.store import Database
@@ -43,6 +44,7 @@ from bot.sweeper import Sweeper
 from bot.web import pages
 from bot.web.middleware import security_headers
 from bot.web.origins import OriginPolicy
+from bot.web.remotes import Remotes
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ MAILER = web.AppKey("mailer", Mailer)
 SESSIONS = web.AppKey("sessions", Sessions)
 CSAT = web.AppKey("csat", CsatService)
 ORIGINS = web.AppKey("origins", OriginPolicy)
+LIMITS = web.AppKey("limits", Limits)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -119,7 +122,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[LIVE], app[LIFECYCLE], app[BOARD], app[DISPATCHER] = live, lifecycle, board, dispatcher
     app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = chat, agents, sessions, csat
     app[AGENT_NAMESPACE], app[MAILER] = agent_namespace, mailer
-    sio.register_namespace(ShopperNamespace(settings, chat, csat))
+    sio.register_namespace(ShopperNamespace(settings, chat, csat, app[LIMITS]))
     sio.register_namespace(agent_namespace)
     await lifecycle.rebuild()
     tasks = [
@@ -143,10 +146,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[security_headers], client_max_size=256 * 1024)
+    # The client's real address first (behind trusted proxies), so everything after sees it.
+    remotes = Remotes(settings.trusted_proxies)
+    app = web.Application(middlewares=[remotes.middleware(), security_headers],
+                          client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
+    app[LIMITS] = Limits(settings)
     sio = Server(
+        limits=app[LIMITS],
         async_mode="aiohttp",
         client_manager=RoomIndex(),
         cors_allowed_origins=app[ORIGINS],

@@ -49,13 +49,27 @@ class Settings:
     # The console cookie gets the Secure flag unless this is False. Browsers accept
     # Secure cookies from http://localhost and http://127.0.0.1 too.
     secure_cookies: bool = True
+    # Reverse proxies (addresses or networks, e.g. 127.0.0.1 or 10.0.0.0/8) whose
+    # X-Forwarded-For / Forwarded and X-Forwarded-Proto headers are believed; from
+    # anyone else they are ignored (see bot.web.remotes).
+    trusted_proxies: tuple[str, ...] = ()
 
     # -- conversations
     inactivity_timeout: float = 600.0  # seconds without a shopper message -> chat ends
     max_message_length: int = 2000
-    rate_limit_messages: int = 10  # messages per connection ...
+    rate_limit_messages: int = 10  # shopper messages per conversation ...
     rate_limit_window: float = 10.0  # ... per this many seconds
+    rate_limit_handoffs: int = 5  # hand-off requests per conversation per window
     rate_limit_events: int = 60  # any events per connection per window (floods)
+
+    # -- per client address: many shoppers may share one (a mobile carrier's NAT,
+    # an office), so these are generous; 0 turns a limit off. See README "Security".
+    address_window: float = 60.0  # the window of the per-address rates below
+    address_connections: int = 100  # socket.io connections held at once
+    address_conversations: int = 30  # new conversations per window
+    address_messages: int = 300  # shopper messages per window
+    address_handoffs: int = 20  # hand-off requests per window
+    address_tickets: int = 5  # offline messages (leave_message) per window
     kb_reload_interval: float = 2.0  # seconds between checks for edited KB files
     ping_interval: float = 25.0  # socket.io heartbeat: a silent connection is dropped after
     ping_timeout: float = 20.0  # ping_interval + ping_timeout seconds (half-open sockets)
@@ -78,8 +92,10 @@ class Settings:
     shopper_grace_period: float = 60.0
     queue_wait_threshold: float = 180.0  # seconds before "leave a message" is offered
     session_ttl: float = 12 * 3600.0
-    login_attempts: int = 5  # per email and per IP ...
+    login_attempts: int = 5  # failed sign-ins per e-mail and address ...
+    login_address_attempts: int = 50  # ... and per address (any e-mail) ...
     login_window: float = 300.0  # ... in this many seconds
+    login_hash_slots: int = 2  # password checks at once (scrypt: 32 MiB, ~80 ms each)
 
     # -- CSAT
     csat_window: float = 7 * 24 * 3600.0  # seconds a rating may still be changed

@@ -9,16 +9,20 @@ all turned into such refusals; the connection stays up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextvars import ContextVar
 from typing import Any
 
 import socketio
+from engineio import json as engineio_json
+from socketio import packet
 
 from bot import validate
-from bot.errors import ClientError
-from bot.ratelimit import RateLimiter
+from bot.errors import MESSAGES, ClientError
+from bot.ratelimit import Gauge, Limits, RateLimiter
 from bot.store import StorageUnavailable
+from bot.web.remotes import address_key, client_address, client_scheme
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,48 @@ ACK_REQUESTED: ContextVar[bool] = ContextVar("ack_requested", default=True)
 # come from the client's payload, not from the transport, and are refused.
 CLIENT_EVENT: ContextVar[bool] = ContextVar("client_event", default=False)
 RESERVED = frozenset({"connect", "disconnect", "connect_error"})
+# Connections over an address's limit that are still let in, this many at a time, to
+# be told why (connect_error ``too_many_connections``) and closed; past these,
+# engine.io refuses the handshake itself (HTTP 401), so a client that never asks for
+# a namespace cannot hold more than the limit plus these.
+TURN_AWAY_AT_ONCE = 10
+TURN_AWAY_AFTER = 2.0  # seconds a turned-away connection may stay open at most
+
+
+def refusal(code: str, message: str | None = None) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection: the client's ``connect_error`` has ``message`` and
+    ``data: {code, message}``."""
+    message = message or MESSAGES.get(code, code)
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+
+
+class Unreadable:
+    """Stands for a packet payload that is not JSON, or nested too deeply to read."""
+
+    def __repr__(self) -> str:
+        return "<unreadable>"
+
+
+UNREADABLE = Unreadable()
+
+
+class _PacketJson:
+    """engine.io's JSON, except that a payload that cannot be read becomes an event
+    named :data:`UNREADABLE` (refused with an ack) instead of an exception that would
+    leave the client without an answer (json's RecursionError at ~1,000 levels)."""
+
+    dumps = staticmethod(engineio_json.dumps)
+
+    @staticmethod
+    def loads(text: str, **kwargs: Any) -> Any:
+        try:
+            return engineio_json.loads(text, **kwargs)
+        except (ValueError, RecursionError):
+            return [UNREADABLE]
+
+
+class Packet(packet.Packet):
+    json = _PacketJson
 
 
 class RoomIndex(socketio.AsyncManager):
@@ -73,7 +119,77 @@ class RoomIndex(socketio.AsyncManager):
 
 
 class Server(socketio.AsyncServer):
-    """Remembers, per event, whether the client asked for an ack."""
+    """Remembers, per event, whether the client asked for an ack; gives engine.io's
+    environ the client's real address and scheme; holds connections per address to
+    ``limits.connections``; answers unreadable packets."""
+
+    def __init__(self, *, limits: Limits | None = None, **kwargs: Any) -> None:
+        super().__init__(serializer=Packet, **kwargs)
+        self.limits = limits
+        self._held: dict[str, str] = {}  # engine.io sid -> address key it counts under
+        self._turning_away: dict[str, tuple[str, asyncio.TimerHandle]] = {}
+        self._turn_away = Gauge(TURN_AWAY_AT_ONCE)
+        self._closing: set[asyncio.Task[None]] = set()
+        self._refusals_logged = RateLimiter(1, 60.0)
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        address = client_address(environ)
+        environ["REMOTE_ADDR"] = address
+        environ["wsgi.url_scheme"] = client_scheme(environ)
+        limits = self.limits
+        if limits is not None and limits.connections.limit > 0:
+            key = address_key(address)
+            if await limits.counters.acquire(limits.connections, key):
+                self._held[eio_sid] = key
+            elif self._turn_away.acquire(key):
+                timer = asyncio.get_running_loop().call_later(
+                    TURN_AWAY_AFTER, self._close_soon, eio_sid)
+                self._turning_away[eio_sid] = (key, timer)
+                self._log_refusal(key, limits.connections.limit)
+            else:
+                self._log_refusal(key, limits.connections.limit)
+                return {"code": "too_many_connections",
+                        "message": MESSAGES["too_many_connections"]}
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    def _close_soon(self, eio_sid: str) -> None:
+        """A turned-away connection that did not ask for a namespace in time."""
+        task = asyncio.ensure_future(self.eio.disconnect(eio_sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def _log_refusal(self, key: str, limit: int) -> None:
+        if not self._refusals_logged.hit(key):  # once a minute per address
+            log.warning("connections from %s refused: %d held, the limit", key, limit)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        if eio_sid in self._turning_away:
+            error = refusal("too_many_connections")
+            await self._send_packet(eio_sid, self.packet_class(
+                packet.CONNECT_ERROR, data=error.error_args, namespace=namespace or "/"))
+            await self.eio.disconnect(eio_sid)
+            return
+        await super()._handle_connect(eio_sid, namespace, data)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any = None) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            key = self._held.pop(eio_sid, None)
+            if key is not None and self.limits is not None:
+                await self.limits.counters.release(self.limits.connections, key)
+            turned = self._turning_away.pop(eio_sid, None)
+            if turned is not None:
+                turned[1].cancel()
+                self._turn_away.release(turned[0])
+
+    async def _handle_event(  # type: ignore[no-untyped-def]
+        self, eio_sid, namespace, id, data
+    ):
+        # A client may send any JSON as the event: it must be [name, *arguments].
+        if not isinstance(data, list) or not data:
+            data = [UNREADABLE]
+        return await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _handle_event_internal(  # type: ignore[no-untyped-def]
         self, server, sid, eio_sid, data, namespace, id
@@ -97,11 +213,16 @@ class Namespace(socketio.AsyncNamespace):
         self.event_limits = RateLimiter(event_limit, window)
 
     async def trigger_event(self, event: Any, *args: Any) -> Any:
-        if event in RESERVED and not CLIENT_EVENT.get():
+        if isinstance(event, str) and event in RESERVED and not CLIENT_EVENT.get():
             return await super().trigger_event(event, *args)
         sid = args[0]
-        name = event if isinstance(event, str) else repr(event)
+        name = event if isinstance(event, str) else "<not a name>"
         try:
+            if event is UNREADABLE:
+                raise ClientError("invalid_payload",
+                                  "The packet is not JSON, or is nested too deeply.")
+            if not isinstance(event, str):
+                raise ClientError("unknown_event", "An event name is a string.")
             if name not in self.events:
                 raise ClientError("unknown_event", f"Unknown event {name[:40]!r}.")
             wait = self.event_limits.hit(sid)

@@ -9,14 +9,37 @@ from bot.errors import ClientError
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
+# A lone UTF-16 surrogate (JSON "\ud800") decodes to a str that is not valid Unicode:
+# SQLite, UTF-8 and every reader after us would choke on it.
+SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_VALUES = 10_000  # strings, numbers, lists and objects in one payload (ours use < 50)
 
 
 def payload(data: Any) -> dict[str, Any]:
-    """The event payload must be one JSON object; ``None`` counts as ``{}``."""
+    """The event payload must be one JSON object (``None`` counts as ``{}``) of at most
+    :data:`MAX_VALUES` values whose strings, keys included, are valid Unicode."""
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ClientError("invalid_payload")
+    if isinstance(data.get("text"), str) and SURROGATE.search(data["text"]):
+        raise ClientError("invalid_text", "The text is not valid Unicode (a lone surrogate).")
+    pending: list[Any] = [data]
+    seen = 0
+    while pending:  # iterative: a deeply nested payload must not exhaust the stack
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ClientError("invalid_payload", "The payload has too many values.")
+        if isinstance(value, str):
+            if SURROGATE.search(value):
+                raise ClientError("invalid_payload",
+                                  "A string in the payload is not valid Unicode (a lone surrogate).")
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return data
 
 
@@ -30,6 +53,8 @@ def text(data: dict[str, Any], key: str = "text", *, limit: int) -> str:
         raise ClientError("text_too_long", f"The message is over {limit} characters.", limit=limit)
     if "\x00" in value:
         raise ClientError("invalid_text", "The message contains a NUL character.")
+    if SURROGATE.search(value):
+        raise ClientError("invalid_text", "The text is not valid Unicode (a lone surrogate).")
     return value
 
 

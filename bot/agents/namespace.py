@@ -7,15 +7,13 @@ import logging
 from http.cookies import SimpleCookie
 from typing import Any
 
-import socketio
-
 from bot.agents.service import AgentService
 from bot.agents.sessions import COOKIE, Session, Sessions
 from bot.errors import ClientError
 from bot.fanout import AGENT_NS, AGENTS_ROOM, MANAGERS_ROOM, agent_room
 from bot.live import LiveState
 from bot.settings import Settings
-from bot.sockets import Namespace
+from bot.sockets import Namespace, refusal
 from bot.web.origins import OriginPolicy
 
 log = logging.getLogger(__name__)
@@ -54,14 +52,12 @@ class AgentNamespace(Namespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not self.origins.same_origin(environ):
             log.info("agent connection from origin %s refused", environ.get("HTTP_ORIGIN"))
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "forbidden", "message": "The console is same-origin only."})
+            raise refusal("forbidden", "The console is same-origin only.")
         cookie = session_cookie(environ)
         session = await self.sessions.get(cookie)
         if session is None:
             log.info("agent connection without a valid session refused")
-            raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "unauthorized", "message": "Please sign in."})
+            raise refusal("unauthorized", "Please sign in.")
         await self.save_session(sid, {"cookie": cookie, "agent_id": session.agent.id})
         agent = session.agent
         await self.enter_room(sid, AGENTS_ROOM)

@@ -38,7 +38,6 @@ from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import KeyedLocks
-from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
@@ -81,7 +80,6 @@ class ChatService:
         self.lifecycle = lifecycle
         self.board = board
         self.csat = csat
-        self.message_limits = RateLimiter(settings.rate_limit_messages, settings.rate_limit_window)
         self._background: set[asyncio.Task[Any]] = set()
 
     # -- helpers -----------------------------------------------------------
@@ -197,7 +195,6 @@ class ChatService:
 
     async def left(self, sid: str) -> None:
         conversation_id = await self.live.shopper_left(sid)
-        self.message_limits.forget(sid)
         if conversation_id is not None:
             await self._left_conversation(conversation_id)
 
@@ -221,9 +218,6 @@ class ChatService:
         pick = data.get("pick")
         if pick is not None and (not isinstance(pick, str) or len(pick) > 200):
             raise ClientError("invalid_payload", "'pick' must be an entry id.")
-        wait = self.message_limits.hit(sid)
-        if wait:
-            raise ClientError("rate_limited", retry_after=wait)
 
         # The turn is judged in the writer, on the conversation as committed, so a
         # message costs one trip to the database thread, not a read and a write.
@@ -379,9 +373,6 @@ class ChatService:
         client_id = data.get("id")
         if client_id is not None:
             client_id = validate.client_id(data)
-        wait = self.message_limits.hit(sid)
-        if wait:
-            raise ClientError("rate_limited", retry_after=wait)
         moved = await self.lifecycle.follow_up(conversation_id, "form", email=email, text=text,
                                                client_id=client_id)
         return {"ticket_id": moved.ticket_id,

@@ -1,7 +1,8 @@
 """``supportbot export events|csat``: stream raw rows as CSV or JSON Lines.
 
 For other analytics tools: values are written as stored (times in UTC ISO 8601,
-JSON columns as JSON). The database is opened read-only and read in chunks, so
+JSON columns as JSON), except that in CSV a text cell a spreadsheet would run
+as a formula gets a leading ``'`` (the guard of the report CSVs). The database is opened read-only and read in chunks, so
 an export of millions of rows runs in constant memory while the server runs. On
 a terminal, a progress bar goes to standard error.
 """
@@ -19,6 +20,7 @@ from typing import Any, TextIO
 
 from bot.cli.common import add_db_argument
 from bot.cli.report import add_range_arguments
+from bot.reports import csvout
 
 CHUNK = 2000
 
@@ -111,7 +113,9 @@ def write(what: str, fmt: str, chunks: Iterator[list[tuple[Any, ...]]], out: Tex
         writer.writerow(columns)
     for chunk in chunks:
         if writer is not None:
-            writer.writerows(chunk)
+            # Text a spreadsheet would run as a formula gets the reports' guard.
+            writer.writerows([csvout.text(v) if isinstance(v, str) else v for v in row]
+                             for row in chunk)
         else:
             lines = []
             for row in chunk:

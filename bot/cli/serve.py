@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="a shop origin whose pages may embed the widget, e.g. "
                    "https://shop.example (repeatable; the server's own origin is always allowed)")
     p.add_argument("--public-url", help="the URL shoppers' browsers use to reach this server")
+    p.add_argument("--trusted-proxy", dest="trusted_proxies", action="append", metavar="ADDRESS",
+                   help="a reverse proxy (address or network, e.g. 127.0.0.1 or 10.0.0.0/8) "
+                   "whose X-Forwarded-For/Forwarded and X-Forwarded-Proto headers give the "
+                   "client's address and scheme (repeatable; from anyone else they are ignored)")
     p.add_argument("--inactivity-timeout", type=float, metavar="SECONDS",
                    help="end a chat after this long without messages (default 600)")
     p.add_argument("--insecure-cookies", action="store_true",
@@ -55,11 +59,16 @@ def run(args: argparse.Namespace) -> int:
     from bot.cli import CommandError
     from bot.settings import settings_from_env
     from bot.web.origins import normalise_origin
+    from bot.web.remotes import parse_networks
 
     try:
         origins = tuple(normalise_origin(o) for o in args.allowed_origins or ())
     except ValueError as exc:
         raise CommandError(f"--allowed-origin: {exc}") from None
+    try:
+        proxies = tuple(str(n) for n in parse_networks(args.trusted_proxies or ()))
+    except ValueError as exc:
+        raise CommandError(f"--trusted-proxy: {exc}") from None
     try:
         settings = settings_from_env(
             host=args.host,
@@ -67,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             db=args.db,
             kb=args.kb,
             allowed_origins=origins or None,
+            trusted_proxies=proxies or None,
             public_url=args.public_url,
             inactivity_timeout=args.inactivity_timeout,
             log_level=args.log_level,
@@ -87,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--port must be 1-65535, not {settings.port}")
     if settings.inactivity_timeout <= 0:
         raise CommandError("--inactivity-timeout must be positive")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise CommandError(f"SUPPORTBOT_TRUSTED_PROXIES: {exc}") from None
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
     check_db_path(settings.db, readonly_ok=True)

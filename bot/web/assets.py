@@ -49,8 +49,12 @@ class Assets:
         self._cache: dict[Path, Asset] = {}
 
     def locate(self, relative: str) -> Path:
-        path = (self.root / relative).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
+        try:
+            path = (self.root / relative).resolve()
+            found = path.is_relative_to(self.root) and path.is_file()
+        except (ValueError, OSError):  # a NUL byte in the name, a name too long
+            found = False
+        if not found:
             raise web.HTTPNotFound()
         return path
 

@@ -1,4 +1,5 @@
-"""Security headers on every HTTP response; CORS for the widget's own files."""
+"""Security headers on every HTTP response (errors and redirects too); CORS for the
+widget's own files."""
 
 from __future__ import annotations
 
@@ -30,9 +31,19 @@ def _widget_cors(request: web.Request, response: web.StreamResponse) -> None:
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    if response.prepared:
-        return response
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        # Redirects and errors are raised (a 303 after sign-in, a 403, the router's
+        # 404): they get the same headers on their way out.
+        _secure(request, exc)
+        raise
+    if not response.prepared:
+        _secure(request, response)
+    return response
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if response.content_type == "text/html":
@@ -40,4 +51,3 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response.headers.setdefault("X-Frame-Options", "DENY")
     if request.path == "/widget.js" or request.path.startswith("/widget/"):
         _widget_cors(request, response)
-    return response

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.web.remotes import client_scheme
+
 
 def normalise_origin(origin: str) -> str:
     """``HTTPS://Shop.Example:443/`` -> ``https://shop.example``; raises ValueError."""
@@ -29,9 +31,10 @@ def own_origin(environ: Mapping[str, Any]) -> str | None:
     host = environ.get("HTTP_HOST")
     if not host:
         return None
-    scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+    # X-Forwarded-Proto counts only from a trusted proxy (bot.web.remotes), never as sent.
+    scheme = client_scheme(environ)
     try:
-        return normalise_origin(f"{str(scheme).split(',')[0].strip()}://{host}")
+        return normalise_origin(f"{scheme}://{host}")
     except ValueError:
         return None
 

@@ -6,6 +6,7 @@ The dashboard's routes live in ``bot.web.dashboard``.
 from __future__ import annotations
 
 import html
+import math
 import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
@@ -119,13 +120,20 @@ async def health(request: web.Request) -> web.Response:
 # -- sign-in -------------------------------------------------------------------------
 
 
+LOGIN_ERRORS = {"1": "Wrong e-mail or password.", "2": "Too many attempts; try again later.",
+                "3": "Your session expired; please sign in again.",
+                "4": "Too many sign-ins at this moment; please try again in a few seconds."}
+
+
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
+    return await _login_form(request, LOGIN_ERRORS.get(request.query.get("error", ""), ""),
+                             _safe_next(request.query.get("next")))
+
+
+async def _login_form(request: web.Request, error: str, next_url: str) -> web.Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    error = {"1": "Wrong e-mail or password.", "2": "Too many attempts; try again later.",
-             "3": "Your session expired; please sign in again."}.get(request.query.get("error", ""), "")
-    response = await page(request, "login.html", csrf=token, next=_safe_next(request.query.get("next")),
-                    error=error)
+    response = await page(request, "login.html", csrf=token, next=next_url, error=error)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
                         secure=request.app[_keys().SETTINGS].secure_cookies)
     return response
@@ -144,11 +152,14 @@ async def login(request: web.Request) -> web.StreamResponse:
         cookie, session = await sessions.login(str(form.get("email", "")),
                                                str(form.get("password", "")), request.remote or "")
     except LoginRefused as exc:
-        code = "2" if exc.retry_after else "1"
-        response = web.HTTPSeeOther(f"/login?error={code}&next={quote(next_url)}")
-        if exc.retry_after:
-            response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
-        raise response from None
+        if not exc.retry_after:
+            raise web.HTTPSeeOther(f"/login?error=1&next={quote(next_url)}") from None
+        # Not checked (too many failures, or too many checks at once): 429, and the
+        # form again with the reason.
+        response = await _login_form(request, LOGIN_ERRORS["4" if exc.busy else "2"], next_url)
+        response.set_status(429)
+        response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
     request.app[_keys().DB].submit(
         ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row())
     response = web.HTTPSeeOther(next_url)

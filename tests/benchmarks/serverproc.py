@@ -43,6 +43,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# Simulated shoppers all come from 127.0.0.1 where real ones come from many
+# addresses: the per-address limits are raised out of their way (still counted).
+# A caller's env can set them again.
+MANY_ADDRESSES = {f"SUPPORTBOT_ADDRESS_{name}": "1000000000"
+                  for name in ("CONNECTIONS", "CONVERSATIONS", "MESSAGES", "HANDOFFS", "TICKETS")}
+
+
 class ServerProcess:
     """``python -m bot serve`` on a free port; ``kill()`` is a real SIGKILL."""
 
@@ -51,7 +58,7 @@ class ServerProcess:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **MANY_ADDRESSES, **(env or {})}
         self.args = args or []
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
