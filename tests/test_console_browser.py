@@ -424,3 +424,52 @@ async def test_console_helpers(server: LiveServer, page: Page) -> None:
         "shortcuts": ["eta", "eta", "x"],
         "names": ["Visitor c_abcd", "a@b.example", "Sam"],
     }
+
+
+async def test_a_ticket_is_answered_from_the_console_and_moods_arrive_unasked(
+    server: LiveServer, page: Page, shopper: Callable[..., Awaitable[Client]], artifacts: Path,
+) -> None:
+    errors = PageErrors(page)
+    requests: list[str] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framesent", lambda payload: requests.append(str(payload))))
+    await server.add_agent("ada@shop.example", "Ada")
+    await sign_in(page, server, "ada@shop.example")
+
+    # A shopper leaves a message while nobody is online: a ticket with an answer box.
+    client = await shopper()
+    assert (await client.call("handoff", {}))["ok"]
+    ack = await client.call("leave_message", {"email": "maria@example.com",
+                                              "text": "Is the linen duvet back in stock?"})
+    assert ack["ok"], ack
+    await page.locator("summary", has_text="Offline tickets").click()
+    tickets = page.locator("#tickets-list")
+    await expect(page.locator("#tickets-count")).to_have_text("1")
+    await expect(tickets.locator(".ticket-text")).to_have_text("Is the linen duvet back in stock?")
+    await expect(tickets.locator(".ticket-source")).to_have_text("Left a message.")
+    box = tickets.get_by_label("Answer to maria@example.com")
+    await box.fill("Yes, from Monday.")
+    await tickets.get_by_role("button", name="Send answer").click()
+    got = await client.wait_for("message", lambda m: m["author"] == "agent")
+    assert got["text"] == "Yes, from Monday." and got["agent"] == {"name": "Ada"}
+    await expect(tickets.locator(".ticket-state")).to_have_text("answered")
+    await expect(box).to_have_value("")
+    # no mail server here: the console says where the answer went
+    await expect(tickets.locator(".ticket-mail")).to_have_count(0)
+    await page.screenshot(path=str(artifacts / "console-ticket-answered.png"))
+
+    # The chat of a ticket can be opened and read; the shopper writes again.
+    await tickets.get_by_role("button", name="Open the chat of maria@example.com").click()
+    panel = page.locator(f"#panel-{conversation_of(client)}")
+    await expect(panel.locator(".badge")).to_have_text("offline ticket")
+    await client.call("message", {"id": "again", "text": "this is ridiculous, I need it today!!"})
+    await expect(tickets.locator(".ticket-state")).to_have_text("open")
+    # The card's mood follows the shopper's message without the console asking for it.
+    await expect(panel.locator(".card-info .mood .mood-label")).to_contain_text("unhappy")
+    opens = [r for r in requests if '"open"' in r]
+    assert len(opens) == 1, opens  # the one click; no re-open to refresh the mood
+
+    await tickets.get_by_role("button", name="Mark the ticket from maria@example.com as done").click()
+    await expect(tickets).to_have_text("No open tickets.")
+    await client.wait_for("csat_request")
+    assert errors.errors == []

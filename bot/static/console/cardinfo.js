@@ -56,6 +56,7 @@ export function statusWord(card, { mine = false } = {}) {
     case "assigned": return mine ? "yours" : `with ${card.agent && card.agent.name || "an agent"}`;
     case "closed": return "closed";
     case "bot": return "with the bot";
+    case "ticket": return "offline ticket";
     default: return card.status || "";
   }
 }

@@ -120,7 +120,12 @@ function ticketItem(t, actions) {
     event.preventDefault();
     const text = draft.value.trim();
     if (!text) return;
-    if (await actions.ticketReply(t.id, text)) drafts.delete(t.id);
+    drafts.delete(t.id); // the list is redrawn when the answer is acknowledged
+    draft.value = "";
+    if (!(await actions.ticketReply(t.id, text))) {
+      drafts.set(t.id, text);
+      draft.value = text;
+    }
   };
   return el("li", { class: `ticket ticket-${t.status}`, dataset: { id: String(t.id) } },
     el("div", { class: "ticket-head" },
