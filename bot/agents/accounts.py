@@ -137,6 +137,7 @@ def set_disabled(conn: sqlite3.Connection, email: str, disabled: bool = True) ->
     conn.execute("UPDATE agents SET disabled = ? WHERE id = ?", (int(disabled), found[0].id))
     if disabled:
         conn.execute("DELETE FROM sessions WHERE agent_id = ?", (found[0].id,))
+        conn.execute("DELETE FROM devices WHERE agent_id = ?", (found[0].id,))
     agent = get_agent(conn, found[0].id)
     assert agent is not None
     return agent

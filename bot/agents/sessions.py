@@ -12,6 +12,13 @@ past the limit while the first ones are being checked; a successful sign-in
 then gives its count back. Password checks (scrypt, ~80 ms of a core and
 32 MiB each) pass through a :class:`CheckGate`: a few at once, a few waiting,
 and the rest are turned away at once instead of piling up.
+
+A browser an agent signed in from gets a device cookie (``supportbot_device``:
+256 random bits, the database keeps their SHA-256 with the agent). A sign-in for
+that agent's e-mail with it is not subject to the limits for strangers and has a
+password check of its own, so a burst of wrong sign-ins from anywhere cannot keep
+the team out. A device cookie sent with ``DEVICE_FAILURES`` wrong passwords is
+forgotten, so a stolen one gives a handful of guesses at most.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ T = TypeVar("T")
 
 COOKIE = "supportbot_session"
 LOGIN_CSRF_COOKIE = "supportbot_login"
+DEVICE_COOKIE = "supportbot_device"
+DEVICE_TTL = 90 * 24 * 3600.0  # a device not used for this long is a stranger again
+DEVICE_FAILURES = 3
 
 
 def _digest(value: str) -> str:
@@ -97,15 +107,23 @@ class Sessions:
         self.by_account = RateLimiter(settings.login_attempts, settings.login_window)
         self.by_address = RateLimiter(settings.login_address_attempts, settings.login_window)
         self.checks = CheckGate(settings.login_hash_slots)
+        self.known = asyncio.Semaphore(1)  # the password checks of known devices
         self._limits_logged = RateLimiter(1, settings.login_window)
 
-    async def login(self, email: str, password: str, ip: str) -> tuple[str, Session]:
-        """Check the password; return a new cookie value and its session.
+    async def login(self, email: str, password: str, ip: str, device: str | None = None
+                    ) -> tuple[str, Session, str]:
+        """Check the password; return a new session cookie, its session and the
+        browser's (new) device cookie.
 
         An unknown e-mail, a disabled account and a wrong password all raise the
         same :class:`LoginRefused` after the same amount of work.
         """
         email = accounts.normalise_email(email)[:320]
+        if device and len(device) <= 100:
+            known = await self.db.read(partial(_known_device, id_hash=_digest(device),
+                                               email=email, since=_device_since()))
+            if known is not None:
+                return await self._login_known(known, device, password)
         address = address_key(ip)
         account = f"{email} {address}"
         # Counted before the check, given back on success (and when not checked):
@@ -135,11 +153,30 @@ class Sessions:
         agent = found[0]
         self.by_account.forget(account)
         self.by_address.undo(address)
+        return await self._open_session(agent, None)  # a device cookie of another agent stays
+
+    async def _login_known(self, agent: Agent, device: str, password: str
+                           ) -> tuple[str, Session, str]:
+        """A sign-in from a browser this agent used before: its own check, no queue."""
+        encoded = await self.db.read(partial(_password_hash, agent_id=agent.id))
+        async with self.known:
+            ok = await asyncio.get_running_loop().run_in_executor(
+                None, accounts.verify_password, password[:1024], encoded)
+        if not ok:
+            await self.db.write(partial(_device_failed, id_hash=_digest(device)))
+            log.info("failed sign-in from a known device of agent %d", agent.id)
+            raise LoginRefused()
+        return await self._open_session(agent, device)
+
+    async def _open_session(self, agent: Agent, device: str | None) -> tuple[str, Session, str]:
         cookie = secrets.token_urlsafe(32)
+        new_device = secrets.token_urlsafe(32)  # a fresh one each time: the old one ends
         session = Session(agent, secrets.token_urlsafe(24),
                           iso(now() + timedelta(seconds=self.settings.session_ttl)))
-        await self.db.write(partial(_insert_session, id_hash=_digest(cookie), session=session))
-        return cookie, session
+        await self.db.write(partial(
+            _insert_session, id_hash=_digest(cookie), session=session,
+            device=(_digest(new_device), _digest(device) if device else None)))
+        return cookie, session, new_device
 
     async def get(self, cookie: str | None) -> Session | None:
         if not cookie or len(cookie) > 100:
@@ -161,13 +198,48 @@ class Sessions:
         )
 
 
-def _insert_session(conn: sqlite3.Connection, id_hash: str, session: Session) -> None:
-    conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now_iso(),))
+def _device_since() -> str:
+    return iso(now() - timedelta(seconds=DEVICE_TTL))
+
+
+def _insert_session(conn: sqlite3.Connection, id_hash: str, session: Session,
+                    device: tuple[str, str | None]) -> None:
+    at = now_iso()
+    conn.execute("DELETE FROM sessions WHERE expires_at < ?", (at,))
     conn.execute(
         "INSERT INTO sessions (id_hash, agent_id, csrf_token, created_at, expires_at) "
         "VALUES (?, ?, ?, ?, ?)",
-        (id_hash, session.agent.id, session.csrf_token, now_iso(), session.expires_at),
+        (id_hash, session.agent.id, session.csrf_token, at, session.expires_at),
     )
+    new, old = device
+    if old is not None:
+        conn.execute("DELETE FROM devices WHERE id_hash = ?", (old,))
+    conn.execute("DELETE FROM devices WHERE last_used_at < ?", (_device_since(),))
+    conn.execute("INSERT INTO devices (id_hash, agent_id, failures, created_at, last_used_at) "
+                 "VALUES (?, ?, 0, ?, ?)", (new, session.agent.id, at, at))
+
+
+def _known_device(conn: sqlite3.Connection, id_hash: str, email: str, since: str
+                  ) -> Agent | None:
+    """The agent whose device cookie this is, if it is that e-mail's, recent, and the
+    account is enabled."""
+    row = conn.execute(
+        "SELECT a.* FROM devices d JOIN agents a ON a.id = d.agent_id WHERE d.id_hash = ? "
+        "AND a.email = ? AND a.disabled = 0 AND d.last_used_at >= ?",
+        (id_hash, email, since),
+    ).fetchone()
+    return Agent.from_row(row) if row else None
+
+
+def _password_hash(conn: sqlite3.Connection, agent_id: int) -> str:
+    row = conn.execute("SELECT password_hash FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    return str(row[0]) if row else accounts.dummy_hash()
+
+
+def _device_failed(conn: sqlite3.Connection, id_hash: str) -> None:
+    conn.execute("UPDATE devices SET failures = failures + 1 WHERE id_hash = ?", (id_hash,))
+    conn.execute("DELETE FROM devices WHERE id_hash = ? AND failures >= ?",
+                 (id_hash, DEVICE_FAILURES))
 
 
 def _valid_hashes(conn: sqlite3.Connection, hashes: list[str], at: str) -> set[str]:

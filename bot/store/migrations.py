@@ -295,3 +295,24 @@ def _0004_lifecycle_tickets_outbox(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX idx_outbox_due ON outbox (status, next_attempt_at)")
     db.execute("CREATE INDEX idx_outbox_ticket ON outbox (ticket_id, id)")
+
+
+@migration
+def _0005_known_devices(db: sqlite_utils.Database) -> None:
+    """Browsers an agent signed in from before (a "device cookie", as OWASP recommends
+    against lock-out): their sign-ins pass the limits for strangers and get a password
+    check of their own, so a burst of wrong sign-ins cannot keep the team out."""
+    db.table("devices").create(
+        {
+            "id_hash": str,  # sha256 of the cookie value
+            "agent_id": int,
+            "failures": int,  # wrong passwords sent with it; at the limit it is forgotten
+            "created_at": str,
+            "last_used_at": str,
+        },
+        pk="id_hash",
+        foreign_keys=[("agent_id", "agents", "id")],
+        not_null={"agent_id", "created_at"},
+        defaults={"failures": 0},
+    )
+    db.table("devices").create_index(["agent_id"])

@@ -14,7 +14,14 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from bot import events as ev
-from bot.agents.sessions import COOKIE, LOGIN_CSRF_COOKIE, LoginRefused, Session
+from bot.agents.sessions import (
+    COOKIE,
+    DEVICE_COOKIE,
+    DEVICE_TTL,
+    LOGIN_CSRF_COOKIE,
+    LoginRefused,
+    Session,
+)
 from bot.resources import static_dir, widget_dir
 from bot.web.assets import Assets
 
@@ -149,8 +156,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(f"/login?error=3&next={quote(next_url)}")
     sessions = request.app[_keys().SESSIONS]
     try:
-        cookie, session = await sessions.login(str(form.get("email", "")),
-                                               str(form.get("password", "")), request.remote or "")
+        cookie, session, device = await sessions.login(
+            str(form.get("email", "")), str(form.get("password", "")), request.remote or "",
+            device=request.cookies.get(DEVICE_COOKIE))
     except LoginRefused as exc:
         if not exc.retry_after:
             raise web.HTTPSeeOther(f"/login?error=1&next={quote(next_url)}") from None
@@ -164,6 +172,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row())
     response = web.HTTPSeeOther(next_url)
     _set_session_cookie(request, response, cookie)
+    response.set_cookie(DEVICE_COOKIE, device, httponly=True, samesite="Strict", path="/login",
+                        secure=request.app[_keys().SETTINGS].secure_cookies,
+                        max_age=int(DEVICE_TTL))
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 
