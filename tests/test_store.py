@@ -87,3 +87,41 @@ async def test_stop_finishes_queued_writes(tmp_path: Path) -> None:
     database.stop()
     conn = sqlite3.connect(tmp_path / "s.db")
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 500
+
+
+async def test_a_bad_fire_and_forget_row_never_fails_other_writes(db: Database,
+                                                                  caplog: pytest.LogCaptureFixture
+                                                                  ) -> None:
+    """A row its caller got wrong (here: no type, a NOT NULL column) is dropped and
+    logged; the awaited write and the good rows of the same batch are committed."""
+    good = ev.WidgetOpened(conversation_id="c1", actor="shopper").row()
+    bad = (*good[:3], None, *good[4:])
+    db.submit(ev.INSERT_SQL, good)
+    db.submit(ev.INSERT_SQL, bad)
+    db.submit(ev.INSERT_SQL, good)
+
+    def insert(conn: sqlite3.Connection) -> int:
+        ev.insert_events(conn, ev.WidgetClosed(conversation_id="c2", actor="shopper"))
+        return 1
+
+    assert await db.write(insert) == 1
+    rows = await db.read(lambda c: [(r[0], r[1]) for r in c.execute(
+        "SELECT conversation_id, type FROM events ORDER BY id")])
+    assert sorted(rows) == [("c1", "widget.opened"), ("c1", "widget.opened"),
+                            ("c2", "widget.closed")]
+    assert "dropped a row that could not be stored (SQLITE_CONSTRAINT_NOTNULL)" in caplog.text
+
+
+async def test_storage_errors_are_told_by_their_code_not_their_wording() -> None:
+    from bot.store.db import StorageUnavailable, _translate
+
+    full = sqlite3.OperationalError("anything at all")
+    full.sqlite_errorname = "SQLITE_FULL"  # type: ignore[attr-defined]
+    io = sqlite3.OperationalError("disk I/O error")
+    io.sqlite_errorname = "SQLITE_IOERR_WRITE"  # type: ignore[attr-defined]
+    # a job's own error that merely mentions "locked" is the job's, not the storage's
+    own = sqlite3.IntegrityError("the row is locked by policy")
+    own.sqlite_errorname = "SQLITE_CONSTRAINT_TRIGGER"  # type: ignore[attr-defined]
+    assert isinstance(_translate(full), StorageUnavailable)
+    assert isinstance(_translate(io), StorageUnavailable)
+    assert _translate(own) is own

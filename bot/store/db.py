@@ -4,9 +4,12 @@ All writes go through **one writer thread** fed by a queue. The writer takes
 whatever jobs are waiting (up to ``batch``), runs each inside its own SAVEPOINT
 of one transaction and commits once; only then are the callers' futures
 resolved, so an awaited :meth:`Database.write` means "committed". A job that
-raises rolls back to its savepoint alone; a failed COMMIT (disk full, read-only
-file) fails every job of the batch with :class:`StorageUnavailable` and the
-writer goes on with the next batch, so the service recovers once the disk does.
+raises rolls back to its savepoint alone, and so do fire-and-forget rows (a bad
+row is logged and dropped, the others are kept); a failed COMMIT (disk full,
+read-only file) fails every job of the batch with :class:`StorageUnavailable`
+and the writer goes on with the next batch, so the service recovers once the
+disk does. Storage failures are told from a job's own errors by SQLite's result
+code (``sqlite_errorname``).
 
 Reads run in a small thread pool, each thread with its own connection (WAL lets
 them read while the writer writes).
@@ -228,7 +231,7 @@ class Database:
                     conn.execute("RELEASE job")
                     outcomes.append((job, result, None))
             for sql, params in rows.items():
-                conn.executemany(sql, params)
+                _insert_rows(conn, sql, params)
             conn.execute("COMMIT")
             self.batches_committed += 1
         except sqlite3.Error as exc:
@@ -254,8 +257,38 @@ class Database:
             loop.call_soon_threadsafe(_settle_all, settled)
 
 
-_STORAGE_TROUBLE = ("readonly", "read-only", "disk is full", "locked", "disk i/o",
-                    "unable to open", "database is full", "not a database")
+# SQLite's primary result codes that mean the storage, not the job, is at fault
+# (extended codes such as SQLITE_IOERR_WRITE or SQLITE_READONLY_DBMOVED included).
+_STORAGE_CODES = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_BUSY", "SQLITE_LOCKED",
+                  "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_CORRUPT",
+                  "SQLITE_PROTOCOL", "SQLITE_PERM")
+
+
+def _insert_rows(conn: sqlite3.Connection, sql: str, params: list[Sequence[Any]]) -> None:
+    """Fire-and-forget rows, in their own savepoint: a bad row (a bug in its caller) is
+    logged and dropped, and never fails the other jobs of the batch."""
+    conn.execute("SAVEPOINT rows")
+    try:
+        conn.executemany(sql, params)
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK TO rows")
+        if isinstance(_translate(exc), StorageUnavailable):
+            conn.execute("RELEASE rows")
+            raise
+        for row in params:  # find the bad ones; keep the others
+            conn.execute("SAVEPOINT row")
+            try:
+                conn.execute(sql, row)
+            except sqlite3.Error as row_exc:
+                conn.execute("ROLLBACK TO row")
+                if isinstance(_translate(row_exc), StorageUnavailable):
+                    conn.execute("RELEASE row")
+                    conn.execute("RELEASE rows")
+                    raise
+                log.error("dropped a row that could not be stored (%s): %s",
+                          getattr(row_exc, "sqlite_errorname", type(row_exc).__name__), sql[:60])
+            conn.execute("RELEASE row")
+    conn.execute("RELEASE rows")
 
 
 def _can_write(conn: sqlite3.Connection) -> bool:
@@ -268,10 +301,12 @@ def _can_write(conn: sqlite3.Connection) -> bool:
 
 
 def _translate(exc: BaseException, *, reopen: bool = False) -> BaseException:
-    """Storage failures (as opposed to a job's own bugs) become StorageUnavailable."""
-    if isinstance(exc, sqlite3.Error) and (
-        reopen or any(s in str(exc).lower() for s in _STORAGE_TROUBLE)
-    ):
+    """Storage failures (as opposed to a job's own bugs) become StorageUnavailable,
+    told apart by SQLite's result code, not by the message's wording."""
+    if not isinstance(exc, sqlite3.Error):
+        return exc
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    if reopen or any(name == code or name.startswith(code + "_") for code in _STORAGE_CODES):
         return StorageUnavailable(str(exc))
     return exc
 
