@@ -81,6 +81,15 @@ async def start_server(aiohttp_server: Any, settings: Settings) -> ServerFactory
 
 
 @pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client: cookies carried by hand, no limit on parallel requests."""
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
+                                    connector=aiohttp.TCPConnector(limit=0))
+    yield session
+    await session.close()
+
+
+@pytest.fixture
 async def server(start_server: ServerFactory) -> LiveServer:
     return await start_server()
 

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-import pytest
 
 from conftest import PASSWORD, ServerFactory
 
@@ -41,14 +40,6 @@ async def sign_in(http: aiohttp.ClientSession, url: str, email: str, password: s
         session, known = r.cookies.get("supportbot_session"), r.cookies.get("supportbot_device")
         return Attempt(r.status, session.value if session else None,
                        known.value if known else None, time.perf_counter() - started)
-
-
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                    connector=aiohttp.TCPConnector(limit=0))
-    yield session
-    await session.close()
 
 
 async def test_a_known_device_signs_in_during_a_burst_from_many_addresses(

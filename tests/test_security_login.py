@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-import pytest
 
 from conftest import PASSWORD, LiveServer, ServerFactory
 
@@ -60,14 +59,6 @@ class LoginForm:
             cookie = r.cookies.get("supportbot_session")
             return Attempt(r.status, r.headers.get("Location", ""), r.headers.get("Retry-After"),
                            cookie.value if cookie else None, time.perf_counter() - started)
-
-
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                    connector=aiohttp.TCPConnector(limit=0))
-    yield session
-    await session.close()
 
 
 async def test_guesses_sent_together_cannot_slip_past_the_limit(server: LiveServer, http) -> None:
