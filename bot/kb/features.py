@@ -14,7 +14,7 @@ from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
-from bot.kb.normalize import NUMBER, stems
+from bot.text import NUMBER, stems
 from bot.kb.stopwords import STOP_WORDS
 
 Features = dict[str, float]

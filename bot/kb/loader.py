@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.kb.model import Entry, KnowledgeBase, LocalizedEntry, Problem
-from bot.kb.normalize import words
+from bot.text import words
 from bot.kb.toml_lines import TomlLines
 
 TOML_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")

@@ -26,7 +26,7 @@ import numpy as np
 from bot.kb.features import FeatureConfig, Features, word_features
 from bot.kb.index import Index, build_index
 from bot.kb.model import KnowledgeBase
-from bot.kb.normalize import NUMBER, words
+from bot.text import NUMBER, words
 from bot.kb.stopwords import STOP_WORDS
 from bot.lang import detect_language
 from bot.types import DEFAULT_LANGUAGE, Language, MatchResult, Suggestion
