@@ -137,11 +137,18 @@ def language_scores(text: str) -> dict[Language, float]:
 
 def detect_language(text: str) -> Language | None:
     """``"en"``, ``"it"`` or ``"pl"``, or None when the text says too little."""
+    return language_lead(text)[0]
+
+
+def language_lead(text: str) -> tuple[Language | None, float]:
+    """The detected language (or None) and its lead in evidence over the runner-up:
+    how clearly the text is in it (a switch of a conversation's language needs more
+    than a detection)."""
     if not text or not any(c.isalpha() for c in text):
-        return None
+        return None, 0.0
     scores = language_scores(text)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < MIN_EVIDENCE or top - second < MIN_LEAD:
-        return None
-    return best
+        return None, top - second
+    return best, top - second

@@ -30,6 +30,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_agent": "{name} has closed this chat.",
         "ended_shopper": "You ended the chat.",
         "ticket": "Thanks! We've got your message and will reply to {email}.",
+        "smalltalk_greeting": "Hello! What can I help you with?",
+        "smalltalk_thanks": "You're welcome! Anything else I can help with?",
+        "smalltalk_goodbye": "Goodbye, and thanks for visiting Casa Lino!",
     },
     "it": {
         "greeting": "Ciao! Sono l'assistente di Casa Lino. Chiedimi di ordini, spedizioni, "
@@ -53,6 +56,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_agent": "{name} ha chiuso la chat.",
         "ended_shopper": "Hai chiuso la chat.",
         "ticket": "Grazie! Abbiamo ricevuto il tuo messaggio e risponderemo a {email}.",
+        "smalltalk_greeting": "Ciao! Come posso aiutarti?",
+        "smalltalk_thanks": "Figurati! Posso aiutarti con qualcos'altro?",
+        "smalltalk_goodbye": "Arrivederci, e grazie per aver visitato Casa Lino!",
     },
     "pl": {
         "greeting": "Cześć! Jestem asystentem Casa Lino. Zapytaj o zamówienia, dostawę, zwroty "
@@ -77,6 +83,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_agent": "{name} zamyka czat.",
         "ended_shopper": "Zakończono czat.",
         "ticket": "Dziękujemy! Otrzymaliśmy twoją wiadomość i odpowiemy na adres {email}.",
+        "smalltalk_greeting": "Dzień dobry! W czym mogę pomóc?",
+        "smalltalk_thanks": "Nie ma za co! Czy mogę pomóc w czymś jeszcze?",
+        "smalltalk_goodbye": "Do widzenia i dziękujemy za odwiedzenie Casa Lino!",
     },
 }
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot import events as ev
 from bot import validate
 from bot.agents import tickets
-from bot.brain import Brain, Reply, Turn, handoff_reply
+from bot.brain import Assessment, Brain, Reply, Turn, handoff_reply
 from bot.chat.jobs import (
     Escalation,
     close_conversation,
@@ -234,10 +234,12 @@ class ChatService:
         if wait:
             raise ClientError("rate_limited", retry_after=wait)
 
-        # The turn is judged in the writer, on the conversation as committed, so a
-        # message costs one trip to the database thread, not a read and a write.
-        # What the shopper is told if it escalates depends on who is online (read
-        # under the lock, just before the write).
+        # The message is assessed on its own first, off the event loop (language, mood,
+        # FAQ match: the CPU-heavy part), then the turn is decided in the writer, on the
+        # conversation as committed, so a message costs one trip to the database
+        # thread, not a read and a write. What the shopper is told if it escalates
+        # depends on who is online (read under the lock, just before the write).
+        assessment = await self.brain.assess_async(text, pick)
         async with self.locks(conversation_id):
             online, expected = await self._availability()
             result = await self.db.write(
@@ -246,7 +248,7 @@ class ChatService:
                     conversation_id=conversation_id,
                     client_id=client_id,
                     text=text,
-                    judge=partial(self._judge, text=text, pick=pick, online=online,
+                    judge=partial(self._judge, assessment=assessment, online=online,
                                   expected=expected),
                 )
             )
@@ -265,19 +267,18 @@ class ChatService:
             await self.router.enqueued(message.conversation_id)
 
     def _judge(
-        self, conversation: Conversation, *, text: str, pick: str | None, online: int,
+        self, conversation: Conversation, *, assessment: Assessment, online: int,
         expected: float | None,
     ) -> tuple[Turn, Escalation | None]:
         """The brain's turn on ``conversation`` and, when it escalates, what the shopper
         is told (runs in the writer thread: no awaiting here)."""
         bot_active = conversation.status == "bot"
-        turn = self.brain.respond(
-            text,
+        turn = self.brain.decide(
+            assessment,
             state=conversation.mood,
             language=conversation.language,
             lang_setting=conversation.lang_setting,
             bot_active=bot_active,
-            pick=pick,
         )
         escalation = None
         if bot_active and turn.decision.escalate:

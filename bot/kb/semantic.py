@@ -242,7 +242,16 @@ def load_encoder(mode: str, model_dir: Path | None = None) -> tuple[Encoder | No
     """
     if mode == "off":
         return None, ""
-    try:
-        return Encoder(model_dir), ""
-    except ModelError as exc:
-        return None, f"{exc}; answering with the lexical matcher only"
+    key = str(model_dir or "")
+    with _LOADED_LOCK:  # one copy of the model per process (a test run starts many apps)
+        encoder = _LOADED.get(key)
+        if encoder is None:
+            try:
+                encoder = _LOADED[key] = Encoder(model_dir)
+            except ModelError as exc:
+                return None, f"{exc}; answering with the lexical matcher only"
+    return encoder, ""
+
+
+_LOADED: dict[str, Encoder] = {}
+_LOADED_LOCK = threading.Lock()
