@@ -39,6 +39,15 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def strip_accents(text: str) -> str:
+    """The text as typed on a keyboard without accents ("Zamówienie" -> "Zamowienie"):
+    case and punctuation kept."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 # -- words for matching ---------------------------------------------------------------------
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")

@@ -7,7 +7,9 @@ itself, by cross-validation over its own phrasings:
 
 * the alternates are split into ``FOLDS`` folds; each fold is held out in turn,
   the matcher is built on the rest, and every held-out phrasing is matched as if
-  a shopper had typed it (the main question of an entry always stays in);
+  a shopper had typed it (the main question of an entry always stays in; an
+  alternate's translations, at the same position in the entry's other languages,
+  are held out with it);
 * in each fold some entries are also removed entirely: their phrasings play
   out-of-scope questions, which must not be answered (they weigh ``OOS_SHARE`` of
   the total, about the share of shop questions no entry covers; they are harder
@@ -43,6 +45,7 @@ from bot.kb.semantic import SemanticIndex, kb_phrasings
 FOLDS = 5
 TARGET_PRECISION = 0.95
 OOS_SHARE = 0.15
+MAIN_SHARE = 0.7
 OOS_FOLD_SPREAD = 3  # an entry is removed in one fold out of FOLDS * this (1/3 of entries overall)
 MAX_QUERIES = 1500  # held-out phrasings scored at most (large KBs: a random sample)
 MIN_ENTRIES = 4
@@ -93,7 +96,7 @@ class OpenSetModel:
         return exp / (exp.sum(axis=-1, keepdims=True) + np.exp(self.none - top))
 
 
-def _fit(pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray,
+def _fit(pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray, traffic: np.ndarray,
          start: Sequence[float]) -> OpenSetModel:
     """Weighted maximum likelihood (damped Newton steps, L2), then the threshold."""
     q, n, f = pairs.shape
@@ -125,7 +128,7 @@ def _fit(pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray,
     best = prob.max(axis=1)
     right = (np.argmax(prob, axis=1) == truth).astype(float)
     order = np.argsort(-best, kind="stable")
-    precision = np.cumsum((right * weight)[order]) / np.cumsum(weight[order])
+    precision = np.cumsum((right * traffic)[order]) / np.cumsum(traffic[order])
     good = np.flatnonzero(precision >= TARGET_PRECISION)
     threshold = float(best[order[good.max()]]) if len(good) else 1.01
     return OpenSetModel(model.weights, model.none, max(threshold, 0.5))
@@ -163,7 +166,8 @@ def default_calibration(config: MatcherConfig, warning: str = "") -> Calibration
 
 def _without(kb: KnowledgeBase, held: set[tuple[int, str, int]], removed: set[int],
              ) -> tuple[KnowledgeBase, list[int]]:
-    """The KB minus held-out alternates (entry, lang, position) and removed entries."""
+    """The KB minus held-out phrasings (entry, lang, position) and removed entries; an
+    entry whose main question is held out is asked by its first remaining alternate."""
     entries: list[Entry] = []
     kept: list[int] = []
     for e_index, entry in enumerate(kb.entries):
@@ -171,12 +175,29 @@ def _without(kb: KnowledgeBase, held: set[tuple[int, str, int]], removed: set[in
             continue
         texts = {}
         for lang, text in entry.texts.items():
-            alternates = tuple(a for k, a in enumerate(text.alternates, 1)
-                               if (e_index, lang, k) not in held)
-            texts[lang] = LocalizedEntry(text.question, text.answer, alternates, text.keywords)
+            left = [p for k, p in enumerate(text.phrasings) if (e_index, lang, k) not in held]
+            texts[lang] = LocalizedEntry(left[0], text.answer, tuple(left[1:]), text.keywords)
         entries.append(Entry(entry.id, MappingProxyType(texts), entry.tags, entry.topic))
         kept.append(e_index)
     return KnowledgeBase(tuple(entries)), kept
+
+
+def _held_in_fold(in_fold: np.ndarray, owners: np.ndarray, langs: Sequence[str],
+                  removed: set[int], sample: np.ndarray) -> list[int]:
+    """Phrasings held out in a fold: main questions too (they are the typical way to
+    ask, as alternates are the unusual ones), but never every phrasing of an entry in
+    a language (the first one then stays)."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i, (owner, lang) in enumerate(zip(owners.tolist(), langs, strict=True)):
+        if owner not in removed:
+            groups.setdefault((owner, lang), []).append(i)
+    held: list[int] = []
+    for members in groups.values():
+        chosen = [i for i in members if in_fold[i]]
+        if len(chosen) == len(members):
+            chosen = chosen[1:]
+        held.extend(i for i in chosen if sample[i])
+    return sorted(held)
 
 
 def lexical_matrix(matcher: Matcher, texts: Sequence[str], langs: Sequence[str | None],
@@ -203,6 +224,7 @@ class HeldOut:
     centroid: np.ndarray | None
     truth: np.ndarray  # the right entry, -1 for an out-of-scope question
     langs: np.ndarray
+    position: np.ndarray  # 0: the entry's main question, then its alternates in order
     features: np.ndarray  # per query: coverage of its words by each entry, see below
 
     @property
@@ -210,9 +232,22 @@ class HeldOut:
         return self.truth >= 0
 
     def weights(self) -> np.ndarray:
+        """Every in-scope phrasing alike, and the out-of-scope ones ``OOS_SHARE`` in all
+        (for fitting the model)."""
         ins = self.in_scope
         return np.where(ins, (1 - OOS_SHARE) / max(ins.sum(), 1),
                         OOS_SHARE / max((~ins).sum(), 1))
+
+    def traffic_weights(self) -> np.ndarray:
+        """Weights that make the held-out phrasings look like shoppers' questions (for the
+        threshold and the figures): main questions ``MAIN_SHARE`` of the in-scope mass,
+        alternates the rest, out-of-scope questions ``OOS_SHARE``."""
+        ins = self.in_scope
+        main, alt = ins & (self.position == 0), ins & (self.position > 0)
+        share = MAIN_SHARE if main.any() and alt.any() else (1.0 if main.any() else 0.0)
+        return np.where(main, share * (1 - OOS_SHARE) / max(main.sum(), 1),
+                        np.where(alt, (1 - share) * (1 - OOS_SHARE) / max(alt.sum(), 1),
+                                 OOS_SHARE / max((~ins).sum(), 1)))
 
 
 def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex | None = None,
@@ -230,19 +265,23 @@ def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex |
                 f"need {MIN_ENTRIES} and {MIN_HELD_OUT}): using the fixed default thresholds. "
                 "Add alternate phrasings (how shoppers really ask) to every entry.")
     rng = np.random.default_rng(seed)
-    fold_of = rng.integers(0, FOLDS, len(texts))
+    # An alternate and its translations (same entry, same position in the other
+    # languages) are held out together: a translation left in would match it across
+    # languages and flatter the semantic evidence.
+    slot = owners * (max(position) + 1) + np.array(position)
+    fold_of = rng.integers(0, FOLDS, int(slot.max()) + 1)[slot]
     removed_in = rng.integers(0, FOLDS * OOS_FOLD_SPREAD, n)
     sample = np.ones(len(texts), dtype=bool)
     if len(texts) > MAX_QUERIES:
         sample[:] = False
         sample[rng.choice(len(texts), MAX_QUERIES, replace=False)] = True
     lex_rows, cov_rows, knn_rows, cen_rows, truth_rows, lang_rows = [], [], [], [], [], []
+    pos_rows: list[int] = []
     for fold in range(FOLDS):
         removed = set(np.flatnonzero(removed_in == fold).tolist())
         if len(removed) >= n - 1:
             continue
-        held_idx = [i for i in alternates if fold_of[i] == fold and owners[i] not in removed
-                    and sample[i]]
+        held_idx = _held_in_fold(fold_of == fold, owners, langs, removed, sample)
         oos_idx = [i for i in range(len(texts)) if owners[i] in removed and sample[i]]
         queries = held_idx + oos_idx
         if not queries:
@@ -259,19 +298,21 @@ def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex |
             keep = np.ones(len(texts), dtype=bool)
             keep[held_idx] = False
             keep[np.isin(owners, list(removed))] = False
-            knn, cen = semantic.entry_scores(semantic.vectors[queries], keep)
+            knn, cen = semantic.entry_scores(semantic.phrasing_vectors(queries), keep)
             knn_rows.append(knn)
             cen_rows.append(cen)
         truth_rows.append(np.array([owners[i] if owners[i] not in removed else -1
                                     for i in queries]))
         lang_rows.extend(q_langs)
+        pos_rows.extend(position[i] for i in queries)
     truth = np.concatenate(truth_rows)
     if (truth >= 0).sum() < MIN_HELD_OUT:
         return "too few held-out phrasings to calibrate: using the fixed default thresholds"
     return HeldOut(np.concatenate(lex_rows),
                    np.concatenate(knn_rows) if knn_rows else None,
                    np.concatenate(cen_rows) if cen_rows else None,
-                   truth, np.array(lang_rows), np.concatenate(cov_rows))
+                   truth, np.array(lang_rows), np.array(pos_rows),
+                   np.concatenate(cov_rows))
 
 
 def calibrate(kb: KnowledgeBase, config: MatcherConfig,
@@ -280,21 +321,23 @@ def calibrate(kb: KnowledgeBase, config: MatcherConfig,
     held = hold_out(kb, config, semantic, seed)
     if isinstance(held, str):
         return default_calibration(config, held)
-    weight, in_scope = held.weights(), held.in_scope
+    weight, traffic, in_scope = held.weights(), held.traffic_weights(), held.in_scope
     pairs = lexical_pairs(held.lexical, held.features)
-    lexical = _fit(pairs, held.truth, weight, LEXICAL_START)
-    lexical_figures = _figures(lexical, pairs, held.truth, weight, held.langs)
+    lexical = _fit(pairs, held.truth, weight, traffic, LEXICAL_START)
+    lexical_figures = _figures(lexical, pairs, held, traffic)
     fused, fused_figures = None, {}
     if held.knn is not None and held.centroid is not None:
         pairs = fused_pairs(held.lexical, held.knn, held.centroid, held.features)
-        fused = _fit(pairs, held.truth, weight, FUSED_START)
-        fused_figures = _figures(fused, pairs, held.truth, weight, held.langs)
+        fused = _fit(pairs, held.truth, weight, traffic, FUSED_START)
+        fused_figures = _figures(fused, pairs, held, traffic)
     return Calibration(lexical, fused, False, "", lexical_figures, fused_figures,
                        int(in_scope.sum()), int((~in_scope).sum()))
 
 
-def _figures(model: OpenSetModel, pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray,
-             langs: np.ndarray) -> dict[str, LanguageFigures]:
+def _figures(model: OpenSetModel, pairs: np.ndarray, held: HeldOut, weight: np.ndarray,
+             ) -> dict[str, LanguageFigures]:
+    """Per language: in-scope questions answered right, and precision (traffic-weighted)."""
+    truth, langs = held.truth, held.langs
     prob = model.probabilities(pairs)
     answered = prob.max(axis=1) >= model.threshold
     right = np.argmax(prob, axis=1) == truth
@@ -306,7 +349,8 @@ def _figures(model: OpenSetModel, pairs: np.ndarray, truth: np.ndarray, weight: 
         given = mine & answered
         w_given = float(weight[given].sum())
         precision = float((weight * (right & in_scope))[given].sum()) / w_given if w_given else 1.0
-        rate = float((answered & right)[ins].sum()) / max(int(ins.sum()), 1)
+        w_ins = float(weight[ins].sum())
+        rate = float(weight[ins & answered & right].sum()) / w_ins if w_ins else 0.0
         out[lang] = LanguageFigures(int(ins.sum()), rate, precision)
     return out
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.kb.model import KnowledgeBase
+from bot.text import strip_accents
 
 log = logging.getLogger(__name__)
 
@@ -178,12 +179,25 @@ class EmbeddingCache:
 
 @dataclass(frozen=True)
 class SemanticIndex:
-    """Phrasing vectors (rows grouped by entry, in KB order) and entry centroids."""
+    """Phrasing vectors (rows grouped by entry, in KB order) and entry centroids.
 
-    vectors: np.ndarray  # phrasing x DIM, unit rows
-    phrasing_entry: np.ndarray  # phrasing -> entry index (non-decreasing)
+    Every phrasing with accents also has a row for its unaccented spelling, the way
+    many shoppers type ("zamowienie", "perche"): the encoder reads the two as
+    different words. ``source`` maps each row to its phrasing (in
+    :func:`kb_phrasings` order).
+    """
+
+    vectors: np.ndarray  # row x DIM, unit rows
+    phrasing_entry: np.ndarray  # row -> entry index (non-decreasing)
     n_entries: int
-    encoded: int = 0  # phrasings encoded when it was built (the rest came from the cache)
+    source: np.ndarray  # row -> phrasing
+    encoded: int = 0  # rows encoded when it was built (the rest came from the cache)
+
+    def phrasing_vectors(self, phrasings: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The vectors of phrasings as written in the KB."""
+        first = np.full(int(self.source.max()) + 1 if len(self.source) else 0, -1, np.int64)
+        first[self.source[::-1]] = np.arange(len(self.source))[::-1]
+        return self.vectors[first[np.asarray(phrasings, dtype=np.int64)]]
 
     def entry_scores(self, queries: np.ndarray, keep: np.ndarray | None = None,
                      ) -> tuple[np.ndarray, np.ndarray]:
@@ -193,8 +207,9 @@ class SemanticIndex:
         with no phrasing left scores -1.
         """
         vecs, owner = self.vectors, self.phrasing_entry
-        if keep is not None:
-            vecs, owner = vecs[keep], owner[keep]
+        if keep is not None:  # a phrasing mask: its rows go with it
+            rows = keep[self.source]
+            vecs, owner = vecs[rows], owner[rows]
         sims = queries @ vecs.T  # (q, p)
         knn = np.full((len(queries), self.n_entries), -1.0, dtype=np.float32)
         cen = np.full((len(queries), self.n_entries), -1.0, dtype=np.float32)
@@ -226,11 +241,21 @@ def kb_phrasings(kb: KnowledgeBase) -> tuple[list[str], np.ndarray, list[str]]:
 def build_semantic_index(kb: KnowledgeBase, encoder: Encoder,
                          cache: EmbeddingCache | None = None) -> SemanticIndex:
     texts, owners, _ = kb_phrasings(kb)
+    rows: list[str] = []
+    source: list[int] = []
+    for i, text in enumerate(texts):
+        rows.append(text)
+        source.append(i)
+        plain = strip_accents(text)
+        if plain != text:
+            rows.append(plain)
+            source.append(i)
+    src = np.array(source, dtype=np.int64)
     if cache is None:
-        vectors, encoded = encoder.encode(texts), len(texts)
+        vectors, encoded = encoder.encode(rows), len(rows)
     else:
-        vectors, encoded = cache.vectors(texts, encoder)
-    return SemanticIndex(vectors, owners, len(kb.entries), encoded)
+        vectors, encoded = cache.vectors(rows, encoder)
+    return SemanticIndex(vectors, owners[src], len(kb.entries), src, encoded)
 
 
 def load_encoder(mode: str, model_dir: Path | None = None) -> tuple[Encoder | None, str]:
