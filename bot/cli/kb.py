@@ -211,9 +211,14 @@ def _report_calibration(state: KnowledgeState) -> None:
     figures = calibration.fused_figures if slow else calibration.lexical_figures
     fast = calibration.lexical_figures
     how = "fast + slow path" if slow else "lexical only"
+    lexical = calibration.lexical
+    fused = calibration.fused
+    assert lexical is not None
+    cut = f"fast path from confidence {lexical.threshold:.2f}"
+    if slow and fused is not None:
+        cut += f", slow path from {fused.threshold:.2f}"
     print(f"calibration ({how}): {calibration.held_out} held-out phrasings, "
-          f"{calibration.out_of_scope} as out-of-scope questions; answers are given from "
-          f"confidence {calibration.fused.threshold if slow else calibration.lexical.threshold:.2f}")
+          f"{calibration.out_of_scope} as out-of-scope questions; answers outright: {cut}")
     print("language  held-out  answered  precision  (fast path alone: answered, precision)")
     for lang, fig in figures.items():
         alone = fast.get(lang)

@@ -48,8 +48,8 @@ OOS_SHARE = 0.15
 MAIN_SHARE = 0.7
 OOS_FOLD_SPREAD = 3  # an entry is removed in one fold out of FOLDS * this (1/3 of entries overall)
 MAX_QUERIES = 1500  # held-out phrasings scored at most (large KBs: a random sample)
-MIN_ENTRIES = 4
-MIN_HELD_OUT = 40  # in-scope held-out phrasings needed to fit a model
+MIN_ENTRIES = 8
+MIN_HELD_OUT = 80  # alternate phrasings needed to fit a model (all languages)
 # Fixed fusion of the per-entry scores (lexical score, best phrasing's and centroid's
 # cosine) for a KB too small to calibrate, with its safe defaults: a clear lead and
 # a phrasing close to the question, at about 95% right on the development sets.
@@ -327,9 +327,15 @@ def calibrate(kb: KnowledgeBase, config: MatcherConfig,
     lexical_figures = _figures(lexical, pairs, held, traffic)
     fused, fused_figures = None, {}
     if held.knn is not None and held.centroid is not None:
-        pairs = fused_pairs(held.lexical, held.knn, held.centroid, held.features)
-        fused = _fit(pairs, held.truth, weight, traffic, FUSED_START)
-        fused_figures = _figures(fused, pairs, held, traffic)
+        f_pairs = fused_pairs(held.lexical, held.knn, held.centroid, held.features)
+        fused = _fit(f_pairs, held.truth, weight, traffic, FUSED_START)
+        # The cascade: the fast path's answer where it is sure, else the slow path's.
+        fast = lexical.probabilities(pairs)
+        slow = fused.probabilities(f_pairs)
+        sure = fast.max(axis=1) >= lexical.threshold
+        best = np.where(sure[:, None], fast, slow)
+        answered = sure | (slow.max(axis=1) >= fused.threshold)
+        fused_figures = _tally(answered, np.argmax(best, axis=1) == held.truth, held, traffic)
     return Calibration(lexical, fused, False, "", lexical_figures, fused_figures,
                        int(in_scope.sum()), int((~in_scope).sum()))
 
@@ -337,11 +343,14 @@ def calibrate(kb: KnowledgeBase, config: MatcherConfig,
 def _figures(model: OpenSetModel, pairs: np.ndarray, held: HeldOut, weight: np.ndarray,
              ) -> dict[str, LanguageFigures]:
     """Per language: in-scope questions answered right, and precision (traffic-weighted)."""
-    truth, langs = held.truth, held.langs
     prob = model.probabilities(pairs)
-    answered = prob.max(axis=1) >= model.threshold
-    right = np.argmax(prob, axis=1) == truth
-    in_scope = truth >= 0
+    return _tally(prob.max(axis=1) >= model.threshold, np.argmax(prob, axis=1) == held.truth,
+                  held, weight)
+
+
+def _tally(answered: np.ndarray, right: np.ndarray, held: HeldOut, weight: np.ndarray,
+           ) -> dict[str, LanguageFigures]:
+    langs, in_scope = held.langs, held.in_scope
     out: dict[str, LanguageFigures] = {}
     for lang in dict.fromkeys(langs.tolist()):
         mine = langs == lang
