@@ -25,6 +25,7 @@ import threading
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -206,22 +207,38 @@ class SemanticIndex:
         ``keep`` (phrasing mask) leaves phrasings out, for calibration; an entry
         with no phrasing left scores -1.
         """
-        vecs, owner = self.vectors, self.phrasing_entry
-        if keep is not None:  # a phrasing mask: its rows go with it
+        if keep is None:
+            starts, present, centroids = self._whole
+            vecs = self.vectors
+        else:  # a phrasing mask: its rows go with it
             rows = keep[self.source]
-            vecs, owner = vecs[rows], owner[rows]
-        sims = queries @ vecs.T  # (q, p)
+            vecs = self.vectors[rows]
+            starts, present, centroids = _grouped(vecs, self.phrasing_entry[rows])
         knn = np.full((len(queries), self.n_entries), -1.0, dtype=np.float32)
         cen = np.full((len(queries), self.n_entries), -1.0, dtype=np.float32)
-        if len(owner) == 0:
+        if len(starts) == 0:
             return knn, cen
-        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        present = owner[starts]
-        knn[:, present] = np.maximum.reduceat(sims, starts, axis=1)
-        sums = np.add.reduceat(vecs, starts, axis=0)
-        sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
-        cen[:, present] = queries @ sums.T
+        sims = queries @ vecs.T  # (q, rows)
+        if len(queries) == 1:  # the live path: 1-D reductions are much faster
+            knn[0, present] = np.maximum.reduceat(sims[0], starts)
+        else:
+            knn[:, present] = np.maximum.reduceat(sims, starts, axis=1)
+        cen[:, present] = queries @ centroids.T
         return knn, cen
+
+    @cached_property
+    def _whole(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _grouped(self.vectors, self.phrasing_entry)
+
+
+def _grouped(vecs: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each entry's rows start, which entries have rows, and their unit centroids."""
+    if len(owner) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, DIM), np.float32)
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    sums = np.add.reduceat(vecs, starts, axis=0)
+    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+    return starts, owner[starts], sums.astype(np.float32)
 
 
 def kb_phrasings(kb: KnowledgeBase) -> tuple[list[str], np.ndarray, list[str]]:
