@@ -59,7 +59,7 @@ class SlowPath:
         pool = self._new_pool()
         try:
             error = await asyncio.wait_for(loop.run_in_executor(pool, _probe), START_TIMEOUT)
-        except (BrokenProcessPool, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, BrokenProcessPool, OSError) as exc:
             error = f"worker process failed to start ({exc!r})"
         if error:
             self.error = error

@@ -26,9 +26,9 @@ import numpy as np
 from bot.kb.features import FeatureConfig, Features, word_features
 from bot.kb.index import Index, build_index
 from bot.kb.model import KnowledgeBase
-from bot.text import NUMBER, words
 from bot.kb.stopwords import STOP_WORDS
 from bot.lang import detect_language
+from bot.text import NUMBER, words
 from bot.types import DEFAULT_LANGUAGE, Language, MatchResult, Suggestion
 
 MAX_QUERY_CHARS = 500  # longer questions are cut: a chat line, not an essay
