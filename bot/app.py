@@ -30,13 +30,23 @@ from bot.chat.namespace import ShopperNamespace
 from bot.chat.service import ChatService
 from bot.csat.service import CsatService
 from bot.fanout import Fanout
+from bot.judging import Judging, SlowPath
+from bot.kb.semantic import EmbeddingCache, load_encoder
 from bot.kb.service import KnowledgeService
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
 from bot.ratelimit import Limits
-from bot.settings import Settings, matcher_config, mood_config, policy_config
+from bot.settings import (
+    Settings,
+    cache_dir,
+    matcher_config,
+    model_dir,
+    mood_config,
+    policy_config,
+    semantic_mode,
+)
 from bot.sockets import RoomIndex, Server
 from bot.store import Database
 from bot.store.migrations import migrate
@@ -64,6 +74,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 CSAT = web.AppKey("csat", CsatService)
 ORIGINS = web.AppKey("origins", OriginPolicy)
 LIMITS = web.AppKey("limits", Limits)
+JUDGING = web.AppKey("judging", Judging)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -78,8 +89,16 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 async def _knowledge(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     loop = asyncio.get_running_loop()
+    mode = semantic_mode(settings)
+    encoder, cache = None, None
+    if mode == "inline":  # the slow path in this process (the judging threads)
+        encoder, warning = await loop.run_in_executor(None, load_encoder, mode,
+                                                      model_dir(settings))
+        if warning:
+            log.warning("FAQ slow path unavailable: %s", warning)
+        cache = EmbeddingCache(cache_dir(settings, server=True))
     knowledge = await loop.run_in_executor(
-        None, KnowledgeService, settings.kb, matcher_config(settings)
+        None, KnowledgeService, settings.kb, matcher_config(settings), encoder, cache
     )
     app[KNOWLEDGE] = knowledge
 
@@ -99,12 +118,29 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _judging(app: web.Application) -> AsyncIterator[None]:
+    """The threads (and, with SUPPORTBOT_FAQ_SEMANTIC=process, the worker processes)
+    that judge shopper messages off the event loop."""
+    settings = app[SETTINGS]
+    slow = None
+    if semantic_mode(settings) == "process":
+        slow = SlowPath(settings.kb, matcher_config(settings), model_dir(settings),
+                        cache_dir(settings, server=True), settings.faq_workers)
+    judging = Judging(slow)
+    await judging.start()
+    app[JUDGING] = judging
+    yield
+    await judging.close()
+
+
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, sio = app[SETTINGS], app[DB], app[SIO]
     live: LiveState = MemoryLiveState()
     fanout = Fanout(sio)
     locks = KeyedLocks()
-    brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings))
+    judging = app[JUDGING]
+    brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings),
+                  executor=judging.executor, slow_path=judging.slow_path)
     directory = AgentDirectory(db, live, fanout)
     cards = Cards(db, live, directory)
     board = QueueBoard(settings, db, live, fanout, directory, cards)
@@ -167,6 +203,6 @@ def create_app(settings: Settings) -> web.Application:
     )
     sio.attach(app, socketio_path="socket.io")
     app[SIO] = sio
-    app.cleanup_ctx.extend([_storage, _knowledge, _services])
+    app.cleanup_ctx.extend([_storage, _knowledge, _judging, _services])
     pages.setup(app)
     return app

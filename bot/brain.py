@@ -2,20 +2,40 @@
 
 This is the seam between the chat server and the two judges: the FAQ matcher
 (``bot.kb``) and the mood detector with its conversation policy (``bot.mood``).
-:meth:`Brain.respond` is pure CPU work (about a millisecond); it does no I/O and
-keeps no state: the conversation's mood state comes in and goes out.
+The work is split in two:
+
+* :meth:`Brain.assess` judges the message on its own: its language, its mood,
+  whether it is small talk, and the FAQ match (the lexical fast path and, when
+  that is unsure, the semantic slow path). This is the CPU-heavy part; it needs no
+  conversation state, and its input and output pickle, so it can run in a thread
+  or a worker process. :meth:`Brain.assess_async` runs it off the event loop: the
+  fast path in a thread, the slow path in :class:`bot.judging.SlowPath`'s worker
+  processes when there are some.
+* :meth:`Brain.decide` folds that into the conversation (cheap: the policy step,
+  the conversation's language, the replies) on the conversation as committed.
+
+:meth:`Brain.respond` is both at once, for the command line and tests.
+
+What the shopper gets: a known answer is never held back (a message that also
+escalates gets the answer, then the hand-off); greetings, thanks and goodbyes get a
+short friendly line and never count as a bot failure; the conversation keeps its
+language unless the shopper clearly switches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import asyncio
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from bot.kb.model import KnowledgeBase
 from bot.kb.service import KnowledgeService
-from bot.lang import detect_language
+from bot.lang import language_lead
 from bot.mood.detector import MoodDetector
 from bot.mood.policy import PolicyConfig, step
+from bot.smalltalk import small_talk
 from bot.texts import say
 from bot.types import (
     DEFAULT_LANGUAGE,
@@ -26,6 +46,14 @@ from bot.types import (
     MoodResult,
 )
 
+if TYPE_CHECKING:
+    from bot.judging import SlowPath
+
+# A conversation's language changes only for a message that is clearly in another
+# one: this much evidence lead (lang.language_lead) and this many words.
+SWITCH_LEAD = 2.5
+SWITCH_WORDS = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -33,6 +61,23 @@ class Reply:
 
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What one message says on its own (picklable: it may come from another process)."""
+
+    text: str
+    detected_language: str | None
+    language_lead: float
+    words: int
+    mood: MoodResult
+    small_talk: str | None = None
+    pick: str | None = None
+    match: MatchResult | None = None
+    path: str | None = None  # "fast" or "slow": which path decided the match
+    needs_slow_path: bool = False  # the fast path was unsure; the slow one is still to run
+    kb_version: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +90,17 @@ class Turn:
     match: MatchResult | None = None
     picked: str | None = None
     replies: tuple[Reply, ...] = ()
+    small_talk: str | None = None
 
     @property
     def outcome(self) -> str | None:
         if self.picked is not None:
             return "answer"
         return self.match.action if self.match is not None else None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == "answer"
 
 
 def handoff_reply(language: str) -> dict[str, str]:
@@ -63,19 +113,125 @@ class Brain:
         knowledge: KnowledgeService,
         mood: MoodDetector,
         policy: PolicyConfig | None = None,
+        *,
+        executor: Executor | None = None,
+        slow_path: SlowPath | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.mood = mood
         self.policy = policy or PolicyConfig()
+        self.executor = executor  # where assess_async runs the fast path (None: the loop's)
+        self.slow_path = slow_path  # worker processes for the slow path, if any
 
     def greet(self, language: str) -> Reply:
         return Reply(say("greeting", language))
 
-    def language_for(self, text: str, current: str, setting: str) -> tuple[str, str | None]:
-        detected = detect_language(text)
+    # -- the message on its own -----------------------------------------------------------------
+
+    def assess(self, text: str, pick: str | None = None, *, slow: bool = True) -> Assessment:
+        """Language, mood, small talk and FAQ match of one message. With ``slow`` False
+        an unsure fast path is left for the caller (``needs_slow_path``)."""
+        detected, lead = language_lead(text)
+        mood = self.mood.analyse(text)
+        words = sum(1 for part in text.split() if any(c.isalpha() for c in part))
+        kind = small_talk(text) if pick is None else None
+        state = self.knowledge.state  # one version for the whole message (hot reload)
+        if pick is not None and state.kb.get(pick) is None:
+            pick = None  # a forged or stale suggestion: treat the text as a question
+            kind = small_talk(text)
+        base = Assessment(text, detected, lead, words, mood, kind, pick,
+                          kb_version=state.fingerprint)
+        if pick is not None or kind is not None:
+            return base
+        faq = state.faq
+        fast = faq.fast(text, detected)
+        if fast.sure or not faq.has_slow_path:
+            return replace(base, match=fast.result, path="fast",
+                           needs_slow_path=not fast.sure and self.slow_path is not None)
+        if not slow:
+            return replace(base, match=fast.result, path="fast", needs_slow_path=True)
+        return replace(base, match=faq.slow(text, detected), path="slow")
+
+    async def assess_async(self, text: str, pick: str | None = None) -> Assessment:
+        """:meth:`assess` off the event loop: in the executor, with the slow path in the
+        worker processes when there are some (else in the same thread)."""
+        loop = asyncio.get_running_loop()
+        assessment = await loop.run_in_executor(
+            self.executor, partial(self.assess, text, pick, slow=self.slow_path is None))
+        if assessment.needs_slow_path and self.slow_path is not None:
+            match = await self.slow_path.match(text, assessment.detected_language,
+                                               assessment.kb_version)
+            if match is not None:
+                assessment = replace(assessment, match=match, path="slow",
+                                     needs_slow_path=False)
+        return assessment
+
+    # -- the conversation ------------------------------------------------------------------------
+
+    def language_for(self, assessment: Assessment, current: str, setting: str,
+                     messages: int) -> str:
+        """The conversation's language after this message: a fixed setting wins; the
+        first message sets it; later ones switch it only when clearly in another
+        language (enough words, a clear lead, not small talk), so "thanks, bye" after
+        Polish questions, or an English product name in Italian, keep it."""
         if setting in LANGUAGES:
-            return setting, detected
-        return (detected or current or DEFAULT_LANGUAGE), detected
+            return setting
+        detected = assessment.detected_language
+        if detected is None or detected == current:
+            return current or DEFAULT_LANGUAGE
+        if messages == 0 or not current:
+            return detected
+        if (assessment.small_talk is None and assessment.words >= SWITCH_WORDS
+                and assessment.language_lead >= SWITCH_LEAD):
+            return detected
+        return current
+
+    def decide(
+        self,
+        assessment: Assessment,
+        *,
+        state: ConversationMood,
+        language: str,
+        lang_setting: str = "auto",
+        bot_active: bool = True,
+    ) -> Turn:
+        """The turn on the conversation: policy step, language, and the bot's replies."""
+        language = self.language_for(assessment, language, lang_setting, state.messages)
+        kb = self.knowledge.state.kb
+        pick = assessment.pick
+        if pick is not None and kb.get(pick) is None:
+            pick = None  # a forged or stale suggestion: treat the text as a question
+        match = assessment.match
+        if pick is None and assessment.pick is not None and bot_active:  # the KB changed since
+            match = self.knowledge.state.faq.fast(assessment.text,
+                                                  assessment.detected_language).result
+        if match is not None and match.entry_id is not None and kb.get(match.entry_id) is None:
+            match = MatchResult("fallback", None, 0.0, (), match.language)  # KB edited since
+        kind = assessment.small_talk if pick is None else None
+        if not bot_active:
+            match = None
+        outcome = "answer" if pick is not None else (match.action if match else None)
+        new_state, decision = step(state, assessment.mood, outcome if bot_active else None,
+                                   config=self.policy)
+        replies: tuple[Reply, ...] = ()
+        if bot_active:
+            if kind is not None and match is None and pick is None:
+                replies = (Reply(say(f"smalltalk_{kind}", language), {"small_talk": kind}),)
+            elif outcome == "answer" or not decision.escalate:
+                # A known answer is given even when the turn escalates (the hand-off
+                # notice follows it); anything else gives way to the escalation.
+                replies = (self._reply(kb, match, pick, language, decision),)
+        return Turn(
+            language=language,
+            detected_language=assessment.detected_language,
+            mood=assessment.mood,
+            state=new_state,
+            decision=decision,
+            match=match if pick is None else None,
+            picked=pick,
+            replies=replies,
+            small_talk=kind if pick is None and match is None else None,
+        )
 
     def respond(
         self,
@@ -88,30 +244,8 @@ class Brain:
         pick: str | None = None,
     ) -> Turn:
         """Judge one shopper message; when ``bot_active``, also say what the bot replies."""
-        language, detected = self.language_for(text, language, lang_setting)
-        mood = self.mood.analyse(text)
-        knowledge = self.knowledge.state  # one version for the whole turn (hot reload)
-        kb = knowledge.kb
-        if pick is not None and kb.get(pick) is None:
-            pick = None  # a forged or stale suggestion: treat the text as a question
-        match: MatchResult | None = None
-        replies: tuple[Reply, ...] = ()
-        if bot_active and pick is None:
-            match = knowledge.matcher.match(text, detected)
-        outcome = "answer" if pick is not None else (match.action if match else None)
-        new_state, decision = step(state, mood, outcome if bot_active else None, config=self.policy)
-        if bot_active and not decision.escalate:
-            replies = (self._reply(kb, match, pick, language, decision),)
-        return Turn(
-            language=language,
-            detected_language=detected,
-            mood=mood,
-            state=new_state,
-            decision=decision,
-            match=match,
-            picked=pick,
-            replies=replies,
-        )
+        return self.decide(self.assess(text, pick), state=state, language=language,
+                           lang_setting=lang_setting, bot_active=bot_active)
 
     def not_helpful(self, state: ConversationMood, *, again: bool = False
                     ) -> tuple[ConversationMood, Decision]:
@@ -160,6 +294,7 @@ class Brain:
                     "label": kb.question(s.entry_id, language),
                 }
                 for s in match.suggestions
+                if kb.get(s.entry_id) is not None
             ]
             if decision.offer_person:
                 quick.append(handoff_reply(language))

@@ -79,6 +79,15 @@ class Settings:
     faq_answer_threshold: float = 0.35  # FAQ score needed to answer outright ...
     faq_answer_margin: float = 0.12  # ... with this lead over the second-best entry
     faq_suggest_threshold: float = 0.2  # below this score: "I don't know" (fallback)
+    # The thresholds above are the defaults for a KB too small to calibrate (or with
+    # faq_calibrate off); otherwise the KB's own cross-validation sets them.
+    faq_calibrate: bool = True
+    # Semantic slow path (sentence encoder) for questions the lexical fast path is not
+    # sure of: "process" (worker processes), "inline" (the judging thread), "off".
+    faq_semantic: str = "process"
+    faq_workers: int = 1  # worker processes of the slow path (faq_semantic=process)
+    faq_model_dir: Path = Path("")  # sentence-encoder files; empty: the ones installed with it
+    faq_cache_dir: Path = Path("")  # phrasing vectors; empty: DB.cache beside the database
     mood_escalate_below: float = -0.25  # a message scoring this or lower escalates
     mood_threshold: float = -0.2  # the conversation's mood at or below this escalates
     mood_decay: float = 0.5  # weight the conversation's mood keeps at each message
@@ -154,6 +163,32 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
     return base.replace(**values)
 
 
+SEMANTIC_MODES = ("off", "inline", "process")
+
+
+def semantic_mode(settings: Settings) -> str:
+    mode = settings.faq_semantic.strip().lower()
+    if mode not in SEMANTIC_MODES:
+        raise SettingsError(f"{ENV_PREFIX}FAQ_SEMANTIC: expected one of {', '.join(SEMANTIC_MODES)}, "
+                            f"got {settings.faq_semantic!r}")
+    return mode
+
+
+def cache_dir(settings: Settings, *, server: bool) -> Path:
+    """Where phrasing vectors are cached: the setting, else beside the database (server)
+    or in the user's cache folder (other commands)."""
+    if str(settings.faq_cache_dir) not in ("", "."):
+        return settings.faq_cache_dir
+    if server:
+        return settings.db.with_name(settings.db.name + ".cache")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "supportbot"
+
+
+def model_dir(settings: Settings) -> Path | None:
+    return None if str(settings.faq_model_dir) in ("", ".") else settings.faq_model_dir
+
+
 def matcher_config(settings: Settings) -> MatcherConfig:
     from bot.kb.matcher import MatcherConfig
 
@@ -161,6 +196,7 @@ def matcher_config(settings: Settings) -> MatcherConfig:
         answer_threshold=settings.faq_answer_threshold,
         answer_margin=settings.faq_answer_margin,
         suggest_threshold=settings.faq_suggest_threshold,
+        calibrate=settings.faq_calibrate,
     )
 
 

@@ -37,6 +37,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "retry_suggest": "Sorry that didn't help. Is it one of these?",
         "retry_rephrase": "Sorry that didn't help. Could you say it in other words? Or I can "
         "bring in a person.",
+        "smalltalk_greeting": "Hello! What can I help you with?",
+        "smalltalk_thanks": "You're welcome! Anything else I can help with?",
+        "smalltalk_goodbye": "Goodbye, and thanks for visiting Casa Lino!",
     },
     "it": {
         "greeting": "Ciao! Sono l'assistente di Casa Lino. Chiedimi di ordini, spedizioni, "
@@ -68,6 +71,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "retry_suggest": "Mi dispiace che non sia stato utile. Intendevi una di queste?",
         "retry_rephrase": "Mi dispiace che non sia stato utile. Puoi dirlo con altre parole? "
         "Oppure posso farti parlare con una persona.",
+        "smalltalk_greeting": "Ciao! Come posso aiutarti?",
+        "smalltalk_thanks": "Figurati! Posso aiutarti con qualcos'altro?",
+        "smalltalk_goodbye": "Arrivederci, e grazie per aver visitato Casa Lino!",
     },
     "pl": {
         "greeting": "Cześć! Jestem asystentem Casa Lino. Zapytaj o zamówienia, dostawę, zwroty "
@@ -101,6 +107,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "retry_suggest": "Przykro mi, że to nie pomogło. Czy chodzi o jedno z tych pytań?",
         "retry_rephrase": "Przykro mi, że to nie pomogło. Czy możesz zapytać innymi słowami? "
         "Albo poproszę kogoś z naszego zespołu.",
+        "smalltalk_greeting": "Dzień dobry! W czym mogę pomóc?",
+        "smalltalk_thanks": "Nie ma za co! Czy mogę pomóc w czymś jeszcze?",
+        "smalltalk_goodbye": "Do widzenia i dziękujemy za odwiedzenie Casa Lino!",
     },
 }
 

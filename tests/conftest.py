@@ -25,12 +25,20 @@ pytest_plugins = ["browser_fixtures"]
 PASSWORD = "correct horse battery"
 
 
+@pytest.fixture(scope="session")
+def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of phrasing vectors for the whole run (the KB is encoded once)."""
+    return tmp_path_factory.mktemp("vectors")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, vector_cache: Path) -> Settings:
     return Settings(
         db=tmp_path / "test.db",
         sweep_interval=0.2,
         kb_reload_interval=0.2,
+        faq_semantic="inline",  # the slow path in the judging threads (no worker processes)
+        faq_cache_dir=vector_cache,
     )
 
 

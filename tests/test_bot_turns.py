@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 
+from bot.app import JUDGING
 from bot.kb.service import KnowledgeService
 from bot.resources import default_kb_path
 from bot.texts import say
@@ -145,3 +147,63 @@ async def test_one_no_gets_a_second_try_and_a_second_no_a_person(server: LiveSer
     assert [f["helpful"] for f in feedback] == [True, False, False]
     reasons = json.loads((await server.events("escalation.requested", cid))[0]["properties"])["reasons"]
     assert reasons == ["said an answer did not help"]
+
+
+async def test_a_known_answer_comes_before_the_hand_off(server: LiveServer, shopper) -> None:
+    client = await shopper()
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "c1", "text": "i was charged twice for my order!!!"})
+    await client.wait_for("status", lambda s: s["status"] == "queued")
+    answer = await bot_reply(client, 1)
+    assert answer["entry_id"] == "payment-charged-twice"
+    assert answer["text"] == KB.answer("payment-charged-twice", "en")
+    notice = await bot_reply(client, 2)
+    assert notice["entry_id"] is None and notice["text"] != answer["text"]
+    replied = await server.events("bot.reply", cid)
+    assert json.loads(replied[0]["properties"])["entry_id"] == "payment-charged-twice"
+    assert len(await server.events("escalation.requested", cid)) == 1
+
+
+async def test_small_talk_is_answered_and_is_no_failure(server: LiveServer, shopper) -> None:
+    client = await shopper(lang="auto")
+    cid = client.start["conversation"]["id"]
+    await client.call("message", {"id": "s1", "text": "dzień dobry"})
+    greeting = await bot_reply(client, 1)
+    assert greeting["text"] == "Dzień dobry! W czym mogę pomóc?"
+    assert greeting["quick_replies"] == [] and greeting["entry_id"] is None
+    await client.call("message", {"id": "s2", "text": "ile kosztuje wysyłka?"})
+    await bot_reply(client, 2)
+    await client.call("message", {"id": "s3", "text": "thanks, bye"})
+    bye = await bot_reply(client, 3)
+    assert bye["text"] == "Do widzenia i dziękujemy za odwiedzenie Casa Lino!"  # still Polish
+    rows = await server.query("SELECT language, failures_in_row FROM conversations WHERE id = ?",
+                              cid)
+    assert rows == [{"language": "pl", "failures_in_row": 0}]
+    assert await server.events("bot.no_answer", cid) == []
+
+
+async def test_the_slow_path_runs_in_worker_processes(start_server, connect) -> None:
+    server = await start_server(faq_semantic="process")
+    judging = server.app[JUDGING]
+    assert judging.slow_path is not None and judging.slow_path.available
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    await client.call("message", {"id": "w1", "text": "i want my money back"})
+    reply = await bot_reply(client, 1)
+    assert reply["entry_id"] == "refund-time"  # no word in common with the entry
+
+
+async def test_a_broken_model_falls_back_to_the_lexical_matcher_with_a_warning(
+        start_server, connect, tmp_path, caplog) -> None:
+    (tmp_path / "weights.npz").write_bytes(b"broken")
+    (tmp_path / "sp.model").write_bytes(b"broken")
+    with caplog.at_level(logging.WARNING, logger="bot.judging"):
+        server = await start_server(faq_semantic="process", faq_model_dir=tmp_path)
+    assert server.app[JUDGING].slow_path is None
+    assert any("FAQ slow path unavailable" in r.getMessage() and str(tmp_path) in r.getMessage()
+               for r in caplog.records)
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    await client.call("message", {"id": "b1", "text": "how long does delivery take"})
+    reply = await bot_reply(client, 1)
+    assert reply["entry_id"] == "delivery-time" or reply["quick_replies"]

@@ -36,7 +36,7 @@ def test_ask_batch_json_one_line_per_question_in_order(tmp_path: Path):
         assert isinstance(row["suggestions"], list) and len(row["suggestions"]) <= 3
     assert (rows[0]["action"], rows[0]["entry_id"]) == ("answer", "delivery-time")
     assert rows[1] == {"query": "", "action": "fallback", "entry_id": None, "score": 0.0,
-                       "suggestions": [], "language": "en"}
+                       "suggestions": [], "language": "en", "path": "fast"}
     assert rows[2]["action"] == "fallback" and rows[2]["entry_id"] is None
     assert (rows[3]["entry_id"], rows[3]["language"]) == ("shipping-cost", "pl")
     assert rows[4]["action"] == "fallback"

@@ -60,3 +60,40 @@ async def test_a_broken_edit_keeps_the_last_good_version(start_server, connect, 
     await client.call("message", {"id": "r1", "text": "how do I return an item"})
     reply = await client.wait_for("message", lambda m: m["author"] == "bot")
     assert reply["entry_id"] == "return-policy"
+
+
+RENTAL = (
+    'bike-rental,en,Do you rent out bikes?,"Yes: city and e-bikes from 15 EUR a day, '
+    'in both shops.",bike hire|rent a bicycle for a day|rental bikes|borrow a bike for the '
+    'weekend,shop\n'
+)
+
+
+async def test_the_slow_path_workers_follow_an_edit(start_server, connect, tmp_path: Path) -> None:
+    """With the slow path in worker processes, an edit reaches them too: a request made
+    with the new version's fingerprint makes a worker reload before it answers."""
+    from bot.app import JUDGING
+
+    kb = tmp_path / "faq.csv"
+    shutil.copy(ROOT / "data" / "kb_bikes" / "faq.csv", kb)
+    server = await start_server(kb=kb, kb_reload_interval=0.1, faq_semantic="process")
+    slow = server.app[JUDGING].slow_path
+    assert slow is not None
+    knowledge = server.app[KNOWLEDGE]
+    old = knowledge.fingerprint
+    with kb.open("a", encoding="utf-8") as f:
+        f.write(RENTAL)
+    for _ in range(100):
+        if knowledge.kb.get("bike-rental") is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert knowledge.fingerprint != old
+    result = await slow.match("could I take one of your bicycles for a couple of days",
+                              "en", knowledge.fingerprint)
+    assert result is not None and result.entry_id == "bike-rental"
+    assert await slow.match("rent a bike", "en", "not-a-version") is None
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    await client.call("message", {"id": "r1", "text": "do you do bike hire"})
+    reply = await client.wait_for("message", lambda m: m["author"] == "bot")
+    assert reply["entry_id"] == "bike-rental"

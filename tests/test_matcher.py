@@ -8,8 +8,8 @@ import pytest
 
 from bot.kb.loader import load_kb
 from bot.kb.matcher import Matcher, MatcherConfig
-from bot.kb.normalize import NUMBER, fold, words
 from bot.lang import detect_language
+from bot.text import NUMBER, fold, words
 from bot.types import MatchResult
 
 SMALL = Path(__file__).parent / "data" / "kb_small"

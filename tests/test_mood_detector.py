@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.mood.cues import DIGIT, START, CueSet, first_words, split_alternatives, token_offsets
 from bot.mood.detector import MoodConfig, MoodDetector
 from bot.mood.lexicon import LexiconError, load_lexicon
-from bot.mood.text import fold, squeeze, tokenise
+from bot.text import fold, squeeze, tokenise
 
 HOLDOUT = Path(__file__).parent / "data" / "mood_holdout.csv"
 LONG_WORDS = "where is my order I have been waiting weeks please get me a human now"

@@ -93,7 +93,9 @@ def store_shopper_turn(
             stored = convs.insert_message(conn, conversation_id, "bot", reply.text,
                                           created_at=at, meta=reply.meta)
             result.replies.append(stored)
-            events.append(_reply_event(conversation_id, at, stored, turn, text))
+            event = _reply_event(conversation_id, at, stored, turn, text)
+            if event is not None:  # small talk has no FAQ event
+                events.append(event)
     if status == Status.BOT and turn.decision.offer_person and not turn.decision.escalate:
         events.append(ev.PersonOffered(conversation_id=conversation_id, actor="bot",
                                        created_at=at, reasons=list(turn.decision.reasons)))
@@ -112,8 +114,10 @@ def store_shopper_turn(
 
 def _reply_event(
     conversation_id: str, at: str, stored: Message, turn: Turn, query: str
-) -> ev.Event:
+) -> ev.Event | None:
     match = turn.match
+    if match is None and turn.picked is None:
+        return None
     if turn.picked is not None:
         return ev.BotReplied(
             conversation_id=conversation_id, actor="bot", created_at=at, message_id=stored.id,

@@ -21,7 +21,7 @@ from typing import Any
 from bot import events as ev
 from bot import validate
 from bot.agents.queue import QueueBoard
-from bot.brain import Brain, Reply, Turn, handoff_reply
+from bot.brain import Assessment, Brain, Reply, Turn, handoff_reply
 from bot.chat.jobs import (
     TurnResult,
     create_conversation,
@@ -219,10 +219,12 @@ class ChatService:
         if pick is not None and (not isinstance(pick, str) or len(pick) > 200):
             raise ClientError("invalid_payload", "'pick' must be an entry id.")
 
-        # The turn is judged in the writer, on the conversation as committed, so a
-        # message costs one trip to the database thread, not a read and a write.
-        # What the shopper is told if it escalates depends on who is online (read
-        # under the lock, just before the write).
+        # The message is assessed on its own first, off the event loop (language, mood,
+        # FAQ match: the CPU-heavy part), then the turn is decided in the writer, on the
+        # conversation as committed, so a message costs one trip to the database
+        # thread, not a read and a write. What the shopper is told if it escalates
+        # depends on who is online (read under the lock, just before the write).
+        assessment = await self.brain.assess_async(text, pick)
         async with self.locks(conversation_id):
             online = len(await self.lifecycle.directory.available())
             result: TurnResult = await self.db.write(
@@ -231,7 +233,7 @@ class ChatService:
                     conversation_id=conversation_id,
                     client_id=client_id,
                     text=text,
-                    judge=partial(self._judge, text=text, pick=pick, online=online),
+                    judge=partial(self._judge, assessment=assessment, online=online),
                 )
             )
             if result.escalated is not None:
@@ -257,19 +259,18 @@ class ChatService:
             await self.lifecycle.ticket_changed(conversation.id)
 
     def _judge(
-        self, conversation: Conversation, *, text: str, pick: str | None, online: int,
+        self, conversation: Conversation, *, assessment: Assessment, online: int,
     ) -> tuple[Turn, Escalation | None]:
         """The brain's turn on ``conversation`` and, when it escalates, what the shopper
         is told (runs in the writer thread: no awaiting here). The bot answers while it
         has the chat, and also while the chat waits for a person (queued or a ticket)."""
         status = conversation.status
-        turn = self.brain.respond(
-            text,
+        turn = self.brain.decide(
+            assessment,
             state=conversation.mood,
             language=conversation.language,
             lang_setting=conversation.lang_setting,
             bot_active=status in (Status.BOT, Status.QUEUED, Status.TICKET),
-            pick=pick,
         )
         escalation = None
         if status == Status.BOT and turn.decision.escalate:

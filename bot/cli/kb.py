@@ -1,9 +1,11 @@
 """``supportbot ask`` and ``supportbot kb check|export``: test and manage the FAQ.
 
-``ask`` runs the matcher the server uses, with the same default thresholds, on one
-question or on a file of questions (one per line; ``--json`` gives one object per
-line, in order). ``kb check`` lists every problem of a knowledge base with file and
-line; ``kb export`` writes it as CSV.
+``ask`` runs the matcher the server uses, with the same calibration and slow path,
+on one question or on a file of questions (one per line; ``--json`` gives one
+object per line, in order). ``kb check`` lists every problem of a knowledge base
+with file and line and what to expect of it: per language, the share of questions
+answered outright and how often those answers are right, from the KB's own
+held-out phrasings. ``kb export`` writes it as CSV.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.kb.cascade import FaqCascade
     from bot.kb.loader import LoadResult
-    from bot.kb.matcher import Matcher
+    from bot.kb.service import KnowledgeState
 
 FALLBACK_TEXT = "Sorry, I don't know the answer to that. Would you like to talk to a person?"
 
@@ -33,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                      help="read questions from FILE, one per line ('-' for standard input)")
     ask.add_argument("--json", action="store_true",
                      help="one JSON object per question: query, action, entry_id, score, "
-                     "suggestions, language")
+                     "suggestions, language, path (fast or slow)")
     ask.add_argument("--lang", choices=("en", "it", "pl"),
                      help="the shopper's language (default: detect per question)")
     ask.set_defaults(func=run_ask)
@@ -47,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Validate a knowledge base (a folder of .toml files, one .toml file "
         "or a .csv file) and report every problem with its file and line.")
     check.add_argument("path", type=Path, help="the knowledge base to check")
+    check.add_argument("--lexical", action="store_true",
+                       help="report the lexical matcher alone (no sentence encoder)")
     check.set_defaults(func=run_check)
     export = commands.add_parser(
         "export", help="write the knowledge base as CSV",
@@ -104,8 +109,15 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
         yield line.rstrip("\r\n")
 
 
-def _record(matcher: Matcher, query: str, lang: str | None) -> dict[str, Any]:
-    result = matcher.match(query, lang)
+def _match(faq: FaqCascade, query: str, lang: str | None) -> tuple[Any, str]:
+    fast = faq.fast(query, lang)
+    if fast.sure or not faq.has_slow_path:
+        return fast.result, "fast"
+    return faq.slow(query, lang), "slow"
+
+
+def _record(faq: FaqCascade, query: str, lang: str | None) -> dict[str, Any]:
+    result, path = _match(faq, query, lang)
     return {
         "query": query,
         "action": result.action,
@@ -113,12 +125,13 @@ def _record(matcher: Matcher, query: str, lang: str | None) -> dict[str, Any]:
         "score": result.score,
         "suggestions": [s.entry_id for s in result.suggestions],
         "language": result.language,
+        "path": path,
     }
 
 
-def _describe(matcher: Matcher, query: str, lang: str | None) -> str:
-    result = matcher.match(query, lang)
-    kb = matcher.kb
+def _describe(faq: FaqCascade, query: str, lang: str | None) -> str:
+    result, _ = _match(faq, query, lang)
+    kb = faq.kb
     if result.action == "answer" and result.entry_id:
         answer = kb.answer(result.entry_id, result.language)
         return f"answer [{result.entry_id}] ({result.score:.2f}): {answer}"
@@ -129,28 +142,41 @@ def _describe(matcher: Matcher, query: str, lang: str | None) -> str:
     return f"fallback{best}: {FALLBACK_TEXT}"
 
 
-def run_ask(args: argparse.Namespace) -> int:
+def _state(loaded: LoadResult, *, semantic: bool = True) -> KnowledgeState:
+    """The KB's matcher, calibration and slow path, configured as ``serve`` does
+    (SUPPORTBOT_FAQ_*); the slow path runs in this process."""
     from bot.cli import CommandError
-    from bot.kb.matcher import Matcher
-    from bot.settings import matcher_config, settings_from_env
+    from bot.kb.semantic import EmbeddingCache, load_encoder
+    from bot.kb.service import build_state
+    from bot.settings import cache_dir, matcher_config, model_dir, semantic_mode, settings_from_env
 
+    assert loaded.kb is not None
+    try:
+        settings = settings_from_env()
+        config = matcher_config(settings)
+        mode = semantic_mode(settings) if semantic else "off"
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    encoder, warning = load_encoder(mode, model_dir(settings))
+    if warning:
+        print(f"supportbot: warning: {warning}", file=sys.stderr)
+    cache = EmbeddingCache(cache_dir(settings, server=False)) if encoder is not None else None
+    return build_state(loaded.kb, config, loaded.problems, encoder, cache)
+
+
+def run_ask(args: argparse.Namespace) -> int:
     questions = _questions(args)
     first = next(questions, None)  # validate arguments before the (slower) KB build
     loaded = _load(_kb_path(args), quiet=args.json)
-    assert loaded.kb is not None
-    try:
-        config = matcher_config(settings_from_env())  # SUPPORTBOT_FAQ_* thresholds, as serve
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    matcher = Matcher(loaded.kb, config)
+    faq = _state(loaded).faq
     out = sys.stdout
     if first is None:
         return 0
     for query in _chain(first, questions):
         if args.json:
-            out.write(json.dumps(_record(matcher, query, args.lang), ensure_ascii=False) + "\n")
+            out.write(json.dumps(_record(faq, query, args.lang), ensure_ascii=False) + "\n")
         else:
-            out.write(_describe(matcher, query, args.lang) + "\n")
+            out.write(_describe(faq, query, args.lang) + "\n")
     out.flush()
     return 0
 
@@ -166,11 +192,38 @@ def run_check(args: argparse.Namespace) -> int:
     result = load_kb(args.path)
     for problem in result.problems:
         print(problem)
+    if result.kb is not None:
+        _report_calibration(_state(result, semantic=not args.lexical))
     entries = len(result.kb) if result.kb is not None else 0
     languages = ", ".join(result.kb.languages) if result.kb is not None else "-"
     status = "OK" if not result.problems else f"{len(result.problems)} problem(s)"
     print(f"{args.path}: {len(result.files)} file(s), {entries} entries ({languages}): {status}")
     return 1 if result.problems else 0
+
+
+def _report_calibration(state: KnowledgeState) -> None:
+    """Expected answer rate and precision per language, from the KB's held-out phrasings."""
+    calibration = state.calibration
+    if calibration.too_small:
+        print(f"warning: {calibration.warning}")
+        return
+    slow = state.faq.has_slow_path
+    figures = calibration.fused_figures if slow else calibration.lexical_figures
+    fast = calibration.lexical_figures
+    how = "fast + slow path" if slow else "lexical only"
+    lexical = calibration.lexical
+    fused = calibration.fused
+    assert lexical is not None
+    cut = f"fast path from confidence {lexical.threshold:.2f}"
+    if slow and fused is not None:
+        cut += f", slow path from {fused.threshold:.2f}"
+    print(f"calibration ({how}): {calibration.held_out} held-out phrasings, "
+          f"{calibration.out_of_scope} as out-of-scope questions; answers outright: {cut}")
+    print("language  held-out  answered  precision  (fast path alone: answered, precision)")
+    for lang, fig in figures.items():
+        alone = fast.get(lang)
+        extra = f"  ({alone.answer_rate:.2f}, {alone.precision:.2f})" if alone and slow else ""
+        print(f"{lang:8}  {fig.held_out:8}  {fig.answer_rate:8.2f}  {fig.precision:9.2f}{extra}")
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -14,8 +14,8 @@ from itertools import pairwise
 
 from rapidfuzz import fuzz, process
 
-from bot.kb.normalize import NUMBER, stems
 from bot.kb.stopwords import STOP_WORDS
+from bot.text import NUMBER, stems
 
 Features = dict[str, float]
 

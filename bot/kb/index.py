@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.kb.features import FeatureConfig, Features, Speller, word_features
 from bot.kb.model import KnowledgeBase
-from bot.kb.normalize import words
+from bot.text import words
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.kb.model import Entry, KnowledgeBase, LocalizedEntry, Problem
-from bot.kb.normalize import words
 from bot.kb.toml_lines import TomlLines
+from bot.text import words
 
 TOML_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LANG_CODE = re.compile(r"^[a-z]{2,3}$")

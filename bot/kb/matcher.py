@@ -26,9 +26,9 @@ import numpy as np
 from bot.kb.features import FeatureConfig, Features, word_features
 from bot.kb.index import Index, build_index
 from bot.kb.model import KnowledgeBase
-from bot.kb.normalize import NUMBER, words
 from bot.kb.stopwords import STOP_WORDS
 from bot.lang import detect_language
+from bot.text import NUMBER, words
 from bot.types import DEFAULT_LANGUAGE, Language, MatchResult, Suggestion
 
 MAX_QUERY_CHARS = 500  # longer questions are cut: a chat line, not an essay
@@ -52,6 +52,9 @@ class MatcherConfig:
     refine_margin: float = 0.3
     refine_step: float = 0.5
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    # Learn when to answer from the KB's own phrasings (bot.kb.calibrate); the three
+    # thresholds above are then only the defaults for a KB too small to calibrate.
+    calibrate: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,15 +121,50 @@ class Matcher:
 
     # -- ranking ------------------------------------------------------------------------------
 
-    def rank(self, text: str, lang: Language | None = None, limit: int | None = None) -> Ranked:
-        """Entries ordered by score for ``text`` (empty when nothing matches at all);
-        only the best ``limit`` when given."""
-        index = self.index
+    def _query(self, text: str, lang: Language | None,
+               ) -> tuple[np.ndarray, np.ndarray, int, Language | None]:
         text = text[:MAX_QUERY_CHARS]
         if lang is None:
             lang = detect_language(text)
         feats, unknown, used = self._features(text, lang)
-        cols, weights = index.vector(feats)
+        cols, weights = self.index.vector(feats)
+        return cols, weights, unknown, used
+
+    def rank(self, text: str, lang: Language | None = None, limit: int | None = None) -> Ranked:
+        """Entries ordered by score for ``text`` (empty when nothing matches at all);
+        only the best ``limit`` when given."""
+        cols, weights, unknown, used = self._query(text, lang)
+        return self._rank(cols, weights, unknown, used, limit)
+
+    def rank_with_coverage(self, text: str, lang: Language | None = None,
+                           ) -> tuple[Ranked, np.ndarray]:
+        """All entries ranked, and per entry the share of the question's weight (its
+        known words, less what unknown words take) that the entry's phrasings contain:
+        a question whose telling word no phrasing of the entry uses is probably about
+        something else ("set an alarm" against "cancel an alarm")."""
+        cols, weights, unknown, used = self._query(text, lang)
+        coverage = np.zeros(len(self.index.entry_ids), dtype=np.float32)
+        if len(cols):
+            index = self.index
+            post = index.phrasings
+            starts, ends = post.indptr[cols], post.indptr[cols + 1]
+            lengths = ends - starts
+            total = int(lengths.sum())
+            if total:
+                offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + \
+                    np.arange(total)
+                entries = index.group_entry[index.phrasing_group[post.rows[offsets]]]
+                col_of = np.repeat(np.arange(len(cols)), lengths)
+                pairs = np.unique(entries.astype(np.int64) * len(cols) + col_of)
+                mass = (weights.astype(np.float64) ** 2)[pairs % len(cols)]
+                np.add.at(coverage, pairs // len(cols), mass)
+                coverage *= self._coverage(cols, unknown) ** (
+                    1.0 / self.config.coverage_power if self.config.coverage_power else 0.0)
+        return self._rank(cols, weights, unknown, used, None), coverage
+
+    def _rank(self, cols: np.ndarray, weights: np.ndarray, unknown: int, used: Language | None,
+              limit: int | None) -> Ranked:
+        index = self.index
         empty = Ranked(np.zeros(0, np.int32), np.zeros(0, np.float32), used or DEFAULT_LANGUAGE)
         if len(cols) == 0:
             return empty

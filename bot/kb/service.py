@@ -10,17 +10,27 @@ A file whose new version has problems keeps its last good version (the problems
 are logged with file and line); a file that never loaded cleanly contributes
 whatever valid entries it has. Construction fails only when no valid knowledge
 base at all is available.
+
+Each version also gets its calibration (:mod:`bot.kb.calibrate`) and, when a
+sentence encoder is given, its semantic index (:mod:`bot.kb.semantic`, vectors
+from the on-disk cache where possible): all built here, off the event loop, before
+the swap.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.kb.calibrate import MEMO, Calibration, calibrate, default_calibration
+from bot.kb.cascade import FaqCascade
 from bot.kb.loader import FileResult, KnowledgeBaseError, combine, kb_files, parse_file
 from bot.kb.matcher import Matcher, MatcherConfig
 from bot.kb.model import KnowledgeBase, Problem
+from bot.kb.semantic import EmbeddingCache, Encoder, build_semantic_index
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +44,54 @@ class KnowledgeState:
     kb: KnowledgeBase
     matcher: Matcher
     problems: tuple[Problem, ...]
+    faq: FaqCascade
+    fingerprint: str = ""
+
+    @property
+    def calibration(self) -> Calibration:
+        return self.faq.calibration
+
+
+def fingerprint(kb: KnowledgeBase) -> str:
+    """A digest of everything that matching depends on (ids, phrasings, keywords, tags)."""
+    h = hashlib.sha256()
+    for entry in kb.entries:
+        h.update(f"\x1e{entry.id}\x1f{'|'.join(entry.tags)}".encode())
+        for lang, text in entry.texts.items():
+            h.update(f"\x1d{lang}\x1f{'|'.join(text.phrasings)}\x1f{'|'.join(text.keywords)}"
+                     .encode())
+    return h.hexdigest()[:32]
+
+
+def build_state(kb: KnowledgeBase, config: MatcherConfig, problems: tuple[Problem, ...] = (),
+                encoder: Encoder | None = None, cache: EmbeddingCache | None = None,
+                ) -> KnowledgeState:
+    """Matcher, semantic index (with an encoder) and calibration of one KB version."""
+    started = time.perf_counter()
+    matcher = Matcher(kb, config)
+    semantic = build_semantic_index(kb, encoder, cache) if encoder is not None else None
+    digest = fingerprint(kb)
+    key = (digest, repr(config), encoder.version if encoder is not None else "-")
+    calibration = MEMO.get(key)
+    if calibration is None:
+        calibration = calibrate(kb, config, semantic) if config.calibrate else \
+            default_calibration(config)
+        MEMO.put(key, calibration)
+    if calibration.warning:
+        log.warning("knowledge base: %s", calibration.warning)
+    log.debug("knowledge base state built in %.2f s (%s phrasings encoded)",
+              time.perf_counter() - started, semantic.encoded if semantic else "no")
+    return KnowledgeState(kb, matcher, problems, FaqCascade(matcher, calibration, semantic,
+                                                            encoder), digest)
 
 
 class KnowledgeService:
-    def __init__(self, path: Path | str, config: MatcherConfig | None = None) -> None:
+    def __init__(self, path: Path | str, config: MatcherConfig | None = None,
+                 encoder: Encoder | None = None, cache: EmbeddingCache | None = None) -> None:
         self.path = Path(path)
         self.config = config or MatcherConfig()
+        self.encoder = encoder
+        self.cache = cache
         # Per file: the (mtime_ns, size) last seen and the version in use.
         self._files: dict[Path, tuple[tuple[int, int], FileResult]] = {}
         self._signature: Signature = self._current_signature()
@@ -64,6 +116,10 @@ class KnowledgeService:
     @property
     def problems(self) -> tuple[Problem, ...]:
         return self._state.problems
+
+    @property
+    def fingerprint(self) -> str:
+        return self._state.fingerprint
 
     def _current_signature(self) -> Signature:
         sig = []
@@ -126,5 +182,5 @@ class KnowledgeService:
                 log.warning("knowledge base: %s", problem)
         if loaded.kb is None:
             return None, loaded.problems
-        return KnowledgeState(loaded.kb, Matcher(loaded.kb, self.config), loaded.problems), \
-            loaded.problems
+        state = build_state(loaded.kb, self.config, loaded.problems, self.encoder, self.cache)
+        return state, loaded.problems

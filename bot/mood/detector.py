@@ -39,7 +39,7 @@ from bot.mood.sentiment import (
     punctuation_marks,
     word_sentiment,
 )
-from bot.mood.text import fold, is_word, shouting_ratio, squeeze, tokenise
+from bot.text import fold, is_word, shouting_ratio, squeeze, tokenise
 from bot.types import MoodResult
 
 _WORD_CHAR = re.compile(r"[a-z0-9]")  # what the tokeniser's words are made of

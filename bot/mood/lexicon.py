@@ -41,7 +41,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.mood.cues import CueSet
-from bot.mood.text import fold
+from bot.text import fold
 
 CUE_CATEGORIES = (
     "person",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.mood.lexicon import Lexicon
-from bot.mood.text import fold, tokenise
+from bot.text import fold, tokenise
 
 if TYPE_CHECKING:
     from bot.mood.detector import MoodConfig

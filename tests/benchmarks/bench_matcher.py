@@ -1,8 +1,16 @@
-"""FAQ matcher benchmark: load time and per-question latency on a 10,000-phrasing KB.
+"""FAQ matcher benchmark: load time and per-question latency on a 10,000-phrasing KB,
+and the cascade (fast path, slow path) on the shop knowledge bases.
 
     .venv/bin/python tests/benchmarks/bench_matcher.py                 # latency + load
     .venv/bin/python tests/benchmarks/bench_matcher.py --eval          # also faq_eval.py
     .venv/bin/python tests/benchmarks/bench_matcher.py --bench-dir ../shared/bench
+    .venv/bin/python tests/benchmarks/bench_matcher.py --cascade       # fast/slow path costs
+
+``--cascade`` builds each shop KB's state as the server does (calibration, sentence
+encoder, phrasing vectors), then times every question of its query files through
+the fast path, and the slow path for those the fast path is not sure of: fast-path
+p50/p99 for the questions it answers on its own (target p50 <= 1 ms), the slow
+path's cost per message, and the share of messages that take it.
 
 The 10,000-phrasing KB is built in memory from the BANKING77 and CLINC150 KB
 files of the bench directory: their 227 entries, then deterministic copies whose
@@ -139,6 +147,74 @@ def run_eval(bench: Path) -> bool:
     return ok
 
 
+CASCADE_SETS = (
+    ("knowledge_base", ("tests/data/shop_queries.csv", "tests/data/shop_queries_new.csv")),
+    ("tests/data/kb_bikes/faq.csv", ("tests/data/kb_bikes/queries.csv",)),
+)
+
+
+def bench_cascade() -> bool:
+    import tempfile
+
+    from threadpoolctl import threadpool_limits
+
+    from bot.kb.matcher import MatcherConfig
+    from bot.kb.semantic import EmbeddingCache, load_encoder
+    from bot.kb.service import build_state
+
+    threadpool_limits(1)  # as in the slow path's worker processes
+    started = time.perf_counter()
+    encoder, warning = load_encoder("inline")
+    if encoder is None:
+        print(warning)
+        return False
+    print(f"sentence encoder loaded in {time.perf_counter() - started:.2f} s")
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        for kb_path, query_files in CASCADE_SETS:
+            kb = load_kb(ROOT / kb_path).kb
+            assert kb is not None
+            for cached in (False, True):
+                cache = EmbeddingCache(Path(tmp))
+                started, cpu = time.perf_counter(), time.process_time()
+                from bot.kb import calibrate
+
+                calibrate.MEMO._items.clear()  # time the calibration too
+                state = build_state(kb, MatcherConfig(), (), encoder, cache)
+                print(f"{kb_path}: {len(kb)} entries, {kb.phrasing_count()} phrasings; state "
+                      f"built in {time.perf_counter() - started:.2f} s wall, "
+                      f"{time.process_time() - cpu:.2f} s CPU "
+                      f"({'vectors from the cache' if cached else 'phrasings encoded'})")
+            faq = state.faq
+            qs: list[str] = []
+            for name in query_files:
+                with (ROOT / name).open(newline="", encoding="utf-8") as fh:
+                    qs.extend(row["query"] for row in csv.DictReader(fh))
+            for q in qs[:50]:
+                faq.match(q)  # warm caches
+            sure_ms, unsure_ms, slow_ms = [], [], []
+            for q in qs:
+                t0 = time.perf_counter()
+                fast = faq.fast(q)
+                t1 = time.perf_counter()
+                (sure_ms if fast.sure else unsure_ms).append((t1 - t0) * 1000)
+                if not fast.sure:
+                    faq.slow(q)
+                    slow_ms.append((time.perf_counter() - t1) * 1000)
+            share = len(slow_ms) / len(qs)
+            p50 = percentile(sure_ms, 0.5) if sure_ms else 0.0
+            print(f"  {len(qs)} questions; fast path sure of {len(sure_ms)}: p50 {p50:.3f} ms, "
+                  f"p99 {percentile(sure_ms, 0.99) if sure_ms else 0.0:.3f} ms "
+                  "(target p50 <= 1 ms)")
+            if slow_ms:
+                print(f"  slow path taken by {share:.0%} of messages: fast path p50 "
+                      f"{percentile(unsure_ms, 0.5):.3f} ms, then slow path p50 "
+                      f"{percentile(slow_ms, 0.5):.2f} ms, p99 {percentile(slow_ms, 0.99):.2f} ms, "
+                      f"mean {statistics.fmean(slow_ms):.2f} ms per message")
+            ok = ok and p50 <= 1.0
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bench-dir", type=Path, default=ROOT.parent / "shared" / "bench",
@@ -146,7 +222,11 @@ def main() -> int:
                         "(default ../shared/bench next to the repository)")
     parser.add_argument("--eval", action="store_true", help="also run faq_eval.py on both sets")
     parser.add_argument("--queries", type=int, default=5000, help="questions to time")
+    parser.add_argument("--cascade", action="store_true",
+                        help="time the fast and slow paths on the shop knowledge bases instead")
     args = parser.parse_args()
+    if args.cascade:
+        return 0 if bench_cascade() else 1
     if not (args.bench_dir / "banking77" / "kb.csv").is_file():
         print(f"no bench data in {args.bench_dir}", file=sys.stderr)
         return 2

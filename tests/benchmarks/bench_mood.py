@@ -15,7 +15,9 @@ message < 10 ms.
 
 ``eval`` runs the shared scorer ``mood_eval.py`` (which calls ``python -m bot mood
 --batch FILE --json``) on both sets, and scores the held-out set
-tests/data/mood_holdout.csv in-process, per language. Exit status 1 when a target
+tests/data/mood_holdout.csv in-process, per language, then our shop-style sets
+(tests/data/mood_shop: en, it, pl; the "heldout" ones were written after the
+lexicon work) and the shared it/pl/en dev sets of bench/ext. Exit status 1 when a target
 is missed.
 """
 
@@ -38,6 +40,14 @@ SETS = {
     "amazon": BENCH / "escalation" / "amazon_reviews.csv",
 }
 HOLDOUT = ROOT / "tests" / "data" / "mood_holdout.csv"
+# Shop-style messages per language: the first three batches were written while the
+# lexicons were extended (and used for it); "heldout" afterwards, to measure how
+# that generalises.
+SHOP = ROOT / "tests" / "data" / "mood_shop"
+SHOP_SETS = ("", "_fresh", "_unseen", "_heldout")
+EXT = BENCH / "ext"
+EXT_SETS = ("mood_xed_it_dev.csv", "mood_xed_pl_dev.csv", "mood_xed_en_dev.csv",
+            "mood_emoita_it_dev.csv")
 TARGETS = {"dev": (0.90, 0.05), "amazon": (0.75, 0.05)}  # (min recall, max false)
 P99_MS = 2.0
 VOCABULARY = (
@@ -145,7 +155,22 @@ def evaluate() -> bool:
             f"holdout {lang:3} recall={recall:.3f} false={false:.3f} "
             f"(n={len(subset)}, escalate={len(pos)}, ok={len(neg)})"
         )
+    for suffix in SHOP_SETS:
+        for lang in ("en", "it", "pl"):
+            path = SHOP / f"{lang}{suffix}.csv"
+            print(f"shop {lang}{suffix:8} {_score(detector, read_messages(path))}")
+    for name in EXT_SETS:
+        if (EXT / name).is_file():
+            print(f"{name:24} {_score(detector, read_messages(EXT / name))}")
     return ok
+
+
+def _score(detector: MoodDetector, rows: list[dict[str, str]]) -> str:
+    pos = [r for r in rows if r["label"] == "escalate"]
+    neg = [r for r in rows if r["label"] == "ok"]
+    recall = sum(detector.analyse(r["message"]).escalate for r in pos) / max(len(pos), 1)
+    false = sum(detector.analyse(r["message"]).escalate for r in neg) / max(len(neg), 1)
+    return f"recall={recall:.3f} false={false:.3f} (n={len(rows)})"
 
 
 def main() -> int:

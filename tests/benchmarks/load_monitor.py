@@ -34,6 +34,7 @@ class Sample:
     chats: float
     escalated: float
     rated: float
+    workers_cpu: float = 0.0  # the server's child processes (the FAQ slow path), % of one core
 
 
 def counter_sums(counters: Any, workers: int) -> list[float]:
@@ -53,6 +54,7 @@ class Sampler:
         self.sockets_every = sockets_every
         self.clients: list[psutil.Process] = [psutil.Process(os.getpid())]
         self.samples: list[Sample] = []
+        self._workers: dict[int, psutil.Process] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sampler", daemon=True)
 
@@ -89,6 +91,25 @@ class Sampler:
                 pass  # a worker that has finished
         return total
 
+    def _workers_cpu(self) -> float:
+        """CPU of the server's worker processes (found anew each time: they may restart)."""
+        try:
+            children = self.server.children(recursive=True)
+        except psutil.Error:
+            return 0.0
+        total = 0.0
+        for child in children:
+            known = self._workers.get(child.pid)
+            if known is None:
+                self._workers[child.pid] = child
+                child.cpu_percent(None)  # the first reading only starts the interval
+                continue
+            try:
+                total += known.cpu_percent(None)
+            except psutil.Error:
+                self._workers.pop(child.pid, None)
+        return total
+
     def _run(self) -> None:
         n = 0
         next_at = time.monotonic() + self.interval
@@ -112,6 +133,7 @@ class Sampler:
                 load1=os.getloadavg()[0], connected=int(sums[CONNECTED]), server_sockets=sockets,
                 messages=sums[MESSAGES], replies=sums[REPLIES], errors=sums[ERRORS],
                 chats=sums[CHATS], escalated=sums[ESCALATED], rated=sums[RATED],
+                workers_cpu=self._workers_cpu(),
             ))
 
     def between(self, start: float, end: float) -> list[Sample]:

@@ -32,7 +32,7 @@ def mean(values: list[float]) -> float:
 
 def other(s: Sample) -> float:
     """CPU used by neither the server nor our clients (other work on the machine)."""
-    return max(0.0, s.machine_cpu - s.server_cpu - s.clients_cpu)
+    return max(0.0, s.machine_cpu - s.server_cpu - s.workers_cpu - s.clients_cpu)
 
 
 def loadavg() -> str:
@@ -189,6 +189,9 @@ class Report:
         print(f"  server CPU                mean {mean([s.server_cpu for s in during]):.1f}%  max "
               f"{max((s.server_cpu for s in during), default=0):.1f}% of one core; RSS max "
               f"{f.rss_max:.1f} MB")
+        print(f"  FAQ slow-path workers CPU mean {mean([s.workers_cpu for s in during]):.1f}%  max "
+              f"{max((s.workers_cpu for s in during), default=0):.1f}% of one core (the server's "
+              "child processes)")
         print(f"  client CPU                mean {mean([s.clients_cpu for s in during]):.1f}% of one core "
               f"(shopper workers, agents, this process); other work on the machine "
               f"{mean([other(s) for s in during]):.1f}%, of which hypervisor steal "
