@@ -16,14 +16,10 @@ from functools import partial
 
 from aiohttp import web
 
-from bot.agents.directory import AgentDirectory
-from bot.agents.dispatch import Dispatcher
 from bot.agents.namespace import AgentNamespace
-from bot.agents.queue import QueueBoard
 from bot.agents.service import AgentService
 from bot.agents.sessions import Sessions
 from bot.agents.tickets import TicketService
-from bot.agents.views import Cards
 from bot.brain import Brain
 from bot.chat.lifecycle import Lifecycle
 from bot.chat.namespace import ShopperNamespace
@@ -33,11 +29,36 @@ from bot.fanout import Fanout
 from bot.judging import Judging, SlowPath
 from bot.kb.semantic import EmbeddingCache, load_encoder
 from bot.kb.service import KnowledgeService
+from bot.keys import (
+    AGENT_NAMESPACE,
+    AGENTS,
+    BOARD,
+    CHAT,
+    CSAT,
+    DB,
+    DISPATCHER,
+    JUDGING,
+    KNOWLEDGE,
+    LIFECYCLE,
+    LIMITS,
+    LIVE,
+    MAILER,
+    ORIGINS,
+    SESSIONS,
+    SETTINGS,
+    SIO,
+)
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
+from bot.origins import OriginPolicy
 from bot.ratelimit import Limits
+from bot.remotes import Remotes
+from bot.routing.cards import Cards
+from bot.routing.directory import AgentDirectory
+from bot.routing.dispatch import Dispatcher
+from bot.routing.queue import QueueBoard
 from bot.settings import (
     Settings,
     cache_dir,
@@ -51,30 +72,11 @@ from bot.sockets import RoomIndex, Server
 from bot.store import Database
 from bot.store.migrations import migrate
 from bot.sweeper import Sweeper
-from bot.web import pages
+from bot.web import dashboard, pages
 from bot.web.middleware import security_headers
-from bot.web.origins import OriginPolicy
-from bot.web.remotes import Remotes
 
 log = logging.getLogger(__name__)
 
-SETTINGS = web.AppKey("settings", Settings)
-DB = web.AppKey("db", Database)
-SIO = web.AppKey("sio", Server)
-KNOWLEDGE = web.AppKey("knowledge", KnowledgeService)
-LIVE = web.AppKey("live", LiveState)
-CHAT = web.AppKey("chat", ChatService)
-LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
-BOARD = web.AppKey("board", QueueBoard)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-AGENTS = web.AppKey("agents", AgentService)
-AGENT_NAMESPACE = web.AppKey("agent_namespace", AgentNamespace)
-MAILER = web.AppKey("mailer", Mailer)
-SESSIONS = web.AppKey("sessions", Sessions)
-CSAT = web.AppKey("csat", CsatService)
-ORIGINS = web.AppKey("origins", OriginPolicy)
-LIMITS = web.AppKey("limits", Limits)
-JUDGING = web.AppKey("judging", Judging)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -205,4 +207,5 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app.cleanup_ctx.extend([_storage, _knowledge, _judging, _services])
     pages.setup(app)
+    dashboard.setup(app)
     return app

@@ -15,8 +15,8 @@ from typing import Any
 import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
-from bot.chat.public import message_public
 from bot.store.conversations import Message
+from bot.wire import message_public
 
 SHOPPER_NS = "/chat"
 AGENT_NS = "/agent"

@@ -40,7 +40,7 @@ class Settings:
     db: Path = Path("supportbot.db")
     kb: Path = field(default_factory=default_kb_path)
     # Shop origins whose pages may open widget connections. Empty means "the
-    # server's own origin only" (the demo page); see bot.web.origins.
+    # server's own origin only" (the demo page); see bot.origins.
     allowed_origins: tuple[str, ...] = ()
     # Public base URL of this server as shoppers' browsers see it, used in the
     # embed snippet; defaults to http://HOST:PORT.
@@ -51,7 +51,7 @@ class Settings:
     secure_cookies: bool = True
     # Reverse proxies (addresses or networks, e.g. 127.0.0.1 or 10.0.0.0/8) whose
     # X-Forwarded-For / Forwarded and X-Forwarded-Proto headers are believed; from
-    # anyone else they are ignored (see bot.web.remotes).
+    # anyone else they are ignored (see bot.remotes).
     trusted_proxies: tuple[str, ...] = ()
 
     # -- conversations

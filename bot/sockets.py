@@ -21,8 +21,8 @@ from socketio import packet
 from bot import validate
 from bot.errors import MESSAGES, ClientError
 from bot.ratelimit import Gauge, Limits, RateLimiter
+from bot.remotes import address_key, client_address, client_scheme
 from bot.store import StorageUnavailable
-from bot.web.remotes import address_key, client_address, client_scheme
 
 log = logging.getLogger(__name__)
 

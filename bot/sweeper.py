@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 
-from bot.agents.queue import QueueBoard
 from bot.chat.lifecycle import Lifecycle
 from bot.errors import ClientError
 from bot.live import LiveState
+from bot.routing.queue import QueueBoard
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs

@@ -14,7 +14,7 @@ import pytest
 import socketio
 from aiohttp import web
 
-from bot.agents import accounts
+from bot.store import accounts
 from bot.app import DB, create_app
 from bot.settings import Settings
 from bot.store import Database

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 import socketio
 
-from bot.agents import accounts
+from bot.store import accounts
 from bot.store.db import connect
 from bot.store.migrations import migrate
 

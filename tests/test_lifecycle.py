@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.agents import accounts
+from bot.store import accounts
 from bot.app import AGENTS, LIFECYCLE
 from bot.settings import Settings
 

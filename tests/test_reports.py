@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from bot import events as ev
-from bot.agents import accounts
+from bot.store import accounts
 from bot.reports import (
     DayCache,
     Durations,

@@ -11,7 +11,7 @@ import socketio
 from aiohttp.test_utils import make_mocked_request
 from test_security_login import LoginForm
 
-from bot.web.remotes import Remotes, address_key
+from bot.remotes import Remotes, address_key
 
 from conftest import PASSWORD, LiveServer, ServerFactory
 

@@ -12,9 +12,9 @@ from bot.agents.sessions import COOKIE, Session, Sessions
 from bot.errors import ClientError
 from bot.fanout import AGENT_NS, AGENTS_ROOM, MANAGERS_ROOM, agent_room
 from bot.live import LiveState
+from bot.origins import OriginPolicy
 from bot.settings import Settings
 from bot.sockets import Namespace, refusal
-from bot.web.origins import OriginPolicy
 
 log = logging.getLogger(__name__)
 

@@ -20,25 +20,24 @@ from typing import Any
 
 from bot import events as ev
 from bot import validate
-from bot.agents import accounts
-from bot.agents.accounts import Agent
-from bot.agents.directory import AgentDirectory
-from bot.agents.dispatch import Dispatcher
-from bot.agents.queue import QueueBoard
 from bot.agents.tickets import TicketService
-from bot.agents.views import Cards
 from bot.chat.lifecycle import Lifecycle, may_read
-from bot.chat.public import message_public
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import KeyedLocks
+from bot.routing.cards import Cards
+from bot.routing.directory import AgentDirectory
+from bot.routing.dispatch import Dispatcher
+from bot.routing.queue import QueueBoard
 from bot.settings import Settings
-from bot.store import Database, canned
+from bot.store import Database, accounts, canned
 from bot.store import conversations as convs
+from bot.store.accounts import Agent
 from bot.store.clock import now_iso
 from bot.store.conversations import Conversation, Message
 from bot.types import Status
+from bot.wire import message_public
 
 log = logging.getLogger(__name__)
 

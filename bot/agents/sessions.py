@@ -27,20 +27,20 @@ import asyncio
 import hashlib
 import logging
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from bot.agents import accounts
-from bot.agents.accounts import Agent
+from bot import passwords
 from bot.ratelimit import Gauge, RateLimiter
+from bot.remotes import address_key
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import Database, accounts
+from bot.store import sessions as store
+from bot.store.accounts import Agent
 from bot.store.clock import iso, now, now_iso
-from bot.web.remotes import address_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,7 +120,7 @@ class Sessions:
         """
         email = accounts.normalise_email(email)[:320]
         if device and len(device) <= 100:
-            known = await self.db.read(partial(_known_device, id_hash=_digest(device),
+            known = await self.db.read(partial(store.known_device, id_hash=_digest(device),
                                                email=email, since=_device_since()))
             if known is not None:
                 return await self._login_known(known, device, password)
@@ -143,8 +143,8 @@ class Sessions:
             raise LoginRefused(retry_after=1.0, busy=True)
         try:
             found = await self.db.read(partial(accounts.find_agent, email=email))
-            encoded = found[1] if found else accounts.dummy_hash()
-            ok = await self.checks.run(accounts.verify_password, password[:1024], encoded)
+            encoded = found[1] if found else passwords.dummy_hash()
+            ok = await self.checks.run(passwords.verify_password, password[:1024], encoded)
         finally:
             self.checks.leave(address)
         if not ok or found is None or found[0].disabled:
@@ -158,12 +158,12 @@ class Sessions:
     async def _login_known(self, agent: Agent, device: str, password: str
                            ) -> tuple[str, Session, str]:
         """A sign-in from a browser this agent used before: its own check, no queue."""
-        encoded = await self.db.read(partial(_password_hash, agent_id=agent.id))
+        encoded = await self.db.read(partial(store.password_hash, agent_id=agent.id))
         async with self.known:
             ok = await asyncio.get_running_loop().run_in_executor(
-                None, accounts.verify_password, password[:1024], encoded)
+                None, passwords.verify_password, password[:1024], encoded)
         if not ok:
-            await self.db.write(partial(_device_failed, id_hash=_digest(device)))
+            await self.db.write(partial(store.device_failed, id_hash=_digest(device), limit=DEVICE_FAILURES))
             log.info("failed sign-in from a known device of agent %d", agent.id)
             raise LoginRefused()
         return await self._open_session(agent, device)
@@ -174,14 +174,18 @@ class Sessions:
         session = Session(agent, secrets.token_urlsafe(24),
                           iso(now() + timedelta(seconds=self.settings.session_ttl)))
         await self.db.write(partial(
-            _insert_session, id_hash=_digest(cookie), session=session,
-            device=(_digest(new_device), _digest(device) if device else None)))
+            store.insert_session, id_hash=_digest(cookie), agent_id=agent.id,
+            csrf_token=session.csrf_token, expires_at=session.expires_at,
+            device=(_digest(new_device), _digest(device) if device else None),
+            devices_since=_device_since()))
         return cookie, session, new_device
 
     async def get(self, cookie: str | None) -> Session | None:
         if not cookie or len(cookie) > 100:
             return None
-        return await self.db.read(partial(_find_session, id_hash=_digest(cookie), at=now_iso()))
+        found = await self.db.read(partial(store.find_session, id_hash=_digest(cookie),
+                                           at=now_iso()))
+        return Session(*found) if found else None
 
     async def valid(self, cookies: set[str]) -> set[str]:
         """Those of ``cookies`` whose session is still valid (not ended, not expired, the
@@ -189,75 +193,12 @@ class Sessions:
         digests = {_digest(c): c for c in cookies if c and len(c) <= 100}
         if not digests:
             return set()
-        found = await self.db.read(partial(_valid_hashes, hashes=list(digests), at=now_iso()))
+        found = await self.db.read(partial(store.valid_hashes, hashes=list(digests), at=now_iso()))
         return {digests[h] for h in found}
 
     async def logout(self, cookie: str) -> None:
-        await self.db.write(
-            lambda conn: conn.execute("DELETE FROM sessions WHERE id_hash = ?", (_digest(cookie),))
-        )
+        await self.db.write(partial(store.delete_session, id_hash=_digest(cookie)))
 
 
 def _device_since() -> str:
     return iso(now() - timedelta(seconds=DEVICE_TTL))
-
-
-def _insert_session(conn: sqlite3.Connection, id_hash: str, session: Session,
-                    device: tuple[str, str | None]) -> None:
-    at = now_iso()
-    conn.execute("DELETE FROM sessions WHERE expires_at < ?", (at,))
-    conn.execute(
-        "INSERT INTO sessions (id_hash, agent_id, csrf_token, created_at, expires_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (id_hash, session.agent.id, session.csrf_token, at, session.expires_at),
-    )
-    new, old = device
-    if old is not None:
-        conn.execute("DELETE FROM devices WHERE id_hash = ?", (old,))
-    conn.execute("DELETE FROM devices WHERE last_used_at < ?", (_device_since(),))
-    conn.execute("INSERT INTO devices (id_hash, agent_id, failures, created_at, last_used_at) "
-                 "VALUES (?, ?, 0, ?, ?)", (new, session.agent.id, at, at))
-
-
-def _known_device(conn: sqlite3.Connection, id_hash: str, email: str, since: str
-                  ) -> Agent | None:
-    """The agent whose device cookie this is, if it is that e-mail's, recent, and the
-    account is enabled."""
-    row = conn.execute(
-        "SELECT a.* FROM devices d JOIN agents a ON a.id = d.agent_id WHERE d.id_hash = ? "
-        "AND a.email = ? AND a.disabled = 0 AND d.last_used_at >= ?",
-        (id_hash, email, since),
-    ).fetchone()
-    return Agent.from_row(row) if row else None
-
-
-def _password_hash(conn: sqlite3.Connection, agent_id: int) -> str:
-    row = conn.execute("SELECT password_hash FROM agents WHERE id = ?", (agent_id,)).fetchone()
-    return str(row[0]) if row else accounts.dummy_hash()
-
-
-def _device_failed(conn: sqlite3.Connection, id_hash: str) -> None:
-    conn.execute("UPDATE devices SET failures = failures + 1 WHERE id_hash = ?", (id_hash,))
-    conn.execute("DELETE FROM devices WHERE id_hash = ? AND failures >= ?",
-                 (id_hash, DEVICE_FAILURES))
-
-
-def _valid_hashes(conn: sqlite3.Connection, hashes: list[str], at: str) -> set[str]:
-    marks = ", ".join("?" for _ in hashes)
-    rows = conn.execute(
-        f"SELECT s.id_hash FROM sessions s JOIN agents a ON a.id = s.agent_id "
-        f"WHERE s.id_hash IN ({marks}) AND s.expires_at > ? AND a.disabled = 0",
-        (*hashes, at),
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
-def _find_session(conn: sqlite3.Connection, id_hash: str, at: str) -> Session | None:
-    row = conn.execute(
-        "SELECT s.csrf_token, s.expires_at, a.* FROM sessions s JOIN agents a ON a.id = s.agent_id "
-        "WHERE s.id_hash = ? AND s.expires_at > ? AND a.disabled = 0",
-        (id_hash, at),
-    ).fetchone()
-    if row is None:
-        return None
-    return Session(Agent.from_row(row), row["csrf_token"], row["expires_at"])

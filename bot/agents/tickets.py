@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any
 
 from bot import events as ev
-from bot.agents.accounts import Agent
 from bot.chat.lifecycle import Lifecycle
 from bot.errors import ClientError
 from bot.fanout import Fanout
@@ -23,6 +22,7 @@ from bot.locks import KeyedLocks
 from bot.mail import Mailer
 from bot.store import Database, tickets
 from bot.store import conversations as convs
+from bot.store.accounts import Agent
 from bot.store.clock import now_iso
 from bot.store.conversations import Message
 from bot.store.tickets import Ticket

@@ -23,9 +23,6 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from bot.agents.directory import AgentDirectory
-from bot.agents.queue import QueueBoard
-from bot.agents.views import Cards, mood_fields
 from bot.brain import Reply
 from bot.chat import moves
 from bot.chat.moves import Escalation, Moved, Notice
@@ -34,6 +31,9 @@ from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import KeyedLocks
+from bot.routing.cards import Cards, mood_fields
+from bot.routing.directory import AgentDirectory
+from bot.routing.queue import QueueBoard
 from bot.store import Database, tickets
 from bot.store import conversations as convs
 from bot.store.clock import parse_iso

@@ -15,10 +15,10 @@ from bot.csat.service import CsatService
 from bot.errors import ClientError
 from bot.fanout import SHOPPER_NS
 from bot.ratelimit import Limits
+from bot.remotes import address_key, client_address
 from bot.settings import Settings
 from bot.sockets import Namespace
 from bot.types import Status
-from bot.web.remotes import address_key, client_address
 
 
 class ShopperNamespace(Namespace):

@@ -20,7 +20,6 @@ from typing import Any
 
 from bot import events as ev
 from bot import validate
-from bot.agents.queue import QueueBoard
 from bot.brain import Assessment, Brain, Reply, Turn, handoff_reply
 from bot.chat.jobs import (
     TurnResult,
@@ -32,18 +31,19 @@ from bot.chat.jobs import (
 )
 from bot.chat.lifecycle import Lifecycle, escalation_notice
 from bot.chat.moves import Escalation
-from bot.chat.public import conversation_public, message_public
 from bot.csat.service import CsatService
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import KeyedLocks
+from bot.routing.queue import QueueBoard
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
 from bot.store.conversations import Conversation, Message
 from bot.texts import say
 from bot.types import LANGUAGES, ConversationMood, Status
+from bot.wire import conversation_public, message_public
 
 log = logging.getLogger(__name__)
 

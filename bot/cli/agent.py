@@ -72,8 +72,8 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from bot.agents import accounts
     from bot.cli import CommandError
+    from bot.store import accounts
 
     password = _password(args)
     conn = _database(args)
@@ -91,7 +91,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.agents import accounts
+    from bot.store import accounts
 
     conn = _database(args, must_exist=True)
     try:
@@ -112,8 +112,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_disable(args: argparse.Namespace) -> int:
-    from bot.agents import accounts
     from bot.cli import CommandError
+    from bot.store import accounts
 
     conn = _database(args, must_exist=True)
     try:

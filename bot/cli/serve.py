@@ -57,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.cli import CommandError
+    from bot.origins import normalise_origin
+    from bot.remotes import parse_networks
     from bot.settings import settings_from_env
-    from bot.web.origins import normalise_origin
-    from bot.web.remotes import parse_networks
 
     try:
         origins = tuple(normalise_origin(o) for o in args.allowed_origins or ())

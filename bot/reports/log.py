@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.chat.public import message_public
 from bot.reports.figures import agent_names
 from bot.reports.filters import (
     BOT_ONLY_SQL,
@@ -20,6 +19,7 @@ from bot.reports.filters import (
 )
 from bot.reports.tally import reasons_of
 from bot.store import conversations as convs
+from bot.wire import message_public
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.keys import DB, SETTINGS
 from bot.reports import (
     PERIODS,
     DayCache,
@@ -44,10 +45,6 @@ REPORT_WARMUP = web.AppKey("report_warmup", asyncio.Task)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _keys():  # type: ignore[no-untyped-def]
-    from bot import app as keys  # late import: bot.app imports the web modules
-
-    return keys
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -116,20 +113,18 @@ async def api_report(request: web.Request) -> web.Response:
     await require_agent(request, manager=True)
     f, period = _filter(request), _period(request)
     top = _number(request, "top", DEFAULT_TOP, MAX_TOP)
-    keys = _keys()
-
     cache = request.app[REPORT_CACHE]
 
     def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         report = build_report(conn, f, period=period, top=top, cache=cache)
         return report.to_dict(), agent_options(conn)
 
-    report, agents = await request.app[keys.DB].read(read)
+    report, agents = await request.app[DB].read(read)
     languages = sorted({*LANGUAGES, *(s["key"] for s in report["by_language"])})
     return _json({
         "report": report,
         "options": {"agents": agents, "languages": languages,
-                    "nps_enabled": request.app[keys.SETTINGS].nps_enabled},
+                    "nps_enabled": request.app[SETTINGS].nps_enabled},
     })
 
 
@@ -140,7 +135,7 @@ async def api_csat(request: web.Request) -> web.Response:
     limit = _number(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
     cursor = request.query.get("cursor") or None
     try:
-        result = await request.app[_keys().DB].read(
+        result = await request.app[DB].read(
             partial(csat_log, f=f, limit=limit, cursor=cursor))
     except FilterError as exc:
         raise _bad_request(str(exc)) from None
@@ -153,7 +148,7 @@ async def api_conversation(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     detail = None
     if len(conversation_id) <= 64:
-        detail = await request.app[_keys().DB].read(
+        detail = await request.app[DB].read(
             partial(conversation_detail, conversation_id=conversation_id))
     if detail is None:
         return _json({"error": "not_found", "message": "No such conversation."}, status=404)
@@ -166,7 +161,7 @@ async def api_report_csv(request: web.Request) -> web.Response:
     f, period = _filter(request), _period(request)
     top = _number(request, "top", DEFAULT_TOP, MAX_TOP)
     cache = request.app[REPORT_CACHE]
-    text = await request.app[_keys().DB].read(
+    text = await request.app[DB].read(
         lambda conn: csv_text(report_rows(build_report(conn, f, period=period, top=top,
                                                        cache=cache))))
     return web.Response(text=text, headers=_csv_headers("report", f))
@@ -176,7 +171,7 @@ async def api_report_csv(request: web.Request) -> web.Response:
 async def api_csat_csv(request: web.Request) -> web.StreamResponse:
     await require_agent(request, manager=True)
     f = _filter(request)
-    db = request.app[_keys().DB]
+    db = request.app[DB]
     rows, cursor = await db.read(partial(log_chunk, f=f))
     response = web.StreamResponse(headers=_csv_headers("csat", f))
     await response.prepare(request)
@@ -191,7 +186,7 @@ async def api_csat_csv(request: web.Request) -> web.StreamResponse:
 async def _warm_up(app: web.Application) -> AsyncIterator[None]:
     """Fill the day cache for the unfiltered report in the background after start-up,
     so that the first dashboard view does not pay for the whole history."""
-    db, cache = app[_keys().DB], app[REPORT_CACHE]
+    db, cache = app[DB], app[REPORT_CACHE]
 
     async def warm() -> None:
         try:
@@ -208,6 +203,6 @@ async def _warm_up(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     # Settled days (older than the rating window) are computed once per filter.
-    app[REPORT_CACHE] = DayCache(app[_keys().SETTINGS].csat_window + SETTLE_MARGIN)
+    app[REPORT_CACHE] = DayCache(app[SETTINGS].csat_window + SETTLE_MARGIN)
     app.cleanup_ctx.append(_warm_up)
     app.router.add_routes(routes)

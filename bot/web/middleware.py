@@ -3,11 +3,10 @@ widget's own files."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from bot.keys import ORIGINS
+from bot.remotes import Handler
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -17,8 +16,6 @@ PAGE_CSP = (
 
 def _widget_cors(request: web.Request, response: web.StreamResponse) -> None:
     """Shop pages load the widget's modules cross-origin (ES modules need CORS)."""
-    from bot.app import ORIGINS  # late import: bot.app imports this module
-
     origin = request.headers.get("Origin")
     if not origin:
         return

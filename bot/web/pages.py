@@ -22,19 +22,16 @@ from bot.agents.sessions import (
     LoginRefused,
     Session,
 )
+from bot.keys import AGENT_NAMESPACE, DB, KNOWLEDGE, ORIGINS, SESSIONS, SETTINGS
 from bot.resources import static_dir, widget_dir
 from bot.web.assets import Assets
 
 if TYPE_CHECKING:
-    from bot.agents.accounts import Agent
+    from bot.store.accounts import Agent
 
 routes = web.RouteTableDef()
 
 
-def _keys():  # type: ignore[no-untyped-def]
-    from bot import app as keys  # late import: bot.app imports this module
-
-    return keys
 
 
 STATIC = web.AppKey("static_assets", Assets)
@@ -51,7 +48,7 @@ async def page(request: web.Request, name: str, /, **values: str) -> web.Respons
 
 
 async def current_session(request: web.Request) -> Session | None:
-    return await request.app[_keys().SESSIONS].get(request.cookies.get(COOKIE))
+    return await request.app[SESSIONS].get(request.cookies.get(COOKIE))
 
 
 async def require_agent(request: web.Request, *, manager: bool = False) -> Session:
@@ -68,7 +65,7 @@ async def require_agent(request: web.Request, *, manager: bool = False) -> Sessi
 
 async def check_csrf(request: web.Request, session: Session) -> None:
     """State-changing requests: our own origin and the session's CSRF token."""
-    policy = request.app[_keys().ORIGINS]
+    policy = request.app[ORIGINS]
     environ = {"HTTP_ORIGIN": request.headers.get("Origin", ""), "HTTP_HOST": request.host,
                "wsgi.url_scheme": request.scheme}
     if request.headers.get("Origin") and not policy.same_origin(environ):
@@ -90,7 +87,7 @@ def _safe_next(value: str | None) -> str:
 
 
 def _set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
-    settings = request.app[_keys().SETTINGS]
+    settings = request.app[SETTINGS]
     response.set_cookie(COOKIE, value, httponly=True, samesite="Strict", path="/",
                         secure=settings.secure_cookies, max_age=int(settings.session_ttl))
 
@@ -120,7 +117,7 @@ async def static_file(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
-    knowledge = request.app[_keys().KNOWLEDGE]
+    knowledge = request.app[KNOWLEDGE]
     return web.json_response({"ok": True, "kb_entries": len(knowledge.kb.entries)})
 
 
@@ -142,7 +139,7 @@ async def _login_form(request: web.Request, error: str, next_url: str) -> web.Re
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = await page(request, "login.html", csrf=token, next=next_url, error=error)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
-                        secure=request.app[_keys().SETTINGS].secure_cookies)
+                        secure=request.app[SETTINGS].secure_cookies)
     return response
 
 
@@ -154,7 +151,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     next_url = _safe_next(str(form.get("next", "")))
     if not expected or not secrets.compare_digest(token, expected):
         raise web.HTTPSeeOther(f"/login?error=3&next={quote(next_url)}")
-    sessions = request.app[_keys().SESSIONS]
+    sessions = request.app[SESSIONS]
     try:
         cookie, session, device = await sessions.login(
             str(form.get("email", "")), str(form.get("password", "")), request.remote or "",
@@ -168,12 +165,12 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.set_status(429)
         response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
-    request.app[_keys().DB].submit(
+    request.app[DB].submit(
         ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row())
     response = web.HTTPSeeOther(next_url)
     _set_session_cookie(request, response, cookie)
     response.set_cookie(DEVICE_COOKIE, device, httponly=True, samesite="Strict", path="/login",
-                        secure=request.app[_keys().SETTINGS].secure_cookies,
+                        secure=request.app[SETTINGS].secure_cookies,
                         max_age=int(DEVICE_TTL))
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
@@ -183,12 +180,12 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     session = await require_agent(request)
     await check_csrf(request, session)
-    await request.app[_keys().SESSIONS].logout(request.cookies[COOKIE])
-    request.app[_keys().DB].submit(
+    await request.app[SESSIONS].logout(request.cookies[COOKIE])
+    request.app[DB].submit(
         ev.INSERT_SQL, ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id).row())
     # The console's open sockets of this session end now (and its chats are requeued
     # when it was the agent's last one).
-    await request.app[_keys().AGENT_NAMESPACE].audit()
+    await request.app[AGENT_NAMESPACE].audit()
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -215,4 +212,3 @@ def setup(app: web.Application) -> None:
     app[STATIC] = Assets(static_dir())
     app[WIDGET] = Assets(widget_dir())
     app.router.add_routes(routes)
-    __import__("bot.web.dashboard", fromlist=["setup"]).setup(app)  # late: it imports this module

@@ -46,7 +46,7 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bot.agents import accounts
+from bot.store import accounts
 from bot.reports import ReportFilter, build_report, csat_log
 from bot.store import Database
 from bot.store.clock import iso

@@ -14,11 +14,11 @@ import math
 from functools import partial
 from typing import Any
 
-from bot.agents.directory import PUSH_DUTY, PUSH_INTERVAL, AgentDirectory
-from bot.agents.views import Cards
 from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import Coalesced
+from bot.routing.cards import Cards
+from bot.routing.directory import PUSH_DUTY, PUSH_INTERVAL, AgentDirectory
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.web.remotes import client_scheme
+from bot.remotes import client_scheme
 
 
 def normalise_origin(origin: str) -> str:
@@ -31,7 +31,7 @@ def own_origin(environ: Mapping[str, Any]) -> str | None:
     host = environ.get("HTTP_HOST")
     if not host:
         return None
-    # X-Forwarded-Proto counts only from a trusted proxy (bot.web.remotes), never as sent.
+    # X-Forwarded-Proto counts only from a trusted proxy (bot.remotes), never as sent.
     scheme = client_scheme(environ)
     try:
         return normalise_origin(f"{scheme}://{host}")

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.agents.directory import AgentDirectory
-from bot.agents.queue import QueueBoard
 from bot.live import AgentPresence
 from bot.locks import Coalesced
+from bot.routing.directory import AgentDirectory
+from bot.routing.queue import QueueBoard
 
 Assign = Callable[[str, int, str], Awaitable[bool]]
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from bot.agents import accounts
 from bot.fanout import Fanout
 from bot.live import AgentPresence, LiveState
 from bot.locks import Coalesced
-from bot.store import Database
+from bot.store import Database, accounts
 
 # Pushes to every console start at least this far apart: the first change goes out
 # at once, a burst of changes (busy shop) in one push.

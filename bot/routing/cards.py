@@ -6,13 +6,13 @@ import time
 from functools import partial
 from typing import Any
 
-from bot.agents.directory import AgentDirectory
-from bot.chat.public import message_public
 from bot.live import LiveState
+from bot.routing.directory import AgentDirectory
 from bot.store import Database
 from bot.store import conversations as convs
 from bot.store.clock import parse_iso
 from bot.store.conversations import Conversation
+from bot.wire import message_public
 
 PREVIEW_MESSAGES = 3
 
