@@ -1,0 +1,84 @@
+"""Write jobs of bot.privacy: an erasure, and one batch of the retention purge.
+
+Each runs in one transaction (a savepoint of the writer's batch, or the command
+line's own transaction) and records its audit event in it, so the record and the
+change are committed together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from bot import events as ev
+from bot.chat.jobs import close_conversation
+from bot.privacy import store
+from bot.privacy.model import Removed, Selector
+from bot.store import conversations as convs
+from bot.store.clock import now_iso
+
+ERASED_REASON = "personal data erased"
+ERASED_NOTICE = {
+    "en": "This chat was closed and its personal data erased.",
+    "it": "Questa chat è stata chiusa e i suoi dati personali cancellati.",
+    "pl": "Ten czat został zamknięty, a jego dane osobowe usunięte.",
+}
+
+
+def erased_notice(language: str) -> str:
+    return ERASED_NOTICE.get(language, ERASED_NOTICE["en"])
+
+
+def erase(conn: sqlite3.Connection, selector: Selector, *, via: str, agent_id: int | None = None,
+          ended_first: Sequence[str] = ()) -> Removed:
+    """Erase the person's personal data everywhere, and record it (without it).
+
+    A chat of theirs that is still open is ended here first, in the database (by
+    ``system``, without a rating question). The server ends open chats through the
+    chat service before calling this (``ended_first``), so that everyone is told;
+    the command line cannot, and the server catches up from the audit event
+    (``bot.privacy.service``).
+    """
+    at = now_iso()
+    removed = Removed(closed_chats=list(ended_first))
+    conversations = store.find(conn, selector)
+    for conversation_id, status in conversations:
+        if status == "closed":
+            continue
+        conversation = convs.get_conversation(conn, conversation_id)
+        assert conversation is not None
+        close_conversation(conn, conversation, by="system", reason=ERASED_REASON, agent_id=None,
+                           text=erased_notice(conversation.language), ask_csat=False)
+        removed.closed_chats.append(conversation_id)
+    removed.add(store.anonymise(conn, [cid for cid, _ in conversations], at))
+    removed.tickets += store.delete_tickets(conn, store.loose_tickets(conn, selector))
+    ev.insert_events(conn, ev.PrivacyErased(
+        actor="manager" if agent_id is not None else "system", agent_id=agent_id, created_at=at,
+        selector=selector.kind, via=via, conversations=removed.conversations,
+        messages=removed.messages, tickets=removed.tickets, comments=removed.comments,
+        events=removed.events, closed_chats=removed.closed_chats,
+    ))
+    return removed
+
+
+def purge_batch(conn: sqlite3.Connection, before: str, limit: int) -> tuple[Removed, int, float]:
+    """Anonymise up to ``limit`` of the oldest chats that ended before ``before``.
+
+    Returns what was removed, how many chats were taken (fewer than ``limit``: the
+    last batch) and the seconds the job took in the writer.
+    """
+    started = time.perf_counter()
+    ids = store.purge_candidates(conn, before, limit)
+    removed = store.anonymise(conn, ids, now_iso())
+    if len(ids) < limit:
+        removed.tickets += store.delete_tickets(conn, store.old_loose_tickets(conn, before))
+    return removed, len(ids), time.perf_counter() - started
+
+
+def record_purge(conn: sqlite3.Connection, days: int, before: str, removed: Removed,
+                 seconds: float) -> None:
+    ev.insert_events(conn, ev.RetentionPurged(
+        actor="system", days=days, before=before, conversations=removed.conversations,
+        messages=removed.messages, tickets=removed.tickets, comments=removed.comments,
+        events=removed.events, seconds=round(seconds, 3)))
