@@ -29,6 +29,7 @@ from bot.kb.service import KnowledgeService
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mood.detector import MoodDetector
+from bot.privacy import web as privacy_web
 from bot.settings import Settings, matcher_config, mood_config, policy_config
 from bot.sockets import RoomIndex, Server
 from bot.store import Database
@@ -134,4 +135,5 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app.cleanup_ctx.extend([_storage, _knowledge, _services])
     pages.setup(app)
+    privacy_web.setup(app)  # retention, erasure, export (after pages: uses the report cache)
     return app

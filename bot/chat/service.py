@@ -400,14 +400,15 @@ class ChatService:
 
     async def close(
         self, conversation_id: str, *, by: str, reason: str, agent_id: int | None = None,
-        notice: str | None = None,
+        notice: str | None = None, ask_csat: bool = True,
     ) -> bool:
-        """Close a conversation; tell everyone; ask the shopper for a rating."""
+        """Close a conversation; tell everyone; ask the shopper for a rating (unless
+        ``ask_csat`` is false: an erasure ends the chat without asking)."""
         async with self.locks(conversation_id):
             conversation = await self.get(conversation_id)
             if conversation.closed:
                 return False
-            online = await self.live.shopper_online(conversation_id)
+            online = ask_csat and await self.live.shopper_online(conversation_id)
             text = notice or say(
                 {"timeout": "ended_timeout", "shopper": "ended_shopper"}.get(by, "ended_agent"),
                 conversation.language,

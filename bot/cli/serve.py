@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="send the console's session cookie without the Secure flag "
                    "(only for plain-http set-ups other than localhost)")
     p.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    p.add_argument("--retention-days", type=int, metavar="DAYS",
+                   help="remove the personal data of chats that ended more than DAYS days "
+                   "ago, in the background (default 0: keep everything)")
     p.set_defaults(func=run)
 
 
@@ -65,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             inactivity_timeout=args.inactivity_timeout,
             log_level=args.log_level,
             secure_cookies=False if args.insecure_cookies else None,
+            retention_days=args.retention_days,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
@@ -72,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--port must be 1-65535, not {settings.port}")
     if settings.inactivity_timeout <= 0:
         raise CommandError("--inactivity-timeout must be positive")
+    if settings.retention_days < 0:
+        raise CommandError("--retention-days (SUPPORTBOT_RETENTION_DAYS) must be 0 "
+                           "(keep everything) or more")
+    if settings.retention_interval <= 0:
+        raise CommandError("SUPPORTBOT_RETENTION_INTERVAL must be positive")
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
     check_db_path(settings.db, readonly_ok=True)

@@ -1,0 +1,95 @@
+"""The retention purge: chats that ended more than ``retention_days`` ago lose their
+personal data, oldest first, in small batches through the writer.
+
+Each batch is one write job that takes about ``TARGET_SECONDS`` of the writer's
+time (the batch size follows the measured cost of the previous one), and the
+purge pauses between batches so that it uses at most ``DUTY`` of the writer:
+chats keep being answered while it runs. A run that removed anything is recorded
+as a ``retention.purged`` event (counts only) and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
+
+from bot.privacy import jobs
+from bot.privacy.model import Removed
+from bot.settings import Settings
+from bot.store import Database
+from bot.store.clock import iso, now
+
+log = logging.getLogger(__name__)
+
+TARGET_SECONDS = 0.010  # writer time per batch
+DUTY = 0.5  # most of the writer's time the purge takes
+FIRST_BATCH = 100  # conversations
+BATCH_RANGE = (10, 2000)
+MIN_PAUSE = 0.005  # seconds between batches, at least
+
+
+def cutoff(days: int) -> str:
+    """Chats that ended before this time are past a retention of ``days`` days."""
+    return iso(now() - timedelta(days=days))
+
+
+def next_batch(limit: int, seconds: float) -> int:
+    """The batch size that should take about TARGET_SECONDS, after one of ``limit``
+    took ``seconds`` (at most doubling or halving at a time)."""
+    wanted = limit * TARGET_SECONDS / max(seconds, 1e-4)
+    wanted = min(max(wanted, limit / 2), limit * 2)
+    return int(min(max(wanted, BATCH_RANGE[0]), BATCH_RANGE[1]))
+
+
+class Retention:
+    def __init__(self, settings: Settings, db: Database,
+                 purged: Callable[[Removed], Awaitable[None]] | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.purged = purged  # told after a run that removed anything
+
+    async def purge(self, days: int | None = None) -> Removed:
+        """One run: everything past the retention period, batch by batch."""
+        days = self.settings.retention_days if days is None else days
+        if days <= 0:
+            return Removed()
+        before = cutoff(days)
+        started = time.perf_counter()
+        total = Removed()
+        limit = FIRST_BATCH
+        while True:
+            removed, taken, seconds = await self.db.write(
+                partial(jobs.purge_batch, before=before, limit=limit))
+            total.add(removed)
+            if taken < limit:
+                break
+            await asyncio.sleep(max(MIN_PAUSE, seconds * (1 - DUTY) / DUTY))
+            limit = next_batch(limit, seconds)
+        elapsed = time.perf_counter() - started
+        if total.nothing:
+            log.debug("retention: nothing ended before %s", before)
+            return total
+        await self.db.write(partial(jobs.record_purge, days=days, before=before, removed=total,
+                                    seconds=elapsed))
+        log.info("retention: personal data of %d chats that ended before %s removed "
+                 "(%d messages, %d tickets, %d comments, %d events) in %.1f s",
+                 total.conversations, before, total.messages, total.tickets, total.comments,
+                 total.events, elapsed)
+        if self.purged is not None:
+            await self.purged(total)
+        return total
+
+    async def run(self) -> None:
+        """Purge now, then every ``retention_interval`` seconds (the server's task)."""
+        while True:
+            try:
+                await self.purge()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("retention purge failed; trying again at the next run")
+            await asyncio.sleep(self.settings.retention_interval)
