@@ -55,12 +55,17 @@ async def _request(request: web.Request) -> tuple[Selector, int]:
     return selector, session.agent.id
 
 
+def _echo(selector: Selector) -> dict[str, str]:
+    """The request as understood (an e-mail in lower case): the page shows this one."""
+    return {"kind": selector.kind, "value": selector.value}
+
+
 @routes.post("/api/privacy/lookup")
 async def lookup(request: web.Request) -> web.Response:
     selector, _ = await _request(request)
     found = await request.app[PRIVACY].lookup(selector)
-    return web.json_response({"found": found.to_dict(), "nothing": found.nothing},
-                             headers=NO_STORE)
+    return web.json_response({"request": _echo(selector), "found": found.to_dict(),
+                              "nothing": found.nothing}, headers=NO_STORE)
 
 
 @routes.post("/api/privacy/export")
@@ -76,8 +81,8 @@ async def export(request: web.Request) -> web.Response:
 async def forget(request: web.Request) -> web.Response:
     selector, agent_id = await _request(request)
     removed = await request.app[PRIVACY].forget(selector, agent_id=agent_id)
-    return web.json_response({"removed": removed.to_dict(), "nothing": removed.nothing},
-                             headers=NO_STORE)
+    return web.json_response({"request": _echo(selector), "removed": removed.to_dict(),
+                              "nothing": removed.nothing}, headers=NO_STORE)
 
 
 async def _privacy(app: web.Application) -> AsyncIterator[None]:
