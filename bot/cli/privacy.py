@@ -227,8 +227,8 @@ def run_purge(args: argparse.Namespace) -> int:
     total = Removed()
     try:
         while True:
-            removed, taken, _ = _transaction(conn, jobs.purge_batch, before=before,
-                                             limit=PURGE_BATCH)
+            removed, taken = _transaction(conn, jobs.purge_batch, before=before,
+                                          limit=PURGE_BATCH)
             total.add(removed)
             if taken < PURGE_BATCH:
                 break

@@ -8,7 +8,6 @@ change are committed together.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Sequence
 
 from bot import events as ev
@@ -51,8 +50,9 @@ def erase(conn: sqlite3.Connection, selector: Selector, *, via: str, agent_id: i
         close_conversation(conn, conversation, by="system", reason=ERASED_REASON, agent_id=None,
                            text=erased_notice(conversation.language), ask_csat=False)
         removed.closed_chats.append(conversation_id)
-    removed.add(store.anonymise(conn, [cid for cid, _ in conversations], at))
-    removed.tickets += store.delete_tickets(conn, store.loose_tickets(conn, selector))
+    with store.overwriting(conn):
+        removed.add(store.anonymise(conn, [cid for cid, _ in conversations], at))
+        removed.tickets += store.delete_tickets(conn, store.loose_tickets(conn, selector))
     ev.insert_events(conn, ev.PrivacyErased(
         actor="manager" if agent_id is not None else "system", agent_id=agent_id, created_at=at,
         selector=selector.kind, via=via, conversations=removed.conversations,
@@ -62,18 +62,18 @@ def erase(conn: sqlite3.Connection, selector: Selector, *, via: str, agent_id: i
     return removed
 
 
-def purge_batch(conn: sqlite3.Connection, before: str, limit: int) -> tuple[Removed, int, float]:
+def purge_batch(conn: sqlite3.Connection, before: str, limit: int) -> tuple[Removed, int]:
     """Anonymise up to ``limit`` of the oldest chats that ended before ``before``.
 
-    Returns what was removed, how many chats were taken (fewer than ``limit``: the
-    last batch) and the seconds the job took in the writer.
+    Returns what was removed and how many chats were taken (fewer than ``limit``:
+    this was the last batch).
     """
-    started = time.perf_counter()
     ids = store.purge_candidates(conn, before, limit)
-    removed = store.anonymise(conn, ids, now_iso())
-    if len(ids) < limit:
-        removed.tickets += store.delete_tickets(conn, store.old_loose_tickets(conn, before))
-    return removed, len(ids), time.perf_counter() - started
+    with store.overwriting(conn):
+        removed = store.anonymise(conn, ids, now_iso())
+        if len(ids) < limit:
+            removed.tickets += store.delete_tickets(conn, store.old_loose_tickets(conn, before))
+    return removed, len(ids)
 
 
 def record_purge(conn: sqlite3.Connection, days: int, before: str, removed: Removed,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from bot.privacy.inventory import CONVERSATION_CLEARED, PERSONAL_EVENT_PROPERTIES
@@ -144,13 +145,25 @@ def found(conn: sqlite3.Connection, selector: Selector) -> Found:
 # -- removing ------------------------------------------------------------------------------
 
 
+@contextmanager
+def overwriting(conn: sqlite3.Connection) -> Iterator[None]:
+    """SQLite's secure_delete while removing: the deleted text is overwritten with
+    zeros in the database file instead of lingering in free space."""
+    previous = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(previous)}")
+
+
 def anonymise(conn: sqlite3.Connection, ids: Sequence[str], at: str) -> Removed:
     """Remove the personal data of these conversations (closed ones: see ``bot.privacy.jobs``).
 
     Messages and offline tickets are deleted, CSAT comments and the personal event
     properties cleared, and the conversation keeps only what the reports count on,
     with the number of messages its shopper wrote. Running it again removes nothing
-    more (or whatever was added since).
+    more (or whatever was added since). Call it ``with overwriting(conn)``.
     """
     removed = Removed()
     for chunk in _chunks(ids):
