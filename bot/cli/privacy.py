@@ -14,14 +14,16 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bot.cli.common import add_db_argument, check_db_path, db_path
 
 if TYPE_CHECKING:
     from bot.privacy.model import Found, Removed, Selector
 
+T = TypeVar("T")
 PURGE_PAUSE = 0.02  # seconds between two batches of `purge`: the server's writer goes first
 PURGE_BATCH = 500
 
@@ -115,7 +117,7 @@ def open_database(args: argparse.Namespace) -> sqlite3.Connection:
     return conn
 
 
-def _transaction(conn: sqlite3.Connection, job, **kwargs):  # type: ignore[no-untyped-def]
+def _transaction(conn: sqlite3.Connection, job: Callable[..., T], **kwargs: Any) -> T:
     """``job(conn, **kwargs)`` in one write transaction (waits up to 5 s for the server's)."""
     from bot.cli import CommandError
 
@@ -149,7 +151,7 @@ def run_forget(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_found(selector: Selector, found: Found, out) -> None:  # type: ignore[no-untyped-def]
+def write_found(selector: Selector, found: Found, out: TextIO) -> None:
     if found.nothing:
         out.write(f"nothing found for {describe(selector)}\n")
         return
@@ -158,11 +160,11 @@ def write_found(selector: Selector, found: Found, out) -> None:  # type: ignore[
               f"{found.anonymised} already without personal data)\n"
               f"  messages       {found.messages}\n"
               f"  tickets        {found.tickets}\n"
-              f"  ratings        {found.ratings}  (the ratings stay, {found.comments} "
-              "comments would be cleared)\n")
+              f"  ratings        {found.ratings}  (they stay; comments to clear: "
+              f"{found.comments})\n")
 
 
-def write_removed(selector: Selector, removed: Removed, out) -> None:  # type: ignore[no-untyped-def]
+def write_removed(selector: Selector, removed: Removed, out: TextIO) -> None:
     if removed.nothing:
         out.write(f"nothing found for {describe(selector)}: no personal data of it is stored\n")
         return
