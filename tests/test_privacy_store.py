@@ -24,6 +24,7 @@ from bot.privacy.inventory import (
 )
 from bot.privacy.model import Selector, SelectorError
 from bot.privacy.retention import next_batch
+from bot.privacy.web import PRIVACY
 from bot.reports import DayCache, ReportFilter, build_report
 from bot.settings import Settings
 from bot.store.db import connect
@@ -233,8 +234,7 @@ def test_the_report_cli_asks_for_a_migration_first(tmp_path: Path,
     assert "the database is from an older version" in capsys.readouterr().err
 
 
-async def test_the_server_purges_in_the_background_and_its_report_stays(
-        start_server: Any, settings: Settings) -> None:
+def seeded(settings: Settings) -> dict[ReportFilter, dict[str, Any]]:
     conn = connect(settings.db)
     migrate(conn)
     conn.execute("BEGIN")
@@ -242,6 +242,12 @@ async def test_the_server_purges_in_the_background_and_its_report_stays(
     conn.execute("COMMIT")
     before = {f: build_report(conn, f).to_dict() for f in (MARCH, ReportFilter())}
     conn.close()
+    return before
+
+
+async def test_the_server_purges_in_the_background(start_server: Any,
+                                                   settings: Settings) -> None:
+    seeded(settings)
     # c09 is still open: no sweep may end it (that would be a new chat in the report)
     server = await start_server(retention_days=30, sweep_interval=3600)
     for _ in range(200):
@@ -249,19 +255,32 @@ async def test_the_server_purges_in_the_background_and_its_report_stays(
             break
         await asyncio.sleep(0.05)
     (event,) = await server.events("retention.purged")
-    assert json.loads(event["properties"])["conversations"] == 10
+    properties = json.loads(event["properties"])
+    assert (properties["days"], properties["conversations"]) == (30, 10)
+
+
+async def test_after_a_purge_the_dashboard_shows_the_same_figures(
+        start_server: Any, settings: Settings) -> None:
+    before = seeded(settings)
+    server = await start_server(sweep_interval=3600)  # no background purge: started below
     await server.app[REPORT_WARMUP]
+    assert len(server.app[REPORT_CACHE]) > 0  # settled days, with their questions
     cookie = await login(server.url, "meg@shop.example")
-    async with aiohttp.ClientSession(cookies={"supportbot_session": cookie or ""}) as http:
-        for f, expected in before.items():
+
+    async def report(f: ReportFilter) -> dict[str, Any]:
+        async with aiohttp.ClientSession(cookies={"supportbot_session": cookie or ""}) as http:
             async with http.get(f"{server.url}/api/report",
                                 params={**f.to_params(), "period": "day"}) as response:
-                report = (await response.json())["report"]
-            assert report.pop("unanswered") == [{"text": "gift wrapping", "count": 1}]
-            expected = json.loads(json.dumps(expected))
-            expected.pop("unanswered")
-            assert report == expected
-    # the cached settled days were read again: no removed question is left in memory
-    cache = server.app[REPORT_CACHE]
-    assert len(cache) > 0
-    assert all("do you ship to mars?" not in p.questions for p in cache._days.values())
+                return dict((await response.json())["report"])
+
+    assert (await report(MARCH))["unanswered"][0] == {"text": "do you ship to mars?", "count": 3}
+    removed = await server.app[PRIVACY].retention.purge(days=30)
+    assert removed.conversations == 10
+    for f, expected in before.items():
+        after = await report(f)
+        # the questions are the shoppers' words: only the open chat's is left, and the
+        # day cache does not keep the others
+        assert after.pop("unanswered") == [{"text": "gift wrapping", "count": 1}]
+        expected = json.loads(json.dumps(expected))
+        expected.pop("unanswered")
+        assert after == expected
