@@ -218,6 +218,21 @@ def old_loose_tickets(conn: sqlite3.Connection, before: str) -> list[int]:
                           "AND created_at < ?", (before,)))
 
 
+AUTOCHECKPOINT = 1000  # SQLite's default: a commit that leaves this many WAL pages checkpoints
+
+
+def commits_checkpoint(conn: sqlite3.Connection, pages: int) -> None:
+    """Whether the connection's commits copy the write-ahead log back into the file
+    once it holds ``pages`` pages (0: never, someone else does it)."""
+    conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}").fetchall()
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy what the write-ahead log holds back into the database file, without
+    waiting for anyone (a passive checkpoint: the writer goes on meanwhile)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 def is_anonymised(conn: sqlite3.Connection, conversation_id: str) -> bool:
     row = conn.execute("SELECT anonymised_at FROM conversations WHERE id = ?",
                        (conversation_id,)).fetchone()
