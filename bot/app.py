@@ -53,6 +53,7 @@ from bot.locks import KeyedLocks
 from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
 from bot.origins import OriginPolicy
+from bot.privacy import web as privacy_web
 from bot.ratelimit import Limits
 from bot.remotes import Remotes
 from bot.routing.cards import Cards
@@ -208,4 +209,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_storage, _knowledge, _judging, _services])
     pages.setup(app)
     dashboard.setup(app)
+    privacy_web.setup(app)  # retention, erasure, export (after pages: uses the report cache)
     return app

@@ -340,3 +340,42 @@ class CsatUpdated(Event):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class NpsGiven(Event):
     score: int
+
+
+# -- privacy (audit records: counts and kinds, never the person's data) -------------
+
+
+@_event("privacy.erased", "a person's data was erased on request (what was asked by, counts)")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PrivacyErased(Event):
+    selector: str  # email | conversation | visitor (the kind, never the value)
+    via: str  # cli | dashboard
+    conversations: int
+    messages: int
+    tickets: int
+    comments: int
+    events: int
+    closed_chats: list[str]  # chats that were still open and were ended first
+    ticket_ids: list[int] = field(default_factory=list)  # offline tickets deleted
+
+
+@_event("privacy.exported", "a person's data was exported on request (what was asked by, counts)")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PrivacyExported(Event):
+    selector: str
+    via: str
+    conversations: int
+    messages: int
+
+
+@_event("retention.purged", "chats ended before the retention period lost their personal data")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetentionPurged(Event):
+    days: int
+    before: str  # chats that ended before this time
+    conversations: int
+    messages: int
+    tickets: int
+    comments: int
+    events: int
+    seconds: float

@@ -120,6 +120,10 @@ class Settings:
     # -- storage
     writer_batch: int = 500  # most jobs the writer thread commits in one transaction
 
+    # -- privacy (bot.privacy)
+    retention_days: int = 0  # chats that ended longer ago lose their personal data; 0: never
+    retention_interval: float = 3600.0  # seconds between two runs of the retention purge
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 

@@ -28,6 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_timeout": "This chat was closed after a period of inactivity.",
         "ended_agent": "{name} has closed this chat.",
         "ended_shopper": "You ended the chat.",
+        "erased": "This chat was closed and its personal data erased.",
         "ticket": "Thanks! We've got your message. We'll answer here and by e-mail to {email}.",
         "ticket_no_email": "Nobody from our team was free in time. We've kept your messages "
         "and will answer here: come back to this chat later.",
@@ -61,6 +62,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_timeout": "La chat è stata chiusa per inattività.",
         "ended_agent": "{name} ha chiuso la chat.",
         "ended_shopper": "Hai chiuso la chat.",
+        "erased": "Questa chat è stata chiusa e i suoi dati personali cancellati.",
         "ticket": "Grazie! Abbiamo ricevuto il tuo messaggio. Ti risponderemo qui e via e-mail "
         "a {email}.",
         "ticket_no_email": "Nessuno del nostro team era libero in tempo. Abbiamo conservato i "
@@ -96,6 +98,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ended_timeout": "Czat został zamknięty z powodu braku aktywności.",
         "ended_agent": "{name} zamyka czat.",
         "ended_shopper": "Zakończono czat.",
+        "erased": "Ten czat został zamknięty, a jego dane osobowe usunięte.",
         "ticket": "Dziękujemy! Otrzymaliśmy twoją wiadomość. Odpowiemy tutaj i e-mailem na "
         "adres {email}.",
         "ticket_no_email": "Nikt z naszego zespołu nie zdążył odpowiedzieć. Zachowaliśmy twoje "

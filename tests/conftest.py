@@ -14,10 +14,9 @@ import pytest
 import socketio
 from aiohttp import web
 
-from bot.store import accounts
 from bot.app import DB, create_app
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import Database, accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 

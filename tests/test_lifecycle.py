@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.store import accounts
 from bot.app import AGENTS, LIFECYCLE
 from bot.settings import Settings
+from bot.store import accounts
 
 from conftest import Client, LiveServer, login
 

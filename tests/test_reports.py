@@ -20,7 +20,6 @@ import aiohttp
 import pytest
 
 from bot import events as ev
-from bot.store import accounts
 from bot.reports import (
     DayCache,
     Durations,
@@ -35,6 +34,7 @@ from bot.reports import (
     iter_csat_log,
 )
 from bot.reports.csvout import LOG_HEADER, log_csv, report_rows
+from bot.store import accounts
 from bot.store import conversations as convs
 from bot.store.db import connect
 from bot.store.migrations import migrate

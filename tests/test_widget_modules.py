@@ -117,14 +117,39 @@ async def test_settings_from_attributes_and_the_object(run: Run) -> None:
               d: d.settings.accent, frozen: Object.isFrozen(a.settings)};
     """)
     assert result["a"] == {"site": "shop-1", "title": "Help", "greeting": "", "accent": "#2f5d50",
-                           "position": "left", "lang": "it", "open": True}
+                           "position": "left", "lang": "it", "open": True, "privacyUrl": "",
+                           "privacyText": ""}
     assert result["aw"] == []
     assert result["b"]["title"] == "From object" and result["b"]["open"] is False
     assert result["c"] == {"site": "", "title": "", "greeting": "", "accent": "",
-                           "position": "right", "lang": "auto", "open": False}
+                           "position": "right", "lang": "auto", "open": False, "privacyUrl": "",
+                           "privacyText": ""}
     assert result["cw"] == 6
     assert result["d"] == "rgb(10 20 30)"
     assert result["frozen"] is True
+
+
+async def test_the_privacy_notice_settings(run: Run, server: LiveServer) -> None:
+    result = await run("settings.js", """
+      const read = (raw) => { const r = m.readSettings(raw); return [r.settings.privacyUrl,
+                                                                     r.settings.privacyText, r.warnings]; };
+      return [read({privacyUrl: "https://shop.example/privacy#chat", privacyText: " Kept 30 days. "}),
+              read({privacyUrl: "/privacy"}), read({privacyUrl: "javascript:alert(1)"}),
+              read({privacyUrl: "ftp://shop.example/p"}), read({privacyUrl: "https://x.example/" + "a".repeat(500)}),
+              read({privacyText: "x".repeat(300)})[1].length];
+    """)
+    bad = ["privacyUrl must be an http(s) address"]
+    assert result == [["https://shop.example/privacy#chat", "Kept 30 days.", []],
+                      [f"{server.url}/privacy", "", []], ["", "", bad], ["", "", bad],
+                      ["", "", bad], 200]
+    notice = await run("view.js", """
+      const t = (key) => ({privacyNotice: "We store this chat.", privacyLink: "Privacy"})[key];
+      const none = m.privacyNotice(t, {privacyUrl: "", privacyText: ""});
+      const el = m.privacyNotice(t, {privacyUrl: "https://s.example/p", privacyText: "<b>x</b>"});
+      return [none, el.outerHTML];
+    """)
+    assert notice == [None, '<p class="privacy">&lt;b&gt;x&lt;/b&gt; <a href="https://s.example/p" '
+                            'target="_blank" rel="noopener noreferrer">Privacy</a></p>']
 
 
 async def test_message_ids_are_random_and_valid(run: Run) -> None:

@@ -281,18 +281,20 @@ class Lifecycle:
     # -- close ---------------------------------------------------------------------
 
     async def close(self, conversation_id: str, *, by: str, reason: str,
-                    agent_id: int | None = None, notice: Notice | None = None) -> bool:
-        """Close a conversation; tell everyone; ask the shopper for a rating.
-        False when it was closed already."""
+                    agent_id: int | None = None, notice: Notice | None = None,
+                    ask_csat: bool = True) -> bool:
+        """Close a conversation; tell everyone; ask the shopper for a rating (unless
+        ``ask_csat`` is false: an erasure asks none). False when it was closed already."""
         if notice is None:
             key = {"timeout": "ended_timeout", "shopper": "ended_shopper"}.get(by, "ended_agent")
             notice = (key, {"name": await self.directory.name(agent_id) if agent_id else ""})
         async with self.locks(conversation_id):
             online = await self.live.shopper_online(conversation_id)
+            ask = ask_csat and online
             try:
                 moved = await self.db.write(partial(
                     moves.close, conversation_id=conversation_id, by=by, reason=reason,
-                    agent_id=agent_id, notice=notice, ask_csat=online))
+                    agent_id=agent_id, notice=notice, ask_csat=ask))
             except TransitionRefused:
                 return False
             owner = await self.live.release(conversation_id)
@@ -305,7 +307,7 @@ class Lifecycle:
         for message in moved.notices:
             await self.publish(message)
         await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
-        if online:
+        if ask:
             await self.fanout.to_shopper(conversation_id, "csat_request",
                                          self.csat.request_payload())
         if moved.before.status == Status.TICKET:
@@ -318,6 +320,25 @@ class Lifecycle:
             self.directory.changed()
             self.available()
         return True
+
+    async def closed_elsewhere(self, conversation_id: str, *, by: str, reason: str) -> None:
+        """Another process (the command line's erasure) closed the chat in the database:
+        bring the live state and everyone watching up to date."""
+        async with self.locks(conversation_id):
+            owner = await self.live.release(conversation_id)
+            was_queued = await self.live.dequeue(conversation_id)
+            await self.live.forget_conversation(conversation_id)
+        if owner is not None:
+            await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
+        await self.fanout.to_watchers(conversation_id, "closed",
+                                      {"conversation_id": conversation_id})
+        await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
+        await self.fanout.to_managers("all_chats", {"upsert": [], "remove": [conversation_id]})
+        if was_queued:
+            self.board.changed()
+        if owner is not None:
+            self.directory.changed()
+            self.available()
 
     # -- the shopper comes and goes ----------------------------------------------------
 

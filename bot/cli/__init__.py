@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "bot.cli.agent",
     "bot.cli.report",
     "bot.cli.export",
+    "bot.cli.privacy",
 )
 
 

@@ -52,14 +52,20 @@ def open_readonly(args: argparse.Namespace) -> sqlite3.Connection:
     """The database, read-only (the server may be running)."""
     from bot.cli import CommandError
     from bot.store.db import connect
+    from bot.store.migrations import MIGRATIONS
 
     path = db_path(args)
     check_db_path(path, must_exist=True)
     try:
         conn = connect(path, readonly=True)
         conn.execute("SELECT 1 FROM csat LIMIT 1")
+        applied = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     except sqlite3.Error as exc:
         raise CommandError(f"--db {path}: not a supportbot database ({exc})") from None
+    if any(name not in applied for name, _ in MIGRATIONS):
+        conn.close()
+        raise CommandError(f"--db {path}: the database is from an older version; start "
+                           "`supportbot serve` on it once to bring it up to date")
     return conn
 
 

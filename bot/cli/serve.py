@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "(default: none, answers show in the chat only)")
     p.add_argument("--smtp-from", metavar="ADDRESS",
                    help="the From address of those e-mails (default noreply@ the mail host)")
+    p.add_argument("--retention-days", type=int, metavar="DAYS",
+                   help="remove the personal data of chats that ended more than DAYS days "
+                   "ago, in the background (default 0: keep everything)")
     p.set_defaults(func=run)
 
 
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             secure_cookies=False if args.insecure_cookies else None,
             smtp_url=args.smtp_url,
             smtp_from=args.smtp_from,
+            retention_days=args.retention_days,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
@@ -101,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise CommandError(f"SUPPORTBOT_TRUSTED_PROXIES: {exc}") from None
+    if settings.retention_days < 0:
+        raise CommandError("--retention-days (SUPPORTBOT_RETENTION_DAYS) must be 0 "
+                           "(keep everything) or more")
+    if settings.retention_interval <= 0:
+        raise CommandError("SUPPORTBOT_RETENTION_INTERVAL must be positive")
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
     check_db_path(settings.db, readonly_ok=True)

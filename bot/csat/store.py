@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from bot import events as ev
+from bot.errors import ClientError
 from bot.store.clock import now_iso
 from bot.store.conversations import Conversation
 
@@ -51,10 +52,20 @@ def get_rating(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any]
             "given_at": row["given_at"], "updated_at": row["updated_at"]}
 
 
+def _refuse_if_anonymised(conn: sqlite3.Connection, conversation_id: str) -> None:
+    """A conversation whose personal data was removed (bot.privacy) takes no rating: a
+    shopper still connected to it must not add a comment back."""
+    row = conn.execute("SELECT anonymised_at FROM conversations WHERE id = ?",
+                       (conversation_id,)).fetchone()
+    if row is not None and row[0] is not None:
+        raise ClientError("rating_window_closed")
+
+
 def store_rating(
     conn: sqlite3.Connection, conversation: Conversation, rating: int, comment: str | None
 ) -> tuple[dict[str, Any], bool]:
     """Insert or update the conversation's one rating; return it and whether it was new."""
+    _refuse_if_anonymised(conn, conversation.id)
     at = now_iso()
     previous = get_rating(conn, conversation.id)
     record_asked(conn, conversation, at)  # a rating implies the survey was shown
@@ -78,6 +89,7 @@ def store_rating(
 
 
 def store_nps(conn: sqlite3.Connection, conversation: Conversation, score: int) -> None:
+    _refuse_if_anonymised(conn, conversation.id)
     at = now_iso()
     record_asked(conn, conversation, at)
     conn.execute("UPDATE csat SET nps = ?, updated_at = ? WHERE conversation_id = ?",

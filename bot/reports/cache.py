@@ -13,7 +13,8 @@ under its chat's agent, language or rating as they were when its day was cached;
 a chat still open a whole rating window after the question could change them.
 
 The cache lives in the server process (the dashboard keeps one); a restart empties
-it. Entries are per (filters, day), least recently used ones dropped first.
+it, and so do an erasure and a retention purge (bot.privacy). Entries are per
+(filters, day), least recently used ones dropped first.
 """
 
 from __future__ import annotations
@@ -63,9 +64,18 @@ class DayCache:
         self.clock = clock
         self._days: OrderedDict[DayKey, Partial] = OrderedDict()
         self._lock = threading.Lock()  # the server's reader threads share the cache
+        self._generation = 0  # counts clear(): a day read before a clear is not kept
 
     def __len__(self) -> int:
         return len(self._days)
+
+    def clear(self) -> None:
+        """Forget every day (after an erasure or a retention purge: cached days may hold
+        the removed unanswered questions; they are computed again from the database).
+        Days being read while it happens are not kept either."""
+        with self._lock:
+            self._days.clear()
+            self._generation += 1
 
     def settled_through(self) -> date:
         """The last settled day."""
@@ -82,8 +92,10 @@ class DayCache:
                 self._days.move_to_end(key)
             return found
 
-    def _put(self, key: DayKey, partial: Partial) -> None:
+    def _put(self, key: DayKey, partial: Partial, generation: int) -> None:
         with self._lock:
+            if generation != self._generation:
+                return  # read before a clear(): it may hold what was removed
             self._days[key] = partial
             self._days.move_to_end(key)
             while len(self._days) > self.max_days:
@@ -93,6 +105,7 @@ class DayCache:
                  ) -> list[Partial]:
         """The partials of settled days ``first`` .. ``last``, querying the missing ones
         (each run of consecutive missing days with one set of queries)."""
+        generation = self._generation
         found: dict[date, Partial] = {}
         missing: list[date] = []
         for day in _days(first, last):
@@ -112,7 +125,7 @@ class DayCache:
             computed = collect(conn, span, by_day=True)
             for day in run:
                 partial = computed.get(day.isoformat()) or Partial()
-                self._put(self._key(f, day), partial)
+                self._put(self._key(f, day), partial, generation)
                 found[day] = partial
         return [found[day] for day in _days(first, last)]
 

@@ -157,6 +157,8 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: str) -> dict[
         f"SELECT {', '.join(columns)} FROM csat WHERE conversation_id = ?", (conversation_id,),
     ).fetchone()
     messages = convs.transcript(conn, conversation_id, include_notes=True)
+    anonymised_at = conn.execute("SELECT anonymised_at FROM conversations WHERE id = ?",
+                                 (conversation_id,)).fetchone()[0]
     agent_id = conversation.last_agent_id
     bot_only = conversation.escalated_at is None and agent_id is None
     return {
@@ -177,6 +179,8 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: str) -> dict[
             "page": {"url": conversation.page_url, "title": conversation.page_title},
             "visitor": {"name": conversation.visitor_name,
                         "email": conversation.visitor_email},
+            # set when retention or an erasure removed the personal data (bot.privacy)
+            "personal_data_removed_at": anonymised_at,
         },
         "csat": dict(zip(columns, row, strict=True)) if row is not None else None,
         "messages": [

@@ -29,9 +29,10 @@ _FIRST_RESPONSE = _MS.format(a="c.escalated_at", b="c.first_agent_reply_at")
 # A chat ended by the inactivity timeout ended with its last message, not with the timeout.
 _END = "CASE WHEN c.closed_by = 'timeout' THEN c.last_activity_at ELSE c.closed_at END"
 _RESOLUTION = _MS.format(a="c.escalated_at", b=_END)
-# Bot-only conversations in which the shopper never wrote (idx_messages_shopper answers it).
-_EMPTY = (f"{BOT_ONLY_SQL} AND NOT EXISTS (SELECT 1 FROM messages m "
-          "WHERE m.conversation_id = c.id AND m.author = 'shopper')")
+# Bot-only conversations in which the shopper never wrote (idx_messages_shopper answers it;
+# a conversation whose transcript was deleted by bot.privacy keeps its shopper_messages).
+_EMPTY = (f"{BOT_ONLY_SQL} AND coalesce(c.shopper_messages, 0) = 0 AND NOT EXISTS "
+          "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author = 'shopper')")
 
 
 def _where(parts: list[str]) -> str:

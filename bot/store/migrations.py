@@ -316,3 +316,27 @@ def _0005_known_devices(db: sqlite_utils.Database) -> None:
         defaults={"failures": 0},
     )
     db.table("devices").create_index(["agent_id"])
+
+
+@migration
+def _0006_privacy(db: sqlite_utils.Database) -> None:
+    """Retention and erasure (bot.privacy).
+
+    - ``anonymised_at``: when the conversation's personal data was removed (retention
+      or an erasure request); its row stays for the reports.
+    - ``shopper_messages``: how many messages the shopper had written when the
+      transcript was deleted, so that the report still tells empty chats apart; it
+      joins the reports' covering index of ended chats.
+    - a partial index of ended chats whose personal data is still there: the
+      retention purge reads its oldest entries, and it shrinks as they are purged.
+    """
+    db.execute("ALTER TABLE conversations ADD COLUMN anonymised_at TEXT")
+    db.execute("ALTER TABLE conversations ADD COLUMN shopper_messages INTEGER")
+    db.execute("DROP INDEX idx_conversations_closed_report")
+    db.execute(
+        "CREATE INDEX idx_conversations_closed_report ON conversations (closed_at, "
+        "last_agent_id, escalated_at, language, escalation_reasons, first_agent_reply_at, "
+        "closed_by, last_activity_at, shopper_messages, id) WHERE closed_at IS NOT NULL"
+    )
+    db.execute("CREATE INDEX idx_conversations_retention ON conversations (closed_at) "
+               "WHERE closed_at IS NOT NULL AND anonymised_at IS NULL")

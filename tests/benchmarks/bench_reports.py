@@ -46,9 +46,8 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bot.store import accounts
 from bot.reports import ReportFilter, build_report, csat_log
-from bot.store import Database
+from bot.store import Database, accounts
 from bot.store.clock import iso
 from bot.store.db import connect
 from bot.store.migrations import migrate

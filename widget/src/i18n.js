@@ -66,6 +66,8 @@ const en = {
   npsHigh: "Very likely",
   npsSkip: "Skip",
   newChat: "Start a new chat",
+  privacyNotice: "We store this chat to help you.",
+  privacyLink: "Privacy notice",
 };
 
 const it = {
@@ -128,6 +130,8 @@ const it = {
   npsHigh: "Molto probabile",
   npsSkip: "Salta",
   newChat: "Inizia una nuova chat",
+  privacyNotice: "Conserviamo questa chat per aiutarti.",
+  privacyLink: "Informativa sulla privacy",
 };
 
 const pl = {
@@ -190,6 +194,8 @@ const pl = {
   npsHigh: "Bardzo prawdopodobne",
   npsSkip: "Pomiń",
   newChat: "Rozpocznij nowy czat",
+  privacyNotice: "Zapisujemy tę rozmowę, aby ci pomóc.",
+  privacyLink: "Polityka prywatności",
 };
 
 export const TEXTS = { en, it, pl };

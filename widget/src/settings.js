@@ -12,10 +12,12 @@ export const DEFAULTS = Object.freeze({
   position: "right",
   lang: "auto",
   open: false,
+  privacyUrl: "",
+  privacyText: "",
 });
 
 const LANGS = ["auto", "en", "it", "pl"];
-const LIMITS = { site: 100, title: 60, greeting: 500 };
+const LIMITS = { site: 100, title: 60, greeting: 500, privacyText: 200 };
 
 export function readSettings(dataset = {}, overrides = null) {
   const warnings = [];
@@ -23,7 +25,7 @@ export function readSettings(dataset = {}, overrides = null) {
   if (overrides != null && !isObject(overrides)) warnings.push("SupportWidgetSettings must be an object");
   const settings = { ...DEFAULTS };
 
-  for (const key of ["site", "title", "greeting"]) {
+  for (const key of ["site", "title", "greeting", "privacyText"]) {
     if (raw[key] == null) continue;
     if (typeof raw[key] !== "string") warnings.push(`${key} must be a string`);
     else settings[key] = raw[key].trim().slice(0, LIMITS[key]);
@@ -41,6 +43,11 @@ export function readSettings(dataset = {}, overrides = null) {
     const lang = String(raw.lang).trim().toLowerCase();
     if (LANGS.includes(lang)) settings.lang = lang;
     else warnings.push("lang must be auto, en, it or pl");
+  }
+  if (raw.privacyUrl != null) {
+    const url = webUrl(raw.privacyUrl);
+    if (url) settings.privacyUrl = url;
+    else warnings.push("privacyUrl must be an http(s) address");
   }
   if (raw.open != null) {
     const open = parseBoolean(raw.open);
@@ -68,6 +75,17 @@ export function parseBoolean(value) {
   if (["", "true", "1", "yes", "on"].includes(text)) return true;
   if (["false", "0", "no", "off"].includes(text)) return false;
   return null;
+}
+
+/** An http(s) address (relative ones are resolved against the page), else "". */
+export function webUrl(value) {
+  if (typeof value !== "string" || !value.trim() || value.length > 500) return "";
+  try {
+    const url = new URL(value.trim(), document.baseURI);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : "";
+  } catch {
+    return "";
+  }
 }
 
 export function isColor(value) {

@@ -121,6 +121,8 @@ textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent
   text-align: center; padding: 2px 8px;
 }
 .msg a { color: inherit; text-decoration: underline; }
+.privacy { align-self: center; margin: 0 8px 2px; text-align: center; font-size: 12.5px; color: var(--sb-muted); }
+.privacy a { color: inherit; text-decoration: underline; }
 .who { display: block; font-size: 12px; font-weight: 650; color: var(--sb-muted); margin-bottom: 2px; }
 .note { display: block; font-size: 11.5px; margin-top: 3px; opacity: .85; }
 .msg.pending { opacity: .75; }

@@ -10,8 +10,9 @@
 import { h } from "./dom.js";
 import { linkify } from "./linkify.js";
 
-export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = () => false, intro = "" }) {
+export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = () => false, intro = "", notice = null }) {
   const el = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("transcript"), tabindex: "0" });
+  if (notice) el.append(notice); // the privacy notice: above the first message, from the start
   const shown = new Map(); // key -> element; key is "m<id>" or "c<client id>"
   let hideId = null;
 
@@ -77,7 +78,7 @@ export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = 
   function replace(messages) {
     el.setAttribute("aria-busy", "true");
     const keep = [...el.querySelectorAll(".pending")];
-    el.replaceChildren();
+    el.replaceChildren(...(notice ? [notice] : []));
     shown.clear();
     const first = messages[0];
     hideId = intro && first && first.author === "bot" && !first.entry_id ? first.id : null;

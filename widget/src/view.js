@@ -14,10 +14,22 @@ const ICONS = {
   send: "M2.01 21 23 12 2.01 3 2 10l15 2-15 2z",
 };
 
+/** The privacy notice (when the embedder gives `privacyUrl`): a short text and the link. */
+export function privacyNotice(t, { privacyUrl, privacyText }) {
+  if (!privacyUrl) return null;
+  return h(
+    "p",
+    { class: "privacy" },
+    (privacyText || t("privacyNotice")) + " ",
+    h("a", { href: privacyUrl, target: "_blank", rel: "noopener noreferrer" }, t("privacyLink")),
+  );
+}
+
 export function createView({ t, settings, handlers, answered }) {
   const transcript = createTranscript({
     t,
     intro: settings.greeting,
+    notice: privacyNotice(t, settings),
     answered,
     // The clicked button goes away with the chips: focus goes to the input.
     onPick: (entryId, label) => {

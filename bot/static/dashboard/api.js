@@ -15,6 +15,19 @@ export async function getJSON(path, params = {}) {
   const response = await fetch(path + query(params), {
     credentials: "same-origin", headers: { Accept: "application/json" },
   });
+  return answer(response);
+}
+
+/** A state-changing call: JSON body, the session's CSRF token in a header. */
+export async function postJSON(path, body, csrfToken) {
+  const response = await fetch(path, {
+    method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrfToken },
+  });
+  return answer(response);
+}
+
+async function answer(response) {
   if (response.status === 401) {
     window.location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
     throw new ApiError("Your session ended; please sign in again.");

@@ -36,6 +36,9 @@ export class TranscriptDialog {
       ["Rating", rating && rating.rating ? `${rating.rating} ★${rating.comment ? ` “${rating.comment}”` : ""}` : "not rated"],
     ];
     if (rating && rating.nps !== null) facts.push(["NPS answer", String(rating.nps)]);
+    if (c.personal_data_removed_at) {
+      facts.push(["Personal data", `removed ${when(c.personal_data_removed_at)} (messages deleted)`]);
+    }
     this.facts.replaceChildren(...facts.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
     this.messages.replaceChildren(...data.messages.map((m) => this.message(m)));
   }
