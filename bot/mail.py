@@ -100,7 +100,7 @@ class Mailer:
         self._wake.set()
 
     def pause(self, attempts: int) -> float:
-        return min(MAX_PAUSE, self.settings.smtp_retry * 4 ** max(0, attempts - 1))
+        return float(min(MAX_PAUSE, self.settings.smtp_retry * 4 ** max(0, attempts - 1)))
 
     async def run(self) -> None:
         if self.server is None:

@@ -120,7 +120,8 @@ def _stemmer(lang: str) -> Stemmer.Stemmer:
 
 def stems(tokens: Iterable[str], lang: str = "en") -> list[str]:
     """Snowball stems of folded tokens (one stemmer per thread and language)."""
-    return _stemmer(lang).stemWords(list(tokens))
+    stemmed: list[str] = _stemmer(lang).stemWords(list(tokens))
+    return stemmed
 
 
 # -- tokens for the mood detector -------------------------------------------------------------

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Install what the tests need and run the whole suite:
+# Install what the tests need and run the checks and the whole suite:
 #   sh tests/run.sh [pytest arguments]
-# Creates .venv (if missing), installs the project with its test extras, installs
-# Debian's chromium for the browser tests when it is missing (as root, or via sudo),
-# then runs pytest. Browsers are never downloaded by Playwright.
+# Creates .venv (if missing), installs the locked test environment
+# (tests/requirements.lock, made from pyproject.toml with pip-compile) and the project,
+# installs Debian's chromium for the browser tests when it is missing (as root, or via
+# sudo), runs the checks of the README's "Development" section (ruff, mypy --strict),
+# then pytest. Browsers are never downloaded by Playwright.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -11,8 +13,10 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+PIP=".venv/bin/python -m pip --quiet --disable-pip-version-check"
+$PIP install --upgrade pip
+$PIP install -r tests/requirements.lock
+$PIP install --no-deps -e .
 
 CHROMIUM=${SUPPORTBOT_CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
@@ -22,4 +26,6 @@ if [ ! -x "$CHROMIUM" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+.venv/bin/ruff check bot tests
+.venv/bin/mypy --strict bot
 exec .venv/bin/python -m pytest "$@"

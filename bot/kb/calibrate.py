@@ -93,7 +93,9 @@ class OpenSetModel:
         scores = pairs @ self.weights
         top = np.maximum(scores.max(axis=-1, keepdims=True), self.none)
         exp = np.exp(scores - top)
-        return exp / (exp.sum(axis=-1, keepdims=True) + np.exp(self.none - top))
+        probabilities: np.ndarray = exp / (exp.sum(axis=-1, keepdims=True)
+                                           + np.exp(self.none - top))
+        return probabilities
 
 
 def _fit(pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray, traffic: np.ndarray,
@@ -235,8 +237,9 @@ class HeldOut:
         """Every in-scope phrasing alike, and the out-of-scope ones ``OOS_SHARE`` in all
         (for fitting the model)."""
         ins = self.in_scope
-        return np.where(ins, (1 - OOS_SHARE) / max(ins.sum(), 1),
-                        OOS_SHARE / max((~ins).sum(), 1))
+        weights: np.ndarray = np.where(ins, (1 - OOS_SHARE) / max(ins.sum(), 1),
+                                       OOS_SHARE / max((~ins).sum(), 1))
+        return weights
 
     def traffic_weights(self) -> np.ndarray:
         """Weights that make the held-out phrasings look like shoppers' questions (for the
@@ -245,9 +248,10 @@ class HeldOut:
         ins = self.in_scope
         main, alt = ins & (self.position == 0), ins & (self.position > 0)
         share = MAIN_SHARE if main.any() and alt.any() else (1.0 if main.any() else 0.0)
-        return np.where(main, share * (1 - OOS_SHARE) / max(main.sum(), 1),
+        weights: np.ndarray = np.where(main, share * (1 - OOS_SHARE) / max(main.sum(), 1),
                         np.where(alt, (1 - share) * (1 - OOS_SHARE) / max(alt.sum(), 1),
                                  OOS_SHARE / max((~ins).sum(), 1)))
+        return weights
 
 
 def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex | None = None,

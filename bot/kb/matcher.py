@@ -117,7 +117,7 @@ class Matcher:
             return 1.0
         known = float(np.sum(self.index.idf[cols] ** 2))
         missing = unknown * float(self.index.max_idf) ** 2
-        return (known / (known + missing)) ** self.config.coverage_power
+        return float((known / (known + missing)) ** self.config.coverage_power)
 
     # -- ranking ------------------------------------------------------------------------------
 

@@ -18,9 +18,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from re import _constants as sre_c  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+try:  # the standard library's own parser (CPython 3.11+); tests/test_dependencies.py checks it
+    from re import _constants as sre_c  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+except ImportError:  # another Python: every cue is searched the ordinary way
+    sre_c = sre_parse = None
 
 _BOUNDARY_BEFORE = r"(?<![\w'])"
 _BOUNDARY_AFTER = r"(?![\w'])"
@@ -172,6 +176,8 @@ def first_words(pattern: str) -> frozenset[tuple[str, bool]] | None:
     ``is_whole_word`` False means the first word only starts with ``text``. None
     when that cannot be told from the parsed pattern, or there are too many.
     """
+    if sre_parse is None:
+        return None
     try:
         return frozenset(_walk(list(sre_parse.parse(pattern)), ""))
     except (re.error, _Unknown):

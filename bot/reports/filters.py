@@ -116,7 +116,7 @@ class ReportFilter:
             until=parse_day(until, "until") if until else None,
             agent_id=integer("agent"),
             rating=integer("rating"),
-            handled=handled,  # type: ignore[arg-type]
+            handled=handled,
             language=language.lower() if language else None,
         )
 
