@@ -1,8 +1,10 @@
 """One frozen settings object, read once from defaults, the environment and the CLI.
 
-Every knob of the service lives here. Sections that belong to one area (the FAQ
-matcher, the mood detector) keep their own small config dataclasses next to the
-code that reads them; :class:`Settings` holds them as fields.
+Every knob of the service can be set here. The knobs of the bot's judgement belong
+to the config dataclasses next to the code that reads them (``MatcherConfig``,
+``MoodConfig``, ``PolicyConfig``), which hold their defaults: here those fields are
+``None`` ("the area's default") unless set, and :func:`matcher_config`,
+:func:`mood_config` and :func:`policy_config` pass on only what was set.
 
 Environment variables are named ``SUPPORTBOT_<FIELD>`` (upper case), e.g.
 ``SUPPORTBOT_PORT=9000`` or ``SUPPORTBOT_ALLOWED_ORIGINS=https://a.shop,https://b.shop``.
@@ -76,9 +78,10 @@ class Settings:
     sweep_interval: float = 5.0  # seconds between checks for idle chats and absent agents
 
     # -- the bot's judgement (defaults are the benchmarked ones; see README)
-    faq_answer_threshold: float = 0.35  # FAQ score needed to answer outright ...
-    faq_answer_margin: float = 0.12  # ... with this lead over the second-best entry
-    faq_suggest_threshold: float = 0.2  # below this score: "I don't know" (fallback)
+    # FAQ score needed to answer outright (MatcherConfig.answer_threshold, 0.35) ...
+    faq_answer_threshold: float | None = None
+    faq_answer_margin: float | None = None  # ... with this lead over the second (0.12)
+    faq_suggest_threshold: float | None = None  # below: "I don't know" (fallback; 0.2)
     # The thresholds above are the defaults for a KB too small to calibrate (or with
     # faq_calibrate off); otherwise the KB's own cross-validation sets them.
     faq_calibrate: bool = True
@@ -88,11 +91,11 @@ class Settings:
     faq_workers: int = 1  # worker processes of the slow path (faq_semantic=process)
     faq_model_dir: Path = Path("")  # sentence-encoder files; empty: the ones installed with it
     faq_cache_dir: Path = Path("")  # phrasing vectors; empty: DB.cache beside the database
-    mood_escalate_below: float = -0.25  # a message scoring this or lower escalates
-    mood_threshold: float = -0.2  # the conversation's mood at or below this escalates
-    mood_decay: float = 0.5  # weight the conversation's mood keeps at each message
-    offer_person_after: int = 2  # bot failures in a row before a person is offered
-    escalate_after: int = 3  # bot failures in a row before the chat is escalated
+    mood_escalate_below: float | None = None  # a message scoring this or lower escalates (-0.25)
+    mood_threshold: float | None = None  # the conversation's mood at or below this escalates (-0.2)
+    mood_decay: float | None = None  # weight the conversation's mood keeps per message (0.5)
+    offer_person_after: int | None = None  # bot failures in a row before a person is offered (2)
+    escalate_after: int | None = None  # bot failures in a row before escalating (3)
 
     # -- agents
     agent_grace_period: float = 60.0  # seconds an owner may be gone before requeue
@@ -132,7 +135,13 @@ class Settings:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
 
-def _coerce(raw: str, current: Any) -> Any:
+def _coerce(raw: str, current: Any, kind: Any = None) -> Any:
+    """``raw`` as the type of the field's default (``kind``: the field's annotation, for
+    fields whose default is None)."""
+    if current is None:
+        annotation = str(kind)
+        current = 0 if annotation.startswith("int") else 0.0 if annotation.startswith(
+            "float") else ""
     if isinstance(current, bool):
         value = raw.strip().lower()
         if value in {"1", "true", "yes", "on"}:
@@ -160,7 +169,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any
         key = ENV_PREFIX + f.name.upper()
         if key in environ:
             try:
-                values[f.name] = _coerce(environ[key], getattr(base, f.name))
+                values[f.name] = _coerce(environ[key], getattr(base, f.name), f.type)
             except ValueError as exc:
                 raise SettingsError(f"{key}: {exc}") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -196,26 +205,30 @@ def model_dir(settings: Settings) -> Path | None:
 def matcher_config(settings: Settings) -> MatcherConfig:
     from bot.kb.matcher import MatcherConfig
 
-    return MatcherConfig(
+    return MatcherConfig(calibrate=settings.faq_calibrate, **_set(
         answer_threshold=settings.faq_answer_threshold,
         answer_margin=settings.faq_answer_margin,
         suggest_threshold=settings.faq_suggest_threshold,
-        calibrate=settings.faq_calibrate,
-    )
+    ))
+
+
+def _set(**values: Any) -> dict[str, Any]:
+    """Only the knobs that were set: the others keep the area config's defaults."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def mood_config(settings: Settings) -> MoodConfig:
     from bot.mood.detector import MoodConfig
 
-    return MoodConfig(escalate_below=settings.mood_escalate_below)
+    return MoodConfig(**_set(escalate_below=settings.mood_escalate_below))
 
 
 def policy_config(settings: Settings) -> PolicyConfig:
     from bot.mood.policy import PolicyConfig
 
-    return PolicyConfig(
+    return PolicyConfig(**_set(
         decay=settings.mood_decay,
         mood_threshold=settings.mood_threshold,
         offer_after_failures=settings.offer_person_after,
         escalate_after_failures=settings.escalate_after,
-    )
+    ))

@@ -67,7 +67,10 @@ class Ranked:
 
 
 class Matcher:
-    """Built once per KB load; ``match`` is thread-safe (read-only state)."""
+    """Built once per KB load. ``match`` may run in several threads at once: the index is
+    never changed after the build, the speller's cache is a plain dict (each look-up and
+    store is atomic; two threads may both compute a word, never a wrong one), and the
+    Snowball stemmers are one per thread (``bot.text``)."""
 
     def __init__(self, kb: KnowledgeBase, config: MatcherConfig | None = None) -> None:
         self.kb = kb
