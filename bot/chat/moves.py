@@ -22,6 +22,7 @@ from bot.store.clock import now_iso, parse_iso
 from bot.store.conversations import Conversation, Message
 from bot.store.lifecycle import Move, transition
 from bot.texts import say
+from bot.types import Status
 
 Notice = tuple[str, dict[str, Any]]  # a key of bot.texts and its values
 
@@ -69,7 +70,7 @@ def escalate(conn: sqlite3.Connection, conversation_id: str, escalation: Escalat
     notice = convs.insert_message(conn, conversation_id, "bot", escalation.notice.text,
                                   created_at=at, meta=escalation.notice.meta)
     ev.insert_events(conn, *escalation_rows(conversation_id, at, escalation, before.mood.mood))
-    if before.status == "ticket":
+    if before.status == Status.TICKET:
         live = tickets.live_ticket(conn, conversation_id)
         if live is not None:  # the shopper is back and talks to a person instead
             tickets.set_ticket_status(conn, live.id, "done", at)
@@ -175,7 +176,7 @@ def close(conn: sqlite3.Connection, conversation_id: str, by: str, reason: str,
                                    say(key, after.language, **values), created_at=at,
                                    agent_id=agent_id)
     events: list[ev.Event] = []
-    if before.status == "ticket":
+    if before.status == Status.TICKET:
         live = tickets.live_ticket(conn, conversation_id)
         if live is not None and tickets.set_ticket_status(conn, live.id, "done", at, agent_id):
             events.append(ev.TicketDone(conversation_id=conversation_id, actor=actor_for(by),

@@ -15,6 +15,7 @@ from bot.chat import moves
 from bot.privacy import store
 from bot.privacy.model import Removed, Selector
 from bot.store.clock import now_iso
+from bot.types import Status
 
 ERASED_REASON = "personal data erased"
 ERASED_NOTICE: moves.Notice = ("erased", {})  # bot.texts
@@ -34,7 +35,7 @@ def erase(conn: sqlite3.Connection, selector: Selector, *, via: str, agent_id: i
     removed = Removed(closed_chats=list(ended_first))
     conversations = store.find(conn, selector)
     for conversation_id, status in conversations:
-        if status == "closed":
+        if status == Status.CLOSED:
             continue
         moves.close(conn, conversation_id, by="system", reason=ERASED_REASON, agent_id=None,
                     notice=ERASED_NOTICE, ask_csat=False)

@@ -29,6 +29,7 @@ from bot.reports.cache import DayCache
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.clock import now_iso
+from bot.types import Status
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class PrivacyService:
     async def forget(self, selector: Selector, *, agent_id: int | None) -> Removed:
         ended = []
         for conversation_id, status in await self.db.read(partial(store.find, selector=selector)):
-            if status == "closed":
+            if status == Status.CLOSED:
                 continue
             if await self.lifecycle.close(conversation_id, by="system", reason=jobs.ERASED_REASON,
                                           notice=jobs.ERASED_NOTICE, ask_csat=False):

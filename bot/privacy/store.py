@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.privacy.inventory import CONVERSATION_CLEARED, PERSONAL_EVENT_PROPERTIES
 from bot.privacy.model import Found, Removed, Selector
+from bot.types import Status
 
 CHUNK = 400  # ids in one ``IN (...)`` list
 ANONYMISED_TOKEN = "'anonymised:' || id"  # never a sha256 hex digest: no token resumes it
@@ -120,7 +121,7 @@ def found(conn: sqlite3.Connection, selector: Selector) -> Found:
     """What an erasure would touch (nothing is changed)."""
     conversations = find(conn, selector)
     result = Found(conversations=len(conversations),
-                   open_chats=sum(status != "closed" for _, status in conversations),
+                   open_chats=sum(status != Status.CLOSED for _, status in conversations),
                    tickets=len(loose_tickets(conn, selector)))
     ids = [cid for cid, _ in conversations]
     for chunk in _chunks(ids):

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.store.clock import now_iso
-from bot.types import ConversationMood
+from bot.types import ConversationMood, Status
 
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
     id: str
-    status: str
+    status: Status
     language: str
     lang_setting: str
     created_at: str
@@ -42,13 +42,13 @@ class Conversation:
 
     @property
     def closed(self) -> bool:
-        return self.status == "closed"
+        return self.status == Status.CLOSED
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Conversation:
         return cls(
             id=row["id"],
-            status=row["status"],
+            status=Status(row["status"]),
             language=row["language"],
             lang_setting=row["lang_setting"] or "auto",
             created_at=row["created_at"],
