@@ -23,7 +23,7 @@ from bot.agents.sessions import (
     Session,
 )
 from bot.resources import static_dir, widget_dir
-from bot.web.assets import Assets
+from bot.web.assets import IMMUTABLE, NO_CACHE, Assets
 
 if TYPE_CHECKING:
     from bot.agents.accounts import Agent
@@ -103,9 +103,30 @@ async def demo(request: web.Request) -> web.Response:
     return await page(request, "demo/index.html")
 
 
+# The loader names the widget's release; it is cached briefly, so that a new release
+# reaches shop pages within minutes, while its modules are cached for good.
+LOADER_CACHE = "public, max-age=300"
+RELEASE_MARK = 'var release = "";'
+
+
 @routes.get("/widget.js")
 async def widget_js(request: web.Request) -> web.Response:
-    return await request.app[WIDGET].respond(request, "widget.js")
+    assets = request.app[WIDGET]
+    loader = await assets.text("widget.js")
+    release = await assets.release()
+    body = loader.replace(RELEASE_MARK, f'var release = "{release}/";', 1).encode()
+    return await assets.respond(request, "widget.js", cache=LOADER_CACHE, body=body)
+
+
+@routes.get(r"/widget/{release:[0-9a-f]{16}}/{path:.+}")
+async def widget_release_file(request: web.Request) -> web.Response:
+    """A file of one release: immutable when it is the current one. A page whose loader
+    is a few minutes old may still ask for the previous release: it gets today's files,
+    revalidated every time."""
+    assets = request.app[WIDGET]
+    current = request.match_info["release"] == await assets.release()
+    return await assets.respond(request, request.match_info["path"],
+                                cache=IMMUTABLE if current else NO_CACHE)
 
 
 @routes.get("/widget/{path:.+}")
