@@ -18,18 +18,22 @@ from aiohttp import web
 
 from bot.agents.directory import AgentDirectory
 from bot.agents.dispatch import Dispatcher
+from bot.agents.moodscale import MoodScale
 from bot.agents.namespace import AgentNamespace
 from bot.agents.queue import QueueBoard
 from bot.agents.service import AgentService
 from bot.agents.sessions import Sessions
+from bot.agents.team import Team
 from bot.agents.tickets import TicketService
 from bot.agents.views import Cards
 from bot.brain import Brain
 from bot.chat.lifecycle import Lifecycle
 from bot.chat.namespace import ShopperNamespace
 from bot.chat.service import ChatService
+from bot.chat.uploads import Uploads
 from bot.csat.service import CsatService
 from bot.fanout import Fanout
+from bot.hours import OfficeHours
 from bot.kb.service import KnowledgeService
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
@@ -64,6 +68,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 CSAT = web.AppKey("csat", CsatService)
 ORIGINS = web.AppKey("origins", OriginPolicy)
 LIMITS = web.AppKey("limits", Limits)
+UPLOADS = web.AppKey("uploads", Uploads)
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
@@ -102,12 +107,14 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, sio = app[SETTINGS], app[DB], app[SIO]
     live: LiveState = MemoryLiveState()
-    fanout = Fanout(sio)
+    scale = MoodScale.for_threshold(settings.mood_threshold)
+    fanout = Fanout(sio, scale)
     locks = KeyedLocks()
     brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings))
     directory = AgentDirectory(db, live, fanout)
-    cards = Cards(db, live, directory)
-    board = QueueBoard(settings, db, live, fanout, directory, cards)
+    cards = Cards(db, live, directory, scale)
+    team = Team(settings, db, OfficeHours.parse(settings.office_hours, settings.timezone))
+    board = QueueBoard(settings, db, live, fanout, directory, cards, team)
     csat = CsatService(settings, db, live, fanout)
     lifecycle = Lifecycle(db, live, fanout, locks, directory, board, cards, csat)
     dispatcher = Dispatcher(directory, board, lifecycle.assign)
@@ -122,6 +129,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[LIVE], app[LIFECYCLE], app[BOARD], app[DISPATCHER] = live, lifecycle, board, dispatcher
     app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = chat, agents, sessions, csat
     app[AGENT_NAMESPACE], app[MAILER] = agent_namespace, mailer
+    app[UPLOADS] = Uploads(settings, db, lifecycle, app[LIMITS])
     sio.register_namespace(ShopperNamespace(settings, chat, csat, app[LIMITS]))
     sio.register_namespace(agent_namespace)
     await lifecycle.rebuild()

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.cli import CommandError
+    from bot.hours import OfficeHours
     from bot.settings import settings_from_env
     from bot.web.origins import normalise_origin
     from bot.web.remotes import parse_networks
@@ -101,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise CommandError(f"SUPPORTBOT_TRUSTED_PROXIES: {exc}") from None
+    try:
+        OfficeHours.parse(settings.office_hours, settings.timezone)
+    except ValueError as exc:
+        raise CommandError(f"SUPPORTBOT_OFFICE_HOURS / SUPPORTBOT_TIMEZONE: {exc}") from None
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
     check_db_path(settings.db, readonly_ok=True)

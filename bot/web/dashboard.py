@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.agents.moodscale import MoodScale
 from bot.reports import (
     PERIODS,
     DayCache,
@@ -144,7 +145,11 @@ async def api_csat(request: web.Request) -> web.Response:
             partial(csat_log, f=f, limit=limit, cursor=cursor))
     except FilterError as exc:
         raise _bad_request(str(exc)) from None
-    return _json(result.to_dict())
+    scale = MoodScale.for_threshold(request.app[_keys().SETTINGS].mood_threshold)
+    page = result.to_dict()
+    for row in page["rows"]:
+        row["mood_label"] = scale.label(row["mood"])
+    return _json(page)
 
 
 @routes.get("/api/conversations/{conversation_id}")
@@ -153,8 +158,9 @@ async def api_conversation(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     detail = None
     if len(conversation_id) <= 64:
+        scale = MoodScale.for_threshold(request.app[_keys().SETTINGS].mood_threshold)
         detail = await request.app[_keys().DB].read(
-            partial(conversation_detail, conversation_id=conversation_id))
+            partial(conversation_detail, conversation_id=conversation_id, scale=scale))
     if detail is None:
         return _json({"error": "not_found", "message": "No such conversation."}, status=404)
     return _json(detail)

@@ -237,3 +237,4 @@ def setup(app: web.Application) -> None:
     app[WIDGET] = Assets(widget_dir())
     app.router.add_routes(routes)
     __import__("bot.web.dashboard", fromlist=["setup"]).setup(app)  # late: it imports this module
+    __import__("bot.web.uploads", fromlist=["setup"]).setup(app)
