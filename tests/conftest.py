@@ -131,7 +131,7 @@ class Client:
 
 SERVER_EVENTS = ("message", "status", "typing", "ended", "csat_request", "error", "queue",
                  "assigned", "unassigned", "closed", "presence", "agents", "canned", "ticket",
-                 "card", "all_chats")
+                 "card", "all_chats", "seen")
 
 
 @pytest.fixture

@@ -111,7 +111,7 @@ async def test_bad_uploads_are_refused_with_a_code_and_nothing_is_kept(
         start_server, connect, tmp_path: Path) -> None:
     server: LiveServer = await start_server(upload_max_bytes=2000, upload_max_files=2,
                                             upload_dir=tmp_path / "pictures")
-    client = await connect("/chat")
+    client = await connect("/chat", url=server.url)
     ack = await client.call("start", {"lang": "en"})
     token = ack["token"]
 
@@ -154,7 +154,7 @@ async def test_bad_uploads_are_refused_with_a_code_and_nothing_is_kept(
 
 async def test_uploads_are_rate_limited_like_messages(start_server, connect) -> None:
     server: LiveServer = await start_server(rate_limit_messages=2)
-    client = await connect("/chat")
+    client = await connect("/chat", url=server.url)
     token = (await client.call("start", {"lang": "en"}))["token"]
     results = [await upload(server, token, png(), client_id=f"r-{i}") for i in range(3)]
     assert [status for status, _ in results] == [200, 200, 429]
