@@ -200,7 +200,7 @@ async def agent(server: LiveServer, connect: Callable[..., Awaitable[Client]]
                    capacity: int = 3) -> Client:
         nonlocal count
         count += 1
-        email = f"{name.lower()}{count}@shop.example"
+        email = f"{name.lower().replace(' ', '.')}{count}@shop.example"
         account = await server.add_agent(email, name, role, capacity)
         cookie = await login(server.url, email)
         assert cookie

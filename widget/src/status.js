@@ -49,7 +49,8 @@ export function reopening(iso, lang, now = new Date()) {
 
 /** The line under the header: when the team is back, and how fast it usually answers. */
 function teamNote(status, t) {
-  if (!status || status.status === "assigned" || status.status === "closed") return "";
+  // (waiting in the queue, the banner says it all; with an agent, nothing to add)
+  if (!status || ["assigned", "queued", "closed"].includes(status.status)) return "";
   const parts = [];
   if (!status.agents_online && status.next_open) parts.push(t("backAt", { when: reopening(status.next_open, t.lang) }));
   if (typeof status.reply_time === "number") parts.push(replyTime(status.reply_time, t));

@@ -120,6 +120,7 @@ textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent
   font-size: 11.5px; color: var(--sb-muted);
 }
 .msg.shopper .meta { left: auto; right: 4px; }
+.msg.system .meta { left: 0; right: 0; text-align: center; }
 .msg.agent { margin-left: 36px; }
 .avatar {
   position: absolute; left: -36px; top: 0; width: 28px; height: 28px; border-radius: 50%;
@@ -225,7 +226,7 @@ legend { padding: 0; margin: 0 0 8px; font-weight: 650; font-size: 14.5px; }
 /* Fingers: every tap target at least 44 x 44 px */
 @media (max-width: 520px), (pointer: coarse) {
   .chip, .helpful .chip, .link, .primary { min-height: 44px; min-width: 44px; }
-  .icon-button, .send, .composer .attach { width: 44px; height: 44px; }
+  .icon-button, .send, .composer .attach, .composer textarea { min-width: 44px; height: 44px; }
   .scale span { min-height: 44px; justify-content: center; }
   .scale.nps { grid-template-columns: repeat(6, 1fr); }
   .actions { gap: 4px; padding-bottom: 4px; }
