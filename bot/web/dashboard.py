@@ -35,7 +35,7 @@ from bot.reports.csvout import LOG_HEADER, csv_text, log_row, report_rows
 from bot.reports.figures import DEFAULT_TOP, MAX_TOP
 from bot.reports.log import DEFAULT_LIMIT, MAX_LIMIT, csat_log, log_chunk
 from bot.types import LANGUAGES
-from bot.web.pages import page, require_agent
+from bot.web.pages import choose_locale, page, require_agent
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ def agent_options(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 @routes.get("/dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     session = await require_agent(request, manager=True)
-    return await page(request, "dashboard/index.html", csrf=session.csrf_token, agent=session.agent.name)
+    return await page(request, "dashboard/index.html", csrf=session.csrf_token,
+                      agent=session.agent.name, locale=choose_locale(request, session.agent))
 
 
 @routes.get("/api/report")

@@ -8,12 +8,15 @@ from __future__ import annotations
 import html
 import math
 import secrets
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from bot import events as ev
+from bot.agents import accounts
+from bot.agents.accounts import LOCALES
 from bot.agents.sessions import (
     COOKIE,
     DEVICE_COOKIE,
@@ -218,11 +221,23 @@ async def logout(request: web.Request) -> web.StreamResponse:
 # -- agent console ---------------------------------------------------------------------
 
 
+def choose_locale(request: web.Request, agent: Agent) -> str:
+    """The console's and the dashboard's language: the agent's choice, else the first
+    of the browser's languages we have, else English."""
+    if agent.locale in LOCALES:
+        return str(agent.locale)
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LOCALES:
+            return code
+    return "en"
+
+
 @routes.get("/console")
 async def console(request: web.Request) -> web.Response:
     session = await require_agent(request)
     return await page(request, "console/index.html", csrf=session.csrf_token, name=session.agent.name,
-                role=session.agent.role)
+                      role=session.agent.role, locale=choose_locale(request, session.agent))
 
 
 @routes.get("/api/me")
@@ -230,6 +245,25 @@ async def me(request: web.Request) -> web.Response:
     session = await require_agent(request)
     agent: Agent = session.agent
     return web.json_response({"agent": agent.public(), "csrf_token": session.csrf_token})
+
+
+@routes.post("/api/preferences")
+async def preferences(request: web.Request) -> web.Response:
+    """``{"locale": "en" | "it" | "pl" | null}``: the language of the console and the
+    dashboard for this agent (null: the browser's)."""
+    session = await require_agent(request)
+    await check_csrf(request, session)
+    try:
+        data = await request.json()
+    except ValueError:
+        data = None
+    locale = data.get("locale") if isinstance(data, dict) else "?"
+    if locale is not None and locale not in LOCALES:
+        return web.json_response({"error": "invalid_payload",
+                                  "message": "locale: expected en, it, pl or null"}, status=400)
+    await request.app[_keys().DB].write(
+        partial(accounts.set_locale, agent_id=session.agent.id, locale=locale))
+    return web.json_response({"locale": locale}, headers={"Cache-Control": "no-store"})
 
 
 def setup(app: web.Application) -> None:
