@@ -31,7 +31,7 @@ from bot.reports import (
     conversation_detail,
 )
 from bot.reports.cache import SETTLE_MARGIN
-from bot.reports.csvout import LOG_HEADER, csv_text, log_row, report_rows
+from bot.reports.csvout import LOG_HEADER, csv_text, log_row, report_rows, wide_rows
 from bot.reports.figures import DEFAULT_TOP, MAX_TOP
 from bot.reports.log import DEFAULT_LIMIT, MAX_LIMIT, csat_log, log_chunk
 from bot.types import LANGUAGES
@@ -177,6 +177,17 @@ async def api_report_csv(request: web.Request) -> web.Response:
         lambda conn: csv_text(report_rows(build_report(conn, f, period=period, top=top,
                                                        cache=cache))))
     return web.Response(text=text, headers=_csv_headers("report", f))
+
+
+@routes.get("/api/report-wide.csv")
+async def api_report_wide_csv(request: web.Request) -> web.Response:
+    """The report with one row per period, agent ... and one column per figure."""
+    await require_agent(request, manager=True)
+    f, period = _filter(request), _period(request)
+    cache = request.app[REPORT_CACHE]
+    text = await request.app[_keys().DB].read(
+        lambda conn: csv_text(wide_rows(build_report(conn, f, period=period, cache=cache))))
+    return web.Response(text=text, headers=_csv_headers("report-wide", f))
 
 
 @routes.get("/api/csat.csv")

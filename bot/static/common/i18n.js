@@ -2,7 +2,8 @@
 //
 // The page is served with <html lang> set to the agent's choice (or the browser's
 // language); `translator(tables)` reads it. A text may be a plural: an object of
-// Intl.PluralRules categories ({one, few, many, other}) chosen by `values.n`.
+// Intl.PluralRules categories ({one, few, many, other}) chosen by `values.count`
+// (else `values.n`), so that `n` may be the number as written ("1,000").
 // Elements of the page's HTML carry `data-i18n="key"` (their text) or
 // `data-i18n-attr="attribute:key ..."`; `translatePage` fills them in.
 
@@ -24,7 +25,7 @@ export function translator(tables, lang = pageLocale()) {
   const rules = new Intl.PluralRules(lang);
   const t = (key, values = {}) => {
     let text = table[key] ?? tables.en[key] ?? key;
-    if (typeof text === "object") text = text[rules.select(Number(values.n) || 0)] ?? text.other;
+    if (typeof text === "object") text = text[rules.select(Number(values.count ?? values.n) || 0)] ?? text.other;
     return text.replace(/\{(\w+)\}/g, (slot, name) => (name in values ? String(values[name]) : slot));
   };
   t.lang = lang;
