@@ -24,6 +24,10 @@ Run = Callable[..., Awaitable[Any]]
 @pytest.fixture
 async def run(server: LiveServer, page: Page) -> Run:
     """``await run("module.js", "js body using m (the module) and args", *args)``."""
+    return await module_runner(server, page)
+
+
+async def module_runner(server: LiveServer, page: Page) -> Run:
     await page.goto(server.url + "/healthz")
 
     async def call(module: str, body: str, *args: Any) -> Any:

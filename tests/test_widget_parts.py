@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_widget_modules import Run, run  # noqa: F401  (the fixture)
+import pytest
+from playwright.async_api import Page
+from test_widget_modules import Run, module_runner
+
+from conftest import LiveServer
+
+
+@pytest.fixture
+async def run(server: LiveServer, page: Page) -> Run:
+    return await module_runner(server, page)
 
 
 async def test_initials_and_stamps(run: Run) -> None:
@@ -155,3 +164,16 @@ async def test_a_picture_is_checked_shown_and_refused_with_a_reason(run: Run) ->
     assert result["forms"] == [["token", "id", "file"]] and result["sent"] == [{"id": 9}]
     assert ["fail", "uploadTooBig:2"] in result["notes"] and ["fail", "uploadType:2"] in result["notes"]
     assert [n for n in result["notes"] if n[0] == "pending"][0] == ["pending", "x.png", "uploading"]
+
+
+async def test_the_shoppers_typing_is_told_sparingly(run: Run) -> None:
+    result = await run("typing.js", """
+      const sent = [];
+      const signal = m.typingSignal((payload) => sent.push(payload.typing), 50);
+      signal(true); signal(true); signal(false); signal(false);
+      signal(true);
+      await new Promise((r) => setTimeout(r, 80));
+      signal(true);
+      return sent;
+    """)
+    assert result == [True, False, True, True]

@@ -39,8 +39,7 @@ from bot.fanout import Fanout
 from bot.live import LiveState
 from bot.locks import KeyedLocks
 from bot.settings import Settings
-from bot.store import Database
-from bot.store import attachments
+from bot.store import Database, attachments
 from bot.store import conversations as convs
 from bot.store.conversations import Conversation, Message
 from bot.texts import say

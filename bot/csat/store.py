@@ -10,6 +10,7 @@ from bot import events as ev
 from bot.store.clock import now_iso
 from bot.store.conversations import Conversation
 
+
 def record_asked(conn: sqlite3.Connection, conversation: Conversation, at: str) -> bool:
     """Note that the survey was shown, with who handled the chat; True the first time only."""
     cursor = conn.execute(

@@ -15,14 +15,13 @@ Content-Security-Policy and ``Content-Disposition``: never as a page.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from bot import validate
-from bot.images import TYPES
 from bot.errors import ClientError
+from bot.images import TYPES
 from bot.web.pages import current_session
 from bot.web.remotes import address_key
 

@@ -12,13 +12,12 @@ import { clip, endedBlock, survey } from "./forms.js";
 import { HandoffPanel } from "./handoff.js";
 import { messageId } from "./ids.js";
 import { Outbox, serialDrain } from "./outbox.js";
-import { BOT_TYPING_MS, Typing } from "./typing.js";
+import { BOT_TYPING_MS, Typing, typingSignal } from "./typing.js";
 import { Unread, publicMessage } from "./unread.js";
 import { postUpload, upload } from "./uploads.js";
 import { createView } from "./view.js";
 
 const COMPLAINT_MESSAGES = 3; // the shopper's last messages carried into the leave-a-message form
-const TYPING_EVERY_MS = 3000;
 // Until the server says otherwise (the `start` ack's `limits`).
 const LIMITS = { text: 2000, upload_bytes: 0, upload_files: 0, upload_types: [] };
 
@@ -38,7 +37,7 @@ export class Session {
     this.lastId = 0;
     this.openReported = false;
     this.wantHandoff = false;
-    this.typingSentAt = 0;
+    this.typingSignal = typingSignal((payload) => this.connection.call("typing", payload));
     this.view = createView({
       t,
       settings,
@@ -181,6 +180,10 @@ export class Session {
   applyStatus(status) {
     if (status && this.conversation && this.conversation.status !== "closed") this.conversation.status = status.status;
     if (status && status.language && this.t.use(status.language)) this.relabel();
+    this.showStatus(status);
+  }
+
+  showStatus(status) {
     this.handoffPanel.apply(status, this.phase, { email: this.user?.email || "", said: this.said });
   }
 
@@ -192,7 +195,7 @@ export class Session {
   setLanguage(lang) {
     if (lang && this.t.use(lang)) {
       this.relabel();
-      this.applyStatus(this.handoffPanel.status);
+      this.showStatus(this.handoffPanel.status); // the header and banner in the new language
     }
   }
 
@@ -298,15 +301,7 @@ export class Session {
   }
 
   typing(on) {
-    if (!this.connection.ready || this.phase !== "chat") return;
-    const now = Date.now();
-    if (on && now - this.typingSentAt > TYPING_EVERY_MS) {
-      this.typingSentAt = now;
-      this.connection.call("typing", { typing: true });
-    } else if (!on && this.typingSentAt) {
-      this.typingSentAt = 0;
-      this.connection.call("typing", { typing: false });
-    }
+    if (this.connection.ready && this.phase === "chat") this.typingSignal(on);
   }
 
   newChat() {

@@ -33,3 +33,18 @@ export class Typing {
     this.show("agent", null);
   }
 }
+
+/** The shopper's own typing for the server: "typing" at most every 3 s, and once "stopped". */
+export function typingSignal(send, every = 3000) {
+  let sentAt = 0;
+  return (on) => {
+    const now = Date.now();
+    if (on && now - sentAt > every) {
+      sentAt = now;
+      send({ typing: true });
+    } else if (!on && sentAt) {
+      sentAt = 0;
+      send({ typing: false });
+    }
+  };
+}
