@@ -47,6 +47,26 @@ async def test_plurals_follow_each_languages_rules(server: LiveServer, page: Pag
     assert result["pl"] == ["1 ocena", "2 oceny", "5 ocen", "22 oceny", "25 ocen", "101 ocen"]
 
 
+async def test_every_word_exists_in_the_three_languages(server: LiveServer, page: Page) -> None:
+    await page.goto(f"{server.url}/login")
+    gaps = await page.evaluate("""async () => {
+      const gaps = {};
+      for (const name of ["console", "dashboard"]) {
+        const {TEXTS} = await import(`/static/${name}/texts.js`);
+        const keys = Object.keys(TEXTS.en);
+        for (const lang of ["it", "pl"]) {
+          const missing = keys.filter((k) => !(k in TEXTS[lang]));
+          const extra = Object.keys(TEXTS[lang]).filter((k) => !(k in TEXTS.en));
+          const plurals = keys.filter((k) => typeof TEXTS[lang][k] === "object"
+            && !("other" in TEXTS[lang][k]));
+          if (missing.length || extra.length || plurals.length) gaps[`${name}.${lang}`] = {missing, extra, plurals};
+        }
+      }
+      return gaps;
+    }""")
+    assert gaps == {}
+
+
 async def test_one_day_of_data_in_english_and_the_wide_csv(
         server: LiveServer, page: Page, artifacts: Path) -> None:
     await server.db.write(seed)
