@@ -191,3 +191,18 @@ async def test_the_agents_own_session_is_needed(server: LiveServer, shopper) -> 
     # Ann may not read a chat with the bot; a forged cookie is no session
     assert (await fetch(server, url, cookie))[0] == 403
     assert (await fetch(server, url, "forged"))[0] == 401
+
+
+async def test_a_conversations_pictures_can_be_forgotten(server: LiveServer, shopper) -> None:
+    from bot.app import UPLOADS
+
+    client: Client = await shopper(lang="en")
+    other: Client = await shopper(lang="en")
+    for i, who in enumerate((client, client, other)):
+        status, _ = await upload(server, who.start["token"], png(), client_id=f"f-{i}")
+        assert status == 200
+    uploads = server.app[UPLOADS]
+    assert await uploads.forget(client.start["conversation"]["id"]) == 2
+    left = await server.query("SELECT conversation_id FROM attachments")
+    assert left == [{"conversation_id": other.start["conversation"]["id"]}]
+    assert len([p for p in server.settings.uploads.rglob("*") if p.is_file()]) == 1

@@ -198,6 +198,18 @@ class Uploads:
         return attachment, data
 
 
+    async def forget(self, conversation_id: str) -> int:
+        """Delete a conversation's pictures, rows and files (for erasing a shopper's
+        data); returns how many there were. The messages that showed them stay with
+        the conversation, whose own fate is the caller's."""
+        ids = await self.db.write(partial(attachments.delete_attachments,
+                                          conversation_id=conversation_id))
+        loop = asyncio.get_running_loop()
+        for attachment_id in ids:
+            await loop.run_in_executor(None, _remove_file, self.path(attachment_id))
+        return len(ids)
+
+
 def clean_name(name: str, extension: str) -> str:
     """The file's name to show (never used as a path): printable, short, or a default."""
     base = "".join(c for c in os.path.basename(name.replace("\\", "/")) if c.isprintable())

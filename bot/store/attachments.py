@@ -56,6 +56,14 @@ def count_attachments(conn: sqlite3.Connection, conversation_id: str) -> int:
     return int(row[0])
 
 
+def delete_attachments(conn: sqlite3.Connection, conversation_id: str) -> list[str]:
+    """Forget a conversation's attachments; returns their ids (their files go too)."""
+    ids = [row[0] for row in conn.execute(
+        "SELECT id FROM attachments WHERE conversation_id = ?", (conversation_id,))]
+    conn.execute("DELETE FROM attachments WHERE conversation_id = ?", (conversation_id,))
+    return ids
+
+
 def touch(conn: sqlite3.Connection, conversation_id: str, at: str) -> None:
     """The shopper did something: the inactivity timeout starts again."""
     conn.execute("UPDATE conversations SET last_activity_at = ?, updated_at = ? WHERE id = ?",
