@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+from test_console_polish import upload_picture
 from test_dashboard_browser import sign_in
 from test_reports import seed
 
@@ -18,6 +19,8 @@ from bot.reports.csvout import figure_metrics
 from bot.reports.model import Durations, Figures
 
 from conftest import Client, LiveServer
+from images_data import png
+from widget_harness import eventually
 
 pytestmark = pytest.mark.browser
 MARCH = "since=2026-03-01&until=2026-03-31"
@@ -170,6 +173,8 @@ async def test_transcripts_show_the_choices_offered_and_the_one_picked_in_italia
     pick = choices[1]
     assert (await client.call("message", {"id": "q-2", "text": pick["label"],
                                           "pick": pick["entry_id"]}))["ok"]
+    sent = await upload_picture(server, client, png(64, 48))
+    assert sent["ok"], sent
     assert (await client.call("end", {}))["ok"]
     await client.wait_for("csat_request")
     assert (await client.call("csat", {"rating": 4}))["ok"]
@@ -185,5 +190,8 @@ async def test_transcripts_show_the_choices_offered_and_the_one_picked_in_italia
     for choice in choices:
         await expect(offers).to_contain_text(choice["label"])
     await expect(offers.locator(".picked")).to_have_text(f"{pick['label']} ✓ scelta")
+    picture = dialog.locator(".picture img")
+    await expect(picture).to_have_attribute("alt", "Immagine: torn.png")
+    await eventually(lambda: picture.evaluate("(img) => img.complete && img.naturalWidth === 64"))
     await page.screenshot(path=str(artifacts / "dashboard-italian-transcript.png"))
     await page.context.close()

@@ -32,7 +32,7 @@ async def fetch(server: LiveServer, url: str, cookie: str | None = None
                 ) -> tuple[int, dict[str, str], bytes]:
     headers = {"Cookie": f"supportbot_session={cookie}"} if cookie else {}
     async with aiohttp.ClientSession() as http:
-        async with http.get(server.url + url, headers=headers) as r:
+        async with http.get(f"{server.url}/{url.lstrip('/')}", headers=headers) as r:
             return r.status, dict(r.headers), await r.read()
 
 
@@ -66,11 +66,11 @@ async def test_an_image_becomes_a_message_the_agent_sees_and_only_they_can_fetch
     assert message["author"] == "shopper" and message["text"] == "passwd.png"
     assert {k: attachment[k] for k in ("type", "size", "width", "height", "name")} == {
         "type": "image/png", "size": len(image), "width": 8, "height": 6, "name": "passwd.png"}
-    assert attachment["url"].startswith(f"/api/uploads/{attachment['id']}?key=")
+    assert attachment["url"].startswith(f"api/uploads/{attachment['id']}?key=")
 
     # the agent gets it live, without the shopper's key; the file sits in the uploads folder
     heard = await ada.wait_for("message", lambda m: m["attachment"] is not None)
-    assert heard["attachment"]["url"] == f"/api/uploads/{attachment['id']}"
+    assert heard["attachment"]["url"] == f"api/uploads/{attachment['id']}"
     folder = server.settings.uploads
     assert folder == server.settings.db.parent / "test-uploads"
     stored = folder / attachment["id"][:2] / attachment["id"]

@@ -8,7 +8,9 @@ from bot.agents.moodscale import MoodScale
 from bot.store.conversations import Conversation, Message
 
 DEFAULT_SCALE = MoodScale()
-UPLOADS_PATH = "/api/uploads/"
+# Relative to the server's base URL (the widget resolves it against the URL it was
+# loaded from, so a server under a path prefix works too).
+UPLOADS_PATH = "api/uploads/"
 
 
 def attachment_public(meta: dict[str, Any], *, for_agents: bool) -> dict[str, Any]:
