@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 
 from bot.agents.moodscale import MoodScale
 from bot.agents.visitors import alias
 from bot.hours import OfficeHours
 
-from conftest import Client, LiveServer
+from conftest import Client, LiveServer, login
 
 ITALIAN = "Buongiorno, quanto costa la spedizione in Italia per favore?"
 
@@ -202,3 +203,27 @@ async def test_a_picked_suggestion_is_marked_for_agents(server: LiveServer, shop
     opened = await meg.call("open", {"conversation_id": cid})
     picked = [m for m in opened["messages"] if m["author"] == "shopper"]
     assert picked[0]["picked"] == "delivery-time"
+
+
+async def test_the_console_language_is_kept_with_the_account(server: LiveServer) -> None:
+    await server.add_agent("ola@shop.example", "Ola")
+    cookie = await login(server.url, "ola@shop.example")
+    headers = {"Cookie": f"supportbot_session={cookie}", "Accept-Language": "pl-PL,pl;q=0.9"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/console", headers=headers) as r:
+            assert '<html lang="pl"' in await r.text()  # the browser's, until chosen
+        async with http.get(f"{server.url}/api/me", headers=headers) as r:
+            me = await r.json()
+        assert me["agent"]["locale"] is None
+        csrf = {**headers, "X-CSRF-Token": me["csrf_token"]}
+        for body, status in (({"locale": "de"}, 400), ({"locale": "it"}, 200)):
+            async with http.post(f"{server.url}/api/preferences", json=body, headers=csrf) as r:
+                assert r.status == status
+        async with http.post(f"{server.url}/api/preferences", json={"locale": "en"},
+                             headers=headers) as r:
+            assert r.status == 403  # no CSRF token
+        async with http.get(f"{server.url}/dashboard", headers=headers) as r:
+            assert r.status == 403  # not a manager; the console is in Italian now
+        async with http.get(f"{server.url}/console", headers=headers) as r:
+            assert '<html lang="it"' in await r.text()
+    assert (await server.query("SELECT locale FROM agents"))[0]["locale"] == "it"
