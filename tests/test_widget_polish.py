@@ -214,7 +214,13 @@ async def test_when_nobody_is_online_the_team_says_when_it_is_back(
     await open_chat(page)
     await w(page, ".conn[data-state=away]").wait_for()
     note = await w(page, ".team").inner_text()
-    assert note.startswith("Back Sunday ") and note.endswith("Typically replies in 5 min"), note
+    # Sunday 00:00 UTC, in the shopper's own time zone
+    day = await page.evaluate("""() => {
+      const next = new Date(); next.setUTCDate(next.getUTCDate() + ((7 - next.getUTCDay()) % 7 || 7));
+      next.setUTCHours(0, 0, 0, 0);
+      return next.toLocaleDateString("en-US", {weekday: "long"});
+    }""")
+    assert note.startswith(f"Back {day} ") and note.endswith(" · Typically replies in 5 min"), note
 
 
 async def test_emoji_from_the_os_picker_and_composition(server: LiveServer, shop: Shop,
