@@ -24,8 +24,10 @@ from bot.brain import Brain
 from bot.chat.lifecycle import Lifecycle
 from bot.chat.namespace import ShopperNamespace
 from bot.chat.service import ChatService
+from bot.chat.uploads import Uploads
 from bot.csat.service import CsatService
 from bot.fanout import Fanout
+from bot.hours import OfficeHours
 from bot.judging import Judging, SlowPath
 from bot.kb.semantic import EmbeddingCache, load_encoder
 from bot.kb.service import KnowledgeService
@@ -47,11 +49,13 @@ from bot.keys import (
     SESSIONS,
     SETTINGS,
     SIO,
+    UPLOADS,
 )
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
+from bot.mood.scale import MoodScale
 from bot.origins import OriginPolicy
 from bot.privacy import web as privacy_web
 from bot.ratelimit import Limits
@@ -60,6 +64,7 @@ from bot.routing.cards import Cards
 from bot.routing.directory import AgentDirectory
 from bot.routing.dispatch import Dispatcher
 from bot.routing.queue import QueueBoard
+from bot.routing.team import Team
 from bot.settings import (
     Settings,
     cache_dir,
@@ -74,6 +79,7 @@ from bot.store import Database
 from bot.store.migrations import migrate
 from bot.sweeper import Sweeper
 from bot.web import dashboard, pages
+from bot.web import uploads as uploads_web
 from bot.web.middleware import security_headers
 
 log = logging.getLogger(__name__)
@@ -139,14 +145,16 @@ async def _judging(app: web.Application) -> AsyncIterator[None]:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, sio = app[SETTINGS], app[DB], app[SIO]
     live: LiveState = MemoryLiveState()
-    fanout = Fanout(sio)
+    scale = MoodScale.for_threshold(policy_config(settings).mood_threshold)
+    fanout = Fanout(sio, scale)
     locks = KeyedLocks()
     judging = app[JUDGING]
     brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings),
                   executor=judging.executor, slow_path=judging.slow_path)
     directory = AgentDirectory(db, live, fanout)
-    cards = Cards(db, live, directory)
-    board = QueueBoard(settings, db, live, fanout, directory, cards)
+    cards = Cards(db, live, directory, scale)
+    team = Team(settings, db, OfficeHours.parse(settings.office_hours, settings.timezone))
+    board = QueueBoard(settings, db, live, fanout, directory, cards, team)
     csat = CsatService(settings, db, live, fanout)
     lifecycle = Lifecycle(db, live, fanout, locks, directory, board, cards, csat)
     dispatcher = Dispatcher(directory, board, lifecycle.assign)
@@ -161,6 +169,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[LIVE], app[LIFECYCLE], app[BOARD], app[DISPATCHER] = live, lifecycle, board, dispatcher
     app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = chat, agents, sessions, csat
     app[AGENT_NAMESPACE], app[MAILER] = agent_namespace, mailer
+    app[UPLOADS] = Uploads(settings, db, lifecycle, app[LIMITS])
     sio.register_namespace(ShopperNamespace(settings, chat, csat, app[LIMITS]))
     sio.register_namespace(agent_namespace)
     await lifecycle.rebuild()
@@ -209,5 +218,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_storage, _knowledge, _judging, _services])
     pages.setup(app)
     dashboard.setup(app)
+    uploads_web.setup(app)
     privacy_web.setup(app)  # retention, erasure, export (after pages: uses the report cache)
     return app

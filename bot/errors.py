@@ -26,6 +26,10 @@ MESSAGES = {
     "forbidden": "You are not allowed to do that.",
     "conflict": "Someone else already did that.",
     "unauthorized": "Please sign in.",
+    "over_capacity": "That agent has no free seat; send override: true to go ahead.",
+    "file_too_large": "The file is too large.",
+    "unsupported_type": "Only PNG, JPEG, GIF and WebP images can be sent.",
+    "too_many_files": "This chat has as many images as it may have.",
 }
 
 

@@ -300,6 +300,25 @@ class AgentStatusChanged(Event):
     status: str
 
 
+@_event("agent.capacity_override", "an agent took a chat, or was given one, past its capacity "
+        "on purpose (override)")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CapacityOverridden(Event):
+    action: str  # take | transfer
+    target: int  # the agent whose capacity was passed
+    load: int  # its chats with this one
+    capacity: int
+
+
+@_event("attachment.received", "a shopper sent an image")
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AttachmentReceived(Event):
+    message_id: int
+    attachment_id: str
+    content_type: str
+    size: int
+
+
 @_event("agent.login", "an agent signed in to the console")
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AgentLoggedIn(Event):

@@ -15,8 +15,9 @@ from typing import Any
 import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from bot.mood.scale import MoodScale
 from bot.store.conversations import Message
-from bot.wire import message_public
+from bot.wire import DEFAULT_SCALE, message_public
 
 SHOPPER_NS = "/chat"
 AGENT_NS = "/agent"
@@ -33,8 +34,9 @@ def agent_room(agent_id: int) -> str:
 
 
 class Fanout:
-    def __init__(self, sio: socketio.AsyncServer) -> None:
+    def __init__(self, sio: socketio.AsyncServer, scale: MoodScale = DEFAULT_SCALE) -> None:
         self.sio = sio
+        self.scale = scale  # the words for moods that agents read
         # With the in-process manager every listener is known here, so an emit to an
         # empty room (no agent watching, no other tab) can be skipped before the
         # packet is even encoded. A pub/sub manager (Redis) must always publish.
@@ -65,7 +67,8 @@ class Fanout:
             await self.to_shopper(message.conversation_id, "message",
                                   message_public(message, agent_name), skip_sid=skip_sid)
         await self.to_watchers(message.conversation_id, "message",
-                               message_public(message, agent_name, for_agents=True))
+                               message_public(message, agent_name, for_agents=True,
+                                              scale=self.scale))
 
     async def to_watchers(self, conversation_id: str, event: str, data: Any) -> None:
         """Agents who have this conversation open."""

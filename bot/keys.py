@@ -13,6 +13,7 @@ from bot.agents.service import AgentService
 from bot.agents.sessions import Sessions
 from bot.chat.lifecycle import Lifecycle
 from bot.chat.service import ChatService
+from bot.chat.uploads import Uploads
 from bot.csat.service import CsatService
 from bot.judging import Judging
 from bot.kb.service import KnowledgeService
@@ -43,3 +44,4 @@ CSAT = web.AppKey("csat", CsatService)
 ORIGINS = web.AppKey("origins", OriginPolicy)
 LIMITS = web.AppKey("limits", Limits)
 JUDGING = web.AppKey("judging", Judging)
+UPLOADS = web.AppKey("uploads", Uploads)

@@ -59,6 +59,12 @@ class Settings:
     # -- conversations
     inactivity_timeout: float = 600.0  # seconds without a shopper message -> chat ends
     max_message_length: int = 2000
+    # image attachments: files in this folder (default: beside the database, named
+    # after it: supportbot-uploads/ for supportbot.db), at most this big, this many
+    # per conversation
+    upload_dir: Path = Path("")
+    upload_max_bytes: int = 5 * 1024 * 1024
+    upload_max_files: int = 10
     rate_limit_messages: int = 10  # shopper messages per conversation ...
     rate_limit_window: float = 10.0  # ... per this many seconds
     rate_limit_handoffs: int = 5  # hand-off requests per conversation per window
@@ -103,6 +109,12 @@ class Settings:
     # queue and becomes an offline ticket
     shopper_grace_period: float = 60.0
     queue_wait_threshold: float = 180.0  # seconds before "leave a message" is offered
+    # what the widget says when nobody is online: the typical reply time (seconds; 0:
+    # measured, the median first response of the last 14 days) and office hours
+    # ("mon-fri 09:00-18:00, sat 10:00-13:00", see bot.hours) in this time zone
+    reply_time: float = 0.0
+    office_hours: str = ""
+    timezone: str = "UTC"
     session_ttl: float = 12 * 3600.0
     login_attempts: int = 5  # failed sign-ins per e-mail and address ...
     login_address_attempts: int = 50  # ... and per address (any e-mail) ...
@@ -129,6 +141,13 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def uploads(self) -> Path:
+        """The attachments' folder: ``upload_dir``, or beside the database."""
+        if str(self.upload_dir) not in ("", "."):
+            return self.upload_dir
+        return self.db.parent / f"{self.db.stem}-uploads"
 
     @property
     def base_url(self) -> str:

@@ -147,7 +147,7 @@ class Client:
 
 SERVER_EVENTS = ("message", "status", "typing", "ended", "csat_request", "error", "queue",
                  "assigned", "unassigned", "closed", "presence", "agents", "canned", "ticket",
-                 "card", "all_chats")
+                 "card", "all_chats", "seen")
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ async def agent(server: LiveServer, connect: Callable[..., Awaitable[Client]]
                    capacity: int = 3) -> Client:
         nonlocal count
         count += 1
-        email = f"{name.lower()}{count}@shop.example"
+        email = f"{name.lower().replace(' ', '.')}{count}@shop.example"
         account = await server.add_agent(email, name, role, capacity)
         cookie = await login(server.url, email)
         assert cookie

@@ -200,3 +200,14 @@ def test_export_shows_progress_only_on_a_terminal(
     assert progress.startswith("\rexporting csat [")
     assert progress.endswith(f"[{'#' * 30}] 9 / 9 100%\n")
     assert "exporting" not in capsys.readouterr().out
+
+
+def test_report_wide_csv_has_one_row_per_slice(db: Path, capsys: pytest.CaptureFixture[str]
+                                               ) -> None:
+    assert run(["report", "--db", str(db), "--since", "2026-03-01", "--until", "2026-03-31",
+                "--by", "week", "--format", "wide"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:5] == ["split", "key", "label", "ratings", "rating_1"]
+    assert rows[1][:4] == ["total", "", "All", "6"]
+    assert [r[0] for r in rows[1:]].count("week") == 6
+    assert {len(r) for r in rows} == {len(rows[0])}

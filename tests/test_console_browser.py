@@ -396,33 +396,36 @@ async def test_console_helpers(server: LiveServer, page: Page) -> None:
     result = await page.evaluate("""async () => {
         const f = await import("/static/console/format.js");
         const c = await import("/static/console/composer.js");
+        const card = await import("/static/console/cardinfo.js");
         return {
             links: ["https://shop.example/a?b=1", "http://x.example", "javascript:alert(1)",
                     "data:text/html,<b>", "/relative", "", null].map(f.safeHttpUrl),
             durations: [0, 59.9, 75, 3725].map(f.duration),
-            moods: [-0.9, -0.5, -0.3, 0, 0.15, 0.6, null].map((m) => f.moodLabel(m).label),
+            // the word is the server's label; the page keeps no thresholds of its own
+            moods: [[-0.9, "very_unhappy"], [-0.3, "unhappy"], [0, "neutral"], [0.6, "content"],
+                    [0.1, null], [null, "content"]]
+                .map(([score, label]) => card.moodIndicator(score, {label, compact: true}).textContent),
             signed: [-0.25, 0.5].map(f.signed),
             ids: [f.clientId(), f.clientId("n")].map((id) => /^[A-Za-z0-9_-]{1,64}$/.test(id)),
             unique: f.clientId() !== f.clientId(),
             tokens: [["/th", 3], ["Hi /th", 6], ["Hi/th", 5], ["a /b c", 6], ["/", 1]]
                 .map(([text, caret]) => c.slashToken(text, caret)),
             shortcuts: ["/eta", "eta", "//x"].map(c.normalShortcut),
-            names: [{id: "c_abcdef123", visitor: {}}, {id: "x", visitor: {email: "a@b.example"}},
+            names: [{id: "c_abcdef123", visitor: {alias: "Amber Otter"}}, {id: "x", visitor: {email: "a@b.example"}},
                     {id: "x", visitor: {name: "Sam", email: "a@b.example"}}].map(f.visitorName),
         };
     }""")
     assert result == {
         "links": ["https://shop.example/a?b=1", "http://x.example/", None, None, None, None, None],
         "durations": ["0:00", "0:59", "1:15", "1:02:05"],
-        "moods": ["Very unhappy", "Very unhappy", "Unhappy", "Neutral", "Neutral", "Content",
-                  "Unknown"],
+        "moods": ["Very unhappy", "Unhappy", "Neutral", "Content", "Unknown", "Unknown"],
         "signed": ["\u22120.25", "+0.50"],
         "ids": [True, True],
         "unique": True,
         "tokens": [{"query": "th", "start": 0, "end": 3}, {"query": "th", "start": 3, "end": 6},
                    None, None, {"query": "", "start": 0, "end": 1}],
         "shortcuts": ["eta", "eta", "x"],
-        "names": ["Visitor c_abcd", "a@b.example", "Sam"],
+        "names": ["Amber Otter", "a@b.example", "Sam"],
     }
 
 

@@ -43,7 +43,7 @@ async def test_hostile_host_css_does_not_break_the_widget(server: LiveServer, sh
     }""")
     assert style == {"font": "15px", "family": style["family"], "style": "normal",
                      "color": "rgb(29, 35, 39)", "transform": "none", "spacing": "normal",
-                     "visibility": "visible", "input": "block", "inputFont": "15px",
+                     "visibility": "visible", "input": "block", "inputFont": "16px",
                      "host": "block", "hostVisible": "visible"}
     assert "Comic" not in style["family"]
     # The accent colour is ours, not the page's custom property.

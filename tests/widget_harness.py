@@ -91,7 +91,8 @@ def _csp(chat: str) -> str:
     ws = f"ws://{parts.netloc}"
     return (
         f"default-src 'none'; script-src 'self' {chat}; style-src 'self'; "
-        f"connect-src 'self' {chat} {ws}; img-src 'self'; base-uri 'none'; form-action 'self'; "
+        f"connect-src 'self' {chat} {ws}; img-src 'self' {chat}; base-uri 'none'; "
+        "form-action 'self'; "
         "require-trusted-types-for 'script'"
     )
 

@@ -104,7 +104,9 @@
   Object.defineProperty(window, "SupportWidget", { value: api, writable: false, configurable: false });
 
   var overrides = window.SupportWidgetSettings;
-  import(base + "widget/src/main.js")
+  // The server fills in the release ("<hash>/"): its modules are cached for good.
+  var release = "";
+  import(base + "widget/" + release + "src/main.js")
     .then(function (main) {
       impl = main.start({ base: base, dataset: dataset, overrides: overrides, emit: emit });
       emit("ready");

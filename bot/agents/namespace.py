@@ -36,6 +36,7 @@ class AgentNamespace(Namespace):
     events = frozenset({
         "sync", "status", "open", "close_view", "take", "send", "note", "typing", "transfer",
         "resolve", "canned_add", "canned_delete", "ticket_reply", "ticket_done", "tickets",
+        "seen",
     })
 
     def __init__(self, settings: Settings, sessions: Sessions, agents: AgentService,
@@ -186,6 +187,9 @@ class AgentNamespace(Namespace):
 
     async def on_ticket_done(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         return await self.agents.ticket_done((await self.session_of(sid)).agent, data)
+
+    async def on_seen(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await self.agents.seen((await self.session_of(sid)).agent, data)
 
     async def on_tickets(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         await self.session_of(sid)

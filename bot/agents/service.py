@@ -31,7 +31,7 @@ from bot.routing.directory import AgentDirectory
 from bot.routing.dispatch import Dispatcher
 from bot.routing.queue import QueueBoard
 from bot.settings import Settings
-from bot.store import Database, accounts, canned
+from bot.store import Database, accounts, attachments, canned
 from bot.store import conversations as convs
 from bot.store.accounts import Agent
 from bot.store.clock import now_iso
@@ -152,7 +152,8 @@ class AgentService:
         return {
             "conversation": card,
             "messages": [message_public(m, await self.directory.name(m.agent_id),
-                                        for_agents=True) for m in messages],
+                                        for_agents=True, scale=self.cards.scale)
+                         for m in messages],
         }
 
     async def close_view(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -177,13 +178,47 @@ class AgentService:
 
     # -- taking and handing over -------------------------------------------------
 
+    async def over_capacity(self, agent_id: int, data: dict[str, Any], action: str,
+                            conversation_id: str, by: int) -> None:
+        """Refuse a chat that would take ``agent_id`` past its capacity, unless the call
+        says ``override: true``: then it goes ahead and the override is logged."""
+        presence = await self.live.agent(agent_id)
+        load = await self.directory.load(agent_id)
+        if presence is None or load < presence.capacity:
+            return
+        if data.get("override") is not True:
+            raise ClientError("over_capacity", f"That would make {load + 1} chats of "
+                              f"{presence.capacity}; send override: true to go ahead.",
+                              load=load, capacity=presence.capacity)
+        log.info("agent %s takes chat %s over capacity (%d/%d), by agent %s",
+                 agent_id, conversation_id, load + 1, presence.capacity, by)
+        self.db.submit(ev.INSERT_SQL, ev.CapacityOverridden(
+            conversation_id=conversation_id, actor="agent", agent_id=by, action=action,
+            target=agent_id, load=load + 1, capacity=presence.capacity).row())
+
     async def take(self, agent: Agent, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
         if conversation.status != Status.QUEUED:
             raise ClientError("conflict", "This chat is not waiting in the queue.")
+        await self.over_capacity(agent.id, data, "take", conversation.id, agent.id)
         if not await self.lifecycle.assign(conversation.id, agent.id, "take"):
             raise ClientError("conflict", "Another agent took this chat first.")
         return await self.open(agent, sid, data)
+
+    async def seen(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
+        """The console showed the chat's owner the shopper's messages up to
+        ``message_id``: the shopper's widget shows "seen"."""
+        conversation = await self.conversation(data)
+        if conversation.agent_id != agent.id:
+            raise ClientError("forbidden", "Only the chat's agent marks it seen.")
+        message_id = validate.integer(data, "message_id")
+        marked = await self.db.write(partial(attachments.mark_seen,
+                                             conversation_id=conversation.id,
+                                             message_id=message_id))
+        if marked is not None:
+            await self.fanout.to_shopper(conversation.id, "seen",
+                                         {"message_id": marked, "agent": {"name": agent.name}})
+        return {"seen": marked is not None}
 
     async def transfer(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
@@ -198,6 +233,7 @@ class AgentService:
             raise ClientError("not_found", "That agent is not available.")
         if target_id == conversation.agent_id:
             raise ClientError("conflict", "The chat is already theirs.")
+        await self.over_capacity(target_id, data, "transfer", conversation.id, agent.id)
         await self.lifecycle.transfer(conversation.id, conversation.agent_id, target_id, agent.id)
         return {}
 

@@ -37,6 +37,7 @@ class TurnResult:
     escalated: Moved | None = None
     conversation: Conversation | None = None  # as committed after the turn
     ticket_reopened: bool = False
+    language_changed: bool = False  # the turn changed the conversation's language
 
 
 def store_shopper_turn(
@@ -74,6 +75,8 @@ def store_shopper_turn(
                             "mood_reasons": list(turn.mood.reasons)}
     if waiting and not answered:
         meta["receipt"] = PERSON_WILL_READ
+    if turn.picked is not None:
+        meta["pick"] = turn.picked  # the "did you mean" choice it clicked
     message = convs.insert_message(conn, conversation_id, "shopper", text, client_id=client_id,
                                    created_at=at, meta=meta)
     events: list[ev.Event] = [
@@ -100,6 +103,7 @@ def store_shopper_turn(
         events.append(ev.PersonOffered(conversation_id=conversation_id, actor="bot",
                                        created_at=at, reasons=list(turn.decision.reasons)))
     convs.record_turn(conn, conversation_id, at, turn.language, turn.state)
+    result.language_changed = turn.language != conversation.language
     ev.insert_events(conn, *events)
     if status == Status.BOT and escalation is not None:
         result.escalated = moves.escalate(conn, conversation_id, escalation, at=at)

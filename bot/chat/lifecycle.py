@@ -86,7 +86,7 @@ class Lifecycle:
         """Mood, reasons or status changed: agents watching the chat see it at once."""
         await self.fanout.to_watchers(conversation.id, "card", {
             "id": conversation.id, "status": conversation.status,
-            "language": conversation.language, **mood_fields(conversation),
+            "language": conversation.language, **mood_fields(conversation, self.cards.scale),
         })
 
     async def _managers(self, conversation: Conversation) -> None:
@@ -309,7 +309,7 @@ class Lifecycle:
         await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
         if ask:
             await self.fanout.to_shopper(conversation_id, "csat_request",
-                                         self.csat.request_payload())
+                                         self.csat.request_payload(moved.after.language))
         if moved.before.status == Status.TICKET:
             await self.ticket_changed(conversation_id)
         if moved.before.status == Status.ASSIGNED:

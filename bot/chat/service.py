@@ -11,9 +11,7 @@ is told; moves of the conversation's state (hand-off, ticket, end) go through
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
 import secrets
 from functools import partial
 from typing import Any
@@ -31,6 +29,8 @@ from bot.chat.jobs import (
 )
 from bot.chat.lifecycle import Lifecycle, escalation_notice
 from bot.chat.moves import Escalation
+from bot.chat.tokens import TOKEN, token_hash
+from bot.chat.uploads import limits_public
 from bot.csat.service import CsatService
 from bot.errors import ClientError
 from bot.fanout import Fanout
@@ -38,7 +38,7 @@ from bot.live import LiveState
 from bot.locks import KeyedLocks
 from bot.routing.queue import QueueBoard
 from bot.settings import Settings
-from bot.store import Database
+from bot.store import Database, attachments
 from bot.store import conversations as convs
 from bot.store.conversations import Conversation, Message
 from bot.texts import say
@@ -46,13 +46,6 @@ from bot.types import LANGUAGES, ConversationMood, Status
 from bot.wire import conversation_public, message_public
 
 log = logging.getLogger(__name__)
-
-TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def new_conversation_id() -> str:
     return "c_" + secrets.token_hex(8)
@@ -185,12 +178,17 @@ class ChatService:
             self.later(self.csat.ask_if_open(conversation))
         else:
             self.later(self.lifecycle.shopper_presence(conversation.id, True))
+        seen = await self.db.read(partial(attachments.seen_message_id,
+                                          conversation_id=conversation.id))
         return {
             "conversation": await self.public_conversation(conversation),
             "token": token,
             "resumed": resumed,
             "messages": [await self.public_message(m) for m in messages],
             "status": await self.board.status_for(conversation),
+            "seen": seen,
+            "limits": limits_public(self.settings),
+            "hours": self.board.team.hours_public(),
         }
 
     async def left(self, sid: str) -> None:
@@ -253,6 +251,8 @@ class ChatService:
             await self.lifecycle.escalated(result.escalated, publish=False)
             return
         await self.lifecycle.card_changed(conversation)
+        if result.language_changed:
+            await self.board.tell(conversation)  # the widget speaks the new language
         if conversation.status == Status.QUEUED:
             self.board.changed()  # the queue's cards show the mood and last messages
         if result.ticket_reopened:

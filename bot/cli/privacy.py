@@ -147,8 +147,18 @@ def run_forget(args: argparse.Namespace) -> int:
         removed = _transaction(conn, jobs.erase, selector=selector, via="cli")
     finally:
         conn.close()
+    _remove_pictures(args, removed)
     write_removed(selector, removed, sys.stdout)
     return 0
+
+
+def _remove_pictures(args: argparse.Namespace, removed: Removed) -> None:
+    """The pictures' files, once their rows are committed gone."""
+    from bot.chat.uploads import remove_files
+    from bot.settings import settings_from_env
+
+    if removed.attachment_ids:
+        remove_files(settings_from_env(db=args.db).uploads, removed.attachment_ids)
 
 
 def write_found(selector: Selector, found: Found, out: TextIO) -> None:
@@ -173,7 +183,8 @@ def write_removed(selector: Selector, removed: Removed, out: TextIO) -> None:
               f"  messages       {removed.messages} deleted\n"
               f"  tickets        {removed.tickets} deleted\n"
               f"  comments       {removed.comments} cleared (the ratings stay)\n"
-              f"  events         {removed.events} cleared of questions and page addresses\n")
+              f"  events         {removed.events} cleared of questions and page addresses\n"
+              f"  pictures       {len(removed.attachment_ids)} deleted (rows and files)\n")
     if removed.closed_chats:
         out.write(f"  ended first    {', '.join(removed.closed_chats)} (a running server tells "
                   "the shopper and the agents within seconds)\n")
@@ -231,6 +242,7 @@ def run_purge(args: argparse.Namespace) -> int:
         while True:
             removed, taken = _transaction(conn, jobs.purge_batch, before=before,
                                           limit=PURGE_BATCH)
+            _remove_pictures(args, removed)
             total.add(removed)
             if taken < PURGE_BATCH:
                 break

@@ -13,7 +13,7 @@ from bot.cli.common import add_db_argument, check_db_path, db_path
 if TYPE_CHECKING:
     from bot.reports import Durations, Figures, Report, ReportFilter
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "wide", "json")
 
 
 def add_range_arguments(parser: argparse.ArgumentParser, what: str) -> None:
@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--top", type=int, default=20, metavar="N",
                    help="how many unanswered questions to list (default 20)")
     p.add_argument("--format", choices=FORMATS, default="table",
-                   help="table (default), csv (one row per figure) or json")
+                   help="table (default), csv (one row per figure), wide (CSV with one row "
+                   "per period, agent ... and one column per figure) or json")
     add_db_argument(p)
     p.set_defaults(func=run)
 
@@ -92,7 +93,7 @@ def report_filter(args: argparse.Namespace, conn: sqlite3.Connection) -> ReportF
 def run(args: argparse.Namespace) -> int:
     from bot.cli import CommandError
     from bot.reports import build_report
-    from bot.reports.csvout import csv_text, report_rows
+    from bot.reports.csvout import csv_text, report_rows, wide_rows
 
     if not 1 <= args.top <= 500:
         raise CommandError("--top: expected 1 to 500")
@@ -107,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         out.write("\n")
     elif args.format == "csv":
         out.write(csv_text(report_rows(report)))
+    elif args.format == "wide":
+        out.write(csv_text(wide_rows(report)))
     else:
         write_table(report, out)
     return 0

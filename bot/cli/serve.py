@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.cli import CommandError
+    from bot.hours import OfficeHours
     from bot.origins import normalise_origin
     from bot.remotes import parse_networks
     from bot.settings import settings_from_env
@@ -110,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
                            "(keep everything) or more")
     if settings.retention_interval <= 0:
         raise CommandError("SUPPORTBOT_RETENTION_INTERVAL must be positive")
+    try:
+        OfficeHours.parse(settings.office_hours, settings.timezone)
+    except ValueError as exc:
+        raise CommandError(f"SUPPORTBOT_OFFICE_HOURS / SUPPORTBOT_TIMEZONE: {exc}") from None
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
     check_db_path(settings.db, readonly_ok=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot import events as ev
 from bot import validate
-from bot.csat.store import LABELS, get_rating, record_asked, store_nps, store_rating
+from bot.csat import labels
+from bot.csat.store import get_rating, record_asked, store_nps, store_rating
 from bot.errors import ClientError
 from bot.fanout import Fanout
 from bot.live import LiveState
@@ -28,11 +29,14 @@ class CsatService:
         self.live = live
         self.fanout = fanout
 
-    def request_payload(self) -> dict[str, Any]:
+    def request_payload(self, language: str) -> dict[str, Any]:
+        """``csat_request``: the scale's labels in the conversation's language."""
         return {
-            "scale": {str(value): label for value, label in LABELS.items()},
+            "scale": labels.scale(language),
             "comment_max": COMMENT_MAX,
             "nps": self.settings.nps_enabled,
+            "nps_labels": labels.nps_ends(language),
+            "language": language,
         }
 
     def window_open(self, conversation: Conversation) -> bool:
@@ -62,7 +66,8 @@ class CsatService:
                                                     actor="system", created_at=at))
 
         await self.db.write(asked)
-        await self.fanout.to_shopper(conversation.id, "csat_request", self.request_payload())
+        await self.fanout.to_shopper(conversation.id, "csat_request",
+                                     self.request_payload(conversation.language))
 
     async def _rateable(self, sid: str, data: dict[str, Any]) -> Conversation:
         conversation_id = await self.live.shopper_conversation(sid)
@@ -94,7 +99,14 @@ class CsatService:
         stored, _ = await self.db.write(
             partial(store_rating, conversation=conversation, rating=rating, comment=comment)
         )
+        await self.rated(conversation.id)
         return {"csat": stored}
+
+    async def rated(self, conversation_id: str) -> None:
+        """Agents who have the chat open see the rating as it arrives."""
+        rating = await self.db.read(partial(get_rating, conversation_id=conversation_id))
+        await self.fanout.to_watchers(conversation_id, "card",
+                                      {"id": conversation_id, "csat": rating})
 
     async def nps(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         if not self.settings.nps_enabled:
@@ -102,4 +114,5 @@ class CsatService:
         score = validate.integer(data, "score", code="invalid_rating", low=0, high=10)
         conversation = await self._rateable(sid, data)
         await self.db.write(partial(store_nps, conversation=conversation, score=score))
+        await self.rated(conversation.id)
         return {}

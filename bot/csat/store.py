@@ -11,14 +11,6 @@ from bot.errors import ClientError
 from bot.store.clock import now_iso
 from bot.store.conversations import Conversation
 
-LABELS = {
-    1: "Very dissatisfied",
-    2: "Dissatisfied",
-    3: "Neutral",
-    4: "Satisfied",
-    5: "Very satisfied",
-}
-
 
 def record_asked(conn: sqlite3.Connection, conversation: Conversation, at: str) -> bool:
     """Note that the survey was shown, with who handled the chat; True the first time only."""

@@ -25,6 +25,7 @@ _CONVERSATION_KEPT = (
     "last_activity_at", "closed_at", "closed_by", "close_reason", "escalated_at",
     "escalation_reasons", "queued_at", "agent_id", "last_agent_id", "first_agent_reply_at",
     "mood", "mood_messages", "failures_in_row", "anonymised_at", "shopper_messages",
+    "seen_message_id",
 )
 CONVERSATION_CLEARED = ("page_url", "page_title", "visitor_name", "visitor_email", "visitor_id")
 
@@ -40,6 +41,9 @@ RULES: dict[str, dict[str, Rule]] = {
     "tickets": {column: "delete" for column in (
         "id", "conversation_id", "email", "text", "status", "created_at", "done_at",
         "done_by", "source", "updated_at", "answered_at", "answered_by")},
+    "attachments": {column: "delete" for column in (
+        "id", "conversation_id", "message_id", "content_type", "size", "width", "height",
+        "sha256", "name", "shopper_key", "created_at")},
     "outbox": {column: "delete" for column in (
         "id", "ticket_id", "conversation_id", "message_id", "to_email", "subject", "body",
         "status", "attempts", "next_attempt_at", "last_error", "created_at", "sent_at")},
@@ -56,7 +60,7 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "agents": {column: "staff" for column in (
         "id", "email", "name", "role", "password_hash", "capacity", "disabled", "created_at",
-        "status")},
+        "status", "locale")},
     "devices": {column: "staff" for column in (
         "id_hash", "agent_id", "failures", "created_at", "last_used_at")},
     "sessions": {column: "staff" for column in (
@@ -81,4 +85,5 @@ NON_PERSONAL_EVENT_PROPERTIES = frozenset({
     "from_agent", "to_agent", "ticket_id", "rating", "has_comment", "previous", "selector",
     "via", "conversations", "messages", "tickets", "comments", "events", "closed_chats",
     "days", "before", "seconds", "source", "emailed", "attempts", "final", "ticket_ids",
+    "action", "capacity", "load", "target", "attachment_id", "content_type", "size",
 })

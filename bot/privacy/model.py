@@ -81,11 +81,12 @@ class Removed:
     events: int = 0  # events whose personal properties were cleared
     closed_chats: list[str] = field(default_factory=list)  # open chats that were ended first
     ticket_ids: list[int] = field(default_factory=list)  # the offline tickets deleted
+    attachment_ids: list[str] = field(default_factory=list)  # pictures (files removed after)
 
     @property
     def nothing(self) -> bool:
         return not (self.conversations or self.messages or self.tickets or self.comments
-                    or self.events)
+                    or self.events or self.attachment_ids)
 
     def add(self, other: Removed) -> None:
         self.conversations += other.conversations
@@ -95,10 +96,13 @@ class Removed:
         self.events += other.events
         self.closed_chats.extend(c for c in other.closed_chats if c not in self.closed_chats)
         self.ticket_ids.extend(t for t in other.ticket_ids if t not in self.ticket_ids)
+        self.attachment_ids.extend(a for a in other.attachment_ids
+                                   if a not in self.attachment_ids)
 
     def counts(self) -> dict[str, int]:
         return {"conversations": self.conversations, "messages": self.messages,
                 "tickets": self.tickets, "comments": self.comments, "events": self.events}
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.counts(), "closed_chats": list(self.closed_chats)}
+        return {**self.counts(), "pictures": len(self.attachment_ids),
+                "closed_chats": list(self.closed_chats)}

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 
+from bot.chat.uploads import remove_files
 from bot.privacy import jobs, store
 from bot.privacy.model import Removed
 from bot.settings import Settings
@@ -114,6 +115,9 @@ class Retention:
             removed, taken = await self.db.write(
                 partial(jobs.purge_batch, before=before, limit=limit))
             cost = time.perf_counter() - sent
+            if removed.attachment_ids:  # their rows are gone: now their files
+                await asyncio.to_thread(remove_files, self.settings.uploads,
+                                        removed.attachment_ids)
             total.add(removed)
             if time.perf_counter() - checkpointed >= CHECKPOINT_EVERY:
                 await asyncio.to_thread(store.checkpoint, checkpointer)

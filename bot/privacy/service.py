@@ -21,6 +21,7 @@ from typing import Any
 
 from bot import events as ev
 from bot.chat.lifecycle import Lifecycle
+from bot.chat.uploads import remove_files
 from bot.fanout import Fanout
 from bot.privacy import jobs, store
 from bot.privacy.model import Found, Removed, Selector
@@ -68,6 +69,7 @@ class PrivacyService:
                 ended.append(conversation_id)
         removed = await self.db.write(partial(jobs.erase, selector=selector, via="dashboard",
                                               agent_id=agent_id, ended_first=ended))
+        await asyncio.to_thread(remove_files, self.settings.uploads, removed.attachment_ids)
         for conversation_id in removed.closed_chats:
             if conversation_id not in ended:  # opened meanwhile, ended by the job itself
                 await self.ended_elsewhere(conversation_id)

@@ -161,8 +161,10 @@ def overwriting(conn: sqlite3.Connection) -> Iterator[None]:
 def anonymise(conn: sqlite3.Connection, ids: Sequence[str], at: str) -> Removed:
     """Remove the personal data of these conversations (closed ones: see ``bot.privacy.jobs``).
 
-    Messages, offline tickets and e-mails to the shopper (sent or waiting in the
-    outbox: an erased chat's answer is never sent) are deleted, CSAT comments and the personal event
+    Messages, pictures (their rows here; the caller removes their files once this is
+    committed: :func:`bot.chat.uploads.remove_files`), offline tickets and e-mails to
+    the shopper (sent or waiting in the outbox: an erased chat's answer is never sent)
+    are deleted, CSAT comments and the personal event
     properties cleared, and the conversation keeps only what the reports count on,
     with the number of messages its shopper wrote. Running it again removes nothing
     more (or whatever was added since). Call it ``with overwriting(conn)``.
@@ -182,6 +184,9 @@ def anonymise(conn: sqlite3.Connection, ids: Sequence[str], at: str) -> Removed:
             f"UPDATE csat SET comment = NULL WHERE conversation_id IN ({marks}) "
             "AND comment IS NOT NULL", chunk).rowcount
         conn.execute(f"DELETE FROM outbox WHERE conversation_id IN ({marks})", chunk)
+        removed.attachment_ids += [row[0] for row in conn.execute(
+            f"SELECT id FROM attachments WHERE conversation_id IN ({marks})", chunk)]
+        conn.execute(f"DELETE FROM attachments WHERE conversation_id IN ({marks})", chunk)
         removed.ticket_ids += [row[0] for row in conn.execute(
             f"SELECT id FROM tickets WHERE conversation_id IN ({marks})", chunk)]
         removed.tickets += conn.execute(

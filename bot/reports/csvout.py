@@ -93,6 +93,21 @@ def report_rows(report: Report) -> Iterator[list[str]]:
         yield ["unanswered", str(rank), text(question.text), "count", number(question.count)]
 
 
+def wide_rows(report: Report) -> Iterator[list[str]]:
+    """The report for spreadsheets: one row per slice (the whole range, then each
+    period, agent, handled, language and reason), one column per figure."""
+    metrics = [name for name, _ in figure_metrics(report.totals)]
+    yield ["split", "key", "label", *metrics]
+    yield ["total", "", "All", *(number(value) for _, value in figure_metrics(report.totals))]
+    for split in Report.SPLITS:
+        name = split.removeprefix("by_")
+        if name == "period":
+            name = report.period
+        for segment in getattr(report, split):
+            yield [name, text(segment.key), text(segment.label),
+                   *(number(value) for _, value in figure_metrics(segment.figures))]
+
+
 def csv_text(rows: Iterable[list[Any]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bot.mood.scale import MoodScale
 from bot.reports.figures import agent_names
 from bot.reports.filters import (
     BOT_ONLY_SQL,
@@ -19,7 +20,7 @@ from bot.reports.filters import (
 )
 from bot.reports.tally import reasons_of
 from bot.store import conversations as convs
-from bot.wire import message_public
+from bot.wire import DEFAULT_SCALE, message_public
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -145,9 +146,10 @@ def iter_csat_log(conn: sqlite3.Connection, f: ReportFilter, *, chunk: int = 100
             return
 
 
-def conversation_detail(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any] | None:
+def conversation_detail(conn: sqlite3.Connection, conversation_id: str,
+                        scale: MoodScale = DEFAULT_SCALE) -> dict[str, Any] | None:
     """A conversation for the dashboard: its facts, its rating and the whole transcript
-    including agents' notes."""
+    including agents' notes (moods labelled on ``scale``)."""
     conversation = convs.get_conversation(conn, conversation_id)
     if conversation is None:
         return None
@@ -176,6 +178,7 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: str) -> dict[
             "closed_by": conversation.closed_by,
             "close_reason": conversation.close_reason,
             "mood": conversation.mood.mood,
+            "mood_label": scale.label(conversation.mood.mood),
             "page": {"url": conversation.page_url, "title": conversation.page_title},
             "visitor": {"name": conversation.visitor_name,
                         "email": conversation.visitor_email},
@@ -184,7 +187,8 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: str) -> dict[
         },
         "csat": dict(zip(columns, row, strict=True)) if row is not None else None,
         "messages": [
-            message_public(m, names.get(m.agent_id) if m.agent_id else None, for_agents=True)
+            message_public(m, names.get(m.agent_id) if m.agent_id else None, for_agents=True,
+                           scale=scale)
             for m in messages
         ],
     }

@@ -19,6 +19,7 @@ from bot.live import LiveState
 from bot.locks import Coalesced
 from bot.routing.cards import Cards
 from bot.routing.directory import PUSH_DUTY, PUSH_INTERVAL, AgentDirectory
+from bot.routing.team import Team
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
@@ -41,8 +42,9 @@ def expected_wait(position: int, online: int, free: int) -> float | None:
 
 class QueueBoard:
     def __init__(self, settings: Settings, db: Database, live: LiveState, fanout: Fanout,
-                 directory: AgentDirectory, cards: Cards) -> None:
+                 directory: AgentDirectory, cards: Cards, team: Team) -> None:
         self.settings = settings
+        self.team = team
         self.db = db
         self.live = live
         self.fanout = fanout
@@ -73,7 +75,8 @@ class QueueBoard:
                 return position
         return None
 
-    def queued_status(self, position: int | None, online: int, free: int) -> dict[str, Any]:
+    def queued_status(self, position: int | None, online: int, free: int, language: str | None,
+                      team: dict[str, Any]) -> dict[str, Any]:
         wait = expected_wait(position or 1, online, free) if online else None
         return {
             "status": Status.QUEUED.value,
@@ -82,6 +85,8 @@ class QueueBoard:
             "expected_wait": wait,
             "agents_online": online > 0,
             "offer_leave_message": not online or (wait or 0) >= self.settings.queue_wait_threshold,
+            "language": language,
+            **team,
         }
 
     async def expected_wait(self) -> float | None:
@@ -98,11 +103,14 @@ class QueueBoard:
             if found is None:
                 return {"status": Status.CLOSED.value, "agent": None, "position": None,
                         "expected_wait": None, "agents_online": False,
-                        "offer_leave_message": False}
+                        "offer_leave_message": False, "language": None,
+                        **await self.team.fields()}
             conversation = found
         online, free = await self.directory.seats()
+        team = await self.team.fields()
         if conversation.status == Status.QUEUED:
-            return self.queued_status(await self.place(conversation.id), online, free)
+            return self.queued_status(await self.place(conversation.id), online, free,
+                                      conversation.language, team)
         agent = None
         if conversation.agent_id:
             agent = {"name": await self.directory.name(conversation.agent_id)}
@@ -113,6 +121,8 @@ class QueueBoard:
             "expected_wait": None,
             "agents_online": online > 0,
             "offer_leave_message": False,
+            "language": conversation.language,
+            **team,
         }
 
     async def tell(self, conversation: Conversation | str) -> None:
@@ -133,13 +143,16 @@ class QueueBoard:
             card["position"] = position
         await self.fanout.to_agents("queue", cards)
         online, free = await self.directory.seats()
+        team = await self.team.fields()
+        languages = {card["id"]: card["language"] for card in cards}
         told: dict[str, dict[str, Any]] = {}
         place = 0
         for conversation_id, there in order:
             if not there:
                 continue  # nobody to tell; told afresh when the shopper is back
             place += 1
-            status = told[conversation_id] = self.queued_status(place, online, free)
+            status = told[conversation_id] = self.queued_status(
+                place, online, free, languages.get(conversation_id), team)
             if self._told.get(conversation_id) != status:
                 await self.fanout.to_shopper(conversation_id, "status", status)
         self._told = told

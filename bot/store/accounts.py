@@ -11,6 +11,7 @@ from bot.passwords import hash_password
 from bot.store.clock import now_iso
 
 ROLES = ("agent", "manager")
+LOCALES = ("en", "it", "pl")  # the console's and the dashboard's languages
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 MIN_PASSWORD = 8
 
@@ -24,6 +25,7 @@ class Agent:
     disabled: bool
     created_at: str
     status: str = "away"  # online | away: the status the agent last chose
+    locale: str | None = None  # the console's language (None: the browser's)
 
     @property
     def is_manager(self) -> bool:
@@ -31,13 +33,14 @@ class Agent:
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
-                "capacity": self.capacity}
+                "capacity": self.capacity, "locale": self.locale}
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Agent:
         return cls(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
                    capacity=row["capacity"], disabled=bool(row["disabled"]),
-                   created_at=row["created_at"], status=row["status"] or "away")
+                   created_at=row["created_at"], status=row["status"] or "away",
+                   locale=row["locale"] if "locale" in row.keys() else None)
 
 
 class AccountError(ValueError):
@@ -90,6 +93,11 @@ def list_agents(conn: sqlite3.Connection) -> list[Agent]:
 def set_status(conn: sqlite3.Connection, agent_id: int, status: str) -> None:
     """Remember the agent's chosen status (online / away) for the next sign-in."""
     conn.execute("UPDATE agents SET status = ? WHERE id = ?", (status, agent_id))
+
+
+def set_locale(conn: sqlite3.Connection, agent_id: int, locale: str | None) -> None:
+    """The language the agent chose for the console and the dashboard."""
+    conn.execute("UPDATE agents SET locale = ? WHERE id = ?", (locale, agent_id))
 
 
 def set_disabled(conn: sqlite3.Connection, email: str, disabled: bool = True) -> Agent:

@@ -340,3 +340,42 @@ def _0006_privacy(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX idx_conversations_retention ON conversations (closed_at) "
                "WHERE closed_at IS NOT NULL AND anonymised_at IS NULL")
+
+
+@migration
+def _0007_attachments_seen_locale(db: sqlite_utils.Database) -> None:
+    """Issue: a polished widget, console and dashboard.
+
+    - ``attachments``: images shoppers send (the file itself lives in the uploads
+      folder under the attachment's id); each is a message of the transcript, and
+      ``shopper_key`` is the shopper's key to fetch it (agents use their session).
+    - ``conversations.seen_message_id``: the last shopper message the chat's agent
+      has seen in the console (the widget shows "seen" under it).
+    - ``agents.locale``: the language of the console and the dashboard (en, it, pl;
+      empty: the browser's).
+    - the first replies of recent chats by time, for the typical reply time.
+    """
+    db.table("attachments").create(
+        {
+            "id": str,
+            "conversation_id": str,
+            "message_id": int,
+            "content_type": str,  # image/png | image/jpeg | image/gif | image/webp, by content
+            "size": int,
+            "width": int,
+            "height": int,
+            "sha256": str,
+            "name": str,  # as the shopper's device named it; shown, never used as a path
+            "shopper_key": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+        not_null={"conversation_id", "content_type", "size", "sha256", "shopper_key",
+                  "created_at"},
+    )
+    db.table("attachments").create_index(["conversation_id"])
+    db.table("conversations").add_column("seen_message_id", int)
+    db.table("agents").add_column("locale", str)
+    db.execute("CREATE INDEX idx_conversations_first_reply ON conversations "
+               "(first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL")

@@ -1,10 +1,18 @@
 """Our own small static files (widget, console, dashboard), served from memory.
 
 Each file is read once (again when it changes on disk), gzipped once, and served
-with an ETag and ``Cache-Control: no-cache``: browsers revalidate every time, so
-after an upgrade nobody mixes old and new widget modules, and a revalidation that
-finds no change costs a 304. Serving from memory also keeps file handles out of
-request handlers that a disconnecting client may cancel.
+with an ETag. By default with ``Cache-Control: no-cache``: browsers revalidate
+every time, and a revalidation that finds no change costs a 304. Serving from
+memory also keeps file handles out of request handlers that a disconnecting
+client may cancel.
+
+A folder's *release* (:meth:`Assets.release`) is a hash of every file in it,
+computed at start-up (and again when a file changes on disk): the widget's
+modules are served under ``/widget/<release>/...`` with ``Cache-Control:
+immutable``, so a shop page's repeat view fetches none of them, and an upgrade
+changes every URL at once (no page mixes old and new modules). Only the loader,
+``/widget.js``, which names the release, is cached briefly. No build step: the
+hash is taken from the files as they are.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import asyncio
 import gzip
 import hashlib
 import mimetypes
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +52,49 @@ def _load(path: Path) -> Asset:
     return Asset((stat.st_mtime_ns, stat.st_size), body, gzipped, content_type, etag)
 
 
+NO_CACHE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``root`` with its (mtime, size): cheap to take, changes with any edit."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            found.append((path.relative_to(root).as_posix(), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
+
+
+def _tree_hash(root: Path, signature: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in signature:
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 class Assets:
+    # How often the files' signature is taken again to notice edits (seconds).
+    RECHECK = 2.0
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._cache: dict[Path, Asset] = {}
+        self._signature = _signature(self.root)
+        self._release = _tree_hash(self.root, self._signature)  # at start-up
+        self._checked = time.monotonic()
+        self._variants: dict[tuple[str, bytes], Asset] = {}
+
+    async def release(self) -> str:
+        """The hash of every file of the folder (16 hex digits), as served now."""
+        if time.monotonic() - self._checked >= self.RECHECK:
+            self._checked = time.monotonic()
+            loop = asyncio.get_running_loop()
+            signature = await loop.run_in_executor(None, _signature, self.root)
+            if signature != self._signature:
+                self._release = await loop.run_in_executor(None, _tree_hash, self.root, signature)
+                self._signature = signature
+        return self._release
 
     def locate(self, relative: str) -> Path:
         try:
@@ -67,11 +115,16 @@ class Assets:
             self._cache[path] = asset
         return asset
 
-    async def respond(self, request: web.Request, relative: str) -> web.Response:
+    async def respond(self, request: web.Request, relative: str, *, cache: str = NO_CACHE,
+                      body: bytes | None = None) -> web.Response:
+        """Serve a file; ``body`` replaces its content (the loader with its release
+        filled in), keeping the file's type."""
         asset = await self.get(relative)
+        if body is not None:
+            asset = self._variant(asset, body)
         headers = {
             "ETag": asset.etag,
-            "Cache-Control": "no-cache",
+            "Cache-Control": cache,
             "Vary": "Accept-Encoding, Origin",
         }
         if request.headers.get("If-None-Match") == asset.etag:
@@ -86,3 +139,16 @@ class Assets:
 
     async def text(self, relative: str) -> str:
         return (await self.get(relative)).body.decode("utf-8")
+
+    def _variant(self, asset: Asset, body: bytes) -> Asset:
+        """The asset with another body (compressed and tagged once per distinct body)."""
+        key = (asset.etag, body)
+        found = self._variants.get(key)
+        if found is None:
+            if len(self._variants) > 16:
+                self._variants.clear()
+            gzipped = gzip.compress(body, 9, mtime=0) if asset.gzipped is not None else None
+            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+            found = Asset(asset.version, body, gzipped, asset.content_type, etag)
+            self._variants[key] = found
+        return found

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.keys import DB, SETTINGS
+from bot.mood.scale import MoodScale
 from bot.reports import (
     PERIODS,
     DayCache,
@@ -31,11 +32,12 @@ from bot.reports import (
     conversation_detail,
 )
 from bot.reports.cache import SETTLE_MARGIN
-from bot.reports.csvout import LOG_HEADER, csv_text, log_row, report_rows
+from bot.reports.csvout import LOG_HEADER, csv_text, log_row, report_rows, wide_rows
 from bot.reports.figures import DEFAULT_TOP, MAX_TOP
 from bot.reports.log import DEFAULT_LIMIT, MAX_LIMIT, csat_log, log_chunk
+from bot.settings import policy_config
 from bot.types import LANGUAGES
-from bot.web.pages import page, require_agent
+from bot.web.pages import choose_locale, page, require_agent
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,8 @@ def agent_options(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 @routes.get("/dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     session = await require_agent(request, manager=True)
-    return await page(request, "dashboard/index.html", csrf=session.csrf_token, agent=session.agent.name)
+    return await page(request, "dashboard/index.html", csrf=session.csrf_token,
+                      agent=session.agent.name, locale=choose_locale(request, session.agent))
 
 
 @routes.get("/api/report")
@@ -139,7 +142,11 @@ async def api_csat(request: web.Request) -> web.Response:
             partial(csat_log, f=f, limit=limit, cursor=cursor))
     except FilterError as exc:
         raise _bad_request(str(exc)) from None
-    return _json(result.to_dict())
+    scale = MoodScale.for_threshold(policy_config(request.app[SETTINGS]).mood_threshold)
+    page = result.to_dict()
+    for row in page["rows"]:
+        row["mood_label"] = scale.label(row["mood"])
+    return _json(page)
 
 
 @routes.get("/api/conversations/{conversation_id}")
@@ -148,8 +155,9 @@ async def api_conversation(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     detail = None
     if len(conversation_id) <= 64:
+        scale = MoodScale.for_threshold(policy_config(request.app[SETTINGS]).mood_threshold)
         detail = await request.app[DB].read(
-            partial(conversation_detail, conversation_id=conversation_id))
+            partial(conversation_detail, conversation_id=conversation_id, scale=scale))
     if detail is None:
         return _json({"error": "not_found", "message": "No such conversation."}, status=404)
     return _json(detail)
@@ -165,6 +173,17 @@ async def api_report_csv(request: web.Request) -> web.Response:
         lambda conn: csv_text(report_rows(build_report(conn, f, period=period, top=top,
                                                        cache=cache))))
     return web.Response(text=text, headers=_csv_headers("report", f))
+
+
+@routes.get("/api/report-wide.csv")
+async def api_report_wide_csv(request: web.Request) -> web.Response:
+    """The report with one row per period, agent ... and one column per figure."""
+    await require_agent(request, manager=True)
+    f, period = _filter(request), _period(request)
+    cache = request.app[REPORT_CACHE]
+    text = await request.app[DB].read(
+        lambda conn: csv_text(wide_rows(build_report(conn, f, period=period, cache=cache))))
+    return web.Response(text=text, headers=_csv_headers("report-wide", f))
 
 
 @routes.get("/api/csat.csv")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import math
 import secrets
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +25,9 @@ from bot.agents.sessions import (
 )
 from bot.keys import AGENT_NAMESPACE, DB, KNOWLEDGE, ORIGINS, SESSIONS, SETTINGS
 from bot.resources import static_dir, widget_dir
-from bot.web.assets import Assets
+from bot.store import accounts
+from bot.store.accounts import LOCALES
+from bot.web.assets import IMMUTABLE, NO_CACHE, Assets
 
 if TYPE_CHECKING:
     from bot.store.accounts import Agent
@@ -100,9 +103,30 @@ async def demo(request: web.Request) -> web.Response:
     return await page(request, "demo/index.html")
 
 
+# The loader names the widget's release; it is cached briefly, so that a new release
+# reaches shop pages within minutes, while its modules are cached for good.
+LOADER_CACHE = "public, max-age=300"
+RELEASE_MARK = 'var release = "";'
+
+
 @routes.get("/widget.js")
 async def widget_js(request: web.Request) -> web.Response:
-    return await request.app[WIDGET].respond(request, "widget.js")
+    assets = request.app[WIDGET]
+    loader = await assets.text("widget.js")
+    release = await assets.release()
+    body = loader.replace(RELEASE_MARK, f'var release = "{release}/";', 1).encode()
+    return await assets.respond(request, "widget.js", cache=LOADER_CACHE, body=body)
+
+
+@routes.get(r"/widget/{release:[0-9a-f]{16}}/{path:.+}")
+async def widget_release_file(request: web.Request) -> web.Response:
+    """A file of one release: immutable when it is the current one. A page whose loader
+    is a few minutes old may still ask for the previous release: it gets today's files,
+    revalidated every time."""
+    assets = request.app[WIDGET]
+    current = request.match_info["release"] == await assets.release()
+    return await assets.respond(request, request.match_info["path"],
+                                cache=IMMUTABLE if current else NO_CACHE)
 
 
 @routes.get("/widget/{path:.+}")
@@ -194,11 +218,23 @@ async def logout(request: web.Request) -> web.StreamResponse:
 # -- agent console ---------------------------------------------------------------------
 
 
+def choose_locale(request: web.Request, agent: Agent) -> str:
+    """The console's and the dashboard's language: the agent's choice, else the first
+    of the browser's languages we have, else English."""
+    if agent.locale in LOCALES:
+        return str(agent.locale)
+    for part in request.headers.get("Accept-Language", "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LOCALES:
+            return code
+    return "en"
+
+
 @routes.get("/console")
 async def console(request: web.Request) -> web.Response:
     session = await require_agent(request)
     return await page(request, "console/index.html", csrf=session.csrf_token, name=session.agent.name,
-                role=session.agent.role)
+                      role=session.agent.role, locale=choose_locale(request, session.agent))
 
 
 @routes.get("/api/me")
@@ -206,6 +242,25 @@ async def me(request: web.Request) -> web.Response:
     session = await require_agent(request)
     agent: Agent = session.agent
     return web.json_response({"agent": agent.public(), "csrf_token": session.csrf_token})
+
+
+@routes.post("/api/preferences")
+async def preferences(request: web.Request) -> web.Response:
+    """``{"locale": "en" | "it" | "pl" | null}``: the language of the console and the
+    dashboard for this agent (null: the browser's)."""
+    session = await require_agent(request)
+    await check_csrf(request, session)
+    try:
+        data = await request.json()
+    except ValueError:
+        data = None
+    locale = data.get("locale") if isinstance(data, dict) else "?"
+    if locale is not None and locale not in LOCALES:
+        return web.json_response({"error": "invalid_payload",
+                                  "message": "locale: expected en, it, pl or null"}, status=400)
+    await request.app[DB].write(
+        partial(accounts.set_locale, agent_id=session.agent.id, locale=locale))
+    return web.json_response({"locale": locale}, headers={"Cache-Control": "no-store"})
 
 
 def setup(app: web.Application) -> None:

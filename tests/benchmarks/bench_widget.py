@@ -13,6 +13,12 @@
    (a) the panel shown with the input focused, (b) the chat ready: connected,
    `start` acknowledged and the greeting in the transcript, and (c) that state
    painted (the next animation frame). Median of RUNS runs, with min and max.
+3. A repeat page view: the demo page loaded, the chat opened once (so every widget
+   file and the socket.io client are fetched), then the page loaded again in the
+   same browser context (its HTTP cache kept). Counted through the DevTools
+   protocol: the widget's requests (the loader, its modules, the client) that went
+   to the server (and how many of those were answered 304 Not Modified) and those
+   served from the browser's cache without asking.
 """
 
 from __future__ import annotations
@@ -114,15 +120,73 @@ async def timings(url: str, runs: int, settle: int) -> None:
           f"{sum(e['body'] for e in fetched):>7} B")
 
 
+async def repeat_view(url: str) -> None:
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        page = await context.new_page()
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Network.enable")
+        seen: dict[str, dict[str, object]] = {}
+
+        def sent(event: dict) -> None:
+            request = event["request"]
+            if "/widget" in request["url"]:
+                seen[event["requestId"]] = {"url": request["url"], "network": True, "status": None}
+
+        def cached(event: dict) -> None:
+            if event["requestId"] in seen:
+                seen[event["requestId"]]["network"] = False
+
+        def received(event: dict) -> None:
+            entry = seen.get(event["requestId"])
+            if entry is not None:
+                response = event["response"]
+                entry["status"] = response["status"]
+                if response.get("fromDiskCache") or response.get("fromPrefetchCache"):
+                    entry["network"] = False
+
+        cdp.on("Network.requestWillBeSent", sent)
+        cdp.on("Network.requestServedFromCache", cached)
+        cdp.on("Network.responseReceived", received)
+        for view in ("first", "repeat"):
+            seen.clear()
+            await page.goto(url + "/")
+            await page.wait_for_function("window.SupportWidget !== undefined")
+            await page.evaluate("() => new Promise((r) => SupportWidget.on('ready', r))")
+            if view == "first":
+                await page.evaluate("SupportWidget.open()")
+                await page.wait_for_function("""() => document.querySelector("supportbot-widget")
+                  .shadowRoot.querySelector(".conn[data-connection=online]")""")
+            await page.wait_for_load_state("networkidle")
+            entries = list(seen.values())
+            network = [e for e in entries if e["network"]]
+            revalidated = [e for e in network if e["status"] == 304]
+            print(f"   {view} view: {len(entries)} widget requests, {len(network)} to the server"
+                  f" ({len(revalidated)} answered 304), {len(entries) - len(network)}"
+                  " from the browser's cache")
+        await context.close()
+        await browser.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--parts", default="size,open,repeat",
+                        help="which of size, open, repeat to run (comma-separated)")
     args = parser.parse_args()
-    sizes()
-    print("\n2. First open to interactive on the demo page, headless Chromium, fresh context per run")
+    parts = set(args.parts.split(","))
+    if "size" in parts:
+        sizes()
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(Path(tmp) / "bench.db") as server:
-        asyncio.run(timings(server.url, args.runs, settle=1000))
-        asyncio.run(timings(server.url, args.runs, settle=0))
+        if "open" in parts:
+            print("\n2. First open to interactive on the demo page, headless Chromium,"
+                  " fresh context per run")
+            asyncio.run(timings(server.url, args.runs, settle=1000))
+            asyncio.run(timings(server.url, args.runs, settle=0))
+        if "repeat" in parts:
+            print("\n3. A repeat page view in the same browser (HTTP cache kept)")
+            asyncio.run(repeat_view(server.url))
     return 0
 
 

@@ -8,19 +8,34 @@ import { h } from "./dom.js";
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** A text of `t` marked for `relabel` (see i18n.js). */
+function say(t, key) {
+  return h("span", { "data-t": key }, t(key));
+}
+
+/**
+ * At most `max` UTF-16 units of `text`, never cutting an emoji (or any character
+ * outside the BMP) in half: the server refuses text with a lone surrogate.
+ */
+export function clip(text, max) {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
 /** The offline form; `text` is what the shopper already wrote (they can edit it). */
-export function leaveMessageForm({ t, onSubmit, email = "", text: typed = "" }) {
+export function leaveMessageForm({ t, onSubmit, email = "", text: typed = "", maxLength = 2000 }) {
   const error = h("p", { class: "error", role: "alert" });
   const emailInput = h("input", { class: "field", type: "email", name: "email", autocomplete: "email", required: true, maxlength: "200", value: email });
-  const text = h("textarea", { class: "field", name: "text", required: true, maxlength: "2000", rows: "3" });
-  text.value = typed.slice(0, 2000);
-  const submit = h("button", { class: "primary", type: "submit" }, t("leaveSend"));
+  const text = h("textarea", { class: "field", name: "text", required: true, maxlength: String(maxLength), rows: "3" });
+  text.value = clip(typed, maxLength);
+  const submit = h("button", { class: "primary", type: "submit", "data-t": "leaveSend" }, t("leaveSend"));
   const form = h(
     "form",
     { class: "form leave", novalidate: true },
-    h("p", {}, t("leaveIntro")),
-    h("label", {}, t("email"), emailInput),
-    h("label", {}, t("message"), text),
+    h("p", { "data-t": "leaveIntro" }, t("leaveIntro")),
+    h("label", {}, say(t, "email"), emailInput),
+    h("label", {}, say(t, "message"), text),
     error,
     submit,
   );
@@ -41,7 +56,7 @@ export function leaveMessageForm({ t, onSubmit, email = "", text: typed = "" }) 
     const ack = await onSubmit({ email: emailInput.value.trim(), text: text.value });
     submit.disabled = false;
     if (ack.ok) {
-      form.replaceChildren(h("p", { role: "status" }, t("leaveSent")));
+      form.replaceChildren(h("p", { role: "status", "data-t": "leaveSent" }, t("leaveSent")));
     } else {
       error.textContent = ack.error.code === "invalid_email" ? t("invalidEmail") : t("error");
     }
@@ -72,7 +87,7 @@ function scaleOf(name, values, label, { captions = true, className = "scale" } =
 /** A form around a scale: Submit is enabled once a value is picked; `payload(value)` is sent. */
 function scaleForm({ t, className, scale, fields = [], extra = [], payload, onSubmit }) {
   const error = h("p", { class: "error", role: "alert" });
-  const submit = h("button", { class: "primary", type: "submit", disabled: true }, t("csatSubmit"));
+  const submit = h("button", { class: "primary", type: "submit", disabled: true, "data-t": "csatSubmit" }, t("csatSubmit"));
   const form = h("form", { class: "form " + className, novalidate: true }, ...fields, error, submit, ...extra);
   scale.addEventListener("change", () => {
     submit.disabled = false;
@@ -89,33 +104,34 @@ function scaleForm({ t, className, scale, fields = [], extra = [], payload, onSu
   return form;
 }
 
-export function csatForm({ t, onSubmit, commentMax = 1000 }) {
-  const scale = scaleOf("rating", [1, 2, 3, 4, 5], (rating) => t("csat" + rating));
+/** The CSAT question; `labels` are the server's words for 1-5 (in the chat's language). */
+export function csatForm({ t, onSubmit, commentMax = 1000, labels = {} }) {
+  const scale = scaleOf("rating", [1, 2, 3, 4, 5], (rating) => labels[rating] || t("csat" + rating));
   const comment = h("textarea", { class: "field", name: "comment", maxlength: String(commentMax), rows: "2" });
   return scaleForm({
     t,
     className: "csat",
     scale,
-    fields: [h("fieldset", {}, h("legend", {}, t("csatQuestion")), scale), h("label", {}, t("csatComment"), comment)],
+    fields: [h("fieldset", {}, h("legend", { "data-t": "csatQuestion" }, t("csatQuestion")), scale), h("label", {}, say(t, "csatComment"), comment)],
     payload: (rating) => (comment.value.trim() ? { rating, comment: comment.value.trim() } : { rating }),
     onSubmit,
   });
 }
 
 /** The Net Promoter question (0-10), after the CSAT; it may be skipped. */
-export function npsForm({ t, onSubmit, onSkip }) {
-  const low = t("npsLow");
-  const high = t("npsHigh");
+export function npsForm({ t, onSubmit, onSkip, ends = [] }) {
+  const low = ends[0] || t("npsLow");
+  const high = ends[1] || t("npsHigh");
   const name = (score) => (score === 0 ? `0 (${low})` : score === 10 ? `10 (${high})` : String(score));
   const scores = Array.from({ length: 11 }, (_, score) => score);
   const scale = scaleOf("score", scores, name, { captions: false, className: "scale nps" });
-  const ends = h("p", { class: "ends", "aria-hidden": "true" }, h("span", {}, low), h("span", {}, high));
+  const row = h("p", { class: "ends", "aria-hidden": "true" }, h("span", {}, low), h("span", {}, high));
   return scaleForm({
     t,
     className: "nps",
     scale,
-    fields: [h("fieldset", {}, h("legend", {}, t("npsQuestion")), scale, ends)],
-    extra: [h("button", { class: "link", type: "button", onclick: onSkip }, t("npsSkip"))],
+    fields: [h("fieldset", {}, h("legend", { "data-t": "npsQuestion" }, t("npsQuestion")), scale, row)],
+    extra: [h("button", { class: "link", type: "button", onclick: onSkip, "data-t": "npsSkip" }, t("npsSkip"))],
     payload: (score) => ({ score }),
     onSubmit,
   });
@@ -132,9 +148,11 @@ export function survey({ t, request, call, show, rated, done }) {
     if (ack.ok) next();
     return ack;
   };
-  const askNps = () => show(npsForm({ t, onSubmit: answered("nps", done), onSkip: done }));
+  const ends = Array.isArray(request.nps_labels) ? request.nps_labels : [];
+  const askNps = () => show(npsForm({ t, onSubmit: answered("nps", done), onSkip: done, ends }));
   const commentMax = Number(request.comment_max) || 1000;
-  show(csatForm({ t, commentMax, onSubmit: answered("csat", () => {
+  const labels = request.scale && typeof request.scale === "object" ? request.scale : {};
+  show(csatForm({ t, commentMax, labels, onSubmit: answered("csat", () => {
     rated();
     if (request.nps) askNps();
     else done();
@@ -145,7 +163,7 @@ export function endedBlock({ t, onNewChat, thanks = false }) {
   return h(
     "div",
     { class: "form ended" },
-    h("p", { role: "status" }, thanks ? t("csatThanks") : t("ended")),
-    h("button", { class: "primary", type: "button", onclick: onNewChat }, t("newChat")),
+    h("p", { role: "status", "data-t": thanks ? "csatThanks" : "ended" }, thanks ? t("csatThanks") : t("ended")),
+    h("button", { class: "primary", type: "button", onclick: onNewChat, "data-t": "newChat" }, t("newChat")),
   );
 }

@@ -8,11 +8,12 @@ import { leaveMessageForm } from "./forms.js";
 import { statusModel } from "./status.js";
 
 export class HandoffPanel {
-  /** `leave(values)` sends the form and returns the ack. */
-  constructor({ t, view, leave }) {
+  /** `leave(values)` sends the form and returns the ack; `maxLength()` is the server's limit. */
+  constructor({ t, view, leave, maxLength = () => 2000 }) {
     this.t = t;
     this.view = view;
     this.leave = leave;
+    this.maxLength = maxLength;
     this.status = null;
     this.connection = "idle";
     this.form = null;
@@ -39,7 +40,7 @@ export class HandoffPanel {
     this.view.setBanner(phase === "chat" ? model.banner : null);
     const offer = model.offerLeave && phase === "chat";
     if (offer && !this.form) {
-      this.form = leaveMessageForm({ t: this.t, email, text: said.join("\n"), onSubmit: this.leave });
+      this.form = leaveMessageForm({ t: this.t, email, text: said.join("\n"), onSubmit: this.leave, maxLength: this.maxLength() });
       this.view.showForm(this.form, { focus: this.view.hasFocus() });
     } else if (!offer && this.form) {
       if (phase === "chat") this.view.showForm(null);

@@ -1,7 +1,9 @@
 /**
  * The widget's own texts in English, Italian and Polish, and the choice of language:
  * the `lang` setting, else the page's `<html lang>`, else the browser's languages,
- * else English. (Bot answers come from the server in the conversation's language.)
+ * else English. Once the conversation's language is known (the server says it),
+ * the interface follows it: `t.use(lang)`, then `relabel(root, t)` rewrites every
+ * element marked with `data-t` (its text) or `data-ta` ("attribute:key" pairs).
  */
 
 export const LANGUAGES = ["en", "it", "pl"];
@@ -68,6 +70,16 @@ const en = {
   newChat: "Start a new chat",
   privacyNotice: "We store this chat to help you.",
   privacyLink: "Privacy notice",
+  replySoon: "Typically replies in under a minute",
+  replyMinutes: "Typically replies in {minutes} min",
+  replyHours: "Typically replies in {hours} h",
+  backAt: "Back {when}",
+  seen: "Seen",
+  attach: "Send a picture",
+  uploading: "Uploading…",
+  uploadTooBig: "This picture is too large (at most {size} MB).",
+  uploadType: "Only pictures can be sent (PNG, JPEG, GIF, WebP).",
+  uploadTooMany: "This chat cannot take more pictures.",
 };
 
 const it = {
@@ -132,6 +144,16 @@ const it = {
   newChat: "Inizia una nuova chat",
   privacyNotice: "Conserviamo questa chat per aiutarti.",
   privacyLink: "Informativa sulla privacy",
+  replySoon: "Di solito risponde in meno di un minuto",
+  replyMinutes: "Di solito risponde in {minutes} min",
+  replyHours: "Di solito risponde in {hours} h",
+  backAt: "Torniamo {when}",
+  seen: "Visualizzato",
+  attach: "Invia una foto",
+  uploading: "Caricamento…",
+  uploadTooBig: "Questa foto è troppo grande (al massimo {size} MB).",
+  uploadType: "Si possono inviare solo immagini (PNG, JPEG, GIF, WebP).",
+  uploadTooMany: "Questa chat non può ricevere altre foto.",
 };
 
 const pl = {
@@ -196,6 +218,16 @@ const pl = {
   newChat: "Rozpocznij nowy czat",
   privacyNotice: "Zapisujemy tę rozmowę, aby ci pomóc.",
   privacyLink: "Polityka prywatności",
+  replySoon: "Zwykle odpowiadamy w mniej niż minutę",
+  replyMinutes: "Zwykle odpowiadamy w {minutes} min",
+  replyHours: "Zwykle odpowiadamy w {hours} godz.",
+  backAt: "Wracamy: {when}",
+  seen: "Wyświetlono",
+  attach: "Wyślij zdjęcie",
+  uploading: "Wysyłanie zdjęcia…",
+  uploadTooBig: "To zdjęcie jest za duże (maksymalnie {size} MB).",
+  uploadType: "Można wysyłać tylko zdjęcia (PNG, JPEG, GIF, WebP).",
+  uploadTooMany: "Ten czat nie przyjmie więcej zdjęć.",
 };
 
 export const TEXTS = { en, it, pl };
@@ -209,13 +241,34 @@ export function pickLanguage(setting, pageLang, browserLangs = []) {
   return "en";
 }
 
-/** `t(key, {name})` for one language; English fills any gap; `{name}` slots are filled as text. */
+/**
+ * `t(key, {name})` in the current language; English fills any gap; `{name}` slots are
+ * filled as text. `t.use(lang)` switches the language (true when it changed).
+ */
 export function translator(lang) {
-  const table = TEXTS[lang] || en;
+  let table = en;
   const t = (key, values = {}) => {
     const template = table[key] ?? en[key] ?? key;
     return template.replace(/\{(\w+)\}/g, (slot, name) => (name in values ? String(values[name]) : slot));
   };
-  t.lang = TEXTS[lang] ? lang : "en";
+  t.use = (next) => {
+    if (!TEXTS[next] || next === t.lang) return false;
+    table = TEXTS[next];
+    t.lang = next;
+    return true;
+  };
+  t.lang = "en";
+  t.use(lang);
   return t;
+}
+
+/** Rewrite the marked texts under `root` in `t`'s language (see the top of this file). */
+export function relabel(root, t) {
+  for (const el of root.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of root.querySelectorAll("[data-ta]")) {
+    for (const pair of el.dataset.ta.split(" ")) {
+      const [attr, key] = pair.split(":");
+      if (key) el.setAttribute(attr, t(key));
+    }
+  }
 }

@@ -20,13 +20,16 @@ export const TAG = "supportbot-widget";
 export function start({ base, dataset, overrides, emit }) {
   const { settings, warnings } = readSettings(dataset, overrides);
   for (const warning of warnings) console.warn("[supportbot] setting ignored:", warning);
-  const lang = pickLanguage(settings.lang, document.documentElement.lang, navigator.languages || [navigator.language]);
+  const storage = createStorage();
+  // A chat in progress speaks the language it was left in; a new one, the page's.
+  const resumed = storage.get("token") && storage.get("lang");
+  const lang = pickLanguage(resumed || settings.lang, document.documentElement.lang, navigator.languages || [navigator.language]);
   const t = translator(lang);
 
   const host = document.createElement(TAG);
   const shadow = host.attachShadow({ mode: "open" });
   adoptStyles(shadow, settings.accent);
-  const session = new Session({ base, settings, storage: createStorage(), t, emit });
+  const session = new Session({ base, settings, storage, t, emit });
   shadow.append(session.view.root);
   // A child of <html>, not <body>: survives pages that swap their body, and is
   // out of reach of transforms on the body that would break fixed positioning.

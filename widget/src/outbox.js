@@ -82,6 +82,29 @@ export async function drain(outbox, send, hooks = {}) {
   }
 }
 
+/**
+ * `drain` run on request, one run at a time: asked again while it runs, it runs
+ * once more after it. Returns the function to call ("flush").
+ */
+export function serialDrain(outbox, send, hooks) {
+  let running = null;
+  let again = false;
+  const flush = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = drain(outbox, send, hooks).finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        flush();
+      }
+    });
+  };
+  return flush;
+}
+
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,24 +3,28 @@
  *
  * On every (re)connection it calls `start` with the stored resume token, shows the
  * transcript it gets back, then sends the queued messages in order. It turns
- * server events into view updates and public events, and keeps the unread count.
+ * server events into view updates and public events, keeps the unread count, and
+ * follows the conversation's language and the server's limits.
  */
 
 import { createConnection, prefetchClient, refusal } from "./connection.js";
-import { endedBlock, survey } from "./forms.js";
+import { clip, endedBlock, survey } from "./forms.js";
 import { HandoffPanel } from "./handoff.js";
 import { messageId } from "./ids.js";
-import { Outbox, drain } from "./outbox.js";
-import { Unread } from "./unread.js";
+import { Outbox, serialDrain } from "./outbox.js";
+import { BOT_TYPING_MS, Typing, typingSignal } from "./typing.js";
+import { Unread, publicMessage } from "./unread.js";
+import { postUpload, upload } from "./uploads.js";
 import { createView } from "./view.js";
 
-const BOT_TYPING_MS = 8000;
 const COMPLAINT_MESSAGES = 3; // the shopper's last messages carried into the leave-a-message form
-const AGENT_TYPING_MS = 20_000;
-const TYPING_EVERY_MS = 3000;
+// Until the server says otherwise (the `start` ack's `limits`).
+const LIMITS = { text: 2000, upload_bytes: 0, upload_files: 0, upload_types: [] };
 
 export class Session {
   constructor({ base, settings, storage, t, emit }) {
+    this.base = base;
+    this.limits = LIMITS;
     this.settings = settings;
     this.storage = storage;
     this.t = t;
@@ -33,15 +37,14 @@ export class Session {
     this.lastId = 0;
     this.openReported = false;
     this.wantHandoff = false;
-    this.draining = null;
-    this.drainAgain = false;
-    this.typingSentAt = 0;
-    this.timers = {};
+    this.typingSignal = typingSignal((payload) => this.connection.call("typing", payload));
     this.view = createView({
       t,
       settings,
       answered: (id) => this.answered().includes(id),
+      resolve: (url) => new URL(url, base).href,
       handlers: {
+        attach: (file) => this.attach(file),
         open: () => this.open(),
         close: () => this.close(),
         send: (text) => this.send(text),
@@ -62,9 +65,19 @@ export class Session {
       this.view.setUnread(count);
       emit("unread", count);
     });
+    this.typingLine = new Typing(this.view, t);
+    this.drainOutbox = serialDrain(this.outbox, (item) => {
+      if (!this.connection.ready) return refusal("offline");
+      this.view.transcript.pending(item, t("sending"));
+      return this.connection.call("message", item);
+    }, {
+      onSent: (item, ack) => this.sent(ack.message),
+      onRefused: (item) => this.view.transcript.fail(item.id, t("failed")),
+    });
     this.handoffPanel = new HandoffPanel({
       t,
       view: this.view,
+      maxLength: () => this.limits.text,
       leave: async (values) => {
         const ack = await this.call("leave_message", values);
         if (ack.ok && ack.status) this.later(() => this.applyStatus(ack.status));
@@ -107,7 +120,13 @@ export class Session {
     if (!known) this.openReported = false;
     this.storage.set("token", ack.token);
     this.conversation = conversation;
+    if (ack.limits) {
+      this.limits = { ...LIMITS, ...ack.limits };
+      this.view.setLimits(this.limits);
+    }
+    this.setLanguage(conversation.language);
     this.view.transcript.replace(messages);
+    this.view.transcript.setSeen(ack.seen ?? null);
     this.said = messages.filter((m) => m.author === "shopper").map((m) => m.text).slice(-COMPLAINT_MESSAGES);
     this.lastId = Math.max(0, ...messages.map((m) => m.id));
     if (known === null) this.unread.recount(messages);
@@ -141,7 +160,8 @@ export class Session {
     if (!data || typeof data !== "object") return;
     if (event === "message") this.onMessage(data);
     else if (event === "status") this.applyStatus(data);
-    else if (event === "typing") this.onTyping(data);
+    else if (event === "typing") this.typingLine.onEvent(data);
+    else if (event === "seen") this.view.transcript.setSeen(data.message_id);
     else if (event === "ended") this.ended("ended");
     else if (event === "csat_request") this.askCsat(data);
     else if (event === "error") console.warn("[supportbot] refused:", data.event, data.code);
@@ -153,13 +173,17 @@ export class Session {
     if (!this.view.transcript.upsert(message)) return;
     if (message.author === "shopper") this.remember(message.text);
     this.lastId = Math.max(this.lastId, message.id);
-    if (message.author === "bot") this.setTyping("bot", null);
-    if (message.author === "agent") this.setTyping("agent", null);
+    if (message.author === "bot" || message.author === "agent") this.typingLine.show(message.author, null);
     if (message.author !== "shopper") this.notify(message);
   }
 
   applyStatus(status) {
     if (status && this.conversation && this.conversation.status !== "closed") this.conversation.status = status.status;
+    if (status && status.language && this.t.use(status.language)) this.relabel();
+    this.showStatus(status);
+  }
+
+  showStatus(status) {
     this.handoffPanel.apply(status, this.phase, { email: this.user?.email || "", said: this.said });
   }
 
@@ -167,9 +191,19 @@ export class Session {
     this.said = [...this.said, text].slice(-COMPLAINT_MESSAGES);
   }
 
-  onTyping(data) {
-    if (data.author === "agent") this.setTyping("agent", data.typing ? this.t("agentTyping", { name: data.name || this.t("support") }) : null);
-    else if (data.author === "bot") this.setTyping("bot", data.typing ? this.t("typing") : null);
+  /** The conversation's language (the server's word): the interface follows it. */
+  setLanguage(lang) {
+    if (lang && this.t.use(lang)) {
+      this.relabel();
+      this.showStatus(this.handoffPanel.status); // the header and banner in the new language
+    }
+  }
+
+  relabel() {
+    this.storage.set("lang", this.t.lang);
+    this.view.relabel();
+    this.view.setUnread(this.unread.count);
+    this.view.transcript.regroup();
   }
 
   /** The chat ended ("ended") or ended and was rated ("rated"). */
@@ -178,8 +212,7 @@ export class Session {
     this.phase = phase;
     if (this.conversation) this.conversation.status = "closed";
     this.handoffPanel.drop();
-    this.setTyping("bot", null);
-    this.setTyping("agent", null);
+    this.typingLine.clear();
     this.view.setBanner(null);
     this.view.setPhase(phase);
     this.view.showForm(endedBlock({ t: this.t, thanks: phase === "rated", onNewChat: () => this.newChat() }), { focus });
@@ -187,6 +220,7 @@ export class Session {
 
   askCsat(request) {
     if (this.phase === "rated") return;
+    this.setLanguage(request.language);
     this.phase = "ended";
     this.view.setPhase("ended");
     survey({
@@ -205,7 +239,7 @@ export class Session {
 
   send(text, pick) {
     if (this.phase !== "chat") return false;
-    const item = { id: messageId(), text: text.slice(0, 2000) };
+    const item = { id: messageId(), text: clip(text, this.limits.text) };
     if (pick) item.pick = pick;
     this.outbox.add(item);
     this.view.transcript.pending(item, this.connection.ready ? this.t("sending") : this.t("queued"));
@@ -216,30 +250,7 @@ export class Session {
 
   /** Send queued messages in order, one at a time, each after the previous one's ack. */
   flush() {
-    if (this.draining) {
-      this.drainAgain = true;
-      return;
-    }
-    if (!this.connection.ready || !this.outbox.size) return;
-    const t = this.t;
-    this.draining = drain(
-      this.outbox,
-      (item) => {
-        if (!this.connection.ready) return refusal("offline");
-        this.view.transcript.pending(item, t("sending"));
-        return this.connection.call("message", item);
-      },
-      {
-        onSent: (item, ack) => this.sent(ack.message),
-        onRefused: (item) => this.view.transcript.fail(item.id, t("failed")),
-      },
-    ).finally(() => {
-      this.draining = null;
-      if (this.drainAgain) {
-        this.drainAgain = false;
-        this.flush();
-      }
-    });
+    if (this.connection.ready && this.outbox.size) this.drainOutbox();
   }
 
   sent(message) {
@@ -248,7 +259,20 @@ export class Session {
       this.lastId = Math.max(this.lastId, message.id);
       this.remember(message.text);
     }
-    if (!answered && this.conversation?.status === "bot") this.setTyping("bot", this.t("typing"), BOT_TYPING_MS);
+    if (!answered && this.conversation?.status === "bot") this.typingLine.show("bot", this.t("typing"), BOT_TYPING_MS);
+  }
+
+  /** A picture the shopper chose or pasted (only once the chat has started). */
+  attach(file) {
+    const token = this.storage.get("token");
+    if (this.phase !== "chat" || !token) return;
+    upload({
+      file, token, limits: this.limits, t: this.t, transcript: this.view.transcript,
+      send: postUpload(this.base),
+      sent: (message) => {
+        if (this.view.transcript.upsert(message)) this.lastId = Math.max(this.lastId, message.id);
+      },
+    });
   }
 
   async handoff() {
@@ -277,15 +301,7 @@ export class Session {
   }
 
   typing(on) {
-    if (!this.connection.ready || this.phase !== "chat") return;
-    const now = Date.now();
-    if (on && now - this.typingSentAt > TYPING_EVERY_MS) {
-      this.typingSentAt = now;
-      this.connection.call("typing", { typing: true });
-    } else if (!on && this.typingSentAt) {
-      this.typingSentAt = 0;
-      this.connection.call("typing", { typing: false });
-    }
+    if (this.connection.ready && this.phase === "chat") this.typingSignal(on);
   }
 
   newChat() {
@@ -327,7 +343,7 @@ export class Session {
   reset() {
     this.close({ focus: false });
     this.connection.disconnect();
-    for (const key of ["token", "outbox", "open", "feedback"]) this.storage.remove(key);
+    for (const key of ["token", "outbox", "open", "feedback", "lang"]) this.storage.remove(key);
     this.user = null;
     this.forget();
     this.view.transcript.clear();
@@ -374,22 +390,4 @@ export class Session {
     if (this.view.open) this.unread.seen(this.lastId);
     else this.unread.add(message);
   }
-
-  setTyping(who, text, timeout = AGENT_TYPING_MS) {
-    clearTimeout(this.timers[who]);
-    this.typingText = { ...this.typingText, [who]: text };
-    if (text) this.timers[who] = setTimeout(() => this.setTyping(who, null), timeout);
-    this.view.setTyping(this.typingText.agent || this.typingText.bot || null);
-  }
-}
-
-/** What the host page's `message` listeners get: a frozen copy, text only. */
-export function publicMessage(message) {
-  return Object.freeze({
-    id: message.id,
-    author: message.author,
-    text: message.text,
-    created_at: message.created_at,
-    agent: message.agent ? Object.freeze({ name: message.agent.name }) : null,
-  });
 }

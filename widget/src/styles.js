@@ -46,6 +46,8 @@ export const CSS = `
 }
 [hidden] { display: none !important; }
 button, input, textarea { font: inherit; color: inherit; letter-spacing: inherit; margin: 0; }
+/* 16 px at least: phones zoom into smaller fields */
+input, textarea { font-size: 16px; }
 button { cursor: pointer; }
 :focus-visible { outline: 3px solid var(--sb-focus); outline-offset: 2px; }
 textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent); outline-offset: 1px; }
@@ -91,6 +93,7 @@ textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent
 .conn[data-state="online"]::before { background: #3ddc84; }
 .conn[data-state="offline"]::before, .conn[data-state="away"]::before { background: #9aa3aa; }
 .conn[data-state="idle"]::before { display: none; }
+.team { font-size: 12px; opacity: .85; margin-top: 1px; }
 .icon-button {
   width: 40px; height: 40px; border: 0; border-radius: 10px; padding: 8px;
   background: transparent; color: inherit;
@@ -103,12 +106,34 @@ textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent
 }
 .banner strong { font-weight: 650; }
 .log {
-  flex: 1; overflow-y: auto; padding: 14px 14px 6px; display: flex; flex-direction: column;
-  gap: 8px; overscroll-behavior: contain;
+  flex: 1 1 0; min-height: 72px; overflow-y: auto; padding: 14px 14px 6px; display: flex;
+  flex-direction: column; gap: 4px; overscroll-behavior: contain;
 }
 .msg {
   max-width: 86%; padding: 8px 12px; border-radius: 16px; white-space: pre-wrap;
-  overflow-wrap: anywhere; background: var(--sb-soft);
+  overflow-wrap: anywhere; background: var(--sb-soft); position: relative;
+}
+.msg.lead { margin-top: 6px; }
+.msg.stamped { margin-bottom: 16px; }
+.meta {
+  position: absolute; top: 100%; left: 4px; margin-top: 2px; white-space: nowrap;
+  font-size: 11.5px; color: var(--sb-muted);
+}
+.msg.shopper .meta { left: auto; right: 4px; }
+.msg.system .meta { left: 0; right: 0; text-align: center; }
+.msg.agent { margin-left: 36px; }
+.avatar {
+  position: absolute; left: -36px; top: 0; width: 28px; height: 28px; border-radius: 50%;
+  background: var(--sb-accent); color: var(--sb-on-accent); font-size: 11.5px; font-weight: 700;
+  display: flex; align-items: center; justify-content: center; white-space: nowrap;
+}
+.msg.agent:not(.lead) .avatar, .msg.agent:not(.lead) .who { display: none; }
+.msg.picture { padding: 4px; }
+.msg.picture .who { padding: 2px 8px; }
+.image { display: block; }
+.image img {
+  display: block; max-width: 100%; max-height: 240px; width: auto; height: auto;
+  border-radius: 12px; background: var(--sb-line);
 }
 .msg.shopper {
   align-self: flex-end; background: var(--sb-accent); color: var(--sb-on-accent);
@@ -139,10 +164,11 @@ textarea:focus-visible, input:focus-visible { outline: 2px solid var(--sb-accent
   display: flex; align-items: center; flex-wrap: wrap; gap: 6px; margin-top: 6px;
   font-size: 12.5px; color: var(--sb-muted); white-space: normal;
 }
-.helpful .chip { padding: 2px 10px; font-size: 12.5px; }
+.helpful .chip { padding: 2px 10px; font-size: 12.5px; min-width: 44px; }
 .typing { padding: 0 16px 6px; font-size: 12.5px; color: var(--sb-muted); min-height: 0; }
 .typing::before { content: "• • •"; margin-right: 6px; letter-spacing: 1px; }
 
+.slot { flex: 0 1 auto; min-height: 0; overflow-y: auto; overscroll-behavior: contain; }
 .form { border-top: 1px solid var(--sb-line); padding: 12px 16px; display: grid; gap: 8px; }
 .form p { margin: 0; font-size: 13.5px; }
 .form label { display: grid; gap: 3px; font-size: 13px; font-weight: 600; }
@@ -177,6 +203,8 @@ legend { padding: 0; margin: 0 0 8px; font-weight: 650; font-size: 14.5px; }
 .ends { display: flex; justify-content: space-between; margin: 4px 0 0; font-size: 11px; color: var(--sb-muted); }
 
 .composer { display: flex; align-items: flex-end; gap: 8px; padding: 10px 12px; border-top: 1px solid var(--sb-line); }
+.composer .attach { flex: none; color: var(--sb-muted); padding: 9px; width: 42px; height: 42px; }
+.composer .attach:hover { background: var(--sb-soft); }
 .composer textarea {
   flex: 1; resize: none; border: 1px solid #aab4bc; border-radius: 12px; padding: 9px 12px;
   height: 42px; max-height: 120px; background: #fff; line-height: 1.35;
@@ -196,6 +224,14 @@ legend { padding: 0; margin: 0 0 8px; font-weight: 650; font-size: 14.5px; }
     inset: 0; width: auto; height: auto; max-height: none; border-radius: 0; border: 0;
   }
   .open .launcher { display: none; }
+}
+/* Fingers: every tap target at least 44 x 44 px */
+@media (max-width: 520px), (pointer: coarse) {
+  .chip, .helpful .chip, .link, .primary { min-height: 44px; min-width: 44px; }
+  .icon-button, .send, .composer .attach, .composer textarea { min-width: 44px; height: 44px; }
+  .scale span { min-height: 44px; justify-content: center; }
+  .scale.nps { grid-template-columns: repeat(6, 1fr); }
+  .actions { gap: 4px; padding-bottom: 4px; }
 }
 @media (prefers-reduced-motion: no-preference) {
   .panel { animation: sb-rise .16s ease-out; }

@@ -4,17 +4,25 @@
  * Messages are keyed by the server's id and, for the shopper's own, by their
  * client id: the same message arriving by ack, by event from another tab and from
  * the resumed transcript is shown once. Messages the server has not acknowledged
- * yet come last, in the order they were typed.
+ * yet come last, in the order they were typed. After every change the messages are
+ * grouped again (stamps.js): names, initials, times and "seen".
  */
 
 import { h } from "./dom.js";
 import { linkify } from "./linkify.js";
+import { initials, regroup } from "./stamps.js";
 
-export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = () => false, intro = "", notice = null }) {
-  const el = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("transcript"), tabindex: "0" });
+export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = () => false, intro = "", resolve = (url) => url, notice = null }) {
+  const el = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t("transcript"), "data-ta": "aria-label:transcript", tabindex: "0" });
   if (notice) el.append(notice); // the privacy notice: above the first message, from the start
   const shown = new Map(); // key -> element; key is "m<id>" or "c<client id>"
   let hideId = null;
+  let seenId = null;
+  const options = { t, onPick, onHandoff, onFeedback, answered, resolve };
+
+  function changed() {
+    regroup(el, { t, seenId });
+  }
 
   function keyOf(message) {
     return message.client_id ? "c" + message.client_id : "m" + message.id;
@@ -26,10 +34,11 @@ export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = 
     const key = keyOf(message);
     const old = shown.get(key);
     if (old && old.dataset.id === String(message.id)) return false;
-    const node = renderMessage(message, { t, onPick, onHandoff, onFeedback, answered });
+    const node = renderMessage(message, options);
     shown.set(key, node);
     if (old) old.remove();
     placeConfirmed(node, message.id);
+    changed();
     scroll();
     return true;
   }
@@ -57,8 +66,10 @@ export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = 
       node.append(h("small", { class: "note" }));
       shown.set(key, node);
       el.append(node);
+      changed();
       scroll();
     }
+    node.classList.remove("failed");
     node.querySelector(".note").textContent = note;
   }
 
@@ -91,6 +102,7 @@ export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = 
       el.append(node);
     }
     el.removeAttribute("aria-busy");
+    changed();
     scroll();
   }
 
@@ -104,22 +116,41 @@ export function createTranscript({ t, onPick, onHandoff, onFeedback, answered = 
     el.scrollTop = el.scrollHeight;
   }
 
-  return { el, upsert, pending, fail, replace, clear, scroll };
+  /** The agent has seen the shopper's messages up to `id`. */
+  function setSeen(id) {
+    seenId = id == null ? null : Math.max(seenId || 0, id);
+    changed();
+  }
+
+  return { el, upsert, pending, fail, replace, clear, scroll, setSeen, regroup: changed };
 }
 
 const AUTHOR = { shopper: "you", bot: "assistant", system: "support" };
 
 /** One message as an element; every text goes in as text. */
-export function renderMessage(message, { t, onPick, onHandoff, onFeedback, answered = () => false }) {
+export function renderMessage(message, { t, onPick, onHandoff, onFeedback, answered = () => false, resolve = (url) => url }) {
   const author = ["shopper", "bot", "agent", "system"].includes(message.author) ? message.author : "system";
   const node = h("div", { class: `msg ${author}` });
+  node.message = message;
   if (message.id != null) node.dataset.id = String(message.id);
   if (message.created_at) node.title = new Date(message.created_at).toLocaleString();
-  const name = author === "agent" ? message.agent?.name || t("support") : t(AUTHOR[author]);
-  node.append(h("span", { class: author === "agent" ? "who" : "sr-only" }, name, author === "agent" ? "" : ": "));
-  const text = h("span", { class: "text" });
-  text.append(...(author === "bot" || author === "agent" ? linkify(message.text || "") : [message.text || ""]));
-  node.append(text);
+  if (author === "agent") {
+    const name = message.agent?.name || t("support");
+    node.append(h("span", { class: "avatar", "aria-hidden": "true" }, initials(name)), h("span", { class: "who" }, name));
+  } else {
+    node.append(h("span", { class: "sr-only" }, h("span", { "data-t": AUTHOR[author] }, t(AUTHOR[author])), ": "));
+  }
+  const attachment = message.attachment;
+  if (attachment && attachment.url) {
+    node.classList.add("picture");
+    const url = resolve(attachment.url);
+    node.append(h("a", { class: "image", href: url, target: "_blank", rel: "noopener noreferrer" },
+      h("img", { src: url, alt: attachment.name || "", width: attachment.width, height: attachment.height, loading: "lazy" })));
+  } else {
+    const text = h("span", { class: "text" });
+    text.append(...(author === "bot" || author === "agent" ? linkify(message.text || "") : [message.text || ""]));
+    node.append(text);
+  }
 
   const replies = Array.isArray(message.quick_replies) ? message.quick_replies : [];
   if (replies.length && onPick) {
@@ -134,29 +165,35 @@ export function renderMessage(message, { t, onPick, onHandoff, onFeedback, answe
     if (chips.childElementCount) node.append(chips);
   }
   if (author === "shopper" && message.receipt === "person") {
-    node.append(h("small", { class: "note receipt" }, t("personWillRead")));
+    node.append(h("small", { class: "note receipt", "data-t": "personWillRead" }, t("personWillRead")));
   }
   if (message.feedback && author === "bot" && onFeedback && message.id != null) {
-    node.append(answered(message.id) ? h("div", { class: "helpful" }, t("feedbackThanks")) : helpful(message.id, t, onFeedback));
+    node.append(answered(message.id) ? thanks(t) : helpful(message.id, t, onFeedback));
   }
+  if (message.created_at) node.append(h("div", { class: "meta", hidden: true }));
   return node;
 }
 
+function thanks(t) {
+  return h("div", { class: "helpful" }, h("span", { "data-t": "feedbackThanks" }, t("feedbackThanks")));
+}
+
 function helpful(id, t, onFeedback) {
-  const row = h("div", { class: "helpful", role: "group", "aria-label": t("helpful") }, t("helpful"));
+  const row = h("div", { class: "helpful", role: "group", "aria-label": t("helpful"), "data-ta": "aria-label:helpful" },
+    h("span", { "data-t": "helpful" }, t("helpful")));
   const answer = (value) => {
     const hadFocus = row.contains(row.getRootNode().activeElement);
     onFeedback(id, value);
-    row.replaceChildren(t("feedbackThanks"));
-    row.removeAttribute("role");
+    const done = thanks(t);
+    row.replaceWith(done);
     if (hadFocus) {
-      row.tabIndex = -1; // keep focus in the panel, on the thank-you
-      row.focus();
+      done.tabIndex = -1; // keep focus in the panel, on the thank-you
+      done.focus();
     }
   };
   row.append(
-    h("button", { type: "button", class: "chip", onclick: () => answer(true) }, t("yes")),
-    h("button", { type: "button", class: "chip", onclick: () => answer(false) }, t("no")),
+    h("button", { type: "button", class: "chip", "data-t": "yes", onclick: () => answer(true) }, t("yes")),
+    h("button", { type: "button", class: "chip", "data-t": "no", onclick: () => answer(false) }, t("no")),
   );
   return row;
 }

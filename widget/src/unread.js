@@ -48,3 +48,14 @@ export class Unread {
     this.onChange(this.shown);
   }
 }
+
+/** What the host page's `message` listeners get: a frozen copy, text only. */
+export function publicMessage(message) {
+  return Object.freeze({
+    id: message.id,
+    author: message.author,
+    text: message.text,
+    created_at: message.created_at,
+    agent: message.agent ? Object.freeze({ name: message.agent.name }) : null,
+  });
+}

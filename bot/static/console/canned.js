@@ -3,6 +3,7 @@
 
 import { el, replaceKeepFocus } from "./dom.js";
 import { normalShortcut } from "./composer.js";
+import { t } from "./texts.js";
 
 export class CannedDialog {
   /** actions: {addCanned(shortcut, text) -> Promise, deleteCanned(id) -> Promise} */
@@ -27,7 +28,7 @@ export class CannedDialog {
     const shortcut = normalShortcut(this.form.elements.shortcut.value.trim());
     const text = this.form.elements.text.value;
     if (!shortcut || !text.trim()) {
-      this.error.textContent = "Both a shortcut and a text are needed.";
+      this.error.textContent = t("canned.needBoth");
       return;
     }
     try {
@@ -42,7 +43,7 @@ export class CannedDialog {
 
   render(items) {
     if (!items.length) {
-      replaceKeepFocus(this.list, [el("li", { class: "empty" }, "No canned replies yet.")]);
+      replaceKeepFocus(this.list, [el("li", { class: "empty" }, t("canned.none"))]);
       return;
     }
     replaceKeepFocus(this.list, items.map((item) => el("li", { class: "canned-item" },
@@ -50,7 +51,7 @@ export class CannedDialog {
       el("span", { class: "canned-text" }, item.text),
       el("button", {
         type: "button", class: "quiet", dataset: { focusKey: `c-${item.id}` },
-        "aria-label": `Delete canned reply /${normalShortcut(item.shortcut)}`,
+        "aria-label": t("canned.deleteLabel", { shortcut: normalShortcut(item.shortcut) }),
         onclick: async () => {
           try {
             await this.actions.deleteCanned(item.id);
@@ -58,6 +59,6 @@ export class CannedDialog {
             this.error.textContent = error.message;
           }
         },
-      }, "Delete"))));
+      }, t("canned.delete")))));
   }
 }

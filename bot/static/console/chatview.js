@@ -3,16 +3,25 @@
 
 import { el } from "./dom.js";
 import { clock, dateTime, languageName, visitorName } from "./format.js";
-import { moodIndicator, pageLink, presenceBadge, statusWord, waitTimer } from "./cardinfo.js";
+import { moodIndicator, pageLink, presenceBadge, ratingLine, statusWord, waitTimer } from "./cardinfo.js";
 import { Composer } from "./composer.js";
+import { t } from "./texts.js";
 
-const AUTHOR = { shopper: "Shopper", bot: "Bot", system: "System" };
+/** "Offered: A · B · C", the one the shopper then clicked marked. */
+function offers(message, picked) {
+  const items = message.quick_replies.map((q) => {
+    const chosen = q.entry_id && q.entry_id === picked;
+    return el("span", { class: chosen ? "picked" : null }, chosen ? `${q.label} \u2713 (${t("msg.picked")})` : q.label);
+  });
+  const parts = items.flatMap((item, i) => (i ? [" \u00b7 ", item] : [item]));
+  return el("div", { class: "msg-offers" }, `${t("msg.offered")} `, ...parts);
+}
 
-function messageItem(message, { pending = false, failed = null } = {}) {
+function messageItem(message, { pending = false, failed = null, picked = null } = {}) {
   const note = message.kind === "note";
-  let who = AUTHOR[message.author] || "Agent";
-  if (message.author === "agent") who = (message.agent && message.agent.name) || "Agent";
-  if (note) who = `Internal note \u00b7 ${who}`;
+  let who = t(`author.${message.author}`);
+  if (message.author === "agent") who = (message.agent && message.agent.name) || t("author.agent");
+  if (note) who = t("msg.note", { name: who });
   const classes = ["msg", `msg-${message.author}`];
   if (note) classes.push("msg-note");
   if (pending) classes.push("msg-pending");
@@ -20,21 +29,30 @@ function messageItem(message, { pending = false, failed = null } = {}) {
   const extra = [];
   if (message.author === "shopper" && typeof message.mood === "number") {
     const reasons = (message.mood_reasons || []).join(", ");
-    extra.push(el("div", { class: "msg-mood" }, moodIndicator(message.mood, { compact: true }),
+    extra.push(el("div", { class: "msg-mood" }, moodIndicator(message.mood, { compact: true, label: message.mood_label }),
       reasons ? el("span", { class: "msg-reasons" }, reasons) : null));
   }
-  if (message.quick_replies && message.quick_replies.length) {
-    extra.push(el("div", { class: "msg-offers" },
-      `Offered: ${message.quick_replies.map((q) => q.label).join(" \u00b7 ")}`));
-  }
-  if (pending) extra.push(el("div", { class: "msg-state" }, failed ? `Not sent: ${failed}` : "Sending\u2026"));
+  if (message.quick_replies && message.quick_replies.length) extra.push(offers(message, picked));
+  if (pending) extra.push(el("div", { class: "msg-state" }, failed ? t("msg.notSent", { reason: failed }) : t("msg.sending")));
+  const picture = message.attachment;
+  const body = picture && picture.url
+    ? el("a", { class: "msg-image", href: picture.url, target: "_blank", rel: "noopener noreferrer" },
+      el("img", { src: picture.url, alt: t("picture", { name: picture.name || "" }), width: picture.width,
+        height: picture.height, loading: "lazy" }))
+    : el("p", { class: "msg-text" }, message.text);
   return el("li", { class: classes.join(" "), dataset: { id: String(message.id || "") } },
     el("div", { class: "msg-head" },
       el("span", { class: "msg-author" }, who),
       el("time", { datetime: message.created_at || "", title: dateTime(message.created_at) },
         clock(message.created_at))),
-    el("p", { class: "msg-text" }, message.text),
+    body,
     ...extra);
+}
+
+/** The entry each bot message's choices led to: the next shopper message's `picked`. */
+function pickedAfter(messages, index) {
+  const next = messages.slice(index + 1).find((m) => m.author === "shopper");
+  return next ? next.picked || null : null;
 }
 
 export class ChatPanel {
@@ -50,18 +68,18 @@ export class ChatPanel {
     this.title = el("h2", { class: "chat-title", id: `title-${id}` });
     this.status = el("span", { class: "badge" });
     this.presence = el("span");
-    this.takeButton = el("button", { type: "button", class: "primary", onclick: () => actions.take(id) }, "Take chat");
-    this.resolveButton = el("button", { type: "button", onclick: () => actions.resolve(id) }, "Resolve");
-    this.transferSelect = el("select", { "aria-label": "Transfer to agent" });
+    this.takeButton = el("button", { type: "button", class: "primary", onclick: () => actions.take(id) }, t("chat.take"));
+    this.resolveButton = el("button", { type: "button", onclick: () => actions.resolve(id) }, t("chat.resolve"));
+    this.transferSelect = el("select", { "aria-label": t("chat.transferTo") });
     this.transferButton = el("button", { type: "button", onclick: () => {
       if (this.transferSelect.value) actions.transfer(id, Number(this.transferSelect.value));
-    } }, "Transfer");
+    } }, t("chat.transfer"));
     this.transferSelect.addEventListener("change", () => this.refreshTransfer());
     this.transferBox = el("span", { class: "transfer" }, this.transferSelect, this.transferButton);
-    this.closeButton = el("button", { type: "button", class: "quiet", onclick: () => actions.closeTab(id) }, "Close tab");
+    this.closeButton = el("button", { type: "button", class: "quiet", onclick: () => actions.closeTab(id) }, t("chat.closeTab"));
     this.info = el("dl", { class: "card-info" });
     this.notice = el("p", { class: "chat-notice", role: "status" });
-    this.transcript = el("ol", { class: "transcript", role: "log", "aria-label": "Transcript" });
+    this.transcript = el("ol", { class: "transcript", role: "log", "aria-label": t("chat.transcript") });
     this.typing = el("p", { class: "typing" }); // visual only: messages arrive in the log
     this.composer = new Composer(id, {
       send: (text, note) => actions.send(id, text, note),
@@ -107,10 +125,10 @@ export class ChatPanel {
 
   whyNot() {
     if (this.view.gone) return this.view.gone;
-    if (!this.card) return "Loading\u2026";
-    if (this.card.status === "closed") return "This chat has ended.";
-    if (this.card.status === "queued") return "Take this chat to reply.";
-    return "This chat belongs to another agent.";
+    if (!this.card) return t("chat.loading");
+    if (this.card.status === "closed") return t("chat.ended");
+    if (this.card.status === "queued") return t("chat.takeToReply");
+    return t("chat.notYours");
   }
 
   // -- rendering -----------------------------------------------------------------------
@@ -118,16 +136,24 @@ export class ChatPanel {
   renderCard() {
     const card = this.card;
     const view = this.view;
-    this.title.textContent = card ? visitorName(card) : "Loading\u2026";
+    this.title.textContent = card ? visitorName(card) : t("chat.loading");
     this.status.textContent = statusWord(card, { mine: this.mine });
     this.status.className = `badge status-${card ? card.status : "loading"}`;
     this.presence.replaceChildren(card && card.status !== "closed" ? presenceBadge(card.shopper_online) : "");
     this.takeButton.hidden = !(card && card.status === "queued" && !view.gone);
+    const anyway = this.actions.overrides && this.actions.overrides.has(`take:${view.id}`);
+    const me = this.store.me && this.store.agents.find((a) => a.id === this.store.me.id);
+    this.takeButton.textContent = anyway
+      ? t("chat.takeAnyway", { load: this.store.mine.length + 1, capacity: me ? me.capacity : "?" })
+      : t("chat.take");
+    const target = Number(this.transferSelect.value);
+    this.transferButton.textContent = this.actions.overrides && this.actions.overrides.has(`transfer:${view.id}:${target}`)
+      ? t("chat.transferAnyway") : t("chat.transfer");
     const manage = this.open && card.status === "assigned" && (this.mine || this.store.isManager);
     this.resolveButton.hidden = !(this.open && (this.mine || this.store.isManager) && card.status !== "bot");
     this.transferBox.hidden = !manage;
     this.closeButton.hidden = this.open && this.mine;
-    this.notice.textContent = view.gone || (card && card.status === "closed" ? "This chat has ended." : "");
+    this.notice.textContent = view.gone || (card && card.status === "closed" ? t("chat.ended") : "");
     this.notice.hidden = !this.notice.textContent;
     this.element.classList.toggle("is-closed", !this.open);
     this.renderInfo();
@@ -144,15 +170,18 @@ export class ChatPanel {
     const visitor = card.visitor || {};
     const row = (term, ...value) => [el("dt", {}, term), el("dd", {}, ...value)];
     const reasons = card.reasons && card.reasons.length ? card.reasons.join(", ") : "\u2013";
+    const named = visitor.name || visitor.email;
     this.info.replaceChildren(
-      ...row(card.status === "queued" ? "Waiting" : "Since hand-off", waitTimer(card)),
-      ...row("Mood", moodIndicator(card.mood)),
-      ...row("Reasons", el("span", { class: "reasons" }, reasons)),
-      ...row("Language", languageName(card.language)),
-      ...row("Page", pageLink(card.page)),
-      ...row("Visitor", visitor.name || el("span", { class: "muted" }, "no name"),
-        visitor.email ? el("span", { class: "email" }, ` \u00b7 ${visitor.email}`) : null),
-      ...(card.agent ? row("Agent", card.agent.name || "") : []),
+      ...(card.csat ? row(t("chat.rating"), ratingLine(card.csat)) : []),
+      ...row(t(card.status === "queued" ? "info.waiting" : "info.since"), waitTimer(card)),
+      ...row(t("info.mood"), moodIndicator(card.mood, { label: card.mood_label })),
+      ...row(t("info.reasons"), el("span", { class: "reasons" }, reasons)),
+      ...row(t("info.language"), languageName(card.language)),
+      ...row(t("info.page"), pageLink(card.page)),
+      ...row(t("info.visitor"), visitor.name || visitor.alias || "",
+        visitor.email ? el("span", { class: "email" }, ` \u00b7 ${visitor.email}`) : null,
+        named ? null : el("span", { class: "muted" }, ` (${t("info.noName")})`)),
+      ...(card.agent ? row(t("info.agent"), card.agent.name || "") : []),
     );
   }
 
@@ -163,22 +192,27 @@ export class ChatPanel {
     const options = this.store.agents
       .filter((a) => a.id !== owner && a.status !== "offline" && (a.id !== me || this.store.isManager))
       .map((a) => el("option", { value: String(a.id) },
-        `${a.name} \u2013 ${a.status}, ${a.load}/${a.capacity}`));
+        t("transfer.option", { name: a.name, status: t(`agents.${a.status}`), load: a.load, capacity: a.capacity })));
     this.transferSelect.replaceChildren(
-      el("option", { value: "" }, options.length ? "Transfer to\u2026" : "Nobody else online"), ...options);
+      el("option", { value: "" }, options.length ? t("transfer.choose") : t("transfer.nobody")), ...options);
     this.transferSelect.value = [...this.transferSelect.options].some((o) => o.value === previous) ? previous : "";
     this.refreshTransfer();
   }
 
   refreshTransfer() {
     this.transferButton.disabled = !this.transferSelect.value;
+    const target = Number(this.transferSelect.value);
+    const anyway = this.actions.overrides && this.actions.overrides.has(`transfer:${this.view.id}:${target}`);
+    this.transferButton.textContent = t(anyway ? "chat.transferAnyway" : "chat.transfer");
   }
 
   renderMessages(reset, added = []) {
     const atBottom = this.transcript.scrollHeight - this.transcript.scrollTop - this.transcript.clientHeight < 40;
     if (reset) {
-      this.transcript.replaceChildren(...this.view.messages.map((m) => messageItem(m)));
+      const messages = this.view.messages;
+      this.transcript.replaceChildren(...messages.map((m, i) => messageItem(m, { picked: pickedAfter(messages, i) })));
     } else {
+      if (added.some((m) => m.picked)) return this.renderMessages(true); // mark the choice on its offer
       for (const message of added) {
         const item = messageItem(message);
         const next = [...this.transcript.children].find((node) => node.dataset.id && !node.classList.contains("msg-pending")
@@ -202,7 +236,7 @@ export class ChatPanel {
       { pending: true, failed: item.error });
       if (item.error) {
         node.append(el("button", { type: "button", class: "quiet",
-          onclick: () => this.actions.retry(this.view.id, item.clientId) }, "Retry"));
+          onclick: () => this.actions.retry(this.view.id, item.clientId) }, t("msg.retry")));
       }
       this.transcript.append(node);
     }
@@ -218,7 +252,7 @@ export class ChatPanel {
       this.typing.textContent = "";
       return;
     }
-    this.typing.replaceChildren("Shopper is typing\u2026",
+    this.typing.replaceChildren(t("chat.typing"),
       typing.preview ? el("span", { class: "typing-preview" }, ` \u201c${typing.preview}\u201d`) : "");
   }
 }

@@ -2,6 +2,7 @@
 // (with a suggestion list) or from a picker, typing signals, Enter to send.
 
 import { el } from "./dom.js";
+import { t } from "./texts.js";
 
 const MAX_LENGTH = 2000;
 const TYPING_REPEAT_MS = 4000;
@@ -37,22 +38,22 @@ export class Composer {
     this.noteRadio = el("input", { type: "radio", name, value: "note" });
     const suggestionsId = `suggest-${id}`;
     this.suggestions = el("ul", { class: "suggestions", role: "listbox", id: suggestionsId,
-      "aria-label": "Canned replies", hidden: true });
+      "aria-label": t("composer.cannedList"), hidden: true });
     this.textarea = el("textarea", {
-      rows: 3, class: "composer-text", "aria-label": "Reply to the shopper",
+      rows: 3, class: "composer-text", "aria-label": t("composer.replyLabel"),
       "aria-autocomplete": "list", "aria-controls": suggestionsId, "aria-expanded": "false",
     });
-    this.picker = el("select", { class: "canned-picker", "aria-label": "Canned reply to insert" });
-    this.insertButton = el("button", { type: "button", disabled: true }, "Insert");
+    this.picker = el("select", { class: "canned-picker", "aria-label": t("composer.cannedPick") });
+    this.insertButton = el("button", { type: "button", disabled: true }, t("composer.insert"));
     this.counter = el("span", { class: "composer-count", "aria-live": "polite" });
     this.hint = el("span", { class: "composer-hint" });
-    this.button = el("button", { type: "submit", class: "primary" }, "Send");
+    this.button = el("button", { type: "submit", class: "primary" }, t("composer.send"));
 
-    this.element = el("form", { class: "composer", "aria-label": "Reply box" },
+    this.element = el("form", { class: "composer", "aria-label": t("composer.label") },
       el("fieldset", { class: "composer-mode" },
-        el("legend", { class: "sr-only" }, "Message type"),
-        el("label", {}, this.replyRadio, " Reply to shopper"),
-        el("label", { class: "note-label" }, this.noteRadio, " Internal note")),
+        el("legend", { class: "sr-only" }, t("composer.mode")),
+        el("label", {}, this.replyRadio, t("composer.reply")),
+        el("label", { class: "note-label" }, this.noteRadio, t("composer.note"))),
       el("div", { class: "composer-box" }, this.textarea, this.suggestions),
       el("div", { class: "composer-actions" }, this.picker, this.insertButton, this.hint, this.counter,
         this.button));
@@ -84,7 +85,7 @@ export class Composer {
     this.canned = items;
     const chosen = this.picker.value;
     this.picker.replaceChildren(
-      el("option", { value: "" }, items.length ? "Canned reply\u2026" : "No canned replies"),
+      el("option", { value: "" }, t(items.length ? "composer.cannedChoose" : "composer.cannedNone")),
       ...items.map((item) => el("option", { value: String(item.id) },
         `/${normalShortcut(item.shortcut)} \u2013 ${item.text.slice(0, 60)}`)),
     );
@@ -108,10 +109,9 @@ export class Composer {
     this.picker.disabled = !allowed;
     this.insertButton.disabled = !allowed || !this.picker.value;
     this.element.classList.toggle("is-note", this.note);
-    this.textarea.setAttribute("aria-label", this.note ? "Internal note (agents only)" : "Reply to the shopper");
-    this.textarea.placeholder = `${this.note ? "Internal note for agents" : "Reply to the shopper"}\u2026  `
-      + "Type / for canned replies. Enter sends, Shift+Enter adds a line.";
-    this.hint.textContent = allowed ? (this.note ? "Only agents see notes." : "") : this.hooks.why();
+    this.textarea.setAttribute("aria-label", t(this.note ? "composer.noteLabel" : "composer.replyLabel"));
+    this.textarea.placeholder = t(this.note ? "composer.placeholderNote" : "composer.placeholderReply");
+    this.hint.textContent = allowed ? (this.note ? t("composer.notesHint") : "") : this.hooks.why();
     this.updateCount();
     if (!allowed) this.stopTyping();
   }
@@ -121,7 +121,7 @@ export class Composer {
     this.counter.textContent = length > MAX_LENGTH - 200 ? `${length}/${MAX_LENGTH}` : "";
     this.counter.classList.toggle("over", length > MAX_LENGTH);
     this.button.disabled = this.textarea.disabled || !this.textarea.value.trim() || length > MAX_LENGTH;
-    this.button.textContent = this.note ? "Add note" : "Send";
+    this.button.textContent = t(this.note ? "composer.addNote" : "composer.send");
   }
 
   focus() {
@@ -228,7 +228,7 @@ export class Composer {
   }
 
   onKey(event) {
-    if (event.isComposing) return;
+    if (event.isComposing || event.keyCode === 229) return; // an input method or emoji picker
     const open = !this.suggestions.hidden && this.matches.length;
     if (open && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
       event.preventDefault();

@@ -3,8 +3,12 @@
 import { io } from "/widget/vendor/socket.io.esm.min.js";
 
 export class ConsoleError extends Error {
-  constructor(code, message, retryAfter) {
+  /** `details`: the refusal's other fields (e.g. `load` and `capacity` of over_capacity). */
+  constructor(code, message, retryAfter, details = {}) {
     super(message || code);
+    for (const [key, value] of Object.entries(details)) {
+      if (!(key in this)) this[key] = value;
+    }
     this.code = code;
     this.retryAfter = retryAfter;
   }
@@ -74,7 +78,7 @@ export class Connection {
     if (!ack.ok) {
       const error = ack.error || {};
       if (error.code === "unauthorized") this.toLogin();
-      throw new ConsoleError(error.code || "error", error.message, error.retry_after);
+      throw new ConsoleError(error.code || "error", error.message, error.retry_after, error);
     }
     return ack;
   }

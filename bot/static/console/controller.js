@@ -5,6 +5,7 @@
 import { announce } from "./dom.js";
 import { clientId, visitorName } from "./format.js";
 import { renderMine } from "./lists.js";
+import { t } from "./texts.js";
 
 export class Controller {
   /** ui: {toast(text), nodes} ; tabs and conn are set by main.js once created. */
@@ -15,11 +16,15 @@ export class Controller {
     this.tabs = null;
     this.conn = null;
     this.taking = new Set();     // chats this console is taking (their ack opens them)
+    this.overrides = new Set();  // "chat:agent" moves the agent confirmed past a capacity
+    this.seenSent = new Map();   // chat -> the last shopper message id reported seen
   }
 
   fail(error) {
     if (error && error.code === "unauthorized") return; // the connection goes to /login
-    this.ui.toast(error && error.message ? error.message : String(error));
+    const key = `error.${error && error.code}`;
+    const text = t(key);
+    this.ui.toast(text !== key ? text : (error && error.message) || String(error));
   }
 
   panel(id) {
@@ -42,17 +47,34 @@ export class Controller {
     if (activate && focus) this.select(id, { focus });
   }
 
+  /**
+   * A move refused with `over_capacity` becomes an explicit choice: the refusal says
+   * so, and the same button, clicked again, sends it with `override` (the server logs it).
+   */
+  overCapacity(key, error, message) {
+    if (error.code !== "over_capacity") return false;
+    this.overrides.add(key);
+    this.ui.toast(message);
+    this.store.emit("queue", this.store.queue); // the Take buttons say "anyway" now
+    return true;
+  }
+
   async take(id) {
     this.taking.add(id);
+    const key = `take:${id}`;
     try {
-      const ack = await this.conn.call("take", { conversation_id: id });
+      const payload = { conversation_id: id };
+      if (this.overrides.has(key)) payload.override = true;
+      const ack = await this.conn.call("take", payload);
+      this.overrides.delete(key);
       this.store.addMine(id);
       this.showOpened(id, ack);
       this.select(id, { focus: true });
-      announce(`You took the chat with ${visitorName(ack.conversation)}.`);
+      announce(t("say.took", { name: visitorName(ack.conversation) }));
     } catch (error) {
-      this.fail(error);
+      if (!this.overCapacity(key, error, t("chat.overCapacity", error))) this.fail(error);
       if (this.store.view(id)) await this.loadView(id);
+      this.refreshView(id);
     } finally {
       this.taking.delete(id);
     }
@@ -60,21 +82,37 @@ export class Controller {
 
   async transfer(id, agentId) {
     const target = this.store.agents.find((a) => a.id === agentId);
-    const name = target ? target.name : "another agent";
+    const name = target ? target.name : t("say.anotherAgent");
+    const key = `transfer:${id}:${agentId}`;
     try {
-      await this.conn.call("transfer", { conversation_id: id, agent_id: agentId });
-      announce(`Chat transferred to ${name}.`);
-      this.ui.toast(`Chat transferred to ${name}.`);
+      const payload = { conversation_id: id, agent_id: agentId };
+      if (this.overrides.has(key)) payload.override = true;
+      await this.conn.call("transfer", payload);
+      this.overrides.delete(key);
+      announce(t("say.transferred", { name }));
+      this.ui.toast(t("say.transferred", { name }));
     } catch (error) {
-      this.fail(error);
+      if (!this.overCapacity(key, error, t("chat.targetFull", { ...error, name }))) this.fail(error);
+      this.refreshView(id);
     }
+  }
+
+  /** Tell the server what the agent has seen of a chat of theirs (the shopper sees "seen"). */
+  seen(id) {
+    const view = this.store.view(id);
+    if (!view || !this.store.isMine(id) || !this.conn || !this.conn.connected) return;
+    if (document.visibilityState !== "visible" || this.store.active !== id) return;
+    const last = view.messages.filter((m) => m.author === "shopper").at(-1);
+    if (!last || last.id <= (this.seenSent.get(id) || 0)) return;
+    this.seenSent.set(id, last.id);
+    this.conn.call("seen", { conversation_id: id, message_id: last.id }).catch(() => this.seenSent.delete(id));
   }
 
   async resolve(id) {
     try {
       await this.conn.call("resolve", { conversation_id: id });
       this.markClosed(id);
-      announce("Chat resolved.");
+      announce(t("say.resolved"));
     } catch (error) {
       this.fail(error);
     }
@@ -111,7 +149,7 @@ export class Controller {
   }
 
   ticketDone(ticketId) {
-    this.conn.call("ticket_done", { id: ticketId }).then(() => announce("Ticket resolved."),
+    this.conn.call("ticket_done", { id: ticketId }).then(() => announce(t("say.ticketResolved")),
       (error) => this.fail(error));
   }
 
@@ -120,7 +158,7 @@ export class Controller {
     try {
       const ack = await this.conn.call("ticket_reply", { id: ticketId, client_id: clientId("t"), text });
       this.store.upsertTicket(ack.ticket);
-      announce("Answer sent.");
+      announce(t("say.answerSent"));
       return true;
     } catch (error) {
       this.fail(error);
@@ -149,7 +187,7 @@ export class Controller {
     try {
       const ack = await this.conn.call("status", { status });
       this.store.setStatus(ack.status);
-      announce(ack.status === "online" ? "You are online." : "You are away.");
+      announce(t(ack.status === "online" ? "say.online" : "say.away"));
     } catch (error) {
       this.fail(error);
     }
@@ -172,7 +210,7 @@ export class Controller {
     } catch (error) {
       if (this.store.view(id) !== view) return;
       item.offline = error.code === "offline" || error.code === "timeout";
-      item.error = item.offline ? "waiting for the connection" : error.message;
+      item.error = item.offline ? t("msg.waitingConnection") : error.message;
       this.panel(id).renderPending();
     }
   }
@@ -189,6 +227,7 @@ export class Controller {
       panel.renderCard();
     }
     this.tabs.renderTabs();
+    this.seen(id);
   }
 
   /** `open` a chat: its card and whole transcript, and live updates from now on. */
@@ -201,7 +240,7 @@ export class Controller {
       if (!view) return;
       view.loading = false;
       if (error.code === "forbidden" || error.code === "not_found") {
-        view.gone = "You can no longer read this chat.";
+        view.gone = t("chat.gone");
         this.store.dropMine(id);
       } else {
         this.fail(error);
@@ -234,7 +273,7 @@ export class Controller {
   async connected() {
     const nodes = this.ui.nodes;
     this.store.connected = true;
-    nodes.connState.textContent = "Connected";
+    nodes.connState.textContent = t("conn.connected");
     nodes.connState.className = "conn ok";
     try {
       this.store.applySync(await this.conn.call("sync", {}));
@@ -255,12 +294,12 @@ export class Controller {
 
   disconnected() {
     this.store.connected = false;
-    this.ui.nodes.connState.textContent = "Reconnecting\u2026";
+    this.ui.nodes.connState.textContent = t("conn.reconnecting");
     this.ui.nodes.connState.className = "conn bad";
   }
 
   refused(error) {
-    this.ui.nodes.connState.textContent = `Not connected: ${error.message || error.code}`;
+    this.ui.nodes.connState.textContent = t("conn.refused", { reason: error.message || error.code });
     this.ui.nodes.connState.className = "conn bad";
   }
 }

@@ -2,6 +2,7 @@
 
 import { announce } from "./dom.js";
 import { renderMine } from "./lists.js";
+import { t } from "./texts.js";
 
 const TYPING_SHOWN_MS = 8000; // a typing indicator without news expires
 
@@ -14,8 +15,8 @@ export function serverEvents(ctl) {
     queue(cards) {
       const fresh = store.setQueue(Array.isArray(cards) ? cards : []);
       for (const id of fresh) {
-        notifier.alert(id, "New chat waiting", { sound: store.status === "online" });
-        announce("A new chat is waiting in the queue.");
+        notifier.alert(id, t("alert.waiting"), { sound: store.status === "online" });
+        announce(t("say.waiting"));
       }
       // An open waiting chat that left the queue without becoming ours: see where it went.
       const waiting = new Set(store.queue.map((card) => card.id));
@@ -31,7 +32,7 @@ export function serverEvents(ctl) {
       if (ctl.taking.has(id)) return; // our own take: its ack opens the chat
       if (store.view(id)) ctl.loadView(id);
       else ctl.openChat(id, { activate: !store.active });
-      const text = by === "transfer" ? "Chat transferred to you" : "New chat assigned";
+      const text = t(by === "transfer" ? "alert.transferred" : "alert.assigned");
       notifier.alert(id, text);
       announce(`${text}.`);
     },
@@ -43,8 +44,7 @@ export function serverEvents(ctl) {
         if (store.isManager) {
           ctl.loadView(id);
         } else {
-          view.gone = reason === "transferred" ? "This chat was transferred to another agent."
-            : "This chat went back to the queue.";
+          view.gone = t(reason === "transferred" ? "chat.transferredAway" : "chat.requeued");
           ctl.conn.call("close_view", { conversation_id: id }).catch(() => {});
           ctl.refreshView(id);
         }
@@ -55,11 +55,14 @@ export function serverEvents(ctl) {
       ctl.markClosed(id);
     },
 
-    /** A chat we have open changed: its mood and reasons with each message, its status. */
+    /** A chat we have open changed: its mood and reasons with each message, its status,
+     * its rating when the shopper gives it. */
     card(patch) {
       if (!patch || !patch.id || !store.cards.has(patch.id)) return;
+      const rated = patch.csat && (store.cards.get(patch.id).csat || {}).rating !== patch.csat.rating;
       store.patchCard(patch.id, patch);
       ctl.refreshView(patch.id);
+      if (rated) announce(t("say.rating", { rating: patch.csat.rating }));
     },
 
     /** Managers: chats with an agent, as they change. */
@@ -77,13 +80,14 @@ export function serverEvents(ctl) {
       if (message.author !== "shopper") return;
       view.typing = null;
       panel.renderTyping();
+      ctl.seen(view.id);
       if (store.active !== view.id || document.hidden) {
         view.unread += 1;
         ctl.tabs.renderTabs();
         mineList();
       }
       if (document.hidden && store.isMine(view.id)) {
-        notifier.alert(`m:${view.id}`, "New message", { sound: false });
+        notifier.alert(`m:${view.id}`, t("alert.message"), { sound: false });
       }
     },
 
@@ -122,7 +126,7 @@ export function serverEvents(ctl) {
       if (!item || typeof item.id !== "number") return;
       const fresh = !store.tickets.some((t) => t.id === item.id);
       store.upsertTicket(item);
-      if (fresh && item.status === "open") announce("A new offline ticket.");
+      if (fresh && item.status === "open") announce(t("say.ticket"));
     },
   };
 }

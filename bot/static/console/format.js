@@ -1,4 +1,6 @@
-// Pure formatting helpers: times, durations, mood labels, safe links, ids.
+// Pure formatting helpers: times, durations, language names, safe links, ids.
+
+import { t } from "./texts.js";
 
 export function clock(iso) {
   if (!iso) return "";
@@ -23,26 +25,16 @@ export function duration(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
 
-/** The mood score (-1 unhappy .. 1 content) as a word and a CSS level. */
-export function moodLabel(score) {
-  if (typeof score !== "number" || Number.isNaN(score)) return { label: "Unknown", level: "unknown" };
-  if (score <= -0.5) return { label: "Very unhappy", level: "very-unhappy" };
-  if (score < -0.15) return { label: "Unhappy", level: "unhappy" };
-  if (score <= 0.15) return { label: "Neutral", level: "neutral" };
-  return { label: "Content", level: "content" };
-}
-
 export function signed(score) {
   if (typeof score !== "number") return "";
   const text = Math.abs(score).toFixed(2);
   return score < 0 ? `\u2212${text}` : `+${text}`;
 }
 
-const LANGUAGES = { en: "English", it: "Italian", pl: "Polish" };
-
 export function languageName(code) {
-  if (!code) return "Unknown";
-  return LANGUAGES[code] ? `${LANGUAGES[code]} (${code})` : code;
+  if (!code) return t("mood.unknown");
+  const name = t(`lang.${code}`);
+  return name === `lang.${code}` ? code : `${name} (${code})`;
 }
 
 /** Only http(s) URLs may become links; anything else is shown as text. */
@@ -63,12 +55,11 @@ export function clientId(prefix = "c") {
   return `${prefix}-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** What to call a shopper in lists and tab titles. */
+/** What to call a shopper in lists and tab titles: their name or e-mail, else the
+ * friendly name the server made for the chat ("Amber Otter"). */
 export function visitorName(card) {
   const visitor = (card && card.visitor) || {};
-  if (visitor.name) return visitor.name;
-  if (visitor.email) return visitor.email;
-  return `Visitor ${String(card && card.id || "").slice(0, 6)}`;
+  return visitor.name || visitor.email || visitor.alias || String(card && card.id || "");
 }
 
 /** The last shopper (or any) message of a card, for list previews. */

@@ -3,6 +3,7 @@
 import { el, replaceKeepFocus } from "./dom.js";
 import { dateTime, languageName, preview, visitorName } from "./format.js";
 import { moodIndicator, presenceBadge, waitTimer } from "./cardinfo.js";
+import { t } from "./texts.js";
 
 function count(node, n) {
   node.textContent = String(n);
@@ -10,13 +11,15 @@ function count(node, n) {
 
 function cardSummary(card, { showAgent = false, position = null } = {}) {
   const reasons = (card.reasons || []).join(", ");
+  const page = card.page && (card.page.title || card.page.url);
   return [
     el("span", { class: "item-top" },
-      position ? el("span", { class: "position", title: "Place in the queue" }, `#${position}`) : null,
+      position ? el("span", { class: "position", title: t("list.position") }, `#${position}`) : null,
       el("span", { class: "item-name" }, visitorName(card)), waitTimer(card)),
-    el("span", { class: "item-meta" }, moodIndicator(card.mood, { compact: true }),
-      el("span", { class: "lang" }, card.language ? card.language.toUpperCase() : "?"),
+    el("span", { class: "item-meta" }, moodIndicator(card.mood, { compact: true, label: card.mood_label }),
+      el("span", { class: "lang", title: languageName(card.language) }, card.language ? card.language.toUpperCase() : "?"),
       showAgent && card.agent ? el("span", { class: "item-agent" }, card.agent.name || "") : null),
+    page ? el("span", { class: "item-page", title: card.page.url || "" }, page) : null,
     reasons ? el("span", { class: "item-reasons" }, reasons) : null,
     el("span", { class: "item-preview" }, preview(card)),
   ];
@@ -25,25 +28,27 @@ function cardSummary(card, { showAgent = false, position = null } = {}) {
 export function renderQueue(store, actions, list, counter) {
   count(counter, store.queue.length);
   if (!store.queue.length) {
-    replaceKeepFocus(list, [el("li", { class: "empty" }, "Nobody is waiting.")]);
+    replaceKeepFocus(list, [el("li", { class: "empty" }, t("list.nobodyWaiting"))]);
     return;
   }
+  const anyway = (card) => Boolean(actions.overrides && actions.overrides.has(`take:${card.id}`));
   replaceKeepFocus(list, store.queue.map((card) => el("li", { class: "item", dataset: { id: card.id } },
     el("button", {
       type: "button", class: "item-open", dataset: { focusKey: `q-${card.id}` },
-      "aria-label": `Open waiting chat with ${visitorName(card)}, ${languageName(card.language)}`,
+      "aria-label": t("list.openWaiting", { name: visitorName(card), language: languageName(card.language) }),
       onclick: () => actions.openChat(card.id, { focus: true }),
     }, ...cardSummary(card, { position: card.position })),
     el("button", {
       type: "button", class: "item-take primary", dataset: { focusKey: `t-${card.id}` },
-      "aria-label": `Take chat with ${visitorName(card)}`, onclick: () => actions.take(card.id),
-    }, "Take"))));
+      "aria-label": t(anyway(card) ? "list.takeWithAnyway" : "list.takeWith", { name: visitorName(card) }),
+      onclick: () => actions.take(card.id),
+    }, t(anyway(card) ? "list.takeAnyway" : "list.take")))));
 }
 
 export function renderMine(store, actions, list, counter) {
   count(counter, store.mine.length);
   if (!store.mine.length) {
-    replaceKeepFocus(list, [el("li", { class: "empty" }, "No chats assigned to you.")]);
+    replaceKeepFocus(list, [el("li", { class: "empty" }, t("list.noneMine"))]);
     return;
   }
   replaceKeepFocus(list, store.mine.map((id) => {
@@ -57,7 +62,7 @@ export function renderMine(store, actions, list, counter) {
         onclick: () => actions.openChat(id, { focus: true }),
       }, ...cardSummary(card),
       el("span", { class: "item-bottom" }, presenceBadge(card.shopper_online),
-        unread ? el("span", { class: "unread", "aria-label": `${unread} unread` }, String(unread)) : null)));
+        unread ? el("span", { class: "unread", "aria-label": t("list.unread", { n: unread }) }, String(unread)) : null)));
   }));
 }
 
@@ -66,7 +71,7 @@ export function renderAll(store, actions, section, list, counter) {
   if (store.allChats === null) return;
   count(counter, store.allChats.length);
   if (!store.allChats.length) {
-    replaceKeepFocus(list, [el("li", { class: "empty" }, "No active chats.")]);
+    replaceKeepFocus(list, [el("li", { class: "empty" }, t("list.noneActive"))]);
     return;
   }
   replaceKeepFocus(list, store.allChats.map((card) => el("li", { class: "item", dataset: { id: card.id } },
@@ -80,86 +85,85 @@ export function renderAgents(store, list) {
   const order = { online: 0, away: 1, offline: 2 };
   const agents = [...store.agents].sort((a, b) => order[a.status] - order[b.status] || a.name.localeCompare(b.name));
   if (!agents.length) {
-    list.replaceChildren(el("li", { class: "empty" }, "No agents connected."));
+    list.replaceChildren(el("li", { class: "empty" }, t("agents.none")));
     return;
   }
   const me = store.me && store.me.id;
   list.replaceChildren(...agents.map((a) => el("li", { class: `agent agent-${a.status}` },
     el("span", { class: "agent-dot", "aria-hidden": "true" }),
     el("span", { class: "agent-name" }, a.name,
-      store.me && a.id === store.me.id ? el("span", { class: "muted" }, " (you)") : null,
-      a.role === "manager" ? el("span", { class: "muted" }, " \u00b7 manager") : null),
-    el("span", { class: "agent-status" }, a.status),
+      store.me && a.id === store.me.id ? el("span", { class: "muted" }, t("agents.you")) : null,
+      a.role === "manager" ? el("span", { class: "muted" }, t("agents.manager")) : null),
+    el("span", { class: "agent-status" }, t(`agents.${a.status}`)),
     // Our own load is known exactly here; the server's list can lag behind it.
-    el("span", { class: "agent-load", title: "open chats / capacity" },
+    el("span", { class: "agent-load", title: t("agents.load") },
       `${a.id === me ? store.mine.length : a.load}/${a.capacity}`))));
 }
 
 const drafts = new Map(); // ticket id -> the answer being typed (kept across re-renders)
 
-function mailLine(t) {
-  if (!t.mail) return t.email ? null : el("p", { class: "ticket-mail muted" }, "No e-mail: the answer shows in the chat when the shopper comes back.");
-  const { status, attempts, error } = t.mail;
-  if (status === "sent") return el("p", { class: "ticket-mail ok" }, "Answer e-mailed.");
-  if (status === "pending" && !attempts) return el("p", { class: "ticket-mail" }, "Sending the e-mail\u2026");
-  const text = status === "failed"
-    ? `E-mail not sent after ${attempts} attempts: ${error || "error"}.`
-    : `E-mail not sent yet (attempt ${attempts}: ${error || "error"}); retrying.`;
+function mailLine(ticket) {
+  if (!ticket.mail) return ticket.email ? null : el("p", { class: "ticket-mail muted" }, t("ticket.noEmailLine"));
+  const { status, attempts, error } = ticket.mail;
+  if (status === "sent") return el("p", { class: "ticket-mail ok" }, t("ticket.mailed"));
+  if (status === "pending" && !attempts) return el("p", { class: "ticket-mail" }, t("ticket.mailing"));
+  const values = { n: attempts, error: error || t("ticket.error") };
+  const text = status === "failed" ? t("ticket.mailFailed", values) : t("ticket.mailRetry", values);
   return el("p", { class: "ticket-mail bad", role: "status" }, text);
 }
 
-function ticketItem(t, actions) {
-  const who = t.email || "no e-mail";
+function ticketItem(ticket, actions) {
+  const who = ticket.email || t("ticket.noEmail");
   const draft = el("textarea", {
-    class: "ticket-answer", rows: 2, maxlength: 2000, dataset: { focusKey: `r-${t.id}` },
-    "aria-label": `Answer to ${who}`, placeholder: "Write the answer\u2026",
-    oninput: (event) => drafts.set(t.id, event.target.value),
+    class: "ticket-answer", rows: 2, maxlength: 2000, dataset: { focusKey: `r-${ticket.id}` },
+    "aria-label": t("ticket.answerTo", { who }), placeholder: t("ticket.write"),
+    oninput: (event) => drafts.set(ticket.id, event.target.value),
   });
-  draft.value = drafts.get(t.id) || "";
+  draft.value = drafts.get(ticket.id) || "";
   const send = async (event) => {
     event.preventDefault();
     const text = draft.value.trim();
     if (!text) return;
-    drafts.delete(t.id); // the list is redrawn when the answer is acknowledged
+    drafts.delete(ticket.id); // the list is redrawn when the answer is acknowledged
     draft.value = "";
-    if (!(await actions.ticketReply(t.id, text))) {
-      drafts.set(t.id, text);
+    if (!(await actions.ticketReply(ticket.id, text))) {
+      drafts.set(ticket.id, text);
       draft.value = text;
     }
   };
-  return el("li", { class: `ticket ticket-${t.status}`, dataset: { id: String(t.id) } },
+  return el("li", { class: `ticket ticket-${ticket.status}`, dataset: { id: String(ticket.id) } },
     el("div", { class: "ticket-head" },
       el("span", { class: "ticket-email" }, who),
-      el("span", { class: "ticket-state" }, t.status === "answered" ? "answered" : "open"),
-      el("time", { datetime: t.created_at }, dateTime(t.created_at))),
+      el("span", { class: "ticket-state" }, t(ticket.status === "answered" ? "ticket.answered" : "ticket.open")),
+      el("time", { datetime: ticket.created_at }, dateTime(ticket.created_at))),
     el("p", { class: "ticket-source muted" },
-      t.source === "left_queue" ? "Left the queue before anyone was free." : "Left a message."),
-    t.text ? el("p", { class: "ticket-text" }, t.text) : null,
-    mailLine(t),
+      t(ticket.source === "left_queue" ? "ticket.leftQueue" : "ticket.leftMessage")),
+    ticket.text ? el("p", { class: "ticket-text" }, ticket.text) : null,
+    mailLine(ticket),
     el("form", { class: "ticket-reply", onsubmit: send }, draft,
       el("div", { class: "ticket-actions" },
-        el("button", { type: "submit", class: "primary", dataset: { focusKey: `s-${t.id}` } }, "Send answer"),
-        t.conversation_id ? el("button", {
-          type: "button", dataset: { focusKey: `o-${t.id}` }, "aria-label": `Open the chat of ${who}`,
-          onclick: () => actions.openChat(t.conversation_id, { focus: true }),
-        }, "Open chat") : null,
+        el("button", { type: "submit", class: "primary", dataset: { focusKey: `s-${ticket.id}` } }, t("ticket.send")),
+        ticket.conversation_id ? el("button", {
+          type: "button", dataset: { focusKey: `o-${ticket.id}` }, "aria-label": t("ticket.openChatOf", { who }),
+          onclick: () => actions.openChat(ticket.conversation_id, { focus: true }),
+        }, t("ticket.openChat")) : null,
         el("button", {
-          type: "button", dataset: { focusKey: `k-${t.id}` },
-          "aria-label": `Mark the ticket from ${who} as done`, onclick: () => actions.ticketDone(t.id),
-        }, "Mark done"))));
+          type: "button", dataset: { focusKey: `k-${ticket.id}` },
+          "aria-label": t("ticket.doneFor", { who }), onclick: () => actions.ticketDone(ticket.id),
+        }, t("ticket.done")))));
 }
 
 export function renderTickets(store, actions, list, counter) {
   count(counter, store.ticketsTotal);
   if (!store.tickets.length) {
-    replaceKeepFocus(list, [el("li", { class: "empty" }, "No open tickets.")]);
+    replaceKeepFocus(list, [el("li", { class: "empty" }, t("ticket.none"))]);
     return;
   }
-  const items = store.tickets.map((t) => ticketItem(t, actions));
+  const items = store.tickets.map((ticket) => ticketItem(ticket, actions));
   if (store.ticketsTotal > store.tickets.length) {
     items.push(el("li", { class: "more" }, el("button", {
       type: "button", dataset: { focusKey: "more-tickets" }, onclick: () => actions.moreTickets(),
-    }, `Show more (${store.ticketsTotal - store.tickets.length})`)));
+    }, t("ticket.more", { n: store.ticketsTotal - store.tickets.length }))));
   }
   replaceKeepFocus(list, items);
 }

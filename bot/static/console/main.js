@@ -12,6 +12,10 @@ import { Controller } from "./controller.js";
 import { serverEvents } from "./events.js";
 import { renderAgents, renderAll, renderMine, renderQueue, renderTickets } from "./lists.js";
 import { tickTimers } from "./cardinfo.js";
+import { t } from "./texts.js";
+import { languagePicker, translatePage } from "/static/common/i18n.js";
+
+translatePage(t);
 
 const byId = (id) => document.getElementById(id);
 const nodes = {
@@ -23,6 +27,7 @@ const nodes = {
   agents: byId("agents-list"), tickets: byId("tickets-list"), ticketsCount: byId("tickets-count"),
   logoutCsrf: byId("logout-csrf"),
 };
+languagePicker(byId("locale"), { csrf: () => nodes.logoutCsrf.value, label: t("language") });
 
 let toastTimer = null;
 function toast(text) {
@@ -51,10 +56,9 @@ const canned = new CannedDialog(byId("canned-dialog"), ctl);
 const panels = () => tabs.panels.values();
 store.on("status", (status) => {
   const online = status === "online";
-  nodes.statusButton.querySelector(".status-word").textContent = online ? "Online" : "Away";
+  nodes.statusButton.querySelector(".status-word").textContent = t(online ? "status.online" : "status.away");
   nodes.statusButton.className = `status-toggle ${online ? "online" : "away"}`;
-  nodes.statusButton.title = online ? "You receive new chats. Click to go away."
-    : "You receive no new chats. Click to go online.";
+  nodes.statusButton.title = t(online ? "status.onlineHint" : "status.awayHint");
 });
 store.on("queue", () => renderQueue(store, ctl, nodes.queue, nodes.queueCount));
 store.on("mine", () => {
@@ -92,7 +96,10 @@ store.on("active", (id) => {
   renderMine(store, ctl, nodes.mine, nodes.mineCount);
   const panel = id && tabs.panel(id);
   if (panel) panel.scrollDown();
+  if (id) ctl.seen(id);
 });
+// What the agent sees is what counts as seen: back to the page, the open chat is.
+document.addEventListener("visibilitychange", () => { if (store.active) ctl.seen(store.active); });
 
 // -- header buttons and keys ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 import { el } from "./dom.js";
 import { visitorName } from "./format.js";
 import { getPref, setPref } from "./prefs.js";
+import { t } from "./texts.js";
 
 export class Tabs {
   /** makePanel(view) -> ChatPanel; onSelect(id) is called when a tab is chosen. */
@@ -66,9 +67,9 @@ export class Tabs {
         "aria-selected": view.id === active ? "true" : "false", "aria-controls": `panel-${view.id}`,
         tabindex: view.id === active ? "0" : "-1", dataset: { id: view.id },
         onclick: () => this.onSelect(view.id),
-      }, el("span", { class: "tab-name" }, card ? visitorName(card) : "Loading\u2026"),
-      closed ? el("span", { class: "tab-flag" }, " (ended)") : null,
-      view.unread ? el("span", { class: "unread", "aria-label": `${view.unread} unread` }, String(view.unread)) : null);
+      }, el("span", { class: "tab-name" }, card ? visitorName(card) : t("chat.loading")),
+      closed ? el("span", { class: "tab-flag" }, t("tab.ended")) : null,
+      view.unread ? el("span", { class: "unread", "aria-label": t("list.unread", { n: view.unread }) }, String(view.unread)) : null);
     }));
     if (focusedId) {
       const again = this.tablist.querySelector(`[data-id="${CSS.escape(focusedId)}"]`);

@@ -1,17 +1,25 @@
 // The manager dashboard: filters (kept in the page's URL), headline numbers,
-// charts, breakdowns, unanswered questions and the CSAT log with transcripts.
+// charts, breakdowns, unanswered questions and the CSAT log with transcripts, in
+// the manager's language; dates and numbers as the browser writes them.
 
 import { getJSON, query } from "./api.js";
 import { distributionChart, trendChart } from "./charts.js";
+import { DateField } from "./datefield.js";
 import { byId, el } from "./dom.js";
 import { addDays, todayUtc } from "./format.js";
 import { CsatLog } from "./log.js";
 import { gapsTable, headline, splitTable } from "./tables.js";
+import { t } from "./texts.js";
 import { TranscriptDialog } from "./transcript.js";
+import { browserLocale, languagePicker, translatePage } from "/static/common/i18n.js";
 
 const FILTERS = ["since", "until", "agent", "rating", "handled", "language"];
 const DEFAULT_DAYS = 30;
 
+translatePage(t);
+languagePicker(byId("locale"), { csrf: () => byId("logout-csrf").value, label: t("language") });
+const dates = { since: new DateField(byId("f-since"), browserLocale()),
+  until: new DateField(byId("f-until"), browserLocale()) };
 const form = byId("filters");
 const errorBox = byId("error");
 const transcript = new TranscriptDialog();
@@ -35,12 +43,25 @@ function fromUrl() {
 }
 
 function toForm(state) {
-  for (const key of [...FILTERS, "period"]) form.elements[key].value = state[key] || "";
+  for (const key of [...FILTERS, "period"]) {
+    if (dates[key]) dates[key].value = state[key] || "";
+    else form.elements[key].value = state[key] || "";
+  }
 }
 
+/** The form's filter, or null (with the error shown) when a date cannot be read. */
 function fromForm() {
   const state = {};
-  for (const key of [...FILTERS, "period"]) state[key] = form.elements[key].value;
+  for (const key of [...FILTERS, "period"]) {
+    const value = dates[key] ? dates[key].value : form.elements[key].value;
+    if (value === null) {
+      const label = form.elements[key].closest("label").querySelector("span").textContent;
+      showError(t("filters.badDate", { field: label, example: byId(`f-${key}`).placeholder }));
+      byId(`f-${key}`).focus();
+      return null;
+    }
+    state[key] = value;
+  }
   return state;
 }
 
@@ -71,6 +92,7 @@ async function load(state) {
   document.body.classList.add("loading");
   const filter = filterOnly(state);
   byId("report-csv").href = `/api/report.csv${query({ ...filter, period: state.period })}`;
+  byId("report-wide-csv").href = `/api/report-wide.csv${query({ ...filter, period: state.period })}`;
   byId("log-csv").href = `/api/csat.csv${query(filter)}`;
   try {
     const data = await getJSON("/api/report", { ...filter, period: state.period });
@@ -79,7 +101,7 @@ async function load(state) {
     fillOptions(byId("f-agent"), agents.map((a) => [String(a.id), a.name]), state.agent);
     fillOptions(byId("f-language"), languages.map((l) => [l, l]), state.language);
     byId("headline").replaceChildren(...headline(report, npsEnabled));
-    byId("trend-unit").textContent = `by ${report.period}`;
+    byId("trend-unit").textContent = t("chart.by", { period: t(`period.${report.period}`) });
     byId("trend-chart").replaceChildren(trendChart(report.by_period, report.period));
     byId("distribution-chart").replaceChildren(distributionChart(report.totals.distribution));
     byId("gaps").replaceChildren(gapsTable(report.unanswered));
@@ -96,6 +118,7 @@ async function load(state) {
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const state = fromForm();
+  if (!state) return;
   history.replaceState(null, "", `/dashboard${query(state)}`);
   load(state);
 });

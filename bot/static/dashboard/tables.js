@@ -1,7 +1,8 @@
 // Headline numbers, the breakdown tables and the unanswered questions.
 
 import { el } from "./dom.js";
-import { count, duration, num, pct } from "./format.js";
+import { count, day, duration, fixed, num, pct } from "./format.js";
+import { t } from "./texts.js";
 
 function card(label, value, detail, key) {
   return el("div", { class: "card", dataset: { figure: key } },
@@ -10,71 +11,81 @@ function card(label, value, detail, key) {
     el("div", { class: "card-detail muted" }, detail));
 }
 
+/** A count with its noun, by the language's plural rules: "1 rating", "2 ratings". */
+export function many(key, n, values = {}) {
+  return t(key, { ...values, count: n ?? 0, n: count(n) });
+}
+
+function durations(d) {
+  return t("card.durations", { p90: duration(d.p90), chats: many("chats", d.count) });
+}
+
 export function headline(report, npsEnabled) {
-  const t = report.totals;
+  const s = report.totals;
   const cards = [
-    card("CSAT score", pct(t.csat_score), `${count(t.ratings)} ratings, ${count(t.low_ratings)} low`, "csat"),
-    card("Average rating", num(t.average_rating), "of 5", "average"),
-    card("Response rate", pct(t.response_rate),
-      `${count(t.surveys_answered)} of ${count(t.surveys_asked)} surveys answered`, "response"),
-    card("Chats", count(t.chats), `${count(report.empty_chats)} empty not counted`, "chats"),
-    card("Bot containment", pct(t.containment_rate), `${count(t.bot_only)} ended without a person`,
+    card(t("card.csat"), pct(s.csat_score),
+      t("card.csatDetail", { ratings: many("ratings", s.ratings), low: count(s.low_ratings) }), "csat"),
+    card(t("card.average"), num(s.average_rating), t("card.of5"), "average"),
+    card(t("card.response"), pct(s.response_rate),
+      many("card.responseDetail", s.surveys_answered, { asked: count(s.surveys_asked) }), "response"),
+    card(t("card.chats"), count(s.chats), many("card.empty", report.empty_chats), "chats"),
+    card(t("card.containment"), pct(s.containment_rate), many("card.contained", s.bot_only),
       "containment"),
-    card("Escalation rate", pct(t.escalation_rate),
-      `${count(t.escalated)} escalated, ${count(t.missed)} never answered`, "escalation"),
-    card("First response", duration(t.first_response.median),
-      `median; p90 ${duration(t.first_response.p90)} (${count(t.first_response.count)} chats)`,
+    card(t("card.escalation"), pct(s.escalation_rate),
+      many("card.escalated", s.escalated, { missed: count(s.missed) }), "escalation"),
+    card(t("card.first"), duration(s.first_response.median), durations(s.first_response),
       "first-response"),
-    card("Resolution time", duration(t.resolution.median),
-      `median; p90 ${duration(t.resolution.p90)} (${count(t.resolution.count)} chats)`,
+    card(t("card.resolution"), duration(s.resolution.median), durations(s.resolution),
       "resolution"),
   ];
   if (npsEnabled || report.nps.answers) {
     const n = report.nps;
-    cards.push(card("NPS", n.score === null ? "–" : n.score.toFixed(1),
-      `${count(n.answers)} answers: promoters ${n.promoters}, detractors ${n.detractors}`, "nps"));
+    cards.push(card(t("card.nps"), fixed(n.score, 1),
+      t("card.npsDetail", { answers: many("answers", n.answers), promoters: count(n.promoters),
+        detractors: count(n.detractors) }), "nps"));
   }
   return cards;
 }
 
 const SPLIT_COLUMNS = [
-  ["Chats", (s) => count(s.chats)],
-  ["Contained", (s) => pct(s.containment_rate)],
-  ["Escalated", (s) => count(s.escalated)],
-  ["Missed", (s) => count(s.missed)],
-  ["First response (median / p90)",
-    (s) => `${duration(s.first_response.median)} / ${duration(s.first_response.p90)}`],
-  ["Resolution (median / p90)",
-    (s) => `${duration(s.resolution.median)} / ${duration(s.resolution.p90)}`],
-  ["Ratings", (s) => count(s.ratings)],
-  ["CSAT", (s) => pct(s.csat_score)],
-  ["Average", (s) => num(s.average_rating)],
-  ["Response rate", (s) => pct(s.response_rate)],
+  ["col.chats", (s) => count(s.chats)],
+  ["col.contained", (s) => pct(s.containment_rate)],
+  ["col.escalated", (s) => count(s.escalated)],
+  ["col.missed", (s) => count(s.missed)],
+  ["col.first", (s) => `${duration(s.first_response.median)} / ${duration(s.first_response.p90)}`],
+  ["col.resolution", (s) => `${duration(s.resolution.median)} / ${duration(s.resolution.p90)}`],
+  ["col.ratings", (s) => count(s.ratings)],
+  ["col.csat", (s) => pct(s.csat_score)],
+  ["col.average", (s) => num(s.average_rating)],
+  ["col.response", (s) => pct(s.response_rate)],
 ];
 
-const SPLIT_NAMES = {
-  by_agent: "Agent", by_handled: "Handled", by_language: "Language",
-  by_reason: "Escalation reason", by_period: "Period",
-};
+/** A slice's name: dates as the browser writes them, "bot"/"escalated" in words. */
+function sliceLabel(report, split, s) {
+  if (split === "by_period") return report.period === "week" ? t("weekOf", { date: day(s.key) }) : day(s.key);
+  if (split === "by_handled") return t(`handled.${s.key}`);
+  return s.label;
+}
 
 export function splitTable(report, split) {
   const rows = report[split];
-  if (!rows.length) return el("p", { class: "muted" }, "Nothing in this range.");
+  if (!rows.length) return el("p", { class: "muted" }, t("empty.range"));
+  const name = split === "by_handled" ? t("split.handled") : t(`split.${split}`);
   return el("table", { class: "data", dataset: { split } },
     el("thead", {}, el("tr", {},
-      el("th", { scope: "col" }, SPLIT_NAMES[split]),
-      SPLIT_COLUMNS.map(([name]) => el("th", { scope: "col" }, name)))),
+      el("th", { scope: "col" }, name),
+      SPLIT_COLUMNS.map(([key]) => el("th", { scope: "col" }, t(key))))),
     el("tbody", {}, rows.map((s) => el("tr", {},
-      el("th", { scope: "row" }, s.label),
+      el("th", { scope: "row" }, sliceLabel(report, split, s)),
       SPLIT_COLUMNS.map(([, value]) => el("td", {}, value(s)))))));
 }
 
 export function gapsTable(questions) {
-  if (!questions.length) return el("p", { class: "muted" }, "The bot answered every question.");
+  if (!questions.length) return el("p", { class: "muted" }, t("empty.gaps"));
   return el("table", { class: "data gaps" },
     el("thead", {}, el("tr", {},
-      el("th", { scope: "col" }, "#"), el("th", { scope: "col" }, "Question"),
-      el("th", { scope: "col" }, "Times asked"))),
+      el("th", { scope: "col" }, t("gaps.rank")), el("th", { scope: "col" }, t("gaps.question")),
+      el("th", { scope: "col" }, t("gaps.asked")))),
     el("tbody", {}, questions.map((q, i) => el("tr", {},
       el("td", {}, String(i + 1)), el("td", {}, q.text), el("td", {}, count(q.count))))));
 }
