@@ -53,17 +53,16 @@ def open_readonly(args: argparse.Namespace) -> sqlite3.Connection:
     """The database, read-only (the server may be running)."""
     from bot.cli import CommandError
     from bot.store.db import connect
-    from bot.store.migrations import MIGRATIONS
+    from bot.store.migrations import pending
 
     path = db_path(args)
     check_db_path(path, must_exist=True)
     try:
         conn = connect(path, readonly=True)
-        conn.execute("SELECT 1 FROM csat LIMIT 1")
-        applied = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+        needed = pending(conn)
     except sqlite3.Error as exc:
         raise CommandError(f"--db {path}: not a supportbot database ({exc})") from None
-    if any(name not in applied for name, _ in MIGRATIONS):
+    if needed:
         conn.close()
         raise CommandError(f"--db {path}: the database is from an older version; start "
                            "`supportbot serve` on it once to bring it up to date")
@@ -76,11 +75,12 @@ def report_filter(args: argparse.Namespace, conn: sqlite3.Connection) -> ReportF
 
     agent = getattr(args, "agent", None)
     if agent and "@" in agent:
-        row = conn.execute("SELECT id FROM agents WHERE email = ?",
-                           (agent.strip().lower(),)).fetchone()
-        if row is None:
+        from bot.store.accounts import find_agent
+
+        found = find_agent(conn, agent)
+        if found is None:
             raise CommandError(f"--agent: no agent with e-mail {agent}")
-        agent = str(row[0])
+        agent = str(found[0].id)
     params = {"since": args.since, "until": args.until, "agent": agent,
               "rating": getattr(args, "rating", None), "handled": getattr(args, "handled", None),
               "language": getattr(args, "language", None)}

@@ -111,3 +111,9 @@ def set_disabled(conn: sqlite3.Connection, email: str, disabled: bool = True) ->
     agent = get_agent(conn, found[0].id)
     assert agent is not None
     return agent
+
+
+def agent_options(conn: sqlite3.Connection) -> list[dict[str, object]]:
+    """Every account, for the dashboard's agent filter (disabled ones marked)."""
+    rows = conn.execute("SELECT id, name, role, disabled FROM agents ORDER BY name, id")
+    return [{"id": r[0], "name": r[1], "role": r[2], "disabled": bool(r[3])} for r in rows]

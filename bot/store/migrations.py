@@ -113,6 +113,14 @@ def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
     db.table("events").create_index(["created_at"])
 
 
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """The migrations a database still needs (raises ``sqlite3.Error`` when it is not one
+    of ours)."""
+    conn.execute("SELECT 1 FROM conversations LIMIT 1")
+    applied = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    return [name for name, _ in MIGRATIONS if name not in applied]
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied."""
     db = sqlite_utils.Database(conn)

@@ -36,6 +36,7 @@ from bot.reports.csvout import LOG_HEADER, csv_text, log_row, report_rows, wide_
 from bot.reports.figures import DEFAULT_TOP, MAX_TOP
 from bot.reports.log import DEFAULT_LIMIT, MAX_LIMIT, csat_log, log_chunk
 from bot.settings import policy_config
+from bot.store.accounts import agent_options
 from bot.types import LANGUAGES
 from bot.web.pages import choose_locale, page, require_agent
 
@@ -97,11 +98,6 @@ def _csv_headers(kind: str, f: ReportFilter) -> dict[str, str]:
     return {**NO_STORE, "Content-Type": "text/csv; charset=utf-8",
             "X-Content-Type-Options": "nosniff",
             "Content-Disposition": f'attachment; filename="{_filename(kind, f)}"'}
-
-
-def agent_options(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT id, name, role, disabled FROM agents ORDER BY name, id")
-    return [{"id": r[0], "name": r[1], "role": r[2], "disabled": bool(r[3])} for r in rows]
 
 
 @routes.get("/dashboard")
