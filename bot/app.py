@@ -85,7 +85,6 @@ from bot.web.middleware import security_headers
 log = logging.getLogger(__name__)
 
 
-
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     db = Database(settings.db, batch=settings.writer_batch)
@@ -101,8 +100,7 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
     mode = semantic_mode(settings)
     encoder, cache = None, None
     if mode == "inline":  # the slow path in this process (the judging threads)
-        encoder, warning = await loop.run_in_executor(None, load_encoder, mode,
-                                                      model_dir(settings))
+        encoder, warning = await loop.run_in_executor(None, load_encoder, mode, model_dir(settings))
         if warning:
             log.warning("FAQ slow path unavailable: %s", warning)
         cache = EmbeddingCache(cache_dir(settings, server=True))
@@ -133,8 +131,13 @@ async def _judging(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     slow = None
     if semantic_mode(settings) == "process":
-        slow = SlowPath(settings.kb, matcher_config(settings), model_dir(settings),
-                        cache_dir(settings, server=True), settings.faq_workers)
+        slow = SlowPath(
+            settings.kb,
+            matcher_config(settings),
+            model_dir(settings),
+            cache_dir(settings, server=True),
+            settings.faq_workers,
+        )
     judging = Judging(slow)
     await judging.start()
     app[JUDGING] = judging
@@ -149,8 +152,13 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     fanout = Fanout(sio, scale)
     locks = KeyedLocks()
     judging = app[JUDGING]
-    brain = Brain(app[KNOWLEDGE], MoodDetector(mood_config(settings)), policy_config(settings),
-                  executor=judging.executor, slow_path=judging.slow_path)
+    brain = Brain(
+        app[KNOWLEDGE],
+        MoodDetector(mood_config(settings)),
+        policy_config(settings),
+        executor=judging.executor,
+        slow_path=judging.slow_path,
+    )
     directory = AgentDirectory(db, live, fanout)
     cards = Cards(db, live, directory, scale)
     team = Team(settings, db, OfficeHours.parse(settings.office_hours, settings.timezone))
@@ -162,8 +170,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     mailer = Mailer(settings, db, lifecycle.ticket_pushed)
     tickets = TicketService(db, fanout, locks, lifecycle, mailer, settings.shop_name)
     chat = ChatService(settings, db, live, brain, fanout, locks, lifecycle, board, csat)
-    agents = AgentService(settings, db, live, fanout, locks, lifecycle, directory, board, cards,
-                          dispatcher, tickets)
+    agents = AgentService(
+        settings, db, live, fanout, locks, lifecycle, directory, board, cards, dispatcher, tickets
+    )
     sessions = Sessions(settings, db)
     agent_namespace = AgentNamespace(settings, sessions, agents, live, app[ORIGINS])
     app[LIVE], app[LIFECYCLE], app[BOARD], app[DISPATCHER] = live, lifecycle, board, dispatcher
@@ -174,8 +183,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(agent_namespace)
     await lifecycle.rebuild()
     tasks = [
-        asyncio.create_task(Sweeper(settings, db, live, lifecycle, board,
-                                    agent_namespace.audit).run(), name="sweeper"),
+        asyncio.create_task(
+            Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit).run(),
+            name="sweeper",
+        ),
         asyncio.create_task(mailer.run(), name="mailer"),
     ]
     yield
@@ -196,8 +207,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     # The client's real address first (behind trusted proxies), so everything after sees it.
     remotes = Remotes(settings.trusted_proxies)
-    app = web.Application(middlewares=[remotes.middleware(), security_headers],
-                          client_max_size=256 * 1024)
+    app = web.Application(
+        middlewares=[remotes.middleware(), security_headers], client_max_size=256 * 1024
+    )
     app[SETTINGS] = settings
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
     app[LIMITS] = Limits(settings)

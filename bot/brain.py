@@ -139,15 +139,20 @@ class Brain:
         if pick is not None and state.kb.get(pick) is None:
             pick = None  # a forged or stale suggestion: treat the text as a question
             kind = small_talk(text)
-        base = Assessment(text, detected, lead, words, mood, kind, pick,
-                          kb_version=state.fingerprint)
+        base = Assessment(
+            text, detected, lead, words, mood, kind, pick, kb_version=state.fingerprint
+        )
         if pick is not None or kind is not None:
             return base
         faq = state.faq
         fast = faq.fast(text, detected)
         if fast.sure or not faq.has_slow_path:
-            return replace(base, match=fast.result, path="fast",
-                           needs_slow_path=not fast.sure and self.slow_path is not None)
+            return replace(
+                base,
+                match=fast.result,
+                path="fast",
+                needs_slow_path=not fast.sure and self.slow_path is not None,
+            )
         if not slow:
             return replace(base, match=fast.result, path="fast", needs_slow_path=True)
         return replace(base, match=faq.slow(text, detected), path="slow")
@@ -157,19 +162,21 @@ class Brain:
         worker processes when there are some (else in the same thread)."""
         loop = asyncio.get_running_loop()
         assessment = await loop.run_in_executor(
-            self.executor, partial(self.assess, text, pick, slow=self.slow_path is None))
+            self.executor, partial(self.assess, text, pick, slow=self.slow_path is None)
+        )
         if assessment.needs_slow_path and self.slow_path is not None:
-            match = await self.slow_path.match(text, assessment.detected_language,
-                                               assessment.kb_version)
+            match = await self.slow_path.match(
+                text, assessment.detected_language, assessment.kb_version
+            )
             if match is not None:
-                assessment = replace(assessment, match=match, path="slow",
-                                     needs_slow_path=False)
+                assessment = replace(assessment, match=match, path="slow", needs_slow_path=False)
         return assessment
 
     # -- the conversation ------------------------------------------------------------------------
 
-    def language_for(self, assessment: Assessment, current: str, setting: str,
-                     messages: int) -> str:
+    def language_for(
+        self, assessment: Assessment, current: str, setting: str, messages: int
+    ) -> str:
         """The conversation's language after this message: a fixed setting wins; the
         first message sets it; later ones switch it only when clearly in another
         language (enough words, a clear lead, not small talk), so "thanks, bye" after
@@ -181,8 +188,11 @@ class Brain:
             return current or DEFAULT_LANGUAGE
         if messages == 0 or not current:
             return detected
-        if (assessment.small_talk is None and assessment.words >= SWITCH_WORDS
-                and assessment.language_lead >= SWITCH_LEAD):
+        if (
+            assessment.small_talk is None
+            and assessment.words >= SWITCH_WORDS
+            and assessment.language_lead >= SWITCH_LEAD
+        ):
             return detected
         return current
 
@@ -203,16 +213,18 @@ class Brain:
             pick = None  # a forged or stale suggestion: treat the text as a question
         match = assessment.match
         if pick is None and assessment.pick is not None and bot_active:  # the KB changed since
-            match = self.knowledge.state.faq.fast(assessment.text,
-                                                  assessment.detected_language).result
+            match = self.knowledge.state.faq.fast(
+                assessment.text, assessment.detected_language
+            ).result
         if match is not None and match.entry_id is not None and kb.get(match.entry_id) is None:
             match = MatchResult("fallback", None, 0.0, (), match.language)  # KB edited since
         kind = assessment.small_talk if pick is None else None
         if not bot_active:
             match = None
         outcome = "answer" if pick is not None else (match.action if match else None)
-        new_state, decision = step(state, assessment.mood, outcome if bot_active else None,
-                                   config=self.policy)
+        new_state, decision = step(
+            state, assessment.mood, outcome if bot_active else None, config=self.policy
+        )
         replies: tuple[Reply, ...] = ()
         if bot_active:
             if kind is not None and match is None and pick is None:
@@ -244,17 +256,25 @@ class Brain:
         pick: str | None = None,
     ) -> Turn:
         """Judge one shopper message; when ``bot_active``, also say what the bot replies."""
-        return self.decide(self.assess(text, pick), state=state, language=language,
-                           lang_setting=lang_setting, bot_active=bot_active)
+        return self.decide(
+            self.assess(text, pick),
+            state=state,
+            language=language,
+            lang_setting=lang_setting,
+            bot_active=bot_active,
+        )
 
-    def not_helpful(self, state: ConversationMood, *, again: bool = False
-                    ) -> tuple[ConversationMood, Decision]:
+    def not_helpful(
+        self, state: ConversationMood, *, again: bool = False
+    ) -> tuple[ConversationMood, Decision]:
         """The shopper said an answer did not help (``again``: after the bot's second try)."""
-        return step(state, None, "not_helpful_again" if again else "not_helpful",
-                    config=self.policy)
+        return step(
+            state, None, "not_helpful_again" if again else "not_helpful", config=self.policy
+        )
 
-    def alternatives(self, question: str, language: str, exclude: str | None,
-                     limit: int = 3) -> list[tuple[str, str]]:
+    def alternatives(
+        self, question: str, language: str, exclude: str | None, limit: int = 3
+    ) -> list[tuple[str, str]]:
         """The next likely entries for a question whose answer did not help:
         ``(entry_id, its question in the shopper's language)``, best first."""
         knowledge = self.knowledge.state

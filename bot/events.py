@@ -240,16 +240,22 @@ class ChatResolved(Event):
     pass
 
 
-@_event("ticket.created", "a chat became an offline ticket: the shopper left an e-mail and a "
-        "message (form), or left the queue before anyone was free (left_queue)")
+@_event(
+    "ticket.created",
+    "a chat became an offline ticket: the shopper left an e-mail and a "
+    "message (form), or left the queue before anyone was free (left_queue)",
+)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TicketCreated(Event):
     ticket_id: int
     source: str = "form"
 
 
-@_event("ticket.answered", "an agent answered an offline ticket (in the chat, and by e-mail "
-        "when there is an address and a mail server)")
+@_event(
+    "ticket.answered",
+    "an agent answered an offline ticket (in the chat, and by e-mail "
+    "when there is an address and a mail server)",
+)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TicketAnswered(Event):
     ticket_id: int
@@ -279,16 +285,21 @@ class MailFailed(Event):
     error: str
 
 
-@_event("answer.retried", "after 'this did not help' the bot offered other answers or asked "
-        "the shopper to rephrase")
+@_event(
+    "answer.retried",
+    "after 'this did not help' the bot offered other answers or asked the shopper to rephrase",
+)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AnswerRetried(Event):
     message_id: int
     suggestions: list[str]
 
 
-@_event("agent.revoked", "an agent's access ended while connected (signed out, disabled or "
-        "the session expired): the connection was dropped")
+@_event(
+    "agent.revoked",
+    "an agent's access ended while connected (signed out, disabled or "
+    "the session expired): the connection was dropped",
+)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AgentRevoked(Event):
     reason: str
@@ -300,8 +311,10 @@ class AgentStatusChanged(Event):
     status: str
 
 
-@_event("agent.capacity_override", "an agent took a chat, or was given one, past its capacity "
-        "on purpose (override)")
+@_event(
+    "agent.capacity_override",
+    "an agent took a chat, or was given one, past its capacity on purpose (override)",
+)
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CapacityOverridden(Event):
     action: str  # take | transfer

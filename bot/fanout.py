@@ -60,15 +60,22 @@ class Fanout:
             namespace=SHOPPER_NS,
         )
 
-    async def publish(self, message: Message, agent_name: str | None = None, *,
-                      skip_sid: str | None = None) -> None:
+    async def publish(
+        self, message: Message, agent_name: str | None = None, *, skip_sid: str | None = None
+    ) -> None:
         """A stored message to the shopper's tabs (unless a note) and to agents watching."""
         if message.kind != "note":
-            await self.to_shopper(message.conversation_id, "message",
-                                  message_public(message, agent_name), skip_sid=skip_sid)
-        await self.to_watchers(message.conversation_id, "message",
-                               message_public(message, agent_name, for_agents=True,
-                                              scale=self.scale))
+            await self.to_shopper(
+                message.conversation_id,
+                "message",
+                message_public(message, agent_name),
+                skip_sid=skip_sid,
+            )
+        await self.to_watchers(
+            message.conversation_id,
+            "message",
+            message_public(message, agent_name, for_agents=True, scale=self.scale),
+        )
 
     async def to_watchers(self, conversation_id: str, event: str, data: Any) -> None:
         """Agents who have this conversation open."""
@@ -88,8 +95,12 @@ class Fanout:
 
     async def watchers(self, conversation_id: str) -> list[str]:
         """The agent connections (sids) that have this conversation open, on this process."""
-        return [sid for sid, _ in self.sio.manager.get_participants(
-            AGENT_NS, conversation_room(conversation_id))]
+        return [
+            sid
+            for sid, _ in self.sio.manager.get_participants(
+                AGENT_NS, conversation_room(conversation_id)
+            )
+        ]
 
     async def to_agent(self, agent_id: int, event: str, data: Any) -> None:
         await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)

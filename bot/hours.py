@@ -18,8 +18,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_PART = re.compile(r"^(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+"
-                   r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$")
+_PART = re.compile(
+    r"^(?P<first>[a-z]{3})(?:\s*-\s*(?P<last>[a-z]{3}))?\s+"
+    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +61,9 @@ class OfficeHours:
                 continue
             found = _PART.match(part)
             if not found or found["first"] not in DAYS or (found["last"] or "mon") not in DAYS:
-                raise ValueError(f"expected days and hours like 'mon-fri 09:00-18:00', "
-                                 f"got {raw.strip()!r}")
+                raise ValueError(
+                    f"expected days and hours like 'mon-fri 09:00-18:00', got {raw.strip()!r}"
+                )
             first = DAYS.index(found["first"])
             last = DAYS.index(found["last"]) if found["last"] else first
             start, end = _minutes(found["start"]), _minutes(found["end"])
@@ -93,8 +96,7 @@ class OfficeHours:
             for span in self.spans:
                 if span.day != day.weekday() or span.start >= 1440:
                     continue
-                opening = datetime.combine(day, time(span.start // 60, span.start % 60),
-                                           self.zone)
+                opening = datetime.combine(day, time(span.start // 60, span.start % 60), self.zone)
                 if opening > at:
                     return opening.astimezone(UTC)
         return None

@@ -71,11 +71,11 @@ def _jpeg(data: bytes) -> tuple[str, int, int] | None:
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             at += 2
             continue
-        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
         if length < 2:
             return None
         if marker in _SOF:
-            height, width = struct.unpack(">HH", data[at + 5:at + 9])
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
             return "image/jpeg", width, height
         if marker == 0xDA:  # image data before any frame header: not readable
             return None

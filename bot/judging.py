@@ -36,10 +36,20 @@ START_TIMEOUT = 120.0  # seconds a worker may take to load the model and the KB
 class SlowPath:
     """Worker processes that run the FAQ cascade's semantic slow path."""
 
-    def __init__(self, kb_path: Path, config: MatcherConfig, model_dir: Path | None,
-                 cache_dir: Path | None, workers: int = 1) -> None:
-        self._args = (str(kb_path), config, str(model_dir) if model_dir else None,
-                      str(cache_dir) if cache_dir else None)
+    def __init__(
+        self,
+        kb_path: Path,
+        config: MatcherConfig,
+        model_dir: Path | None,
+        cache_dir: Path | None,
+        workers: int = 1,
+    ) -> None:
+        self._args = (
+            str(kb_path),
+            config,
+            str(model_dir) if model_dir else None,
+            str(cache_dir) if cache_dir else None,
+        )
         self.workers = max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
         self.error = ""
@@ -50,8 +60,12 @@ class SlowPath:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (writer, executors) by now.
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=self._args)
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=self._args,
+        )
 
     async def start(self) -> bool:
         """Start the workers and wait until one has loaded the model and the KB."""
@@ -63,8 +77,9 @@ class SlowPath:
             error = f"worker process failed to start ({exc!r})"
         if error:
             self.error = error
-            log.warning("FAQ slow path unavailable: %s; answering with the lexical matcher "
-                        "only", error)
+            log.warning(
+                "FAQ slow path unavailable: %s; answering with the lexical matcher only", error
+            )
             await loop.run_in_executor(None, pool.shutdown)
             return False
         self._pool = pool
@@ -89,7 +104,8 @@ class SlowPath:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.get_running_loop().run_in_executor(
-                None, lambda: pool.shutdown(wait=True, cancel_futures=True))
+                None, lambda: pool.shutdown(wait=True, cancel_futures=True)
+            )
 
 
 class Judging:
@@ -115,8 +131,9 @@ _SERVICE = None
 _ERROR = ""
 
 
-def _init_worker(kb_path: str, config: MatcherConfig, model_dir: str | None,
-                 cache_dir: str | None) -> None:
+def _init_worker(
+    kb_path: str, config: MatcherConfig, model_dir: str | None, cache_dir: str | None
+) -> None:
     global _SERVICE, _ERROR
     from threadpoolctl import threadpool_limits
 

@@ -74,7 +74,8 @@ LANGID_WEIGHT = 2.0
 
 
 _GRAM_RES: dict[Language, re.Pattern[str]] = {
-    lang: re.compile("|".join(sorted(grams, key=len, reverse=True))) for lang, grams in _NGRAMS.items()
+    lang: re.compile("|".join(sorted(grams, key=len, reverse=True)))
+    for lang, grams in _NGRAMS.items()
 }
 _VOWEL_END = re.compile(r"[^\W\d_]{2}[aeiou]\b")
 _LETTER_RES: dict[Language, re.Pattern[str]] = {
@@ -99,8 +100,11 @@ def _langid() -> Any:
                     ident.set_languages(["en", "it", "pl"])
                     _identifier = ident
                 except Exception as exc:  # a broken install: keep the counts alone
-                    log.warning("language identification model unavailable (%s); using "
-                                "word and letter counts only", exc)
+                    log.warning(
+                        "language identification model unavailable (%s); using "
+                        "word and letter counts only",
+                        exc,
+                    )
                     _identifier = False
     return _identifier or None
 

@@ -50,7 +50,10 @@ class Coalesced:
     """
 
     def __init__(
-        self, fn: Callable[[], Awaitable[None]], name: str, interval: float = 0.0,
+        self,
+        fn: Callable[[], Awaitable[None]],
+        name: str,
+        interval: float = 0.0,
         duty: float = 1.0,
     ) -> None:
         if not 0 < duty <= 1:

@@ -63,16 +63,22 @@ class SmtpServer:
             port = parts.port or (465 if parts.scheme == "smtps" else 25)
         except ValueError:
             raise MailConfigError(f"bad port in {url!r}") from None
-        return cls(parts.hostname, port, parts.scheme == "smtps", starttls,
-                   unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)
+        return cls(
+            parts.hostname,
+            port,
+            parts.scheme == "smtps",
+            starttls,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+        )
 
     def send(self, message: EmailMessage, timeout: float = 20.0) -> None:
         """Hand one message to the server (blocking: runs in a worker thread)."""
         client: smtplib.SMTP
         if self.tls:
-            client = smtplib.SMTP_SSL(self.host, self.port, timeout=timeout,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=timeout)
         with client:
@@ -84,8 +90,9 @@ class SmtpServer:
 
 
 class Mailer:
-    def __init__(self, settings: Settings, db: Database,
-                 changed: Callable[[int | None], Awaitable[None]]) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, changed: Callable[[int | None], Awaitable[None]]
+    ) -> None:
         self.settings = settings
         self.db = db
         self.changed = changed  # told the ticket id after each attempt
@@ -137,11 +144,17 @@ class Mailer:
                 final = attempts >= self.settings.smtp_attempts
                 retry_at = None if final else iso(now() + timedelta(seconds=self.pause(attempts)))
                 error = f"{type(exc).__name__}: {exc}"[:500]
-                log.warning("e-mail %d for ticket %s not sent (attempt %d%s): %s", mail.id,
-                            mail.ticket_id, attempts, ", giving up" if final else "",
-                            type(exc).__name__)
-                await self.db.write(partial(_failed, mail=mail, error=error, retry_at=retry_at,
-                                            final=final))
+                log.warning(
+                    "e-mail %d for ticket %s not sent (attempt %d%s): %s",
+                    mail.id,
+                    mail.ticket_id,
+                    attempts,
+                    ", giving up" if final else "",
+                    type(exc).__name__,
+                )
+                await self.db.write(
+                    partial(_failed, mail=mail, error=error, retry_at=retry_at, final=final)
+                )
             else:
                 sent += 1
                 await self.db.write(partial(_sent, mail=mail))
@@ -163,13 +176,28 @@ class Mailer:
 def _sent(conn: sqlite3.Connection, mail: Mail) -> None:
     at = now_iso()
     tickets.mail_sent(conn, mail.id, at)
-    ev.insert_events(conn, ev.MailSent(conversation_id=mail.conversation_id, created_at=at,
-                                       ticket_id=mail.ticket_id, attempts=mail.attempts + 1))
+    ev.insert_events(
+        conn,
+        ev.MailSent(
+            conversation_id=mail.conversation_id,
+            created_at=at,
+            ticket_id=mail.ticket_id,
+            attempts=mail.attempts + 1,
+        ),
+    )
 
 
-def _failed(conn: sqlite3.Connection, mail: Mail, error: str, retry_at: str | None,
-            final: bool) -> None:
+def _failed(
+    conn: sqlite3.Connection, mail: Mail, error: str, retry_at: str | None, final: bool
+) -> None:
     tickets.mail_failed(conn, mail.id, error, retry_at)
-    ev.insert_events(conn, ev.MailFailed(conversation_id=mail.conversation_id,
-                                         ticket_id=mail.ticket_id, attempts=mail.attempts + 1,
-                                         final=final, error=error))
+    ev.insert_events(
+        conn,
+        ev.MailFailed(
+            conversation_id=mail.conversation_id,
+            ticket_id=mail.ticket_id,
+            attempts=mail.attempts + 1,
+            final=final,
+            error=error,
+        ),
+    )

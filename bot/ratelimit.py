@@ -36,8 +36,9 @@ class RateLimiter:
     keeps it over the limit leaves the window (never more than ``window``).
     """
 
-    def __init__(self, limit: int, window: float, *, buckets: int = BUCKETS,
-                 max_keys: int = MAX_KEYS) -> None:
+    def __init__(
+        self, limit: int, window: float, *, buckets: int = BUCKETS, max_keys: int = MAX_KEYS
+    ) -> None:
         self.limit = limit
         self.window = window
         self.buckets = buckets
@@ -117,7 +118,9 @@ class RateLimiter:
         past ``max_keys`` (they start afresh if they come back)."""
         if bucket - self._pruned >= self.buckets:
             self._pruned = bucket
-            for key in [k for k, hits in self._hits.items() if hits[-1][0] <= bucket - self.buckets]:
+            for key in [
+                k for k, hits in self._hits.items() if hits[-1][0] <= bucket - self.buckets
+            ]:
                 del self._hits[key]
         while len(self._hits) >= self.max_keys:
             del self._hits[next(iter(self._hits))]
@@ -221,12 +224,11 @@ class Limits:
         window, address_window = settings.rate_limit_window, settings.address_window
         self.messages = Rule("messages", settings.rate_limit_messages, window)
         self.handoffs = Rule("handoffs", settings.rate_limit_handoffs, window)
-        self.address_messages = Rule("address_messages", settings.address_messages,
-                                     address_window)
-        self.address_conversations = Rule("address_conversations",
-                                          settings.address_conversations, address_window)
-        self.address_handoffs = Rule("address_handoffs", settings.address_handoffs,
-                                     address_window)
+        self.address_messages = Rule("address_messages", settings.address_messages, address_window)
+        self.address_conversations = Rule(
+            "address_conversations", settings.address_conversations, address_window
+        )
+        self.address_handoffs = Rule("address_handoffs", settings.address_handoffs, address_window)
         self.address_tickets = Rule("address_tickets", settings.address_tickets, address_window)
         self.connections = Rule("address_connections", settings.address_connections)
 

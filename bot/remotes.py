@@ -106,10 +106,16 @@ class Remotes:
         forwarded = request.forwarded
         if forwarded:
             return [(element.get("for"), element.get("proto")) for element in forwarded]
-        chain = [part for value in request.headers.getall(hdrs.X_FORWARDED_FOR, ())
-                 for part in value.split(",")]
-        protos = [part.strip().lower() for value in request.headers.getall(hdrs.X_FORWARDED_PROTO, ())
-                  for part in value.split(",")]
+        chain = [
+            part
+            for value in request.headers.getall(hdrs.X_FORWARDED_FOR, ())
+            for part in value.split(",")
+        ]
+        protos = [
+            part.strip().lower()
+            for value in request.headers.getall(hdrs.X_FORWARDED_PROTO, ())
+            for part in value.split(",")
+        ]
         if len(protos) == len(chain):
             return list(zip(chain, protos, strict=True))
         # Proxies that overwrite X-Forwarded-Proto leave one value, about the client.
@@ -147,7 +153,9 @@ class Remotes:
             log.warning(
                 "requests come through a proxy at %s that is not trusted: every client looks "
                 "the same to the per-address limits; start with --trusted-proxy %s if it is yours",
-                peer, peer)
+                peer,
+                peer,
+            )
 
     def middleware(self) -> Any:
         @web.middleware

@@ -159,8 +159,9 @@ def _coerce(raw: str, current: Any, kind: Any = None) -> Any:
     fields whose default is None)."""
     if current is None:
         annotation = str(kind)
-        current = 0 if annotation.startswith("int") else 0.0 if annotation.startswith(
-            "float") else ""
+        current = (
+            0 if annotation.startswith("int") else 0.0 if annotation.startswith("float") else ""
+        )
     if isinstance(current, bool):
         value = raw.strip().lower()
         if value in {"1", "true", "yes", "on"}:
@@ -201,8 +202,10 @@ SEMANTIC_MODES = ("off", "inline", "process")
 def semantic_mode(settings: Settings) -> str:
     mode = settings.faq_semantic.strip().lower()
     if mode not in SEMANTIC_MODES:
-        raise SettingsError(f"{ENV_PREFIX}FAQ_SEMANTIC: expected one of {', '.join(SEMANTIC_MODES)}, "
-                            f"got {settings.faq_semantic!r}")
+        raise SettingsError(
+            f"{ENV_PREFIX}FAQ_SEMANTIC: expected one of {', '.join(SEMANTIC_MODES)}, "
+            f"got {settings.faq_semantic!r}"
+        )
     return mode
 
 
@@ -224,11 +227,14 @@ def model_dir(settings: Settings) -> Path | None:
 def matcher_config(settings: Settings) -> MatcherConfig:
     from bot.kb.matcher import MatcherConfig
 
-    return MatcherConfig(calibrate=settings.faq_calibrate, **_set(
-        answer_threshold=settings.faq_answer_threshold,
-        answer_margin=settings.faq_answer_margin,
-        suggest_threshold=settings.faq_suggest_threshold,
-    ))
+    return MatcherConfig(
+        calibrate=settings.faq_calibrate,
+        **_set(
+            answer_threshold=settings.faq_answer_threshold,
+            answer_margin=settings.faq_answer_margin,
+            suggest_threshold=settings.faq_suggest_threshold,
+        ),
+    )
 
 
 def _set(**values: Any) -> dict[str, Any]:
@@ -245,9 +251,11 @@ def mood_config(settings: Settings) -> MoodConfig:
 def policy_config(settings: Settings) -> PolicyConfig:
     from bot.mood.policy import PolicyConfig
 
-    return PolicyConfig(**_set(
-        decay=settings.mood_decay,
-        mood_threshold=settings.mood_threshold,
-        offer_after_failures=settings.offer_person_after,
-        escalate_after_failures=settings.escalate_after,
-    ))
+    return PolicyConfig(
+        **_set(
+            decay=settings.mood_decay,
+            mood_threshold=settings.mood_threshold,
+            offer_after_failures=settings.offer_person_after,
+            escalate_after_failures=settings.escalate_after,
+        )
+    )

@@ -143,13 +143,13 @@ class Server(socketio.AsyncServer):
                 self._held[eio_sid] = key
             elif self._turn_away.acquire(key):
                 timer = asyncio.get_running_loop().call_later(
-                    TURN_AWAY_AFTER, self._close_soon, eio_sid)
+                    TURN_AWAY_AFTER, self._close_soon, eio_sid
+                )
                 self._turning_away[eio_sid] = (key, timer)
                 self._log_refusal(key, limits.connections.limit)
             else:
                 self._log_refusal(key, limits.connections.limit)
-                return {"code": "too_many_connections",
-                        "message": MESSAGES["too_many_connections"]}
+                return {"code": "too_many_connections", "message": MESSAGES["too_many_connections"]}
         return await super()._handle_eio_connect(eio_sid, environ)
 
     def _close_soon(self, eio_sid: str) -> None:
@@ -165,8 +165,12 @@ class Server(socketio.AsyncServer):
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         if eio_sid in self._turning_away:
             error = refusal("too_many_connections")
-            await self._send_packet(eio_sid, self.packet_class(
-                packet.CONNECT_ERROR, data=error.error_args, namespace=namespace or "/"))
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    packet.CONNECT_ERROR, data=error.error_args, namespace=namespace or "/"
+                ),
+            )
             await self.eio.disconnect(eio_sid)
             return
         await super()._handle_connect(eio_sid, namespace, data)
@@ -219,8 +223,9 @@ class Namespace(socketio.AsyncNamespace):
         name = event if isinstance(event, str) else "<not a name>"
         try:
             if event is UNREADABLE:
-                raise ClientError("invalid_payload",
-                                  "The packet is not JSON, or is nested too deeply.")
+                raise ClientError(
+                    "invalid_payload", "The packet is not JSON, or is nested too deeply."
+                )
             if not isinstance(event, str):
                 raise ClientError("unknown_event", "An event name is a string.")
             if name not in self.events:

@@ -35,8 +35,15 @@ AUDIT_INTERVAL = 1.0
 
 
 class Sweeper:
-    def __init__(self, settings: Settings, db: Database, live: LiveState, lifecycle: Lifecycle,
-                 board: QueueBoard, audit: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        live: LiveState,
+        lifecycle: Lifecycle,
+        board: QueueBoard,
+        audit: Callable[[], Awaitable[None]],
+    ) -> None:
         self.settings = settings
         self.db = db
         self.live = live
@@ -71,8 +78,9 @@ class Sweeper:
         before = iso(now() - timedelta(seconds=self.settings.inactivity_timeout))
         idle = await self.db.read(partial(convs.idle_conversations, before=before))
         for conversation_id in idle:
-            if (await self.live.queued(conversation_id)
-                    and await self.live.shopper_online(conversation_id)):
+            if await self.live.queued(conversation_id) and await self.live.shopper_online(
+                conversation_id
+            ):
                 continue  # still waiting on the page for a person: keep the place in the queue
             await self.lifecycle.close(conversation_id, by="timeout", reason="inactivity")
 
@@ -85,10 +93,15 @@ class Sweeper:
             if moment - presence.disconnected_at < grace:
                 continue
             for conversation_id in sorted(await self.live.owned_by(presence.agent_id)):
-                log.info("agent %s gone for %.0f s: requeueing %s", presence.agent_id,
-                         moment - presence.disconnected_at, conversation_id)
-                await self.lifecycle.requeue(conversation_id, presence.agent_id,
-                                             "agent disconnected")
+                log.info(
+                    "agent %s gone for %.0f s: requeueing %s",
+                    presence.agent_id,
+                    moment - presence.disconnected_at,
+                    conversation_id,
+                )
+                await self.lifecycle.requeue(
+                    conversation_id, presence.agent_id, "agent disconnected"
+                )
 
     async def ticket_abandoned_chats(self) -> None:
         """A waiting shopper gone for longer than the grace period: the chat leaves the
@@ -102,10 +115,14 @@ class Sweeper:
             conversation = await self.lifecycle.get(conversation_id)
             if conversation.status != Status.QUEUED:
                 continue
-            log.info("shopper of %s gone for %.0f s: it becomes an offline ticket",
-                     conversation_id, moment - away)
+            log.info(
+                "shopper of %s gone for %.0f s: it becomes an offline ticket",
+                conversation_id,
+                moment - away,
+            )
             try:
-                await self.lifecycle.follow_up(conversation_id, "left_queue",
-                                               email=conversation.visitor_email)
+                await self.lifecycle.follow_up(
+                    conversation_id, "left_queue", email=conversation.visitor_email
+                )
             except ClientError:  # it moved on meanwhile (taken, closed)
                 log.debug("%s moved on before it became a ticket", conversation_id)

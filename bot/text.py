@@ -23,12 +23,30 @@ SNOWBALL = {"en": "english", "it": "italian", "pl": "polish"}
 NUMBER = "#"
 
 # Characters NFKD does not split into base letter + accent, and typographic marks.
-_FOLD = str.maketrans({
-    "\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'",
-    "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ß": "ss",
-    "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
-    "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-})
+_FOLD = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u02bc": "'",
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+    }
+)
 
 
 def fold(text: str) -> str:
@@ -65,18 +83,45 @@ _EN_CONTRACTIONS = (
 )
 # Contractions typed without the apostrophe (only unambiguous ones).
 _EN_BARE = {
-    "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not",
-    "arent": "are not", "wasnt": "was not", "werent": "were not", "havent": "have not",
-    "hasnt": "has not", "hadnt": "had not", "cant": "can not", "cannot": "can not",
-    "couldnt": "could not", "wouldnt": "would not", "shouldnt": "should not",
-    "wont": "will not", "im": "i am", "ive": "i have", "youre": "you are",
-    "theyre": "they are", "thats": "that is", "whats": "what is", "wheres": "where is",
-    "hows": "how is", "whys": "why is", "theres": "there is", "lets": "let us",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "werent": "were not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "hadnt": "had not",
+    "cant": "can not",
+    "cannot": "can not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "wont": "will not",
+    "im": "i am",
+    "ive": "i have",
+    "youre": "you are",
+    "theyre": "they are",
+    "thats": "that is",
+    "whats": "what is",
+    "wheres": "where is",
+    "hows": "how is",
+    "whys": "why is",
+    "theres": "there is",
+    "lets": "let us",
 }
 _IT_ELISION = re.compile(r"\b(\w+)'")
 _IT_ELIDED = {
-    "dov": "dove", "c": "ci", "com": "come", "qual": "quale", "cos": "cosa",
-    "po": "poco", "anch": "anche", "quest": "questo", "quell": "quello",
+    "dov": "dove",
+    "c": "ci",
+    "com": "come",
+    "qual": "quale",
+    "cos": "cosa",
+    "po": "poco",
+    "anch": "anche",
+    "quest": "questo",
+    "quell": "quello",
 }
 
 
@@ -131,8 +176,7 @@ _ELONGATED = re.compile(r"([a-z])\1{2,}")
 # Emoticons are matched before words so that ":(" or ":-D" stay whole.
 _EMOTICON = r"(?:[:;=8x][-'^o]?[()\[\]dDpP/\\|@3*$]+|<3|\)\):|\(\(:)"
 _EMOJI = r"[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
-MOOD_TOKEN = re.compile(
-    rf"{_EMOTICON}(?=\s|$)|[a-z0-9]+(?:['\-][a-z0-9]+)*|[!?]+|[.,;:]+|{_EMOJI}")
+MOOD_TOKEN = re.compile(rf"{_EMOTICON}(?=\s|$)|[a-z0-9]+(?:['\-][a-z0-9]+)*|[!?]+|[.,;:]+|{_EMOJI}")
 
 
 def squeeze(text: str) -> str:

@@ -33,8 +33,10 @@ def payload(data: Any) -> dict[str, Any]:
             raise ClientError("invalid_payload", "The payload has too many values.")
         if isinstance(value, str):
             if SURROGATE.search(value):
-                raise ClientError("invalid_payload",
-                                  "A string in the payload is not valid Unicode (a lone surrogate).")
+                raise ClientError(
+                    "invalid_payload",
+                    "A string in the payload is not valid Unicode (a lone surrogate).",
+                )
         elif isinstance(value, dict):
             pending.extend(value)
             pending.extend(value.values())
@@ -70,7 +72,9 @@ def optional_str(data: dict[str, Any], key: str, *, limit: int = 500) -> str | N
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise ClientError("invalid_payload", f"'{key}' must be a string of at most {limit} characters.")
+        raise ClientError(
+            "invalid_payload", f"'{key}' must be a string of at most {limit} characters."
+        )
     return value
 
 
@@ -81,8 +85,14 @@ def boolean(data: dict[str, Any], key: str) -> bool:
     return value
 
 
-def integer(data: dict[str, Any], key: str, *, code: str = "invalid_payload",
-            low: int | None = None, high: int | None = None) -> int:
+def integer(
+    data: dict[str, Any],
+    key: str,
+    *,
+    code: str = "invalid_payload",
+    low: int | None = None,
+    high: int | None = None,
+) -> int:
     value = data.get(key)
     # bool is an int in Python; JSON true is not a number.
     if not isinstance(value, int) or isinstance(value, bool):

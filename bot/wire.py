@@ -19,13 +19,22 @@ def attachment_public(meta: dict[str, Any], *, for_agents: bool) -> dict[str, An
     url = UPLOADS_PATH + str(meta.get("id", ""))
     if not for_agents:
         url += "?key=" + str(meta.get("key", ""))
-    return {"id": meta.get("id"), "type": meta.get("type"), "size": meta.get("size"),
-            "width": meta.get("width"), "height": meta.get("height"), "name": meta.get("name"),
-            "url": url}
+    return {
+        "id": meta.get("id"),
+        "type": meta.get("type"),
+        "size": meta.get("size"),
+        "width": meta.get("width"),
+        "height": meta.get("height"),
+        "name": meta.get("name"),
+        "url": url,
+    }
 
 
 def message_public(
-    message: Message, agent_name: str | None = None, *, for_agents: bool = False,
+    message: Message,
+    agent_name: str | None = None,
+    *,
+    for_agents: bool = False,
     scale: MoodScale = DEFAULT_SCALE,
 ) -> dict[str, Any]:
     """A message as sent to clients; agents also see each shopper message's mood (with
@@ -47,7 +56,8 @@ def message_public(
         # "person": sent while waiting for a person, and the bot had no sure answer
         "receipt": meta.get("receipt") if message.author == "shopper" else None,
         "attachment": attachment_public(meta["attachment"], for_agents=for_agents)
-        if isinstance(meta.get("attachment"), dict) else None,
+        if isinstance(meta.get("attachment"), dict)
+        else None,
     }
     if for_agents and message.author == "shopper":
         data["mood"] = meta.get("mood")

@@ -54,8 +54,9 @@ class LiveServer:
     async def query(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return await self.db.read(lambda c: [dict(r) for r in c.execute(sql, params).fetchall()])
 
-    async def events(self, type_: str | None = None, conversation_id: str | None = None
-                     ) -> list[dict[str, Any]]:
+    async def events(
+        self, type_: str | None = None, conversation_id: str | None = None
+    ) -> list[dict[str, Any]]:
         await self.db.flush()
         sql, params = "SELECT * FROM events WHERE 1=1", []
         if type_:
@@ -66,8 +67,9 @@ class LiveServer:
             params.append(conversation_id)
         return await self.query(sql + " ORDER BY id", *params)
 
-    async def add_agent(self, email: str, name: str, role: str = "agent",
-                        capacity: int = 3) -> accounts.Agent:
+    async def add_agent(
+        self, email: str, name: str, role: str = "agent", capacity: int = 3
+    ) -> accounts.Agent:
         return await self.db.write(
             lambda c: accounts.add_agent(c, email, name, role, PASSWORD, capacity)
         )
@@ -90,8 +92,9 @@ async def start_server(aiohttp_server: Any, settings: Settings) -> ServerFactory
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain HTTP client: cookies carried by hand, no limit on parallel requests."""
-    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                    connector=aiohttp.TCPConnector(limit=0))
+    session = aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=0)
+    )
     yield session
     await session.close()
 
@@ -124,8 +127,9 @@ class Client:
     def of(self, event: str) -> list[Any]:
         return [data for name, data in self.received if name == event]
 
-    async def wait_for(self, event: str, predicate: Callable[[Any], bool] = lambda d: True,
-                       timeout: float = 5) -> Any:
+    async def wait_for(
+        self, event: str, predicate: Callable[[Any], bool] = lambda d: True, timeout: float = 5
+    ) -> Any:
         async def scan() -> Any:
             seen = 0
             while True:
@@ -145,26 +149,56 @@ class Client:
             await self.http.close()
 
 
-SERVER_EVENTS = ("message", "status", "typing", "ended", "csat_request", "error", "queue",
-                 "assigned", "unassigned", "closed", "presence", "agents", "canned", "ticket",
-                 "card", "all_chats", "seen")
+SERVER_EVENTS = (
+    "message",
+    "status",
+    "typing",
+    "ended",
+    "csat_request",
+    "error",
+    "queue",
+    "assigned",
+    "unassigned",
+    "closed",
+    "presence",
+    "agents",
+    "canned",
+    "ticket",
+    "card",
+    "all_chats",
+    "seen",
+)
 
 
 @pytest.fixture
 async def connect(server: LiveServer) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     clients: list[Client] = []
 
-    async def make(namespace: str = "/chat", *, url: str | None = None,
-                   headers: dict[str, str] | None = None, auth: Any = None) -> Client:
+    async def make(
+        namespace: str = "/chat",
+        *,
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Any = None,
+    ) -> Client:
         http = aiohttp.ClientSession()
         sio = socketio.AsyncClient(reconnection=False, http_session=http)
         client = Client(sio, namespace, http)
         clients.append(client)
         for name in SERVER_EVENTS:
-            sio.on(name, (lambda n: lambda data=None: client.record(n, data))(name),
-                   namespace=namespace)
-        await sio.connect(url or server.url, namespaces=[namespace], headers=headers or {},
-                          auth=auth, transports=["websocket"], wait_timeout=5)
+            sio.on(
+                name,
+                (lambda n: lambda data=None: client.record(n, data))(name),
+                namespace=namespace,
+            )
+        await sio.connect(
+            url or server.url,
+            namespaces=[namespace],
+            headers=headers or {},
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=5,
+        )
         return client
 
     yield make
@@ -198,22 +232,31 @@ async def login(url: str, email: str, password: str = PASSWORD) -> str | None:
             login_cookie = response.cookies["supportbot_login"].value
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token, "login page has no CSRF field"
-        async with http.post(f"{url}/login", allow_redirects=False,
-                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
-            "email": email, "password": password, "csrf_token": token.group(1), "next": "/console",
-        }) as response:
+        async with http.post(
+            f"{url}/login",
+            allow_redirects=False,
+            headers={"Cookie": f"supportbot_login={login_cookie}"},
+            data={
+                "email": email,
+                "password": password,
+                "csrf_token": token.group(1),
+                "next": "/console",
+            },
+        ) as response:
             cookie = response.cookies.get("supportbot_session")
             return cookie.value if cookie else None
 
 
 @pytest.fixture
-async def agent(server: LiveServer, connect: Callable[..., Awaitable[Client]]
-                ) -> Callable[..., Awaitable[Client]]:
+async def agent(
+    server: LiveServer, connect: Callable[..., Awaitable[Client]]
+) -> Callable[..., Awaitable[Client]]:
     """An agent account, signed in, connected to /agent, status online."""
     count = 0
 
-    async def make(name: str = "Ada", role: str = "agent", online: bool = True,
-                   capacity: int = 3) -> Client:
+    async def make(
+        name: str = "Ada", role: str = "agent", online: bool = True, capacity: int = 3
+    ) -> Client:
         nonlocal count
         count += 1
         email = f"{name.lower().replace(' ', '.')}{count}@shop.example"

@@ -12,15 +12,24 @@ def png(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200, 60, 4
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                            0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def gif(width: int = 2, height: int = 2) -> bytes:
-    return (b"GIF89a" + struct.pack("<HH", width, height) + b"\x80\x00\x00"
-            + b"\x00\x00\x00\xff\xff\xff" + b",\x00\x00\x00\x00" + struct.pack("<HH", width, height)
-            + b"\x00\x02\x02\x44\x01\x00;")
+    return (
+        b"GIF89a"
+        + struct.pack("<HH", width, height)
+        + b"\x80\x00\x00"
+        + b"\x00\x00\x00\xff\xff\xff"
+        + b",\x00\x00\x00\x00"
+        + struct.pack("<HH", width, height)
+        + b"\x00\x02\x02\x44\x01\x00;"
+    )
 
 
 def jpeg_header(width: int = 640, height: int = 480) -> bytes:
@@ -31,8 +40,14 @@ def jpeg_header(width: int = 640, height: int = 480) -> bytes:
 
 
 def webp_vp8x(width: int = 300, height: int = 200) -> bytes:
-    body = b"WEBP" + b"VP8X" + struct.pack("<I", 10) + b"\x00\x00\x00\x00" \
-        + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    body = (
+        b"WEBP"
+        + b"VP8X"
+        + struct.pack("<I", 10)
+        + b"\x00\x00\x00\x00"
+        + (width - 1).to_bytes(3, "little")
+        + (height - 1).to_bytes(3, "little")
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 

@@ -11,8 +11,10 @@ from collections.abc import Iterable
 
 
 def tables(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                        "AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    )
     return [row[0] for row in rows]
 
 
@@ -30,7 +32,8 @@ def traces(conn: sqlite3.Connection, needles: Iterable[str]) -> list[tuple[str, 
             for needle in wanted:
                 hits = conn.execute(
                     f'SELECT count(*) FROM "{table}" '
-                    f'WHERE instr(lower(CAST("{column}" AS TEXT)), lower(?)) > 0', (needle,)
+                    f'WHERE instr(lower(CAST("{column}" AS TEXT)), lower(?)) > 0',
+                    (needle,),
                 ).fetchone()[0]
                 if hits:
                     found.append((table, column, needle))

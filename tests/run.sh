@@ -4,7 +4,8 @@
 # Creates .venv (if missing), installs the locked test environment
 # (tests/requirements.lock, made from pyproject.toml with pip-compile) and the project,
 # installs Debian's chromium for the browser tests when it is missing (as root, or via
-# sudo), runs the checks of the README's "Development" section (ruff, mypy --strict),
+# sudo), runs the checks of the README's "Development" section (ruff check and format,
+# mypy --strict),
 # then pytest. Browsers are never downloaded by Playwright.
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,5 +28,6 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 
 .venv/bin/ruff check bot tests
+.venv/bin/ruff format --check bot tests
 .venv/bin/mypy --strict bot
 exec .venv/bin/python -m pytest "$@"

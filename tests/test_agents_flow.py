@@ -16,7 +16,9 @@ async def escalate(shopper_client: Client) -> str:
     return shopper_client.start["conversation"]["id"]
 
 
-async def test_whole_flow_escalate_assign_chat_resolve_csat(server: LiveServer, shopper, agent) -> None:
+async def test_whole_flow_escalate_assign_chat_resolve_csat(
+    server: LiveServer, shopper, agent
+) -> None:
     ada: Client = await agent("Ada")
     client: Client = await shopper()
     cid = await escalate(client)
@@ -25,7 +27,9 @@ async def test_whole_flow_escalate_assign_chat_resolve_csat(server: LiveServer, 
     assert assigned["by"] == "auto"
     status = await client.wait_for("status", lambda s: s["status"] == "assigned")
     assert status["agent"] == {"name": "Ada"}
-    joined = await client.wait_for("message", lambda m: m["author"] == "system" and "Ada" in m["text"])
+    joined = await client.wait_for(
+        "message", lambda m: m["author"] == "system" and "Ada" in m["text"]
+    )
     assert joined
 
     opened = await ada.call("open", {"conversation_id": cid})
@@ -33,17 +37,24 @@ async def test_whole_flow_escalate_assign_chat_resolve_csat(server: LiveServer, 
     assert [m["author"] for m in opened["messages"]][0] == "bot"
 
     # live chat both ways
-    sent = await ada.call("send", {"conversation_id": cid, "id": "a-1", "text": "Hi, I'm Ada. How can I help?"})
+    sent = await ada.call(
+        "send", {"conversation_id": cid, "id": "a-1", "text": "Hi, I'm Ada. How can I help?"}
+    )
     assert sent["ok"]
     got = await client.wait_for("message", lambda m: m["author"] == "agent")
     assert got["text"] == "Hi, I'm Ada. How can I help?" and got["agent"] == {"name": "Ada"}
     await client.call("message", {"id": "s-1", "text": "My parcel arrived damaged"})
-    heard = await ada.wait_for("message", lambda m: m["author"] == "shopper" and m["client_id"] == "s-1")
+    heard = await ada.wait_for(
+        "message", lambda m: m["author"] == "shopper" and m["client_id"] == "s-1"
+    )
     assert heard["conversation_id"] == cid
     # the bot stays quiet while an agent owns the chat
     await asyncio.sleep(0.3)
-    bot_after = [m for m in client.of("message") if m["author"] == "bot"
-                 and m["created_at"] > got["created_at"]]
+    bot_after = [
+        m
+        for m in client.of("message")
+        if m["author"] == "bot" and m["created_at"] > got["created_at"]
+    ]
     assert bot_after == []
 
     # typing both ways
@@ -54,7 +65,9 @@ async def test_whole_flow_escalate_assign_chat_resolve_csat(server: LiveServer, 
     assert (await client.wait_for("typing"))["name"] == "Ada"
 
     # internal notes stay with agents
-    note = await ada.call("note", {"conversation_id": cid, "id": "n-1", "text": "customer seems upset"})
+    note = await ada.call(
+        "note", {"conversation_id": cid, "id": "n-1", "text": "customer seems upset"}
+    )
     assert note["ok"] and note["message"]["kind"] == "note"
     await asyncio.sleep(0.2)
     assert not [m for m in client.of("message") if m["text"] == "customer seems upset"]
@@ -67,15 +80,26 @@ async def test_whole_flow_escalate_assign_chat_resolve_csat(server: LiveServer, 
     assert rated["ok"] and rated["csat"]["rating"] == 4
 
     types = [e["type"] for e in await server.events(conversation_id=cid)]
-    for expected in ("escalation.requested", "chat.queued", "agent.assigned", "agent.joined",
-                     "agent.message", "agent.note", "chat.resolved", "chat.ended", "csat.asked",
-                     "csat.given"):
+    for expected in (
+        "escalation.requested",
+        "chat.queued",
+        "agent.assigned",
+        "agent.joined",
+        "agent.message",
+        "agent.note",
+        "chat.resolved",
+        "chat.ended",
+        "csat.asked",
+        "csat.given",
+    ):
         assert expected in types, expected
     rows = await server.query("SELECT agent_id, bot_only FROM csat WHERE conversation_id = ?", cid)
     assert rows == [{"agent_id": ada.account.id, "bot_only": 0}]
 
 
-async def test_two_agents_take_the_same_chat_at_once_one_wins(server: LiveServer, shopper, agent) -> None:
+async def test_two_agents_take_the_same_chat_at_once_one_wins(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada", online=False)
     bob = await agent("Bob", online=False)
     client = await shopper()
@@ -129,9 +153,15 @@ async def test_waiting_shoppers_hear_of_their_place_only_when_it_changes(
     # but the third shopper's place did not change, so it is not told again
     for n in range(3):
         assert (await second.call("message", {"id": f"q{n}", "text": f"still waiting {n}"}))["ok"]
-    await ada.wait_for("queue", lambda q: any(
-        m["text"] == "still waiting 2" for card in q if card["id"] == second_id
-        for m in card["recent"]))
+    await ada.wait_for(
+        "queue",
+        lambda q: any(
+            m["text"] == "still waiting 2"
+            for card in q
+            if card["id"] == second_id
+            for m in card["recent"]
+        ),
+    )
     await asyncio.sleep(0.3)
     places = [s for s in third.of("status") if s["status"] == "queued"]
     assert [s["position"] for s in places] == [2]
@@ -153,7 +183,9 @@ async def test_transfer_moves_the_chat(server: LiveServer, shopper, agent) -> No
     assert ack["ok"], ack
     await bob.wait_for("assigned", lambda d: d["by"] == "transfer")
     await ada.wait_for("unassigned")
-    assert (await ada.call("send", {"conversation_id": cid, "id": "x1", "text": "still me?"}))["error"]["code"] == "forbidden"
+    assert (await ada.call("send", {"conversation_id": cid, "id": "x1", "text": "still me?"}))[
+        "error"
+    ]["code"] == "forbidden"
     assert (await bob.call("send", {"conversation_id": cid, "id": "x2", "text": "Bob here"}))["ok"]
     assert len(await server.events("chat.transferred", cid)) == 1
 
@@ -164,14 +196,18 @@ async def test_a_disconnected_owner_loses_the_chat_after_the_grace_period(
     server = await start_server(agent_grace_period=0.5)
     account = await server.add_agent("ada@shop.example", "Ada")
     cookie = await login(server.url, "ada@shop.example")
-    ada = await connect("/agent", url=server.url, headers={"Cookie": f"supportbot_session={cookie}"})
+    ada = await connect(
+        "/agent", url=server.url, headers={"Cookie": f"supportbot_session={cookie}"}
+    )
     await ada.call("status", {"status": "online"})
     client = await connect("/chat", url=server.url)
     start = await client.call("start", {})
     await client.call("handoff", {})
     await ada.wait_for("assigned")
     await ada.close()
-    requeued = await client.wait_for("message", lambda m: m["author"] == "system" and "queue" in m["text"], timeout=5)
+    requeued = await client.wait_for(
+        "message", lambda m: m["author"] == "system" and "queue" in m["text"], timeout=5
+    )
     assert requeued
     cid = start["conversation"]["id"]
     rows = await server.query("SELECT status, agent_id FROM conversations WHERE id = ?", cid)
@@ -183,18 +219,25 @@ async def test_nobody_online_offers_to_leave_a_message(server: LiveServer, shopp
     away = await agent("Ada", online=False)
     client = await shopper()
     cid = await escalate(client)
-    notice = await client.wait_for("message", lambda m: m["author"] == "bot" and m["created_at"] > client.start["messages"][0]["created_at"])
+    notice = await client.wait_for(
+        "message",
+        lambda m: (
+            m["author"] == "bot" and m["created_at"] > client.start["messages"][0]["created_at"]
+        ),
+    )
     assert "online" in notice["text"].lower()
     status = await client.wait_for("status")
     assert status["offer_leave_message"] is True and status["agents_online"] is False
     bad = await client.call("leave_message", {"email": "not-an-email", "text": "hi"})
     assert bad["error"]["code"] == "invalid_email"
-    ack = await client.call("leave_message", {"email": "eva@example.com", "text": "Please call me back"})
+    ack = await client.call(
+        "leave_message", {"email": "eva@example.com", "text": "Please call me back"}
+    )
     assert ack["ok"] and ack["ticket_id"] and ack["status"]["status"] == "ticket"
     ticket = await away.wait_for("ticket", lambda t: t["id"] == ack["ticket_id"])
     assert ticket["email"] == "eva@example.com" and ticket["conversation_id"] == cid
     assert ticket["status"] == "open" and ticket["source"] == "form"
-    assert (await server.events("ticket.created", cid))
+    assert await server.events("ticket.created", cid)
     # the chat stays open for the team's answer: no end, no survey yet
     assert client.of("ended") == [] and client.of("csat_request") == []
     done = await away.call("ticket_done", {"id": ack["ticket_id"]})
@@ -225,8 +268,13 @@ async def _refused(url: str, headers: dict[str, str]) -> bool:
     async with aiohttp.ClientSession() as http:
         sio = socketio.AsyncClient(reconnection=False, http_session=http)
         try:
-            await sio.connect(url, namespaces=["/agent"], headers=headers,
-                              transports=["websocket"], wait_timeout=5)
+            await sio.connect(
+                url,
+                namespaces=["/agent"],
+                headers=headers,
+                transports=["websocket"],
+                wait_timeout=5,
+            )
         except socketio.exceptions.ConnectionError:
             return True
         await sio.disconnect()
@@ -239,21 +287,28 @@ async def test_agent_namespace_needs_a_valid_session(server: LiveServer) -> None
     await server.add_agent("ada@shop.example", "Ada")
     cookie = await login(server.url, "ada@shop.example")
     assert cookie
-    assert await _refused(server.url, {"Cookie": f"supportbot_session={cookie}",
-                                       "Origin": "https://evil.example"})
+    assert await _refused(
+        server.url, {"Cookie": f"supportbot_session={cookie}", "Origin": "https://evil.example"}
+    )
     assert not await _refused(server.url, {"Cookie": f"supportbot_session={cookie}"})
 
 
-async def test_agents_cannot_read_or_write_other_agents_chats(server: LiveServer, shopper, agent) -> None:
+async def test_agents_cannot_read_or_write_other_agents_chats(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada")
     client = await shopper()
     cid = await escalate(client)
     await ada.wait_for("assigned")
     eve = await agent("Eve", online=False)
     assert (await eve.call("open", {"conversation_id": cid}))["error"]["code"] == "forbidden"
-    assert (await eve.call("send", {"conversation_id": cid, "id": "e1", "text": "hi"}))["error"]["code"] == "forbidden"
+    assert (await eve.call("send", {"conversation_id": cid, "id": "e1", "text": "hi"}))["error"][
+        "code"
+    ] == "forbidden"
     assert (await eve.call("resolve", {"conversation_id": cid}))["error"]["code"] == "forbidden"
-    assert (await eve.call("open", {"conversation_id": "c_doesnotexist"}))["error"]["code"] == "not_found"
+    assert (await eve.call("open", {"conversation_id": "c_doesnotexist"}))["error"][
+        "code"
+    ] == "not_found"
     boss = await agent("Boss", role="manager", online=False)
     assert (await boss.call("open", {"conversation_id": cid}))["ok"]
     sync = await boss.call("sync", {})
@@ -266,14 +321,25 @@ async def test_logout_ends_socket_access(server: LiveServer, agent) -> None:
 
     ada = await agent("Ada")
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{server.url}/api/me", headers={"Cookie": f"supportbot_session={ada.cookie}"}) as r:
+        async with http.get(
+            f"{server.url}/api/me", headers={"Cookie": f"supportbot_session={ada.cookie}"}
+        ) as r:
             me = await r.json()
         # without the CSRF token the logout is refused
-        async with http.post(f"{server.url}/logout", allow_redirects=False,
-                             headers={"Cookie": f"supportbot_session={ada.cookie}"}) as r:
+        async with http.post(
+            f"{server.url}/logout",
+            allow_redirects=False,
+            headers={"Cookie": f"supportbot_session={ada.cookie}"},
+        ) as r:
             assert r.status == 403
-        async with http.post(f"{server.url}/logout", allow_redirects=False, headers={
-            "Cookie": f"supportbot_session={ada.cookie}", "X-CSRF-Token": me["csrf_token"]}) as r:
+        async with http.post(
+            f"{server.url}/logout",
+            allow_redirects=False,
+            headers={
+                "Cookie": f"supportbot_session={ada.cookie}",
+                "X-CSRF-Token": me["csrf_token"],
+            },
+        ) as r:
             assert r.status == 303
     # the console's socket is dropped at once: signing out ends live access too
     for _ in range(100):
@@ -284,7 +350,9 @@ async def test_logout_ends_socket_access(server: LiveServer, agent) -> None:
 
 
 @pytest.mark.parametrize("email", ["ada@shop.example", "nobody@shop.example"])
-async def test_wrong_password_and_unknown_email_look_the_same(server: LiveServer, email: str) -> None:
+async def test_wrong_password_and_unknown_email_look_the_same(
+    server: LiveServer, email: str
+) -> None:
     import re
 
     import aiohttp
@@ -294,9 +362,12 @@ async def test_wrong_password_and_unknown_email_look_the_same(server: LiveServer
         async with http.get(f"{server.url}/login") as r:
             token = re.search(r'name="csrf_token" value="([^"]+)"', await r.text()).group(1)
             login_cookie = r.cookies["supportbot_login"].value
-        async with http.post(f"{server.url}/login", allow_redirects=False,
-                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
-            "email": email, "password": "wrong password", "csrf_token": token}) as r:
+        async with http.post(
+            f"{server.url}/login",
+            allow_redirects=False,
+            headers={"Cookie": f"supportbot_login={login_cookie}"},
+            data={"email": email, "password": "wrong password", "csrf_token": token},
+        ) as r:
             assert r.status == 303
             assert r.headers["Location"].startswith("/login?error=1")
             assert "supportbot_session" not in r.cookies

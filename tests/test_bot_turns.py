@@ -45,14 +45,17 @@ async def test_suggestions_can_be_picked(server: LiveServer, shopper) -> None:
 
 async def test_forged_pick_is_treated_as_a_question(shopper) -> None:
     client = await shopper()
-    ack = await client.call("message", {"id": "f1", "text": "how long does delivery take",
-                                        "pick": "no-such-entry"})
+    ack = await client.call(
+        "message", {"id": "f1", "text": "how long does delivery take", "pick": "no-such-entry"}
+    )
     assert ack["ok"]
     reply = await bot_reply(client, 1)
     assert reply["entry_id"] == "delivery-time"
 
 
-async def test_unanswerable_questions_offer_then_bring_a_person(server: LiveServer, shopper) -> None:
+async def test_unanswerable_questions_offer_then_bring_a_person(
+    server: LiveServer, shopper
+) -> None:
     client = await shopper()
     cid = client.start["conversation"]["id"]
     await client.call("message", {"id": "u1", "text": "asdf qwerty"})
@@ -65,12 +68,16 @@ async def test_unanswerable_questions_offer_then_bring_a_person(server: LiveServ
     await client.call("message", {"id": "u3", "text": "qwop qwop"})
     await client.wait_for("status", lambda s: s["status"] == "queued")
     escalated = await server.events("escalation.requested", cid)
-    assert "bot could not answer 3 times in a row" in json.loads(escalated[0]["properties"])["reasons"]
+    assert (
+        "bot could not answer 3 times in a row" in json.loads(escalated[0]["properties"])["reasons"]
+    )
     gaps = await server.events("bot.no_answer", cid)
     assert [json.loads(g["properties"])["query"] for g in gaps] == ["asdf qwerty", "zxcv bnm"]
 
 
-async def test_an_unhappy_message_escalates_with_reasons(server: LiveServer, shopper, agent) -> None:
+async def test_an_unhappy_message_escalates_with_reasons(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada", online=False)
     client = await shopper()
     cid = client.start["conversation"]["id"]
@@ -110,8 +117,9 @@ async def test_a_fixed_language_setting_wins(shopper) -> None:
     assert reply["text"] == KB.answer("delivery-time", "pl")
 
 
-async def test_one_no_gets_a_second_try_and_a_second_no_a_person(server: LiveServer,
-                                                                  shopper) -> None:
+async def test_one_no_gets_a_second_try_and_a_second_no_a_person(
+    server: LiveServer, shopper
+) -> None:
     client = await shopper()
     cid = client.start["conversation"]["id"]
     await client.call("message", {"id": "d1", "text": "how long does delivery take"})
@@ -145,7 +153,9 @@ async def test_one_no_gets_a_second_try_and_a_second_no_a_person(server: LiveSer
     assert ack["ok"] and ack["status"]["status"] == "queued"
     feedback = [json.loads(e["properties"]) for e in await server.events("answer.feedback", cid)]
     assert [f["helpful"] for f in feedback] == [True, False, False]
-    reasons = json.loads((await server.events("escalation.requested", cid))[0]["properties"])["reasons"]
+    reasons = json.loads((await server.events("escalation.requested", cid))[0]["properties"])[
+        "reasons"
+    ]
     assert reasons == ["said an answer did not help"]
 
 
@@ -176,8 +186,9 @@ async def test_small_talk_is_answered_and_is_no_failure(server: LiveServer, shop
     await client.call("message", {"id": "s3", "text": "thanks, bye"})
     bye = await bot_reply(client, 3)
     assert bye["text"] == "Do widzenia i dziękujemy za odwiedzenie Casa Lino!"  # still Polish
-    rows = await server.query("SELECT language, failures_in_row FROM conversations WHERE id = ?",
-                              cid)
+    rows = await server.query(
+        "SELECT language, failures_in_row FROM conversations WHERE id = ?", cid
+    )
     assert rows == [{"language": "pl", "failures_in_row": 0}]
     assert await server.events("bot.no_answer", cid) == []
 
@@ -194,14 +205,17 @@ async def test_the_slow_path_runs_in_worker_processes(start_server, connect) -> 
 
 
 async def test_a_broken_model_falls_back_to_the_lexical_matcher_with_a_warning(
-        start_server, connect, tmp_path, caplog) -> None:
+    start_server, connect, tmp_path, caplog
+) -> None:
     (tmp_path / "weights.npz").write_bytes(b"broken")
     (tmp_path / "sp.model").write_bytes(b"broken")
     with caplog.at_level(logging.WARNING, logger="bot.judging"):
         server = await start_server(faq_semantic="process", faq_model_dir=tmp_path)
     assert server.app[JUDGING].slow_path is None
-    assert any("FAQ slow path unavailable" in r.getMessage() and str(tmp_path) in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "FAQ slow path unavailable" in r.getMessage() and str(tmp_path) in r.getMessage()
+        for r in caplog.records
+    )
     client = await connect("/chat", url=server.url)
     await client.call("start", {})
     await client.call("message", {"id": "b1", "text": "how long does delivery take"})

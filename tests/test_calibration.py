@@ -40,8 +40,15 @@ def encoder() -> Encoder:
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300, check=False, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_a_new_knowledge_base_calibrates_itself(encoder: Encoder, tmp_path: Path) -> None:
@@ -118,7 +125,8 @@ def test_kb_check_reports_expected_answer_rate_and_precision_per_language() -> N
 
 
 def test_phrasing_vectors_are_cached_and_an_edit_encodes_only_what_changed(
-        encoder: Encoder, tmp_path: Path) -> None:
+    encoder: Encoder, tmp_path: Path
+) -> None:
     kb = load_kb(BIKES / "faq.csv").kb
     assert kb is not None
     first = build_semantic_index(kb, encoder, EmbeddingCache(tmp_path))
@@ -129,8 +137,10 @@ def test_phrasing_vectors_are_cached_and_an_edit_encodes_only_what_changed(
     assert (again.vectors == first.vectors).all()
     text = (BIKES / "faq.csv").read_text(encoding="utf-8")
     changed = tmp_path / "faq.csv"
-    changed.write_text(text.replace("which bike size fits my height",
-                                    "what frame for somebody 190 cm tall"), encoding="utf-8")
+    changed.write_text(
+        text.replace("which bike size fits my height", "what frame for somebody 190 cm tall"),
+        encoding="utf-8",
+    )
     kb2 = load_kb(changed).kb
     assert kb2 is not None
     third = build_semantic_index(kb2, encoder, EmbeddingCache(tmp_path))
@@ -162,9 +172,16 @@ def test_ask_warns_about_a_broken_model_and_answers_lexically(tmp_path: Path) ->
     (tmp_path / "sp.model").write_bytes(b"broken")
     batch = tmp_path / "q.txt"
     batch.write_text("how long does delivery take?\n", encoding="utf-8")
-    proc = run_cli("ask", "--batch", str(batch), "--json",
-                   env={"SUPPORTBOT_FAQ_MODEL_DIR": str(tmp_path),
-                        "SUPPORTBOT_FAQ_CACHE_DIR": str(tmp_path / "cache")})
+    proc = run_cli(
+        "ask",
+        "--batch",
+        str(batch),
+        "--json",
+        env={
+            "SUPPORTBOT_FAQ_MODEL_DIR": str(tmp_path),
+            "SUPPORTBOT_FAQ_CACHE_DIR": str(tmp_path / "cache"),
+        },
+    )
     assert proc.returncode == 0, proc.stderr
     assert "warning: sentence encoder model file corrupt" in proc.stderr
     assert str(tmp_path) in proc.stderr and "lexical matcher only" in proc.stderr

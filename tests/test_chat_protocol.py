@@ -23,20 +23,26 @@ async def test_start_greets_and_gives_a_resume_token(server: LiveServer, shopper
     assert conversation["status"] == "bot"
     assert [m["author"] for m in ack["messages"]] == ["bot"]
     assert ack["messages"][0]["text"]
-    rows = await server.query("SELECT token_hash FROM conversations WHERE id = ?", conversation["id"])
+    rows = await server.query(
+        "SELECT token_hash FROM conversations WHERE id = ?", conversation["id"]
+    )
     assert rows and ack["token"] not in rows[0]["token_hash"]  # only a hash is stored
     started = await server.events("chat.started", conversation["id"])
     assert len(started) == 1 and started[0]["actor"] == "shopper"
 
 
-async def test_message_is_acked_after_commit_and_the_bot_replies(server: LiveServer, shopper) -> None:
+async def test_message_is_acked_after_commit_and_the_bot_replies(
+    server: LiveServer, shopper
+) -> None:
     client = await shopper()
     cid = client.start["conversation"]["id"]
     ack = await client.call("message", {"id": "m1", "text": "how long does delivery take?"})
     assert ack["ok"] and ack["duplicate"] is False
     assert ack["message"]["author"] == "shopper" and ack["message"]["client_id"] == "m1"
     # Acked means committed: a fresh read sees it.
-    rows = await server.query("SELECT text FROM messages WHERE conversation_id = ? AND client_id = 'm1'", cid)
+    rows = await server.query(
+        "SELECT text FROM messages WHERE conversation_id = ? AND client_id = 'm1'", cid
+    )
     assert rows == [{"text": "how long does delivery take?"}]
     reply = await client.wait_for("message", lambda m: m["author"] == "bot")
     assert reply["entry_id"] and reply["feedback"] is True
@@ -54,13 +60,16 @@ async def test_a_resent_message_is_stored_once(server: LiveServer, shopper) -> N
     assert first["ok"] and again["ok"]
     assert again["duplicate"] is True and again["message"]["id"] == first["message"]["id"]
     rows = await server.query(
-        "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid)
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid
+    )
     assert rows[0]["n"] == 1
     await asyncio.sleep(0.2)
     assert len(await server.events("message.received", cid)) == 1
 
 
-async def test_resume_returns_the_same_conversation_and_transcript(server: LiveServer, shopper, connect) -> None:
+async def test_resume_returns_the_same_conversation_and_transcript(
+    server: LiveServer, shopper, connect
+) -> None:
     first = await shopper()
     token = first.start["token"]
     await first.call("message", {"id": mid(), "text": "<b>bold</b> & <script>alert(1)</script>"})
@@ -77,14 +86,19 @@ async def test_resume_returns_the_same_conversation_and_transcript(server: LiveS
     assert len(await server.events("chat.resumed", ack["conversation"]["id"])) == 1
 
 
-async def test_forged_or_malformed_tokens_reveal_nothing(server: LiveServer, shopper, connect) -> None:
+async def test_forged_or_malformed_tokens_reveal_nothing(
+    server: LiveServer, shopper, connect
+) -> None:
     victim = await shopper()
     await victim.call("message", {"id": mid(), "text": "my secret address"})
     client = await connect("/chat")
     forged = victim.start["token"][:-1] + ("A" if victim.start["token"][-1] != "A" else "B")
     for token in (forged, "short", 12345, "x" * 5000, "", {"a": 1}):
         ack = await client.call("start", {"token": token})
-        assert ack == {"ok": False, "error": {"code": "invalid_token", "message": ack["error"]["message"]}}
+        assert ack == {
+            "ok": False,
+            "error": {"code": "invalid_token", "message": ack["error"]["message"]},
+        }
         assert "secret" not in str(ack)
     # Still usable: start a fresh conversation on the same connection.
     fresh = await client.call("start", {})
@@ -121,7 +135,8 @@ async def test_bad_messages_get_clear_errors_and_the_connection_stays_usable(
     ok = await client.call("message", {"id": "fine", "text": "x" * 2000})
     assert ok["ok"]
     rows = await server.query(
-        "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid)
+        "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid
+    )
     assert rows[0]["n"] == 1
 
 
@@ -145,7 +160,9 @@ async def test_reserved_event_names_sent_by_a_client_are_refused(shopper) -> Non
     for name in ("disconnect", "connect", "connect_error"):
         ack = await client.call(name, {"reason": "forged"})
         assert ack["ok"] is False and ack["error"]["code"] == "unknown_event", (name, ack)
-    assert (await client.call("message", {"id": "after", "text": "how long does delivery take"}))["ok"]
+    assert (await client.call("message", {"id": "after", "text": "how long does delivery take"}))[
+        "ok"
+    ]
 
 
 async def test_a_flood_is_refused_with_retry_after(start_server, connect) -> None:
@@ -170,8 +187,13 @@ async def test_ending_a_chat_asks_for_csat_and_closes_it(server: LiveServer, sho
     ended = await client.wait_for("ended")
     assert ended["by"] == "shopper"
     request = await client.wait_for("csat_request")
-    assert request["scale"] == {"1": "Very dissatisfied", "2": "Dissatisfied", "3": "Neutral",
-                                "4": "Satisfied", "5": "Very satisfied"}
+    assert request["scale"] == {
+        "1": "Very dissatisfied",
+        "2": "Dissatisfied",
+        "3": "Neutral",
+        "4": "Satisfied",
+        "5": "Very satisfied",
+    }
     closed = await client.call("message", {"id": mid(), "text": "hello?"})
     assert closed["error"]["code"] == "conversation_closed"
     rows = await server.query("SELECT status, closed_by FROM conversations WHERE id = ?", cid)
@@ -187,8 +209,9 @@ async def test_inactive_chats_end_by_timeout(start_server, connect) -> None:
     ended = await client.wait_for("ended", timeout=5)
     assert ended == {"by": "timeout", "reason": "inactivity"}
     await client.wait_for("csat_request")
-    rows = await server.query("SELECT status, closed_by FROM conversations WHERE id = ?",
-                              ack["conversation"]["id"])
+    rows = await server.query(
+        "SELECT status, closed_by FROM conversations WHERE id = ?", ack["conversation"]["id"]
+    )
     assert rows == [{"status": "closed", "closed_by": "timeout"}]
 
 
@@ -201,7 +224,9 @@ async def test_conversations_survive_a_server_restart(aiohttp_server, settings: 
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(str(first.make_url("")), namespaces=["/chat"], transports=["websocket"])
     start = await sio.call("start", {}, namespace="/chat")
-    await sio.call("message", {"id": "before", "text": "hello before the restart"}, namespace="/chat")
+    await sio.call(
+        "message", {"id": "before", "text": "hello before the restart"}, namespace="/chat"
+    )
     await sio.disconnect()
     await first.close()
 
@@ -222,7 +247,9 @@ async def test_other_tabs_see_the_shoppers_messages(shopper, connect) -> None:
     seen = await tab2.wait_for("message", lambda m: m["author"] == "shopper")
     assert seen["client_id"] == "tab-msg"
     await tab2.wait_for("message", lambda m: m["author"] == "bot")
-    assert not [m for m in tab1.of("message") if m["author"] == "shopper"]  # not echoed to the sender
+    assert not [
+        m for m in tab1.of("message") if m["author"] == "shopper"
+    ]  # not echoed to the sender
 
 
 async def test_a_new_chat_on_the_same_connection_leaves_the_old_one(shopper, connect) -> None:
@@ -235,7 +262,9 @@ async def test_a_new_chat_on_the_same_connection_leaves_the_old_one(shopper, con
     await other_tab.call("message", {"id": "old-chat", "text": "hello in the old chat"})
     await other_tab.wait_for("message", lambda m: m["author"] == "bot")
     await asyncio.sleep(0.2)
-    assert not [m for m in client.of("message") if m["conversation_id"] == old["conversation"]["id"]]
+    assert not [
+        m for m in client.of("message") if m["conversation_id"] == old["conversation"]["id"]
+    ]
 
 
 async def test_start_reports_the_hand_off_status(shopper, connect) -> None:
@@ -248,7 +277,8 @@ async def test_start_reports_the_hand_off_status(shopper, connect) -> None:
 
 
 async def test_a_closed_connection_leaves_every_room_and_the_others_stay(
-        server: LiveServer, shopper, connect) -> None:
+    server: LiveServer, shopper, connect
+) -> None:
     from bot.app import CHAT, SIO
 
     manager = server.app[SIO].manager
@@ -259,8 +289,11 @@ async def test_a_closed_connection_leaves_every_room_and_the_others_stay(
     other = await shopper()
     sid1, sid2, sid3 = (c.sio.get_sid("/chat") for c in (tab1, tab2, other))
     rooms = manager.rooms["/chat"]
-    conversation = next(r for r in rooms if r not in (None, sid1, sid2, sid3)
-                        and sid1 in rooms[r] and sid2 in rooms[r])
+    conversation = next(
+        r
+        for r in rooms
+        if r not in (None, sid1, sid2, sid3) and sid1 in rooms[r] and sid2 in rooms[r]
+    )
     assert sorted(manager.get_rooms(sid2, "/chat")) == sorted([sid2, conversation])
 
     await tab2.close()
@@ -270,11 +303,14 @@ async def test_a_closed_connection_leaves_every_room_and_the_others_stay(
             break
         await asyncio.sleep(0.02)
     assert {r: set(m) for r, m in manager.rooms["/chat"].items()} == {
-        None: {sid1}, sid1: {sid1}, conversation: {sid1}}
+        None: {sid1},
+        sid1: {sid1},
+        conversation: {sid1},
+    }
     assert manager.get_rooms(sid2, "/chat") == []
     assert {sid for ns, sid in manager._joined if ns == "/chat"} == {sid1}  # nothing kept
     # the tab left behind still gets its conversation's messages
     tab3 = await connect("/chat")
     assert (await tab3.call("start", {"token": tab1.start["token"]}))["ok"]
     await tab3.call("message", {"id": "after-close", "text": "still there?"})
-    assert (await tab1.wait_for("message", lambda m: m["client_id"] == "after-close"))
+    assert await tab1.wait_for("message", lambda m: m["client_id"] == "after-close")

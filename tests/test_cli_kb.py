@@ -17,13 +17,27 @@ ROOT = Path(__file__).parent.parent
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-                          input=stdin, cwd=ROOT, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_ask_batch_json_one_line_per_question_in_order(tmp_path: Path):
-    questions = ["How long does delivery take?", "", "😀", "Ile kosztuje wysyłka?",
-                 "What is the capital of Australia?", "x" * 2000, "my order"]
+    questions = [
+        "How long does delivery take?",
+        "",
+        "😀",
+        "Ile kosztuje wysyłka?",
+        "What is the capital of Australia?",
+        "x" * 2000,
+        "my order",
+    ]
     batch = tmp_path / "q.txt"
     batch.write_text("\n".join(questions) + "\n", encoding="utf-8")
     proc = run_cli("ask", "--kb", str(SMALL), "--batch", str(batch), "--json")
@@ -35,8 +49,15 @@ def test_ask_batch_json_one_line_per_question_in_order(tmp_path: Path):
         assert row["action"] in ("answer", "suggest", "fallback")
         assert isinstance(row["suggestions"], list) and len(row["suggestions"]) <= 3
     assert (rows[0]["action"], rows[0]["entry_id"]) == ("answer", "delivery-time")
-    assert rows[1] == {"query": "", "action": "fallback", "entry_id": None, "score": 0.0,
-                       "suggestions": [], "language": "en", "path": "fast"}
+    assert rows[1] == {
+        "query": "",
+        "action": "fallback",
+        "entry_id": None,
+        "score": 0.0,
+        "suggestions": [],
+        "language": "en",
+        "path": "fast",
+    }
     assert rows[2]["action"] == "fallback" and rows[2]["entry_id"] is None
     assert (rows[3]["entry_id"], rows[3]["language"]) == ("shipping-cost", "pl")
     assert rows[4]["action"] == "fallback"
@@ -44,8 +65,15 @@ def test_ask_batch_json_one_line_per_question_in_order(tmp_path: Path):
 
 
 def test_ask_reads_a_csv_kb_and_stdin():
-    proc = run_cli("ask", "--kb", str(DATA / "kb_csv" / "faq.csv"), "--batch", "-", "--json",
-                   stdin="when will my order arrive\nhow do I return an item\n")
+    proc = run_cli(
+        "ask",
+        "--kb",
+        str(DATA / "kb_csv" / "faq.csv"),
+        "--batch",
+        "-",
+        "--json",
+        stdin="when will my order arrive\nhow do I return an item\n",
+    )
     assert proc.returncode == 0, proc.stderr
     ids = [json.loads(line)["entry_id"] for line in proc.stdout.splitlines()]
     assert ids == ["delivery-time", "return-policy"]
@@ -75,8 +103,10 @@ def test_kb_check_lists_problems_with_file_and_line():
     proc = run_cli("kb", "check", str(DATA / "kb_broken"))
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
-    assert any(line.startswith(str(DATA / "kb_broken" / "syntax.toml") + ":8: TOML syntax error")
-               for line in lines)
+    assert any(
+        line.startswith(str(DATA / "kb_broken" / "syntax.toml") + ":8: TOML syntax error")
+        for line in lines
+    )
     assert any(":5: duplicate id 'dup-id'" in line for line in lines)
     assert any(":16: entry 'empty-answer' (en): empty answer" in line for line in lines)
     assert lines[-1].endswith("10 problem(s)")

@@ -36,8 +36,14 @@ class PageErrors:
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         page.on("console", self._console)
-        page.on("response", lambda response: self.errors.append(
-            f"HTTP {response.status}: {response.url}") if response.status >= 400 else None)
+        page.on(
+            "response",
+            lambda response: (
+                self.errors.append(f"HTTP {response.status}: {response.url}")
+                if response.status >= 400
+                else None
+            ),
+        )
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
@@ -66,7 +72,10 @@ async def never_receives(client: Client, text: str, wait: float = 0.5) -> None:
 
 
 async def test_agent_replies_notes_uses_canned_replies_and_resolves(
-    server: LiveServer, page: Page, shopper: Callable[..., Awaitable[Client]], artifacts: Path,
+    server: LiveServer,
+    page: Page,
+    shopper: Callable[..., Awaitable[Client]],
+    artifacts: Path,
 ) -> None:
     errors = PageErrors(page)
     await server.add_agent("ada@shop.example", "Ada")
@@ -82,8 +91,11 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     await expect(page.locator("#agents-list .agent-online")).to_contain_text("Ada")
 
     # a shopper asks a question, then asks for a person: the chat is assigned to Ada
-    client = await shopper(lang="en", page={"url": "https://shop.example/cart", "title": "Your cart"},
-                           user={"name": "Sam Shopper", "email": "sam@example.com"})
+    client = await shopper(
+        lang="en",
+        page={"url": "https://shop.example/cart", "title": "Your cart"},
+        user={"name": "Sam Shopper", "email": "sam@example.com"},
+    )
     cid = conversation_of(client)
     assert (await client.call("message", {"id": "s-1", "text": "Where is my parcel?"}))["ok"]
     assert (await client.call("handoff", {}))["ok"]
@@ -101,9 +113,12 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     await expect(info).to_contain_text("asks for a person")
     await expect(info).to_contain_text("English (en)")
     await expect(info).to_contain_text("sam@example.com")
-    await expect(info.locator("a", has_text="Your cart")).to_have_attribute("href", "https://shop.example/cart")
+    await expect(info.locator("a", has_text="Your cart")).to_have_attribute(
+        "href", "https://shop.example/cart"
+    )
     await expect(info.locator(".mood .mood-label")).to_have_text(
-        re.compile(r"^(Very unhappy|Unhappy|Neutral|Content) \([+\u2212]\d\.\d\d\)$"))
+        re.compile(r"^(Very unhappy|Unhappy|Neutral|Content) \([+\u2212]\d\.\d\d\)$")
+    )
     await expect(info.locator(".mood meter")).to_have_count(1)
     await expect(panel.locator(".msg-shopper .msg-text")).to_have_text(["Where is my parcel?"])
     await expect(panel.locator(".msg-shopper .mood-label")).to_have_count(1)
@@ -117,8 +132,9 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     await box.press("Enter")
     got = await client.wait_for("message", lambda m: m["author"] == "agent")
     assert got["text"] == "Hi Sam, I'm Ada. Let me check." and got["agent"] == {"name": "Ada"}
-    await expect(panel.locator(".msg-agent:not(.msg-note):not(.msg-pending) .msg-text")).to_have_text(
-        ["Hi Sam, I'm Ada. Let me check."])
+    await expect(
+        panel.locator(".msg-agent:not(.msg-note):not(.msg-pending) .msg-text")
+    ).to_have_text(["Hi Sam, I'm Ada. Let me check."])
     await expect(box).to_have_value("")
 
     # the shopper types, then answers
@@ -138,8 +154,11 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     await expect(note.locator(".msg-text")).to_have_text("Parcel 1234 is stuck at the depot.")
     await expect(note.locator(".msg-author")).to_have_text("Internal note \u00b7 Ada")
     await never_receives(client, "Parcel 1234 is stuck at the depot.")
-    rows = await server.query("SELECT kind FROM messages WHERE conversation_id = ? AND text = ?", cid,
-                              "Parcel 1234 is stuck at the depot.")
+    rows = await server.query(
+        "SELECT kind FROM messages WHERE conversation_id = ? AND text = ?",
+        cid,
+        "Parcel 1234 is stuck at the depot.",
+    )
     assert rows == [{"kind": "note"}]
 
     # canned replies: add one in the dialog, then insert it by typing /shortcut
@@ -164,13 +183,16 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     await expect(box).to_have_value("Parcels arrive within 2-3 working days.")
     await expect(suggestions).to_be_hidden()
     await box.press("Enter")
-    canned = await client.wait_for("message", lambda m: m["author"] == "agent"
-                                   and m["text"] == "Parcels arrive within 2-3 working days.")
+    canned = await client.wait_for(
+        "message",
+        lambda m: m["author"] == "agent" and m["text"] == "Parcels arrive within 2-3 working days.",
+    )
     assert canned["agent"] == {"name": "Ada"}
 
     # the picker inserts a canned reply too
     await panel.get_by_label("Canned reply to insert").select_option(
-        label="/eta \u2013 Parcels arrive within 2-3 working days.")
+        label="/eta \u2013 Parcels arrive within 2-3 working days."
+    )
     await expect(box).to_have_value("")
     await panel.get_by_role("button", name="Insert").click()
     await expect(box).to_have_value("Parcels arrive within 2-3 working days.")
@@ -180,9 +202,12 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     await page.reload()
     await expect(page.locator("#conn-state")).to_have_text("Connected")
     await expect(status).to_have_accessible_name("Status: Online")
-    await expect(panel.locator(".msg-note .msg-text")).to_have_text("Parcel 1234 is stuck at the depot.")
+    await expect(panel.locator(".msg-note .msg-text")).to_have_text(
+        "Parcel 1234 is stuck at the depot."
+    )
     await expect(panel.locator(".msg-shopper .msg-text")).to_have_text(
-        ["Where is my parcel?", "Order 1234, thanks!"])
+        ["Where is my parcel?", "Order 1234, thanks!"]
+    )
     await page.screenshot(path=str(artifacts / "console-chat.png"), full_page=True)
 
     # delete the canned reply
@@ -206,7 +231,10 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
 
 
 async def test_shopper_html_is_shown_as_text_and_never_runs(
-    server: LiveServer, page: Page, shopper: Callable[..., Awaitable[Client]], artifacts: Path,
+    server: LiveServer,
+    page: Page,
+    shopper: Callable[..., Awaitable[Client]],
+    artifacts: Path,
 ) -> None:
     errors = PageErrors(page)
     await server.add_agent("bob@shop.example", "Bob")
@@ -246,7 +274,9 @@ async def test_shopper_html_is_shown_as_text_and_never_runs(
     await box.press("Enter")
     got = await client.wait_for("message", lambda m: m["author"] == "agent")
     assert got["text"] == "<b>bold</b> & <i>not</i>"
-    await expect(panel.locator(".msg-agent .msg-text").last).to_have_text("<b>bold</b> & <i>not</i>")
+    await expect(panel.locator(".msg-agent .msg-text").last).to_have_text(
+        "<b>bold</b> & <i>not</i>"
+    )
 
     # an offline ticket with HTML in it (another shopper's): listed as text, then marked done
     other = await shopper()
@@ -271,13 +301,21 @@ async def test_shopper_html_is_shown_as_text_and_never_runs(
         scripts: [...document.scripts].map((s) => s.getAttribute("src")),
         bold: document.querySelectorAll(".transcript b, .transcript i").length,
     })""")
-    assert injected == {"pwned": None, "flag": None, "images": 0, "svgs": 0,
-                        "scripts": ["/static/console/main.js"], "bold": 0}
+    assert injected == {
+        "pwned": None,
+        "flag": None,
+        "images": 0,
+        "svgs": 0,
+        "scripts": ["/static/console/main.js"],
+        "bold": 0,
+    }
     assert errors.errors == []
 
 
 async def test_manager_sees_all_active_chats_and_may_only_note_on_others(
-    server: LiveServer, page: Page, shopper: Callable[..., Awaitable[Client]],
+    server: LiveServer,
+    page: Page,
+    shopper: Callable[..., Awaitable[Client]],
     agent: Callable[..., Awaitable[Client]],
 ) -> None:
     errors = PageErrors(page)
@@ -324,8 +362,11 @@ async def test_manager_sees_all_active_chats_and_may_only_note_on_others(
 
 
 async def test_console_rebuilds_after_reconnect_and_transfers(
-    server: LiveServer, page: Page, shopper: Callable[..., Awaitable[Client]],
-    agent: Callable[..., Awaitable[Client]], artifacts: Path,
+    server: LiveServer,
+    page: Page,
+    shopper: Callable[..., Awaitable[Client]],
+    agent: Callable[..., Awaitable[Client]],
+    artifacts: Path,
 ) -> None:
     errors = PageErrors(page)
     ada = await server.add_agent("ada@shop.example", "Ada")
@@ -369,7 +410,9 @@ async def test_console_rebuilds_after_reconnect_and_transfers(
     box = one.locator("textarea.composer-text")
     await box.fill("Yes, I'm here.")
     await box.press("Enter")
-    await first.wait_for("message", lambda m: m["author"] == "agent" and m["text"] == "Yes, I'm here.")
+    await first.wait_for(
+        "message", lambda m: m["author"] == "agent" and m["text"] == "Yes, I'm here."
+    )
 
     # presence: the shopper closes the page
     await expect(one.locator(".presence")).to_have_text("Shopper online")
@@ -384,7 +427,9 @@ async def test_console_rebuilds_after_reconnect_and_transfers(
     await two.get_by_role("button", name="Transfer").click()
     moved = await bob.wait_for("assigned", lambda d: d["by"] == "transfer")
     assert moved["conversation_id"] == conversation_of(second)
-    await expect(two.locator(".chat-notice")).to_have_text("This chat was transferred to another agent.")
+    await expect(two.locator(".chat-notice")).to_have_text(
+        "This chat was transferred to another agent."
+    )
     await expect(two.locator("textarea.composer-text")).to_be_disabled()
     await expect(page.locator("#mine-list .item")).to_have_count(1)
     assert errors.errors == []
@@ -422,28 +467,38 @@ async def test_console_helpers(server: LiveServer, page: Page) -> None:
         "signed": ["\u22120.25", "+0.50"],
         "ids": [True, True],
         "unique": True,
-        "tokens": [{"query": "th", "start": 0, "end": 3}, {"query": "th", "start": 3, "end": 6},
-                   None, None, {"query": "", "start": 0, "end": 1}],
+        "tokens": [
+            {"query": "th", "start": 0, "end": 3},
+            {"query": "th", "start": 3, "end": 6},
+            None,
+            None,
+            {"query": "", "start": 0, "end": 1},
+        ],
         "shortcuts": ["eta", "eta", "x"],
         "names": ["Amber Otter", "a@b.example", "Sam"],
     }
 
 
 async def test_a_ticket_is_answered_from_the_console_and_moods_arrive_unasked(
-    server: LiveServer, page: Page, shopper: Callable[..., Awaitable[Client]], artifacts: Path,
+    server: LiveServer,
+    page: Page,
+    shopper: Callable[..., Awaitable[Client]],
+    artifacts: Path,
 ) -> None:
     errors = PageErrors(page)
     requests: list[str] = []
-    page.on("websocket", lambda ws: ws.on(
-        "framesent", lambda payload: requests.append(str(payload))))
+    page.on(
+        "websocket", lambda ws: ws.on("framesent", lambda payload: requests.append(str(payload)))
+    )
     await server.add_agent("ada@shop.example", "Ada")
     await sign_in(page, server, "ada@shop.example")
 
     # A shopper leaves a message while nobody is online: a ticket with an answer box.
     client = await shopper()
     assert (await client.call("handoff", {}))["ok"]
-    ack = await client.call("leave_message", {"email": "maria@example.com",
-                                              "text": "Is the linen duvet back in stock?"})
+    ack = await client.call(
+        "leave_message", {"email": "maria@example.com", "text": "Is the linen duvet back in stock?"}
+    )
     assert ack["ok"], ack
     await page.locator("summary", has_text="Offline tickets").click()
     tickets = page.locator("#tickets-list")
@@ -472,7 +527,9 @@ async def test_a_ticket_is_answered_from_the_console_and_moods_arrive_unasked(
     opens = [r for r in requests if '"open"' in r]
     assert len(opens) == 1, opens  # the one click; no re-open to refresh the mood
 
-    await tickets.get_by_role("button", name="Mark the ticket from maria@example.com as done").click()
+    await tickets.get_by_role(
+        "button", name="Mark the ticket from maria@example.com as done"
+    ).click()
     await expect(tickets).to_have_text("No open tickets.")
     await client.wait_for("csat_request")
     assert errors.errors == []

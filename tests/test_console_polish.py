@@ -36,7 +36,8 @@ async def upload_picture(server: LiveServer, client: Client, data: bytes) -> dic
 
 
 async def test_a_console_in_italian_with_what_matters_on_the_chat(
-        server: LiveServer, page: Page, shopper: Shopper, artifacts: Path) -> None:
+    server: LiveServer, page: Page, shopper: Shopper, artifacts: Path
+) -> None:
     errors = PageErrors(page)
     await server.add_agent("ada@shop.example", "Ada")
     await sign_in(page, server, "ada@shop.example")
@@ -53,11 +54,15 @@ async def test_a_console_in_italian_with_what_matters_on_the_chat(
     await expect(status).to_have_accessible_name("Stato: Online")
 
     # an unnamed shopper on a product page: a friendly name, the page and the language
-    client = await shopper(lang="it", page={"url": "https://shop.example/lenzuola",
-                                            "title": "Lenzuola di lino"})
+    client = await shopper(
+        lang="it", page={"url": "https://shop.example/lenzuola", "title": "Lenzuola di lino"}
+    )
     cid = conversation_of(client)
-    assert (await client.call("message", {"id": "s-1",
-                                          "text": "Il pacco è arrivato rotto, sono furioso!"}))["ok"]
+    assert (
+        await client.call(
+            "message", {"id": "s-1", "text": "Il pacco è arrivato rotto, sono furioso!"}
+        )
+    )["ok"]
     assert (await client.call("handoff", {}))["ok"]
     item = page.locator("#mine-list .item")
     await expect(item).to_contain_text(alias(cid))
@@ -71,7 +76,8 @@ async def test_a_console_in_italian_with_what_matters_on_the_chat(
     label = (await server.query("SELECT mood FROM conversations WHERE id = ?", cid))[0]["mood"]
     assert label < -0.2
     await expect(info.locator(".mood .mood-label")).to_have_text(
-        re.compile(r"^(Molto scontento|Scontento) \([+\u2212]\d\.\d\d\)$"))
+        re.compile(r"^(Molto scontento|Scontento) \([+\u2212]\d\.\d\d\)$")
+    )
     await expect(panel.get_by_role("button", name="Risolvi")).to_be_visible()
     # what the agent has seen, the shopper hears of
     seen = await client.wait_for("seen")
@@ -88,14 +94,17 @@ async def test_a_console_in_italian_with_what_matters_on_the_chat(
     await panel.get_by_role("button", name="Risolvi").click()
     await client.wait_for("csat_request")
     assert (await client.call("csat", {"rating": 2, "comment": "lento"}))["ok"]
-    await expect(info.locator(".rating")).to_have_text("\u2605\u2605\u2606\u2606\u2606 2/5 \u201clento\u201d")
+    await expect(info.locator(".rating")).to_have_text(
+        "\u2605\u2605\u2606\u2606\u2606 2/5 \u201clento\u201d"
+    )
     await expect(info).to_contain_text("Valutazione")
     await page.screenshot(path=str(artifacts / "console-italian-rating.png"))
     assert errors.errors == []
 
 
 async def test_taking_past_capacity_is_an_explicit_logged_choice(
-        server: LiveServer, page: Page, shopper: Shopper) -> None:
+    server: LiveServer, page: Page, shopper: Shopper
+) -> None:
     await server.add_agent("bea@shop.example", "Bea", capacity=1)
     await sign_in(page, server, "bea@shop.example")
     first = await shopper(lang="en", user={"name": "First Shopper"})
@@ -104,16 +113,27 @@ async def test_taking_past_capacity_is_an_explicit_logged_choice(
         assert (await client.call("handoff", {}))["ok"]
     queue = page.locator("#queue-list .item")
     await expect(queue).to_have_count(2)
-    await queue.filter(has_text="First Shopper").get_by_role("button", name="Take chat with First Shopper").click()
+    await (
+        queue.filter(has_text="First Shopper")
+        .get_by_role("button", name="Take chat with First Shopper")
+        .click()
+    )
     await expect(page.locator("#mine-list .item")).to_have_count(1)
-    take = page.locator("#queue-list .item").filter(has_text="Second Shopper").get_by_role(
-        "button", name="Take chat with Second Shopper")
+    take = (
+        page.locator("#queue-list .item")
+        .filter(has_text="Second Shopper")
+        .get_by_role("button", name="Take chat with Second Shopper")
+    )
     await take.click()
     await expect(page.locator("#toast")).to_have_text(
-        "You have 1 of 1 chats. Click again to take it anyway.")
+        "You have 1 of 1 chats. Click again to take it anyway."
+    )
     assert await server.events("agent.capacity_override") == []
-    anyway = page.locator("#queue-list .item").filter(has_text="Second Shopper").get_by_role(
-        "button", name="Take chat with Second Shopper anyway, past your capacity")
+    anyway = (
+        page.locator("#queue-list .item")
+        .filter(has_text="Second Shopper")
+        .get_by_role("button", name="Take chat with Second Shopper anyway, past your capacity")
+    )
     await expect(anyway).to_have_text("Take anyway")
     await anyway.click()
     await expect(page.locator("#mine-list .item")).to_have_count(2)
@@ -121,18 +141,26 @@ async def test_taking_past_capacity_is_an_explicit_logged_choice(
     assert [json.loads(e["properties"])["action"] for e in logged] == ["take"]
 
 
-async def test_the_choice_a_shopper_picked_is_marked(server: LiveServer, page: Page,
-                                                     shopper: Shopper) -> None:
+async def test_the_choice_a_shopper_picked_is_marked(
+    server: LiveServer, page: Page, shopper: Shopper
+) -> None:
     await server.add_agent("meg@shop.example", "Meg", role="manager")
     await sign_in(page, server, "meg@shop.example")
     client = await shopper(lang="en")
     ack = await client.call("message", {"id": "q-1", "text": "parcel"})
     assert ack["ok"]
-    offer = await client.wait_for("message", lambda m: m["author"] == "bot"
-                                  and any(q["type"] == "suggestion" for q in m["quick_replies"]))
+    offer = await client.wait_for(
+        "message",
+        lambda m: (
+            m["author"] == "bot" and any(q["type"] == "suggestion" for q in m["quick_replies"])
+        ),
+    )
     choice = next(q for q in offer["quick_replies"] if q["type"] == "suggestion")
-    assert (await client.call("message", {"id": "q-2", "text": choice["label"],
-                                          "pick": choice["entry_id"]}))["ok"]
+    assert (
+        await client.call(
+            "message", {"id": "q-2", "text": choice["label"], "pick": choice["entry_id"]}
+        )
+    )["ok"]
     assert (await client.call("handoff", {}))["ok"]
     item = page.locator("#queue-list .item").first
     await item.locator(".item-open").click()

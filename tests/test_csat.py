@@ -18,14 +18,23 @@ async def ended(shopper) -> Client:
 async def csat_rows(server: LiveServer, conversation_id: str) -> list[dict]:
     return await server.query(
         "SELECT rating, comment, bot_only, agent_id, language FROM csat WHERE conversation_id = ?",
-        conversation_id)
+        conversation_id,
+    )
 
 
 async def test_bad_ratings_are_refused_and_nothing_is_stored(server: LiveServer, shopper) -> None:
     client = await ended(shopper)
     cid = client.start["conversation"]["id"]
-    for payload in ({"rating": 0}, {"rating": 6}, {"rating": 4.5}, {"rating": "5"},
-                    {"rating": True}, {"rating": None}, {}, {"rating": -1}):
+    for payload in (
+        {"rating": 0},
+        {"rating": 6},
+        {"rating": 4.5},
+        {"rating": "5"},
+        {"rating": True},
+        {"rating": None},
+        {},
+        {"rating": -1},
+    ):
         ack = await client.call("csat", payload)
         assert ack["error"]["code"] == "invalid_rating", payload
     ack = await client.call("csat", {"rating": 5, "comment": "x" * 1001})
@@ -34,7 +43,8 @@ async def test_bad_ratings_are_refused_and_nothing_is_stored(server: LiveServer,
     assert ack["error"]["code"] == "invalid_rating"
     # the survey was asked (row exists) but no rating was stored
     assert await csat_rows(server, cid) == [
-        {"rating": None, "comment": None, "bot_only": 1, "agent_id": None, "language": "en"}]
+        {"rating": None, "comment": None, "bot_only": 1, "agent_id": None, "language": "en"}
+    ]
     assert await server.events("csat.given", cid) == []
 
 
@@ -47,11 +57,16 @@ async def test_one_rating_per_chat_a_second_one_updates_it(server: LiveServer, s
     assert second["ok"] and second["csat"]["rating"] == 4 and second["csat"]["comment"] is None
     assert second["csat"]["given_at"] == first["csat"]["given_at"]
     assert await csat_rows(server, cid) == [
-        {"rating": 4, "comment": None, "bot_only": 1, "agent_id": None, "language": "en"}]
+        {"rating": 4, "comment": None, "bot_only": 1, "agent_id": None, "language": "en"}
+    ]
     given = await server.events("csat.given", cid)
     updated = await server.events("csat.updated", cid)
     assert len(given) == 1 and len(updated) == 1
-    assert json.loads(updated[0]["properties"]) == {"rating": 4, "previous": 2, "has_comment": False}
+    assert json.loads(updated[0]["properties"]) == {
+        "rating": 4,
+        "previous": 2,
+        "has_comment": False,
+    }
 
 
 async def test_the_rating_window_closes(start_server, connect) -> None:
@@ -70,8 +85,9 @@ async def test_the_rating_window_closes(start_server, connect) -> None:
 async def test_only_ones_own_conversation_can_be_rated(server: LiveServer, shopper) -> None:
     victim = await ended(shopper)
     attacker = await ended(shopper)
-    ack = await attacker.call("csat", {"rating": 1,
-                                       "conversation_id": victim.start["conversation"]["id"]})
+    ack = await attacker.call(
+        "csat", {"rating": 1, "conversation_id": victim.start["conversation"]["id"]}
+    )
     assert ack["error"]["code"] == "forbidden"
     assert await server.query("SELECT rating FROM csat WHERE rating IS NOT NULL") == []
 

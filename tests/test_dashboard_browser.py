@@ -37,8 +37,14 @@ async def test_manager_filters_reads_a_low_rated_transcript_and_downloads_csv(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # (the sign-in page has no icon: the browser's /favicon.ico request is not ours to judge)
-    page.on("console", lambda msg: errors.append(f"{msg.text} {msg.location['url']}")
-            if msg.type == "error" and not msg.location["url"].endswith("/favicon.ico") else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"{msg.text} {msg.location['url']}")
+            if msg.type == "error" and not msg.location["url"].endswith("/favicon.ico")
+            else None
+        ),
+    )
 
     await sign_in(page, server.url, "meg@shop.example")
     await expect(page).to_have_url(f"{server.url}/dashboard")
@@ -65,7 +71,8 @@ async def test_manager_filters_reads_a_low_rated_transcript_and_downloads_csv(
     await page.click("#filters button[type=submit]")
     await expect(page).to_have_url(
         f"{server.url}/dashboard?since=2026-03-01&until=2026-03-31&agent=1&handled=escalated"
-        "&period=day")
+        "&period=day"
+    )
     await expect(page.locator("#log tbody tr")).to_have_count(2)
     await expect(page.locator("[data-figure=csat] .card-value")).to_have_text("0.0%")
     await expect(page.locator("#log tbody tr.low")).to_have_count(2)
@@ -92,8 +99,7 @@ async def test_manager_filters_reads_a_low_rated_transcript_and_downloads_csv(
     assert download.suggested_filename == "supportbot-csat-2026-03-01-2026-03-31.csv"
     rows = list(csv.reader(io.StringIO(Path(await download.path()).read_text())))
     assert rows[0] == LOG_HEADER
-    assert [(r[2], r[3], r[5]) for r in rows[1:]] == [("c05", "1", "useless"),
-                                                      ("c03", "2", "slow")]
+    assert [(r[2], r[3], r[5]) for r in rows[1:]] == [("c05", "1", "useless"), ("c03", "2", "slow")]
 
     async with page.expect_download() as info:
         await page.click("#report-csv")

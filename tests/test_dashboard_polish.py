@@ -43,10 +43,22 @@ async def test_plurals_follow_each_languages_rules(server: LiveServer, page: Pag
       const say = (lang) => [1, 2, 5, 22, 25, 101].map((n) => translator(TEXTS, lang)("ratings", {n}));
       return {en: say("en"), it: say("it"), pl: say("pl")};
     }""")
-    assert result["en"] == ["1 rating", "2 ratings", "5 ratings", "22 ratings", "25 ratings",
-                            "101 ratings"]
-    assert result["it"] == ["1 valutazione", "2 valutazioni", "5 valutazioni", "22 valutazioni",
-                            "25 valutazioni", "101 valutazioni"]
+    assert result["en"] == [
+        "1 rating",
+        "2 ratings",
+        "5 ratings",
+        "22 ratings",
+        "25 ratings",
+        "101 ratings",
+    ]
+    assert result["it"] == [
+        "1 valutazione",
+        "2 valutazioni",
+        "5 valutazioni",
+        "22 valutazioni",
+        "25 valutazioni",
+        "101 valutazioni",
+    ]
     assert result["pl"] == ["1 ocena", "2 oceny", "5 ocen", "22 oceny", "25 ocen", "101 ocen"]
 
 
@@ -71,7 +83,8 @@ async def test_every_word_exists_in_the_three_languages(server: LiveServer, page
 
 
 async def test_one_day_of_data_in_english_and_the_wide_csv(
-        server: LiveServer, page: Page, artifacts: Path) -> None:
+    server: LiveServer, page: Page, artifacts: Path
+) -> None:
     await server.db.write(seed)
     await sign_in(page, server.url, "meg@shop.example")
     # one rating: "1 rating", "(1 chat)", never "1 ratings"
@@ -100,17 +113,42 @@ async def test_one_day_of_data_in_english_and_the_wide_csv(
     download = await info.value
     assert download.suggested_filename == "supportbot-report-wide-2026-03-01-2026-03-31.csv"
     rows = list(csv.reader(io.StringIO(Path(await download.path()).read_text())))
-    metrics = [name for name, _ in figure_metrics(Figures(0, (0, 0, 0, 0, 0), None, None, 0, 0,
-                                                          0, None, 0, 0, 0, None, None, 0,
-                                                          Durations(0, None, None),
-                                                          Durations(0, None, None)))]
+    metrics = [
+        name
+        for name, _ in figure_metrics(
+            Figures(
+                0,
+                (0, 0, 0, 0, 0),
+                None,
+                None,
+                0,
+                0,
+                0,
+                None,
+                0,
+                0,
+                0,
+                None,
+                None,
+                0,
+                Durations(0, None, None),
+                Durations(0, None, None),
+            )
+        )
+    ]
     assert rows[0] == ["split", "key", "label", *metrics]
     assert len({len(row) for row in rows}) == 1
     by_split = {}
     for row in rows[1:]:
         by_split.setdefault(row[0], []).append(row)
-    assert [r[1] for r in by_split["week"]] == ["2026-02-23", "2026-03-02", "2026-03-09",
-                                                "2026-03-16", "2026-03-23", "2026-03-30"]
+    assert [r[1] for r in by_split["week"]] == [
+        "2026-02-23",
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-16",
+        "2026-03-23",
+        "2026-03-30",
+    ]
     assert [r[2] for r in by_split["agent"]] == ["Ada", "Bob"]
     total = dict(zip(rows[0], by_split["total"][0], strict=True))
     assert (total["chats"], total["ratings"], total["csat_score"]) == ("7", "6", "0.5")
@@ -122,7 +160,8 @@ async def test_one_day_of_data_in_english_and_the_wide_csv(
 
 
 async def test_a_polish_dashboard_with_the_browsers_dates(
-        server: LiveServer, browser: Browser, artifacts: Path) -> None:
+    server: LiveServer, browser: Browser, artifacts: Path
+) -> None:
     await server.db.write(seed)
     page = await signed_in_page(browser, server, "pl-PL")
     await expect(page.locator("html")).to_have_attribute("lang", "pl")
@@ -139,9 +178,12 @@ async def test_a_polish_dashboard_with_the_browsers_dates(
     await page.fill("#f-since", "09.03.2026")
     await page.fill("#f-until", "9.3.2026")
     await page.click("#filters button[type=submit]")
-    await expect(page).to_have_url(f"{server.url}/dashboard?since=2026-03-09&until=2026-03-09"
-                                   "&period=day")
-    await expect(page.locator("[data-figure=csat] .card-detail")).to_have_text("1 ocena, niskich: 0")
+    await expect(page).to_have_url(
+        f"{server.url}/dashboard?since=2026-03-09&until=2026-03-09&period=day"
+    )
+    await expect(page.locator("[data-figure=csat] .card-detail")).to_have_text(
+        "1 ocena, niskich: 0"
+    )
     # a date that is not one is refused before anything is asked
     await page.fill("#f-since", "31.02.2026")
     await page.click("#filters button[type=submit]")
@@ -160,19 +202,24 @@ async def test_a_polish_dashboard_with_the_browsers_dates(
 
 
 async def test_transcripts_show_the_choices_offered_and_the_one_picked_in_italian(
-        server: LiveServer, browser: Browser, shopper: Callable[..., Awaitable[Client]],
-        artifacts: Path) -> None:
+    server: LiveServer, browser: Browser, shopper: Callable[..., Awaitable[Client]], artifacts: Path
+) -> None:
     await server.add_agent("meg@shop.example", "Meg", role="manager")
     await server.db.write(lambda c: c.execute("UPDATE agents SET locale = 'it'"))
     client = await shopper(lang="en")
     assert (await client.call("message", {"id": "q-1", "text": "parcel"}))["ok"]
-    offer = await client.wait_for("message", lambda m: m["author"] == "bot"
-                                  and any(q["type"] == "suggestion" for q in m["quick_replies"]))
+    offer = await client.wait_for(
+        "message",
+        lambda m: (
+            m["author"] == "bot" and any(q["type"] == "suggestion" for q in m["quick_replies"])
+        ),
+    )
     choices = [q for q in offer["quick_replies"] if q["type"] == "suggestion"]
     assert len(choices) >= 2
     pick = choices[1]
-    assert (await client.call("message", {"id": "q-2", "text": pick["label"],
-                                          "pick": pick["entry_id"]}))["ok"]
+    assert (
+        await client.call("message", {"id": "q-2", "text": pick["label"], "pick": pick["entry_id"]})
+    )["ok"]
     sent = await upload_picture(server, client, png(64, 48))
     assert sent["ok"], sent
     assert (await client.call("end", {}))["ok"]

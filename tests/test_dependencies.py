@@ -51,8 +51,10 @@ def test_the_private_methods_we_override_are_as_we_know_them() -> None:
         (socketio.AsyncServer, "_handle_connect"): "(self, eio_sid, namespace, data)",
         (socketio.AsyncServer, "_handle_eio_disconnect"): "(self, eio_sid, reason)",
         (socketio.AsyncServer, "_handle_event"): "(self, eio_sid, namespace, id, data)",
-        (socketio.AsyncServer, "_handle_event_internal"):
-            "(self, server, sid, eio_sid, data, namespace, id)",
+        (
+            socketio.AsyncServer,
+            "_handle_event_internal",
+        ): "(self, server, sid, eio_sid, data, namespace, id)",
         (socketio.AsyncManager, "basic_enter_room"): "(self, sid, namespace, room, eio_sid=None)",
         (socketio.AsyncManager, "basic_leave_room"): "(self, sid, namespace, room)",
         (socketio.AsyncManager, "get_rooms"): "(self, sid, namespace)",
@@ -61,7 +63,8 @@ def test_the_private_methods_we_override_are_as_we_know_them() -> None:
         assert str(inspect.signature(getattr(cls, name))) == signature, (cls.__name__, name)
     copied = inspect.getsource(socketio.AsyncManager.basic_disconnect)
     assert hashlib.sha256(copied.encode()).hexdigest() == BASIC_DISCONNECT_SHA256, (
-        "python-socketio's basic_disconnect changed: redo RoomIndex.basic_disconnect")
+        "python-socketio's basic_disconnect changed: redo RoomIndex.basic_disconnect"
+    )
     assert "json" in vars(socketio.packet.Packet), "bot.sockets.Packet replaces Packet.json"
 
 
@@ -69,5 +72,6 @@ def test_cue_phrases_are_indexed_by_their_first_word() -> None:
     from bot.mood import cues
 
     assert cues.first_words(r"(?:where|when) is my order") == frozenset(
-        {("where", True), ("when", True)})
+        {("where", True), ("when", True)}
+    )
     assert hasattr(re, "_parser"), "re._parser is gone: bot/mood/cues.py searches every pattern"

@@ -33,8 +33,11 @@ def test_every_cli_command_is_documented() -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    missing = [ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)
-               if ENV_PREFIX + f.name.upper() not in README]
+    missing = [
+        ENV_PREFIX + f.name.upper()
+        for f in dataclasses.fields(Settings)
+        if ENV_PREFIX + f.name.upper() not in README
+    ]
     assert not missing, f"settings missing from README.md: {missing}"
 
 
@@ -54,7 +57,12 @@ def test_the_readme_commands_are_the_ones_ci_runs() -> None:
 
 
 def test_help_lists_every_command() -> None:
-    result = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
-                            text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     top = [c.split()[1] for c in commands(build_parser()) if len(c.split()) == 2]
     assert all(name in result.stdout for name in top), result.stdout

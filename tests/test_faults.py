@@ -27,7 +27,9 @@ from bot.store.migrations import migrate
 from benchmarks.serverproc import ServerProcess
 from conftest import PASSWORD, login
 
-ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (resource limits, other users)")
+ROOT_ONLY = pytest.mark.skipif(
+    os.geteuid() != 0, reason="needs root (resource limits, other users)"
+)
 
 
 def add_agent(db: Path, email: str, name: str, capacity: int = 3) -> None:
@@ -39,13 +41,15 @@ def add_agent(db: Path, email: str, name: str, capacity: int = 3) -> None:
     conn.close()
 
 
-async def sio_client(url: str, namespace: str, headers: dict[str, str] | None = None
-                     ) -> tuple[socketio.AsyncClient, aiohttp.ClientSession]:
+async def sio_client(
+    url: str, namespace: str, headers: dict[str, str] | None = None
+) -> tuple[socketio.AsyncClient, aiohttp.ClientSession]:
     http = aiohttp.ClientSession()
     sio = socketio.AsyncClient(reconnection=False, http_session=http)
     # a copy: the client empties the dict it is given
-    await sio.connect(url, namespaces=[namespace], headers=dict(headers or {}),
-                      transports=["websocket"])
+    await sio.connect(
+        url, namespaces=[namespace], headers=dict(headers or {}), transports=["websocket"]
+    )
     return sio, http
 
 
@@ -88,9 +92,12 @@ async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> 
                     n += 1
                     client_id = f"s{index}-{n}"
                     attempted.append((index, cid, client_id))
-                    ack = await sio.call("message", {"id": client_id,
-                                                     "text": f"how long does delivery take {n}"},
-                                         namespace="/chat", timeout=3)
+                    ack = await sio.call(
+                        "message",
+                        {"id": client_id, "text": f"how long does delivery take {n}"},
+                        namespace="/chat",
+                        timeout=3,
+                    )
                     if ack["ok"]:
                         acked.add((cid, client_id))
             except Exception:  # noqa: BLE001 - the server died under us
@@ -102,14 +109,24 @@ async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> 
                 while True:
                     n += 1
                     client_id = f"a-{n}"
-                    ack = await agent[0].call("send", {"conversation_id": assigned_id, "id": client_id,
-                                                       "text": f"agent says {n}"}, namespace="/agent", timeout=3)
+                    ack = await agent[0].call(
+                        "send",
+                        {
+                            "conversation_id": assigned_id,
+                            "id": client_id,
+                            "text": f"agent says {n}",
+                        },
+                        namespace="/agent",
+                        timeout=3,
+                    )
                     if ack["ok"]:
                         acked.add((assigned_id, client_id))
             except Exception:  # noqa: BLE001
                 return
 
-        tasks = [asyncio.create_task(stream(i)) for i in range(4)] + [asyncio.create_task(agent_stream())]
+        tasks = [asyncio.create_task(stream(i)) for i in range(4)] + [
+            asyncio.create_task(agent_stream())
+        ]
         await asyncio.sleep(1.5)
         server.kill()
         await asyncio.gather(*tasks)
@@ -119,8 +136,11 @@ async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> 
         restarted = ServerProcess(db, port=server.port, env=env).start()
         try:
             conn = sqlite3.connect(db)
-            stored = set(conn.execute(
-                "SELECT conversation_id, client_id FROM messages WHERE client_id IS NOT NULL"))
+            stored = set(
+                conn.execute(
+                    "SELECT conversation_id, client_id FROM messages WHERE client_id IS NOT NULL"
+                )
+            )
             assert acked <= stored, f"lost: {sorted(acked - stored)[:5]}"
 
             # shoppers resume their conversations and resend what was in flight: stored once
@@ -130,13 +150,18 @@ async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> 
                 assert again["ok"] and again["conversation"]["id"] == start["conversation"]["id"]
                 mine = [cid for i, _, cid in attempted if i == index]
                 transcript_ids = {m["client_id"] for m in again["messages"]}
-                assert {c for c in mine if (start["conversation"]["id"], c) in acked} <= transcript_ids
+                assert {
+                    c for c in mine if (start["conversation"]["id"], c) in acked
+                } <= transcript_ids
                 for client_id in mine[-2:]:
-                    await sio[0].call("message", {"id": client_id, "text": "resent"}, namespace="/chat")
+                    await sio[0].call(
+                        "message", {"id": client_id, "text": "resent"}, namespace="/chat"
+                    )
                 await close(sio)
             dupes = conn.execute(
                 "SELECT count(*) FROM (SELECT conversation_id, client_id FROM messages "
-                "WHERE client_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1)").fetchone()[0]
+                "WHERE client_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1)"
+            ).fetchone()[0]
             assert dupes == 0
 
             # the agent's side: the session survives, the chat is still hers, the queue is rebuilt
@@ -173,25 +198,39 @@ async def test_a_full_disk_refuses_messages_clearly_and_recovers(tmp_path: Path)
         shopper = await sio_client(server.url, "/chat")
         sio = shopper[0]
         start = await sio.call("start", {}, namespace="/chat")
-        assert (await sio.call("message", {"id": "before", "text": "fine"}, namespace="/chat"))["ok"]
+        assert (await sio.call("message", {"id": "before", "text": "fine"}, namespace="/chat"))[
+            "ok"
+        ]
 
         resource.prlimit(server.pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
-        refused = await sio.call("message", {"id": "during", "text": "disk is full"}, namespace="/chat")
+        refused = await sio.call(
+            "message", {"id": "during", "text": "disk is full"}, namespace="/chat"
+        )
         assert refused["ok"] is False and refused["error"]["code"] == "storage_unavailable"
         assert refused["error"]["message"]
         other = await sio_client(server.url, "/chat")
-        assert (await other[0].call("start", {}, namespace="/chat"))["error"]["code"] == "storage_unavailable"
+        assert (await other[0].call("start", {}, namespace="/chat"))["error"][
+            "code"
+        ] == "storage_unavailable"
         assert _healthy(server.url) and sio.connected
 
-        resource.prlimit(server.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        again = await sio.call("message", {"id": "during", "text": "disk is full"}, namespace="/chat")
+        resource.prlimit(
+            server.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+        )
+        again = await sio.call(
+            "message", {"id": "during", "text": "disk is full"}, namespace="/chat"
+        )
         assert again["ok"] and again["duplicate"] is False
         assert (await other[0].call("start", {}, namespace="/chat"))["ok"]
         await close(shopper, other)
         conn = sqlite3.connect(db)
-        texts = [r[0] for r in conn.execute(
-            "SELECT client_id FROM messages WHERE conversation_id = ? AND author = 'shopper' ORDER BY id",
-            (start["conversation"]["id"],))]
+        texts = [
+            r[0]
+            for r in conn.execute(
+                "SELECT client_id FROM messages WHERE conversation_id = ? AND author = 'shopper' ORDER BY id",
+                (start["conversation"]["id"],),
+            )
+        ]
         assert texts == ["before", "during"]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
@@ -230,7 +269,9 @@ async def test_a_read_only_database_refuses_writes_and_recovers(tmp_path: Path) 
         # fix goes through.
         ack = await shopper[0].call("start", {}, namespace="/chat")
         assert ack["ok"], ack
-        assert (await shopper[0].call("message", {"id": "m1", "text": "hello"}, namespace="/chat"))["ok"]
+        assert (await shopper[0].call("message", {"id": "m1", "text": "hello"}, namespace="/chat"))[
+            "ok"
+        ]
         await close(shopper)
     finally:
         server.stop()
@@ -251,13 +292,14 @@ async def _raw_shopper(url: str) -> aiohttp.ClientWebSocketResponse:
     await ws.send_str('42/chat,1["start",{}]')
     ack = await ws.receive_str()
     assert ack.startswith("43/chat,1")
-    ws._test_conversation = json.loads(ack[len("43/chat,1"):])[0]["conversation"]["id"]  # type: ignore[attr-defined]
+    ws._test_conversation = json.loads(ack[len("43/chat,1") :])[0]["conversation"]["id"]  # type: ignore[attr-defined]
     return ws
 
 
 async def test_silent_and_slow_clients_do_not_stall_others(start_server, connect, agent) -> None:
-    server = await start_server(ping_interval=0.5, ping_timeout=0.5, rate_limit_events=100_000,
-                                rate_limit_messages=100_000)
+    server = await start_server(
+        ping_interval=0.5, ping_timeout=0.5, rate_limit_events=100_000, rate_limit_messages=100_000
+    )
     # a client that stops answering pings (half-open) and one that stops reading (slow)
     silent = await _raw_shopper(server.url)
     slow = await _raw_shopper(server.url)
@@ -267,14 +309,18 @@ async def test_silent_and_slow_clients_do_not_stall_others(start_server, connect
 
     await server.add_agent("ada@shop.example", "Ada")
     cookie = await do_login(server.url, "ada@shop.example")
-    ada = await connect("/agent", url=server.url, headers={"Cookie": f"supportbot_session={cookie}"})
+    ada = await connect(
+        "/agent", url=server.url, headers={"Cookie": f"supportbot_session={cookie}"}
+    )
     await ada.call("status", {"status": "online"})
     await ada.wait_for("assigned")
     big = "x" * 2000
 
     async def flood() -> None:
         for n in range(1500):  # ~3 MB towards a client that reads nothing
-            await ada.call("send", {"conversation_id": slow._test_conversation, "id": f"f{n}", "text": big})
+            await ada.call(
+                "send", {"conversation_id": slow._test_conversation, "id": f"f{n}", "text": big}
+            )
 
     flooding = asyncio.create_task(flood())
     healthy = await connect("/chat", url=server.url)
@@ -292,8 +338,11 @@ async def test_silent_and_slow_clients_do_not_stall_others(start_server, connect
     closed = False
     while time.monotonic() < deadline and not closed:
         message = await silent.receive(timeout=5)
-        closed = message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                  aiohttp.WSMsgType.CLOSING)
+        closed = message.type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSED,
+            aiohttp.WSMsgType.CLOSING,
+        )
     assert closed
     flooding.cancel()
     for ws in (silent, slow):

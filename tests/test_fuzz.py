@@ -20,43 +20,100 @@ from bot.errors import MESSAGES
 
 from conftest import Client
 
-FIELDS = ["id", "text", "pick", "token", "lang", "page", "user", "message_id", "helpful", "typing",
-          "rating", "comment", "score", "email", "action", "name", "conversation_id", "status",
-          "agent_id", "shortcut", "site", "page_lang", "preview", "url", "title"]
+FIELDS = [
+    "id",
+    "text",
+    "pick",
+    "token",
+    "lang",
+    "page",
+    "user",
+    "message_id",
+    "helpful",
+    "typing",
+    "rating",
+    "comment",
+    "score",
+    "email",
+    "action",
+    "name",
+    "conversation_id",
+    "status",
+    "agent_id",
+    "shortcut",
+    "site",
+    "page_lang",
+    "preview",
+    "url",
+    "title",
+]
 
 # Text with lone UTF-16 surrogates (JSON "\ud800"), which Python decodes into a str
 # that is not valid Unicode; they must be refused, never stored.
-surrogate_text = st.text(st.characters(categories=["Cs"]) | st.characters(), min_size=1,
-                         max_size=40).filter(lambda t: any("\ud800" <= c <= "\udfff" for c in t))
+surrogate_text = st.text(
+    st.characters(categories=["Cs"]) | st.characters(), min_size=1, max_size=40
+).filter(lambda t: any("\ud800" <= c <= "\udfff" for c in t))
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**63 - 1),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=300), surrogate_text,
-    st.sampled_from(["", " ", "\x00", "<script>alert(1)</script>", "x" * 2001, "c_0000000000000000",
-                     "A" * 43, "online", "opened", "en", "../../etc/passwd", "🙂" * 50,
-                     "\ud83d", "ok \udc00 ok"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=300),
+    surrogate_text,
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "<script>alert(1)</script>",
+            "x" * 2001,
+            "c_0000000000000000",
+            "A" * 43,
+            "online",
+            "opened",
+            "en",
+            "../../etc/passwd",
+            "🙂" * 50,
+            "\ud83d",
+            "ok \udc00 ok",
+        ]
+    ),
 )
 values = st.recursive(
     scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=10)), children, max_size=6),
+        st.dictionaries(
+            st.one_of(st.sampled_from(FIELDS), st.text(max_size=10)), children, max_size=6
+        ),
     ),
     max_leaves=8,
 )
-payloads = st.one_of(values, st.dictionaries(st.sampled_from(FIELDS), values, max_size=8),
-                     st.dictionaries(st.sampled_from(FIELDS), surrogate_text, min_size=1, max_size=4))
+payloads = st.one_of(
+    values,
+    st.dictionaries(st.sampled_from(FIELDS), values, max_size=8),
+    st.dictionaries(st.sampled_from(FIELDS), surrogate_text, min_size=1, max_size=4),
+)
 # Event names: the real ones, any text (surrogates too), and JSON that is not a name at all.
-odd_names = st.one_of(st.text(max_size=20), surrogate_text, st.integers(), st.none(),
-                      st.booleans(), st.floats(allow_nan=False), st.lists(st.text(max_size=5), max_size=2),
-                      st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+odd_names = st.one_of(
+    st.text(max_size=20),
+    surrogate_text,
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.lists(st.text(max_size=5), max_size=2),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
 def collect(events: list[str], count: int) -> list[tuple[Any, Any]]:
     """Use hypothesis as the generator of (event, payload) pairs."""
     found: list[tuple[Any, Any]] = []
 
-    @settings(max_examples=count, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     @given(st.one_of(st.sampled_from(events), odd_names), payloads)
     def gather(event: Any, payload: Any) -> None:
         found.append((event, payload))
@@ -79,16 +136,24 @@ async def test_fuzz_every_event_of_both_namespaces(start_server, connect, agent)
     shopper_cases = collect(sorted(ShopperNamespace.events), 1200)
     agent_cases = collect(sorted(AgentNamespace.events), 1000)
     # Limits off: the payloads, not the floods, are under test here (tests/test_security_*).
-    server = await start_server(rate_limit_messages=100_000, rate_limit_events=100_000,
-                                rate_limit_handoffs=0, address_messages=0, address_handoffs=0,
-                                address_tickets=0, address_conversations=0)
+    server = await start_server(
+        rate_limit_messages=100_000,
+        rate_limit_events=100_000,
+        rate_limit_handoffs=0,
+        address_messages=0,
+        address_handoffs=0,
+        address_tickets=0,
+        address_conversations=0,
+    )
     fuzz_shopper: Client = await connect("/chat", url=server.url)
     assert (await fuzz_shopper.call("start", {}))["ok"]
     from conftest import login
 
     await server.add_agent("fuzz@shop.example", "Fuzz")
     cookie = await login(server.url, "fuzz@shop.example")
-    fuzz_agent = await connect("/agent", url=server.url, headers={"Cookie": f"supportbot_session={cookie}"})
+    fuzz_agent = await connect(
+        "/agent", url=server.url, headers={"Cookie": f"supportbot_session={cookie}"}
+    )
 
     # a well-behaved conversation going on at the same time
     calm = await connect("/chat", url=server.url)
@@ -98,7 +163,9 @@ async def test_fuzz_every_event_of_both_namespaces(start_server, connect, agent)
     async def calm_chat() -> None:
         for n in range(40):
             client_id = f"calm-{n}"
-            ack = await calm.call("message", {"id": client_id, "text": "how long does delivery take?"})
+            ack = await calm.call(
+                "message", {"id": client_id, "text": "how long does delivery take?"}
+            )
             assert ack["ok"], ack
             calm_sent.append(client_id)
             await asyncio.sleep(0.02)
@@ -118,6 +185,7 @@ async def test_fuzz_every_event_of_both_namespaces(start_server, connect, agent)
     assert fresh["ok"]
     rows = await server.query(
         "SELECT client_id FROM messages WHERE conversation_id = ? AND author = 'shopper' ORDER BY id",
-        calm_start["conversation"]["id"])
+        calm_start["conversation"]["id"],
+    )
     assert [r["client_id"] for r in rows] == calm_sent
     assert (await server.query("PRAGMA integrity_check"))[0]["integrity_check"] == "ok"

@@ -22,8 +22,9 @@ from bot.types import ConversationMood
 def brain(vector_cache: Path) -> Brain:
     encoder, warning = load_encoder("inline")
     assert encoder is not None, warning
-    knowledge = KnowledgeService(default_kb_path(), encoder=encoder,
-                                 cache=EmbeddingCache(vector_cache))
+    knowledge = KnowledgeService(
+        default_kb_path(), encoder=encoder, cache=EmbeddingCache(vector_cache)
+    )
     return Brain(knowledge, MoodDetector(), PolicyConfig())
 
 
@@ -36,11 +37,14 @@ NEW = ConversationMood()
 TALKING = ConversationMood(messages=3)  # the shopper has written before
 
 
-@pytest.mark.parametrize("text", [
-    "i was charged twice for my order",
-    "I WAS CHARGED TWICE FOR MY ORDER, this is ridiculous!!!",
-    "mi avete addebitato due volte lo stesso ordine, che vergogna",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i was charged twice for my order",
+        "I WAS CHARGED TWICE FOR MY ORDER, this is ridiculous!!!",
+        "mi avete addebitato due volte lo stesso ordine, che vergogna",
+    ],
+)
 def test_a_known_answer_is_given_even_when_the_turn_escalates(brain: Brain, text: str) -> None:
     turn = brain.respond(text, state=NEW, language="en")
     assert turn.decision.escalate, turn.mood
@@ -56,20 +60,24 @@ def test_an_unanswered_escalating_turn_leaves_the_word_to_the_hand_off(brain: Br
     assert turn.replies == ()
 
 
-@pytest.mark.parametrize(("text", "kind", "language"), [
-    ("hi!", "greeting", "en"),
-    ("Good morning", "greeting", "en"),
-    ("thanks a lot :)", "thanks", "en"),
-    ("ok thanks, bye", "goodbye", "en"),
-    ("buongiorno", "greeting", "it"),
-    ("grazie mille!", "thanks", "it"),
-    ("arrivederci", "goodbye", "it"),
-    ("dzień dobry", "greeting", "pl"),
-    ("dzięki!", "thanks", "pl"),
-    ("do widzenia", "goodbye", "pl"),
-])
-def test_small_talk_gets_a_short_friendly_reply(brain: Brain, text: str, kind: str,
-                                                language: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "kind", "language"),
+    [
+        ("hi!", "greeting", "en"),
+        ("Good morning", "greeting", "en"),
+        ("thanks a lot :)", "thanks", "en"),
+        ("ok thanks, bye", "goodbye", "en"),
+        ("buongiorno", "greeting", "it"),
+        ("grazie mille!", "thanks", "it"),
+        ("arrivederci", "goodbye", "it"),
+        ("dzień dobry", "greeting", "pl"),
+        ("dzięki!", "thanks", "pl"),
+        ("do widzenia", "goodbye", "pl"),
+    ],
+)
+def test_small_talk_gets_a_short_friendly_reply(
+    brain: Brain, text: str, kind: str, language: str
+) -> None:
     turn = brain.respond(text, state=NEW, language="en")
     assert turn.small_talk == kind
     assert turn.language == language
@@ -77,8 +85,15 @@ def test_small_talk_gets_a_short_friendly_reply(brain: Brain, text: str, kind: s
     assert not turn.decision.escalate
 
 
-@pytest.mark.parametrize("text", ["thanks for nothing", "hi, where is my order?",
-                                  "grazie di niente", "cześć, gdzie jest moja paczka?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks for nothing",
+        "hi, where is my order?",
+        "grazie di niente",
+        "cześć, gdzie jest moja paczka?",
+    ],
+)
 def test_greeting_words_inside_a_real_message_are_not_small_talk(brain: Brain, text: str) -> None:
     assert brain.respond(text, state=NEW, language="en").small_talk is None
 
@@ -96,17 +111,21 @@ def test_small_talk_never_counts_as_a_bot_failure(brain: Brain) -> None:
         state = turn.state
 
 
-@pytest.mark.parametrize(("text", "before", "after"), [
-    ("thanks, bye", "pl", "pl"),  # small talk in English after Polish questions
-    ("ok thanks", "it", "it"),
-    ("il Bluetooth speaker non si accende più", "it", "it"),  # English product name
-    ("posso restituire le AirPods se non mi piacciono?", "it", "it"),
-    ("ok", "pl", "pl"),
-    ("Where is my order? I ordered it two weeks ago", "pl", "en"),  # a clear switch
-    ("gdzie jest moja paczka, zamówiłem tydzień temu", "en", "pl"),
-])
+@pytest.mark.parametrize(
+    ("text", "before", "after"),
+    [
+        ("thanks, bye", "pl", "pl"),  # small talk in English after Polish questions
+        ("ok thanks", "it", "it"),
+        ("il Bluetooth speaker non si accende più", "it", "it"),  # English product name
+        ("posso restituire le AirPods se non mi piacciono?", "it", "it"),
+        ("ok", "pl", "pl"),
+        ("Where is my order? I ordered it two weeks ago", "pl", "en"),  # a clear switch
+        ("gdzie jest moja paczka, zamówiłem tydzień temu", "en", "pl"),
+    ],
+)
 def test_the_conversation_keeps_its_language_unless_the_shopper_clearly_switches(
-        brain: Brain, text: str, before: str, after: str) -> None:
+    brain: Brain, text: str, before: str, after: str
+) -> None:
     turn = brain.respond(text, state=TALKING, language=before)
     assert turn.language == after
     for reply in turn.replies:
@@ -120,13 +139,16 @@ def test_the_first_message_sets_the_language(brain: Brain) -> None:
     assert brain.respond("grazie", state=NEW, language="pl", lang_setting="pl").language == "pl"
 
 
-@pytest.mark.parametrize(("text", "entry_id"), [
-    ("i want my money back", "refund-time"),  # no word in common with "refund"
-    ("can I split the cost into monthly payments", "payment-instalments"),
-    ("ile dni idzie przesyłka", "delivery-time"),  # inflected Polish, no diacritics below
-    ("kiedy dostane pieniadze za zwrocony towar", "refund-time"),
-    ("quanto ci mette ad arrivare il pacco", "delivery-time"),
-])
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [
+        ("i want my money back", "refund-time"),  # no word in common with "refund"
+        ("can I split the cost into monthly payments", "payment-instalments"),
+        ("ile dni idzie przesyłka", "delivery-time"),  # inflected Polish, no diacritics below
+        ("kiedy dostane pieniadze za zwrocony towar", "refund-time"),
+        ("quanto ci mette ad arrivare il pacco", "delivery-time"),
+    ],
+)
 def test_paraphrases_and_word_forms_find_the_entry(brain: Brain, text: str, entry_id: str) -> None:
     result = brain.knowledge.state.faq.match(text)
     assert result.entry_id == entry_id, result
@@ -147,5 +169,8 @@ def test_without_a_slow_path_the_fast_path_decides_alone(lexical_brain: Brain) -
     assert not faq.has_slow_path
     assessment = lexical_brain.assess("i want my money back")
     assert assessment.path == "fast" and not assessment.needs_slow_path
-    assert assessment.match is not None and assessment.match.action in ("suggest", "fallback",
-                                                                        "answer")
+    assert assessment.match is not None and assessment.match.action in (
+        "suggest",
+        "fallback",
+        "answer",
+    )

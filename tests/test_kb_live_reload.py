@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.app import KNOWLEDGE
 
 ROOT = Path(__file__).resolve().parent
-GIFT_CARDS = '''
+GIFT_CARDS = """
 [[entries]]
 id = "gift-cards"
 tags = ["gifts"]
@@ -19,7 +19,7 @@ question = "Do you sell gift cards?"
 alternates = ["can I buy a gift voucher", "gift card for a friend", "present voucher"]
 keywords = ["gift card", "voucher"]
 answer = "Yes: gift cards from 25 to 300 euro, sent by e-mail."
-'''
+"""
 
 
 async def test_edits_take_effect_without_a_restart(start_server, connect, tmp_path: Path) -> None:
@@ -41,14 +41,16 @@ async def test_edits_take_effect_without_a_restart(start_server, connect, tmp_pa
         await asyncio.sleep(0.1)
     await client.call("message", {"id": "after", "text": "do you sell gift cards"})
     reply = await client.wait_for(
-        "message", lambda m: m["author"] == "bot" and m["id"] > before["id"])
+        "message", lambda m: m["author"] == "bot" and m["id"] > before["id"]
+    )
     assert reply["entry_id"] == "gift-cards"
     assert reply["text"].startswith("Yes: gift cards")
     assert client.sio.connected  # the chat went on through the reload
 
 
-async def test_a_broken_edit_keeps_the_last_good_version(start_server, connect, tmp_path: Path,
-                                                         caplog) -> None:
+async def test_a_broken_edit_keeps_the_last_good_version(
+    start_server, connect, tmp_path: Path, caplog
+) -> None:
     kb = tmp_path / "kb"
     shutil.copytree(ROOT / "data" / "kb_small", kb)
     server = await start_server(kb=kb, kb_reload_interval=0.1)
@@ -65,7 +67,7 @@ async def test_a_broken_edit_keeps_the_last_good_version(start_server, connect, 
 RENTAL = (
     'bike-rental,en,Do you rent out bikes?,"Yes: city and e-bikes from 15 EUR a day, '
     'in both shops.",bike hire|rent a bicycle for a day|rental bikes|borrow a bike for the '
-    'weekend,shop\n'
+    "weekend,shop\n"
 )
 
 
@@ -88,8 +90,9 @@ async def test_the_slow_path_workers_follow_an_edit(start_server, connect, tmp_p
             break
         await asyncio.sleep(0.1)
     assert knowledge.fingerprint != old
-    result = await slow.match("could I take one of your bicycles for a couple of days",
-                              "en", knowledge.fingerprint)
+    result = await slow.match(
+        "could I take one of your bicycles for a couple of days", "en", knowledge.fingerprint
+    )
     assert result is not None and result.entry_id == "bike-rental"
     assert await slow.match("rent a bike", "en", "not-a-version") is None
     client = await connect("/chat", url=server.url)

@@ -32,8 +32,14 @@ def test_small_kb_loads_every_entry_in_three_languages():
     assert result.problems == ()
     kb = result.kb
     assert kb is not None
-    assert [e.id for e in kb] == ["delivery-time", "track-order", "shipping-cost",
-                                  "return-policy", "refund-time", "payment-methods"]
+    assert [e.id for e in kb] == [
+        "delivery-time",
+        "track-order",
+        "shipping-cost",
+        "return-policy",
+        "refund-time",
+        "payment-methods",
+    ]
     assert kb.languages == ("en", "it", "pl")
     entry = kb.get("delivery-time")
     assert entry is not None
@@ -66,8 +72,12 @@ def test_broken_kb_reports_each_problem_with_its_line_and_keeps_the_rest():
     result = load_kb(BROKEN)
     assert result.kb is not None
     # Valid entries survive; the first of two duplicate ids wins.
-    assert sorted(e.id for e in result.kb) == ["dup-id", "italian-only", "opening-hours",
-                                                "typed-wrong"]
+    assert sorted(e.id for e in result.kb) == [
+        "dup-id",
+        "italian-only",
+        "opening-hours",
+        "typed-wrong",
+    ]
     assert result.kb.question("dup-id") == "What is a gift card?"
     problems = problem_lines(result, "problems.toml")
     assert any("unknown key 'colour'" in m for m in problems[2])
@@ -91,8 +101,10 @@ def test_csv_with_languages_duplicates_and_empty_answers():
     assert result.kb.get("delivery-time").tags == ("delivery", "shipping")  # type: ignore[union-attr]
     messages = {(p.line, p.message.split(":")[0]) for p in result.problems}
     assert (5, "duplicate id 'return-policy' for lang 'en' (first at line 4)") in messages
-    assert any(line == 6 and "empty answer" in msg for line, msg in
-               ((p.line, p.message) for p in result.problems))
+    assert any(
+        line == 6 and "empty answer" in msg
+        for line, msg in ((p.line, p.message) for p in result.problems)
+    )
 
 
 def test_csv_with_multiline_cell_reports_the_row_start(tmp_path: Path):
@@ -148,6 +160,7 @@ def test_export_round_trips(tmp_path: Path):
 
 # -- live reloads -----------------------------------------------------------------------------
 
+
 def _copy_kb(dest: Path) -> Path:
     dest.mkdir()
     for src in SMALL.glob("*.toml"):
@@ -170,8 +183,10 @@ def test_service_reloads_edits_and_keeps_last_good_version(tmp_path: Path, caplo
 
     returns = kb_dir / "returns.toml"
     good = returns.read_text(encoding="utf-8")
-    _touch_later(returns, good.replace("We accept cards, PayPal and bank transfer.",
-                                       "Cards and PayPal only."))
+    _touch_later(
+        returns,
+        good.replace("We accept cards, PayPal and bank transfer.", "Cards and PayPal only."),
+    )
     assert service.reload_if_changed() is True
     assert service.state is not first
     assert service.kb.answer("payment-methods", "en") == "Cards and PayPal only."
@@ -183,13 +198,17 @@ def test_service_reloads_edits_and_keeps_last_good_version(tmp_path: Path, caplo
         assert service.reload_if_changed() is False  # nothing usable changed
         assert service.state is before
     assert service.kb.answer("payment-methods", "en") == "Cards and PayPal only."
-    assert any("returns.toml:" in r.getMessage() and "last good" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "returns.toml:" in r.getMessage() and "last good" in r.getMessage() for r in caplog.records
+    )
     assert len(service.kb) == 6
 
     new_file = kb_dir / "extra.toml"
-    _touch_later(new_file, '[[entries]]\nid = "gift-cards"\n[entries.en]\n'
-                           'question = "Do you sell gift cards?"\nanswer = "Yes, from 10 EUR."\n')
+    _touch_later(
+        new_file,
+        '[[entries]]\nid = "gift-cards"\n[entries.en]\n'
+        'question = "Do you sell gift cards?"\nanswer = "Yes, from 10 EUR."\n',
+    )
     assert service.reload_if_changed() is True
     assert "gift-cards" in service.kb
     new_file.unlink()

@@ -23,8 +23,14 @@ class Attempt:
     seconds: float
 
 
-async def sign_in(http: aiohttp.ClientSession, url: str, email: str, password: str,
-                  address: str, device: str | None = None) -> Attempt:
+async def sign_in(
+    http: aiohttp.ClientSession,
+    url: str,
+    email: str,
+    password: str,
+    address: str,
+    device: str | None = None,
+) -> Attempt:
     async with http.get(f"{url}/login") as response:
         token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
         assert token
@@ -33,25 +39,42 @@ async def sign_in(http: aiohttp.ClientSession, url: str, email: str, password: s
     if device:
         cookies += f"; supportbot_device={device}"
     started = time.perf_counter()
-    async with http.post(f"{url}/login", allow_redirects=False, data={
-            "email": email, "password": password, "csrf_token": token.group(1),
-            "next": "/console"}, headers={"Cookie": cookies, "X-Forwarded-For": address}) as r:
+    async with http.post(
+        f"{url}/login",
+        allow_redirects=False,
+        data={
+            "email": email,
+            "password": password,
+            "csrf_token": token.group(1),
+            "next": "/console",
+        },
+        headers={"Cookie": cookies, "X-Forwarded-For": address},
+    ) as r:
         await r.read()
         session, known = r.cookies.get("supportbot_session"), r.cookies.get("supportbot_device")
-        return Attempt(r.status, session.value if session else None,
-                       known.value if known else None, time.perf_counter() - started)
+        return Attempt(
+            r.status,
+            session.value if session else None,
+            known.value if known else None,
+            time.perf_counter() - started,
+        )
 
 
 async def test_a_known_device_signs_in_during_a_burst_from_many_addresses(
-        start_server: ServerFactory, http: aiohttp.ClientSession) -> None:
+    start_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), login_hash_slots=1)
     await server.add_agent("boss@shop.example", "Boss", role="manager")
     first = await sign_in(http, server.url, "boss@shop.example", PASSWORD, OFFICE)
     assert first.session and first.device
     # 200 wrong sign-ins at once, each from an address of its own: strangers are turned
     # away once the password checks are busy, whoever they are.
-    burst = [asyncio.create_task(sign_in(http, server.url, f"guess{i}@shop.example", "wrong",
-                                         f"2001:db8:1:{i}::1")) for i in range(200)]
+    burst = [
+        asyncio.create_task(
+            sign_in(http, server.url, f"guess{i}@shop.example", "wrong", f"2001:db8:1:{i}::1")
+        )
+        for i in range(200)
+    ]
     await asyncio.sleep(0.1)
     stranger = await sign_in(http, server.url, "boss@shop.example", PASSWORD, OFFICE)
     boss = await sign_in(http, server.url, "boss@shop.example", PASSWORD, OFFICE, first.device)
@@ -66,7 +89,8 @@ async def test_a_known_device_signs_in_during_a_burst_from_many_addresses(
 
 
 async def test_a_device_cookie_gives_a_few_guesses_and_only_for_its_agent(
-        start_server: ServerFactory, http: aiohttp.ClientSession) -> None:
+    start_server: ServerFactory, http: aiohttp.ClientSession
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",))
     await server.add_agent("ada@shop.example", "Ada")
     await server.add_agent("bob@shop.example", "Bob")
@@ -75,12 +99,20 @@ async def test_a_device_cookie_gives_a_few_guesses_and_only_for_its_agent(
     # for another agent's e-mail it is just a stranger's sign-in
     other = await sign_in(http, server.url, "bob@shop.example", PASSWORD, OFFICE, device)
     assert other.session
-    rows = await server.query("SELECT failures FROM devices d JOIN agents a ON a.id = d.agent_id "
-                              "WHERE a.email = 'ada@shop.example'")
+    rows = await server.query(
+        "SELECT failures FROM devices d JOIN agents a ON a.id = d.agent_id "
+        "WHERE a.email = 'ada@shop.example'"
+    )
     assert rows == [{"failures": 0}]
     # a stolen cookie: three wrong guesses and it is forgotten
     for _ in range(3):
-        assert (await sign_in(http, server.url, "ada@shop.example", "guess", "203.0.113.9",
-                              device)).session is None
-    assert await server.query("SELECT * FROM devices d JOIN agents a ON a.id = d.agent_id "
-                              "WHERE a.email = 'ada@shop.example'") == []
+        assert (
+            await sign_in(http, server.url, "ada@shop.example", "guess", "203.0.113.9", device)
+        ).session is None
+    assert (
+        await server.query(
+            "SELECT * FROM devices d JOIN agents a ON a.id = d.agent_id "
+            "WHERE a.email = 'ada@shop.example'"
+        )
+        == []
+    )

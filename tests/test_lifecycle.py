@@ -21,8 +21,13 @@ SHOPPER_GRACE = 0.8
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(db=tmp_path / "test.db", sweep_interval=0.1, kb_reload_interval=0.2,
-                    shopper_grace_period=SHOPPER_GRACE, agent_grace_period=0.4)
+    return Settings(
+        db=tmp_path / "test.db",
+        sweep_interval=0.1,
+        kb_reload_interval=0.2,
+        shopper_grace_period=SHOPPER_GRACE,
+        agent_grace_period=0.4,
+    )
 
 
 async def escalate(client: Client) -> str:
@@ -55,7 +60,8 @@ async def settle(server: LiveServer) -> None:
 
 
 async def test_shoppers_who_left_never_take_a_seat_and_become_tickets(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     gone = []
     for _ in range(3):
         client = await shopper()
@@ -75,9 +81,15 @@ async def test_shoppers_who_left_never_take_a_seat_and_become_tickets(
     # The shoppers who left become offline tickets after the grace period, not seats.
     tickets = []
     for _ in gone:
-        tickets.append(await ada.wait_for(
-            "ticket", lambda t: t["conversation_id"] in gone
-            and t["id"] not in [x["id"] for x in tickets], timeout=SHOPPER_GRACE + 3))
+        tickets.append(
+            await ada.wait_for(
+                "ticket",
+                lambda t: (
+                    t["conversation_id"] in gone and t["id"] not in [x["id"] for x in tickets]
+                ),
+                timeout=SHOPPER_GRACE + 3,
+            )
+        )
     assert {t["conversation_id"] for t in tickets} == set(gone)
     assert all(t["source"] == "left_queue" and t["status"] == "open" for t in tickets)
     for cid in gone:
@@ -88,8 +100,9 @@ async def test_shoppers_who_left_never_take_a_seat_and_become_tickets(
     assert [a["conversation_id"] for a in ada.of("assigned")] == [live_id]
 
 
-async def test_a_waiting_shopper_who_comes_back_keeps_the_place(server: LiveServer, shopper,
-                                                                agent, connect) -> None:
+async def test_a_waiting_shopper_who_comes_back_keeps_the_place(
+    server: LiveServer, shopper, agent, connect
+) -> None:
     client = await shopper()
     cid = await escalate(client)
     token = client.start["token"]
@@ -107,22 +120,25 @@ async def test_a_waiting_shopper_who_comes_back_keeps_the_place(server: LiveServ
 # -- 2. the bot keeps answering while a chat waits --------------------------------------
 
 
-async def test_while_queued_every_message_gets_an_answer_or_a_receipt(server: LiveServer,
-                                                                      shopper) -> None:
+async def test_while_queued_every_message_gets_an_answer_or_a_receipt(
+    server: LiveServer, shopper
+) -> None:
     client = await shopper()
     cid = await escalate(client)  # nobody is online
     known = await client.call("message", {"id": "w1", "text": "how long does delivery take"})
     assert known["ok"] and known["message"]["receipt"] is None
-    answer = await client.wait_for("message", lambda m: m["author"] == "bot"
-                                   and m["entry_id"] == "delivery-time")
+    answer = await client.wait_for(
+        "message", lambda m: m["author"] == "bot" and m["entry_id"] == "delivery-time"
+    )
     assert answer["feedback"] is True
     unknown = await client.call("message", {"id": "w2", "text": "zxq blorp frobnicate"})
     assert unknown["ok"] and unknown["message"]["receipt"] == "person"
     shouted = await client.call("message", {"id": "w3", "text": "WHERE IS MY ORDER???"})
     assert shouted["ok"]
     if shouted["message"]["receipt"] is None:  # answered from the knowledge base
-        await client.wait_for("message", lambda m: m["author"] == "bot" and m["id"]
-                              > shouted["message"]["id"])
+        await client.wait_for(
+            "message", lambda m: m["author"] == "bot" and m["id"] > shouted["message"]["id"]
+        )
     # still waiting for a person, in the same place
     assert (await status_of(server, cid))["status"] == "queued"
     assert len(await server.events("escalation.requested", cid)) == 1
@@ -132,10 +148,12 @@ async def test_while_queued_every_message_gets_an_answer_or_a_receipt(server: Li
 
 
 async def test_an_agent_signing_in_again_gets_live_chats_first_at_once(
-        server: LiveServer, shopper, agent, connect) -> None:
+    server: LiveServer, shopper, agent, connect
+) -> None:
     ada = await agent("Ada", capacity=2)  # status online is saved with the account
     assert (await server.query("SELECT status FROM agents WHERE id = ?", ada.account.id)) == [
-        {"status": "online"}]
+        {"status": "online"}
+    ]
     await ada.close()
     await asyncio.sleep(0.5)  # past the agent's grace period: nothing to keep
     # The oldest waiting chat's shopper left; two others are on the page.
@@ -149,31 +167,35 @@ async def test_an_agent_signing_in_again_gets_live_chats_first_at_once(
     started = asyncio.get_running_loop().time()
     again = await connect("/agent", headers={"Cookie": f"supportbot_session={cookie}"})
     one = await again.wait_for("assigned", timeout=2)
-    two = await again.wait_for("assigned", lambda a: a["conversation_id"] != one["conversation_id"],
-                               timeout=2)
+    two = await again.wait_for(
+        "assigned", lambda a: a["conversation_id"] != one["conversation_id"], timeout=2
+    )
     took = asyncio.get_running_loop().time() - started
     assert {one["conversation_id"], two["conversation_id"]} == {first_id, second_id}
     assert took < 1.5
     assert (await status_of(server, old_id))["status"] in ("queued", "ticket")
 
 
-async def test_going_online_and_freeing_a_seat_assign_at_once(server: LiveServer, shopper,
-                                                              agent) -> None:
+async def test_going_online_and_freeing_a_seat_assign_at_once(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada", capacity=1, online=False)
     a, b = await shopper(), await shopper()
     a_id, b_id = await escalate(a), await escalate(b)
     assert (await ada.call("status", {"status": "online"}))["ok"]
     assert (await ada.wait_for("assigned", timeout=2))["conversation_id"] == a_id
     assert (await ada.call("resolve", {"conversation_id": a_id}))["ok"]
-    assert (await ada.wait_for("assigned", lambda x: x["conversation_id"] == b_id,
-                               timeout=2))["by"] == "auto"
+    assert (await ada.wait_for("assigned", lambda x: x["conversation_id"] == b_id, timeout=2))[
+        "by"
+    ] == "auto"
 
 
 # -- 7. races: every status change goes through one transition --------------------------
 
 
 async def test_take_and_end_at_once_never_leave_an_agent_on_a_closed_chat(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada", capacity=50, online=False)
     for n in range(12):
         client = await shopper()
@@ -188,8 +210,9 @@ async def test_take_and_end_at_once_never_leave_an_agent_on_a_closed_chat(
     assert sync["chats"] == [] and sync["queue"] == []
 
 
-async def test_transfer_resolve_requeue_and_close_race_safely(server: LiveServer, shopper,
-                                                              agent) -> None:
+async def test_transfer_resolve_requeue_and_close_race_safely(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada", capacity=20)
     bob = await agent("Bob", capacity=20, online=False)
     lifecycle = server.app[LIFECYCLE]
@@ -215,8 +238,9 @@ async def test_transfer_resolve_requeue_and_close_race_safely(server: LiveServer
     assert (await bob.call("sync", {}))["chats"] == []
 
 
-async def test_a_stale_requeue_never_reopens_a_closed_chat(server: LiveServer, shopper,
-                                                           agent) -> None:
+async def test_a_stale_requeue_never_reopens_a_closed_chat(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada")
     client = await shopper()
     cid = await escalate(client)
@@ -230,8 +254,9 @@ async def test_a_stale_requeue_never_reopens_a_closed_chat(server: LiveServer, s
 # -- 8. access ends when it is revoked ----------------------------------------------------
 
 
-async def test_a_disabled_agent_is_dropped_and_gets_no_chats(server: LiveServer, shopper,
-                                                             agent) -> None:
+async def test_a_disabled_agent_is_dropped_and_gets_no_chats(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada")
     bob = await agent("Bob", online=False)
     client = await shopper()
@@ -248,13 +273,14 @@ async def test_a_disabled_agent_is_dropped_and_gets_no_chats(server: LiveServer,
     # A new chat never goes to Ada.
     other = await shopper()
     await escalate(other)
-    assert (await bob.wait_for("assigned", lambda a: a["conversation_id"] != cid))
+    assert await bob.wait_for("assigned", lambda a: a["conversation_id"] != cid)
     revoked = await server.events("agent.revoked")
     assert [e["agent_id"] for e in revoked] == [ada.account.id]
 
 
-async def test_signing_out_drops_the_socket_and_requeues_at_once(server: LiveServer, shopper,
-                                                                 agent) -> None:
+async def test_signing_out_drops_the_socket_and_requeues_at_once(
+    server: LiveServer, shopper, agent
+) -> None:
     import aiohttp
 
     ada = await agent("Ada")
@@ -262,12 +288,18 @@ async def test_signing_out_drops_the_socket_and_requeues_at_once(server: LiveSer
     cid = await escalate(client)
     await ada.wait_for("assigned")
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{server.url}/api/me",
-                            headers={"Cookie": f"supportbot_session={ada.cookie}"}) as r:
+        async with http.get(
+            f"{server.url}/api/me", headers={"Cookie": f"supportbot_session={ada.cookie}"}
+        ) as r:
             me = await r.json()
-        async with http.post(f"{server.url}/logout", allow_redirects=False, headers={
+        async with http.post(
+            f"{server.url}/logout",
+            allow_redirects=False,
+            headers={
                 "Cookie": f"supportbot_session={ada.cookie}",
-                "X-CSRF-Token": me["csrf_token"]}) as r:
+                "X-CSRF-Token": me["csrf_token"],
+            },
+        ) as r:
             assert r.status == 303
     assert await disconnected(ada, timeout=1)
     assert (await status_of(server, cid)) == {"status": "queued", "agent_id": None}
@@ -275,8 +307,9 @@ async def test_signing_out_drops_the_socket_and_requeues_at_once(server: LiveSer
     assert await server.app[LIFECYCLE].live.agent(ada.account.id) is None
 
 
-async def test_an_agent_who_lost_a_chat_stops_hearing_it(server: LiveServer, shopper,
-                                                         agent) -> None:
+async def test_an_agent_who_lost_a_chat_stops_hearing_it(
+    server: LiveServer, shopper, agent
+) -> None:
     ada = await agent("Ada", online=False)
     bob = await agent("Bob", online=False)
     cara = await agent("Cara", online=False)
@@ -324,7 +357,8 @@ async def test_client_ids_are_scoped_per_author(server: LiveServer, shopper, age
 
 
 async def test_watchers_get_the_mood_and_managers_the_chats_as_they_change(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     maria = await agent("Maria", role="manager", online=False)
     ada = await agent("Ada")
     client = await shopper()

@@ -22,15 +22,18 @@ def matcher() -> Matcher:
     return Matcher(kb)
 
 
-@pytest.mark.parametrize(("question", "lang", "entry_id"), [
-    ("How long does delivery take?", "en", "delivery-time"),
-    ("can I pay with PayPal", "en", "payment-methods"),
-    ("where is my package", "en", "track-order"),
-    ("Quanto costa la spedizione?", "it", "shipping-cost"),
-    ("Dov'è il mio pacco?", "it", "track-order"),
-    ("Gdzie jest moja paczka?", "pl", "track-order"),
-    ("Ile kosztuje wysyłka?", "pl", "shipping-cost"),
-])
+@pytest.mark.parametrize(
+    ("question", "lang", "entry_id"),
+    [
+        ("How long does delivery take?", "en", "delivery-time"),
+        ("can I pay with PayPal", "en", "payment-methods"),
+        ("where is my package", "en", "track-order"),
+        ("Quanto costa la spedizione?", "it", "shipping-cost"),
+        ("Dov'è il mio pacco?", "it", "track-order"),
+        ("Gdzie jest moja paczka?", "pl", "track-order"),
+        ("Ile kosztuje wysyłka?", "pl", "shipping-cost"),
+    ],
+)
 def test_known_questions_are_answered(matcher: Matcher, question: str, lang: str, entry_id: str):
     result = matcher.match(question, lang)
     assert (result.action, result.entry_id) == ("answer", entry_id)
@@ -39,13 +42,16 @@ def test_known_questions_are_answered(matcher: Matcher, question: str, lang: str
     assert result.language == lang
 
 
-@pytest.mark.parametrize(("question", "entry_id"), [
-    ("HOW LONG DOES DELIVERY TAKE???", "delivery-time"),  # case, punctuation
-    ("hwo long dose delivry take", "delivery-time"),  # typos
-    ("Ile kosztuje wysylka", "shipping-cost"),  # Polish typed without diacritics
-    ("quanto costa la spedizióne", "shipping-cost"),  # stray accent
-    ("I dont like these shoes, can I return them", "return-policy"),  # contraction, no '
-])
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("HOW LONG DOES DELIVERY TAKE???", "delivery-time"),  # case, punctuation
+        ("hwo long dose delivry take", "delivery-time"),  # typos
+        ("Ile kosztuje wysylka", "shipping-cost"),  # Polish typed without diacritics
+        ("quanto costa la spedizióne", "shipping-cost"),  # stray accent
+        ("I dont like these shoes, can I return them", "return-policy"),  # contraction, no '
+    ],
+)
 def test_shopper_typing_still_finds_the_entry(matcher: Matcher, question: str, entry_id: str):
     result = matcher.match(question)
     assert result.entry_id == entry_id
@@ -73,7 +79,9 @@ def test_ambiguous_question_gets_suggestions_with_questions_in_the_language(matc
     italian = matcher.match("il mio ordine", "it")
     assert italian.action == "suggest"
     assert {s.question for s in italian.suggestions} <= {
-        "Come posso tracciare il mio ordine?", "Quanto tempo ci vuole per la consegna?"}
+        "Come posso tracciare il mio ordine?",
+        "Quanto tempo ci vuole per la consegna?",
+    }
 
 
 def test_unrelated_question_falls_back(matcher: Matcher):
@@ -82,11 +90,23 @@ def test_unrelated_question_falls_back(matcher: Matcher):
         assert result.action == "fallback", question
 
 
-@pytest.mark.parametrize("text", [
-    "", "   \t\n ", "😀😀😀", "🤷‍♀️🙏", "x" * 2000, "how " * 500 + "delivery",
-    "\x00\x01\x02\xff binary \ufffd\ufffd", "كيف أتتبع طلبي؟ 我的包裹在哪里", "Где моя посылка? paczka",
-    "?!?!...", "1234567890", "\u202e\u200b\u200d",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \t\n ",
+        "😀😀😀",
+        "🤷‍♀️🙏",
+        "x" * 2000,
+        "how " * 500 + "delivery",
+        "\x00\x01\x02\xff binary \ufffd\ufffd",
+        "كيف أتتبع طلبي؟ 我的包裹在哪里",
+        "Где моя посылка? paczka",
+        "?!?!...",
+        "1234567890",
+        "\u202e\u200b\u200d",
+    ],
+)
 def test_bad_input_never_raises(matcher: Matcher, text: str):
     result = matcher.match(text)
     assert isinstance(result, MatchResult)
@@ -119,21 +139,35 @@ def test_keywords_and_tags_are_matching_material(matcher: Matcher):
 
 def test_normalisation():
     assert fold("Perché ŁÓDŹ Straße") == "perche lodz strasse"
-    assert words("I can't find it, it's 20kg", "en") == ["i", "can", "not", "find", "it", "it",
-                                                          NUMBER, "kg"]
+    assert words("I can't find it, it's 20kg", "en") == [
+        "i",
+        "can",
+        "not",
+        "find",
+        "it",
+        "it",
+        NUMBER,
+        "kg",
+    ]
     assert words("dont", "en") == ["do", "not"]
     assert words("Dov'è l'ordine?", "it") == ["dove", "e", "l", "ordine"]
 
 
-@pytest.mark.parametrize(("text", "lang"), [
-    ("Where is my order?", "en"),
-    ("I want my money back", "en"),
-    ("Dov'è il mio ordine?", "it"),
-    ("Il pacco è arrivato rotto", "it"),
-    ("Gdzie jest moje zamówienie?", "pl"),
-    ("gdzie jest moja paczka", "pl"),
-    ("Chcę rozmawiać z człowiekiem", "pl"),
-    ("", None), ("ok", None), ("😀😀", None), ("12345", None),
-])
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Where is my order?", "en"),
+        ("I want my money back", "en"),
+        ("Dov'è il mio ordine?", "it"),
+        ("Il pacco è arrivato rotto", "it"),
+        ("Gdzie jest moje zamówienie?", "pl"),
+        ("gdzie jest moja paczka", "pl"),
+        ("Chcę rozmawiać z człowiekiem", "pl"),
+        ("", None),
+        ("ok", None),
+        ("😀😀", None),
+        ("12345", None),
+    ],
+)
 def test_detect_language(text: str, lang: str | None):
     assert detect_language(text) == lang

@@ -20,7 +20,8 @@ ITALIAN = "Buongiorno, quanto costa la spedizione in Italia per favore?"
 
 
 async def test_the_status_says_the_conversations_language_as_it_changes(
-        server: LiveServer, shopper) -> None:
+    server: LiveServer, shopper
+) -> None:
     client: Client = await shopper(lang="auto", page_lang="en")
     assert client.start["conversation"]["language"] == "en"
     assert client.start["status"]["language"] == "en"
@@ -44,13 +45,16 @@ async def test_polish_labels_and_english_by_default(server: LiveServer, shopper)
 
 
 async def test_the_start_ack_carries_the_limits(start_server, connect) -> None:
-    server = await start_server(max_message_length=120, upload_max_bytes=1000,
-                                upload_max_files=3)
+    server = await start_server(max_message_length=120, upload_max_bytes=1000, upload_max_files=3)
     client = await connect("/chat", url=server.url)
     ack = await client.call("start", {"lang": "en"})
-    assert ack["limits"] == {"text": 120, "comment": 1000, "upload_bytes": 1000,
-                             "upload_files": 3, "upload_types": ["image/gif", "image/jpeg",
-                                                                 "image/png", "image/webp"]}
+    assert ack["limits"] == {
+        "text": 120,
+        "comment": 1000,
+        "upload_bytes": 1000,
+        "upload_files": 3,
+        "upload_types": ["image/gif", "image/jpeg", "image/png", "image/webp"],
+    }
     assert ack["seen"] is None and ack["hours"] is None
     assert ack["status"]["open_now"] is None and ack["status"]["next_open"] is None
     too_long = await client.call("message", {"id": "x", "text": "a" * 121})
@@ -74,13 +78,16 @@ async def test_office_hours_and_the_typical_reply_time(start_server, connect) ->
 
 
 async def test_the_reply_time_is_measured_when_not_set(server: LiveServer, shopper, agent) -> None:
-    await server.db.write(lambda c: c.execute(
-        "INSERT INTO conversations (id, token_hash, status, language, created_at, updated_at, "
-        "escalated_at, first_agent_reply_at) VALUES ('old', 'h', 'closed', 'en', "
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), "
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), "
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), "
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour', '+90 seconds'))"))
+    await server.db.write(
+        lambda c: c.execute(
+            "INSERT INTO conversations (id, token_hash, status, language, created_at, updated_at, "
+            "escalated_at, first_agent_reply_at) VALUES ('old', 'h', 'closed', 'en', "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), "
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour', '+90 seconds'))"
+        )
+    )
     client: Client = await shopper(lang="en")
     assert client.start["status"]["reply_time"] == 90
 
@@ -95,15 +102,20 @@ def test_office_hours_parse_and_say_when_the_team_is_back() -> None:
     weekend = OfficeHours.parse("sat-mon 00:00-24:00")
     assert [s.day for s in weekend.spans] == [0, 5, 6]
     assert OfficeHours.parse("").next_open(friday_evening) is None
-    for bad, zone in (("mon 9-17", "UTC"), ("funday 09:00-10:00", "UTC"),
-                      ("mon 18:00-09:00", "UTC"), ("mon 09:00-25:00", "UTC"),
-                      ("mon 09:00-10:00", "Mars/Olympus")):
+    for bad, zone in (
+        ("mon 9-17", "UTC"),
+        ("funday 09:00-10:00", "UTC"),
+        ("mon 18:00-09:00", "UTC"),
+        ("mon 09:00-25:00", "UTC"),
+        ("mon 09:00-10:00", "Mars/Olympus"),
+    ):
         with pytest.raises(ValueError):
             OfficeHours.parse(bad, zone)
 
 
 async def test_seen_reaches_the_shopper_once_the_agent_has_seen_it(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     ada: Client = await agent("Ada")
     bob: Client = await agent("Bob", online=False)
     client: Client = await shopper(lang="en")
@@ -116,7 +128,8 @@ async def test_seen_reaches_the_shopper_once_the_agent_has_seen_it(
     assert refused["error"]["code"] == "forbidden"
     bot_message = client.start["messages"][0]["id"]
     assert (await ada.call("seen", {"conversation_id": cid, "message_id": bot_message}))[
-        "seen"] is False  # not a shopper message
+        "seen"
+    ] is False  # not a shopper message
     assert (await ada.call("seen", {"conversation_id": cid, "message_id": mid}))["seen"] is True
     seen = await client.wait_for("seen")
     assert seen == {"message_id": mid, "agent": {"name": "Ada"}}
@@ -127,7 +140,8 @@ async def test_seen_reaches_the_shopper_once_the_agent_has_seen_it(
 
 
 async def test_taking_over_capacity_is_refused_unless_overridden_and_logged(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     ada: Client = await agent("Ada", online=False, capacity=1)
     chats = []
     for _ in range(2):
@@ -139,12 +153,14 @@ async def test_taking_over_capacity_is_refused_unless_overridden_and_logged(
     assert refused["error"]["code"] == "over_capacity"
     assert (refused["error"]["load"], refused["error"]["capacity"]) == (1, 1)
     assert (await server.query("SELECT status FROM conversations WHERE id = ?", chats[1]))[0][
-        "status"] == "queued"
+        "status"
+    ] == "queued"
     taken = await ada.call("take", {"conversation_id": chats[1], "override": True})
     assert taken["ok"]
     logged = await server.events("agent.capacity_override", chats[1])
     assert [json.loads(e["properties"]) for e in logged] == [
-        {"action": "take", "target": ada.account.id, "load": 2, "capacity": 1}]  # type: ignore[attr-defined]
+        {"action": "take", "target": ada.account.id, "load": 2, "capacity": 1}
+    ]  # type: ignore[attr-defined]
     # a transfer to a full agent is refused the same way
     bob: Client = await agent("Bob", capacity=1)
     third: Client = await shopper(lang="en")
@@ -152,16 +168,24 @@ async def test_taking_over_capacity_is_refused_unless_overridden_and_logged(
     await bob.wait_for("assigned")
     moved = await ada.call("transfer", {"conversation_id": chats[0], "agent_id": bob.account.id})  # type: ignore[attr-defined]
     assert moved["error"]["code"] == "over_capacity"
-    moved = await ada.call("transfer", {"conversation_id": chats[0], "agent_id": bob.account.id,  # type: ignore[attr-defined]
-                                        "override": True})
+    moved = await ada.call(
+        "transfer",
+        {
+            "conversation_id": chats[0],
+            "agent_id": bob.account.id,  # type: ignore[attr-defined]
+            "override": True,
+        },
+    )
     assert moved["ok"]
 
 
 async def test_cards_name_visitors_label_moods_and_show_the_rating(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     ada: Client = await agent("Ada")
-    client: Client = await shopper(lang="en", page={"url": "https://shop.example/bag",
-                                                    "title": "Bag"})
+    client: Client = await shopper(
+        lang="en", page={"url": "https://shop.example/bag", "title": "Bag"}
+    )
     cid = client.start["conversation"]["id"]
     await client.call("message", {"id": "s-1", "text": "This is terrible, I am very angry!!"})
     assert (await client.call("handoff", {}))["ok"]
@@ -186,8 +210,16 @@ async def test_cards_name_visitors_label_moods_and_show_the_rating(
 def test_one_mood_scale_around_the_escalation_threshold() -> None:
     scale = MoodScale()
     assert [scale.label(s) for s in (-0.9, -0.6, -0.3, -0.2, -0.1, 0.19, 0.2, 0.8, None)] == [
-        "very_unhappy", "very_unhappy", "unhappy", "unhappy", "neutral", "neutral", "content",
-        "content", None]
+        "very_unhappy",
+        "very_unhappy",
+        "unhappy",
+        "unhappy",
+        "neutral",
+        "neutral",
+        "content",
+        "content",
+        None,
+    ]
     stricter = MoodScale.for_threshold(-0.4)
     assert stricter.label(-0.3) == "neutral" and stricter.label(-0.4) == "unhappy"
     assert alias("c_1") == alias("c_1") and len({alias(f"c_{i}") for i in range(50)}) > 30
@@ -196,8 +228,9 @@ def test_one_mood_scale_around_the_escalation_threshold() -> None:
 async def test_a_picked_suggestion_is_marked_for_agents(server: LiveServer, shopper, agent) -> None:
     client: Client = await shopper(lang="en")
     cid = client.start["conversation"]["id"]
-    ack = await client.call("message", {"id": "p-1", "text": "Delivery times?",
-                                        "pick": "delivery-time"})
+    ack = await client.call(
+        "message", {"id": "p-1", "text": "Delivery times?", "pick": "delivery-time"}
+    )
     assert ack["ok"]
     meg: Client = await agent("Meg", role="manager", online=False)
     opened = await meg.call("open", {"conversation_id": cid})
@@ -219,8 +252,9 @@ async def test_the_console_language_is_kept_with_the_account(server: LiveServer)
         for body, status in (({"locale": "de"}, 400), ({"locale": "it"}, 200)):
             async with http.post(f"{server.url}/api/preferences", json=body, headers=csrf) as r:
                 assert r.status == status
-        async with http.post(f"{server.url}/api/preferences", json={"locale": "en"},
-                             headers=headers) as r:
+        async with http.post(
+            f"{server.url}/api/preferences", json={"locale": "en"}, headers=headers
+        ) as r:
             assert r.status == 403  # no CSRF token
         async with http.get(f"{server.url}/dashboard", headers=headers) as r:
             assert r.status == 403  # not a manager; the console is in Italian now

@@ -25,8 +25,9 @@ EMAIL = "giulia.bianchi@example.it"
 NAME = "Giulia Bianchi"
 
 
-async def test_a_manager_exports_then_erases_a_shopper(server: LiveServer, shopper: Any,
-                                                        page: Page, artifacts: Path) -> None:
+async def test_a_manager_exports_then_erases_a_shopper(
+    server: LiveServer, shopper: Any, page: Page, artifacts: Path
+) -> None:
     await server.add_agent("meg@shop.example", "Meg", "manager")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -53,18 +54,25 @@ async def test_a_manager_exports_then_erases_a_shopper(server: LiveServer, shopp
     await page.fill("#p-value", EMAIL.upper())
     await page.click("#privacy button[type=submit]")
     await expect(result).to_contain_text(
-        "Found for e-mail giulia.bianchi@example.it: 2 conversations (1 still open)")
+        "Found for e-mail giulia.bianchi@example.it: 2 conversations (1 still open)"
+    )
 
     async with page.expect_download() as info:
         await page.click("#p-export")
     download = await info.value
     assert download.suggested_filename == "supportbot-data-email.json"
     document = json.loads(Path(await download.path()).read_text(encoding="utf-8"))
-    shopper_texts = [m["text"] for c in document["conversations"] for m in c["messages"]
-                     if m["author"] == "shopper"]
+    shopper_texts = [
+        m["text"]
+        for c in document["conversations"]
+        for m in c["messages"]
+        if m["author"] == "shopper"
+    ]
     assert shopper_texts == said
     assert "piotr" not in json.dumps(document).lower()
-    await expect(result).to_have_text("Exported 2 conversations of e-mail giulia.bianchi@example.it.")
+    await expect(result).to_have_text(
+        "Exported 2 conversations of e-mail giulia.bianchi@example.it."
+    )
 
     dialog = page.locator("#erase-dialog")
     await page.click("#p-erase")
@@ -79,7 +87,8 @@ async def test_a_manager_exports_then_erases_a_shopper(server: LiveServer, shopp
     await dialog.get_by_role("button", name="Erase for good").click()
     await expect(dialog).to_be_hidden()
     await expect(result).to_contain_text(
-        "Erased e-mail giulia.bianchi@example.it: 2 conversations (1 open chat ended first)")
+        "Erased e-mail giulia.bianchi@example.it: 2 conversations (1 open chat ended first)"
+    )
     assert (await live.wait_for("ended"))["reason"] == "personal data erased"
     # the report is read again: her unanswered question is gone from the page
     await expect(page.locator("#gaps")).not_to_contain_text("via roma")

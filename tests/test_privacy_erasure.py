@@ -46,11 +46,13 @@ async def send(client: Client, text: str, person: Person) -> None:
     person.needles.append(text)
 
 
-async def zofia_chats(server: LiveServer, shopper: Any, agent: Any) -> tuple[Person, Client,
-                                                                             Client]:
+async def zofia_chats(
+    server: LiveServer, shopper: Any, agent: Any
+) -> tuple[Person, Client, Client]:
     """Zofia's three chats; returns her, the client of her open chat and the agent's."""
-    zofia = Person([ZOFIA["name"], ZOFIA["email"], ZOFIA["id"], ZOFIA_PAGE["url"],
-                    ZOFIA_PAGE["title"]])
+    zofia = Person(
+        [ZOFIA["name"], ZOFIA["email"], ZOFIA["id"], ZOFIA_PAGE["url"], ZOFIA_PAGE["title"]]
+    )
     ada = await agent("Ada")
 
     first = await shopper(user=ZOFIA, page=ZOFIA_PAGE)
@@ -110,44 +112,62 @@ async def scan(server: LiveServer, needles: list[str]) -> list[tuple[str, str, s
 async def supportbot(*args: str) -> tuple[int, str, str]:
     """The real command, in its own process (as a shop's operator runs it)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
 
 async def test_forget_from_the_command_line_while_the_server_runs(
-        server: LiveServer, shopper: Any, agent: Any, caplog: pytest.LogCaptureFixture) -> None:
+    server: LiveServer, shopper: Any, agent: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     zofia, open_chat, ada = await zofia_chats(server, shopper, agent)
     marco = await marco_chat(shopper)
     assert len(await scan(server, zofia.needles)) >= len(zofia.needles)
     messages = await count_messages(server, zofia.conversations)
     marks = ", ".join("?" * len(zofia.conversations))
-    personal_events = (await server.query(
-        "SELECT count(*) AS n FROM events WHERE (json_extract(properties, '$.query') IS NOT NULL "
-        "OR json_extract(properties, '$.page_url') IS NOT NULL) AND conversation_id IN "
-        f"({marks})", *zofia.conversations))[0]["n"]
+    personal_events = (
+        await server.query(
+            "SELECT count(*) AS n FROM events WHERE (json_extract(properties, '$.query') IS NOT NULL "
+            "OR json_extract(properties, '$.page_url') IS NOT NULL) AND conversation_id IN "
+            f"({marks})",
+            *zofia.conversations,
+        )
+    )[0]["n"]
     assert personal_events >= 2  # her question the bot could not answer, her first page
     db = str(server.settings.db)
     # her chat with Ada, and her ticket (a ticket keeps the chat open for the answer)
-    still_open = (await server.query(
-        f"SELECT count(*) AS n FROM conversations WHERE status != 'closed' AND id IN ({marks})",
-        *zofia.conversations))[0]["n"]
+    still_open = (
+        await server.query(
+            f"SELECT count(*) AS n FROM conversations WHERE status != 'closed' AND id IN ({marks})",
+            *zofia.conversations,
+        )
+    )[0]["n"]
     assert still_open == 2
 
-    code, out, err = await supportbot("privacy", "forget", "--email", "zofia.NOWAK@example.pl",
-                                      "--db", db)
+    code, out, err = await supportbot(
+        "privacy", "forget", "--email", "zofia.NOWAK@example.pl", "--db", db
+    )
     assert (code, err) == (0, "")
-    assert out.splitlines()[:6] == [
-        "erased the personal data of e-mail zofia.nowak@example.pl:",
-        "  conversations  3",
-        f"  messages       {messages + still_open} deleted",  # + the notices of the chats ended first
-        "  tickets        1 deleted",
-        "  comments       1 cleared (the ratings stay)",
-        f"  events         {personal_events} cleared of questions and page addresses",
-    ]
+    assert (
+        out.splitlines()[:6]
+        == [
+            "erased the personal data of e-mail zofia.nowak@example.pl:",
+            "  conversations  3",
+            f"  messages       {messages + still_open} deleted",  # + the notices of the chats ended first
+            "  tickets        1 deleted",
+            "  comments       1 cleared (the ratings stay)",
+            f"  events         {personal_events} cleared of questions and page addresses",
+        ]
+    )
     open_id = zofia.conversations[1]
     assert f"ended first    {open_id}" in out
 
@@ -167,17 +187,27 @@ async def test_forget_from_the_command_line_while_the_server_runs(
     assert audit["actor"] == "system" and audit["agent_id"] is None
     # her chat with Ada, and her ticket (open until the team answers), were ended first
     assert sorted(json.loads(audit["properties"])["closed_chats"]) == sorted(
-        [open_id, zofia.conversations[2]])
+        [open_id, zofia.conversations[2]]
+    )
     for conversation_id in zofia.conversations:  # the rows stay for the reports
-        (row,) = await server.query("SELECT status, anonymised_at, shopper_messages FROM "
-                                    "conversations WHERE id = ?", conversation_id)
+        (row,) = await server.query(
+            "SELECT status, anonymised_at, shopper_messages FROM conversations WHERE id = ?",
+            conversation_id,
+        )
         assert row["status"] == "closed" and row["anonymised_at"] is not None
-    assert [r["rating"] for r in await server.query(
-        "SELECT rating FROM csat WHERE conversation_id = ?", zofia.conversations[0])] == [2]
+    assert [
+        r["rating"]
+        for r in await server.query(
+            "SELECT rating FROM csat WHERE conversation_id = ?", zofia.conversations[0]
+        )
+    ] == [2]
 
     code, out, err = await supportbot("privacy", "forget", "--email", ZOFIA["email"], "--db", db)
-    assert (code, out, err) == (0, "nothing found for e-mail zofia.nowak@example.pl: no "
-                                   "personal data of it is stored\n", "")
+    assert (code, out, err) == (
+        0,
+        "nothing found for e-mail zofia.nowak@example.pl: no personal data of it is stored\n",
+        "",
+    )
     code, out, _ = await supportbot("privacy", "forget", "--visitor", ZOFIA["id"], "--db", db)
     assert code == 0 and out.startswith("nothing found for customer id cust-8841")
     code, out, err = await supportbot("privacy", "forget", "--email", "zofia@", "--db", db)
@@ -191,8 +221,9 @@ async def test_forget_from_the_command_line_while_the_server_runs(
 
 async def count_messages(server: LiveServer, conversations: list[str]) -> int:
     marks = ", ".join("?" * len(conversations))
-    rows = await server.query(f"SELECT count(*) AS n FROM messages WHERE conversation_id IN "
-                              f"({marks})", *conversations)
+    rows = await server.query(
+        f"SELECT count(*) AS n FROM messages WHERE conversation_id IN ({marks})", *conversations
+    )
     return rows[0]["n"]
 
 
@@ -206,8 +237,9 @@ async def manager_session(server: LiveServer) -> tuple[aiohttp.ClientSession, st
     return http, token
 
 
-async def post(http: aiohttp.ClientSession, url: str, body: Any, token: str | None,
-               origin: str | None = None) -> tuple[int, Any]:
+async def post(
+    http: aiohttp.ClientSession, url: str, body: Any, token: str | None, origin: str | None = None
+) -> tuple[int, Any]:
     headers = {"X-CSRF-Token": token} if token else {}
     if origin:
         headers["Origin"] = origin
@@ -220,7 +252,8 @@ async def post(http: aiohttp.ClientSession, url: str, body: Any, token: str | No
 
 
 async def test_forget_from_the_dashboard_ends_the_live_chat_first(
-        server: LiveServer, shopper: Any, agent: Any, caplog: pytest.LogCaptureFixture) -> None:
+    server: LiveServer, shopper: Any, agent: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     zofia, open_chat, ada = await zofia_chats(server, shopper, agent)
     marco = await marco_chat(shopper)
@@ -228,18 +261,29 @@ async def test_forget_from_the_dashboard_ends_the_live_chat_first(
     url = f"{server.url}/api/privacy"
     messages = await count_messages(server, zofia.conversations)
     async with http:
-        status, found = await post(http, f"{url}/lookup",
-                                   {"kind": "visitor", "value": ZOFIA["id"]}, token)
+        status, found = await post(
+            http, f"{url}/lookup", {"kind": "visitor", "value": ZOFIA["id"]}, token
+        )
         assert status == 200 and found["nothing"] is False
         # her customer id finds the two chats with it, and the e-mail of the first one
         # finds the third (the offline form)
         assert found["found"] == {
-            "conversations": 3, "open_chats": 2, "messages": messages,
-            "tickets": 1, "ratings": 1, "comments": 1, "anonymised": 0}
+            "conversations": 3,
+            "open_chats": 2,
+            "messages": messages,
+            "tickets": 1,
+            "ratings": 1,
+            "comments": 1,
+            "anonymised": 0,
+        }
 
-        status, result = await post(http, f"{url}/forget",
-                                    {"kind": "visitor", "value": ZOFIA["id"]}, token,
-                                    origin=server.url)
+        status, result = await post(
+            http,
+            f"{url}/forget",
+            {"kind": "visitor", "value": ZOFIA["id"]},
+            token,
+            origin=server.url,
+        )
         assert status == 200, result
         removed = result["removed"]
         assert (removed["conversations"], removed["tickets"], removed["comments"]) == (3, 1, 1)
@@ -255,44 +299,59 @@ async def test_forget_from_the_dashboard_ends_the_live_chat_first(
         assert await scan(server, zofia.needles) == []
         assert {n for _, _, n in await scan(server, marco.needles)} == set(marco.needles)
         (audit,) = await server.events("privacy.erased")
-        manager = (await server.query("SELECT id FROM agents WHERE email = 'meg@shop.example'"))
+        manager = await server.query("SELECT id FROM agents WHERE email = 'meg@shop.example'")
         assert (audit["actor"], audit["agent_id"]) == ("manager", manager[0]["id"])
         assert json.loads(audit["properties"])["via"] == "dashboard"
 
-        status, again = await post(http, f"{url}/forget",
-                                   {"kind": "visitor", "value": ZOFIA["id"]}, token)
+        status, again = await post(
+            http, f"{url}/forget", {"kind": "visitor", "value": ZOFIA["id"]}, token
+        )
         assert (status, again["nothing"]) == (200, True)
     leaks = [n for n in zofia.needles + marco.needles if n.lower() in caplog.text.lower()]
     assert leaks == []
 
 
 async def test_export_holds_every_message_of_the_person_and_nothing_of_anyone_else(
-        server: LiveServer, shopper: Any, agent: Any) -> None:
+    server: LiveServer, shopper: Any, agent: Any
+) -> None:
     zofia, _, _ = await zofia_chats(server, shopper, agent)
     marco = await marco_chat(shopper)
     marks = ", ".join("?" * len(zofia.conversations))
-    stored = await server.query(f"SELECT conversation_id, author, kind, text FROM messages "
-                                f"WHERE conversation_id IN ({marks}) ORDER BY id",
-                                *zofia.conversations)
+    stored = await server.query(
+        f"SELECT conversation_id, author, kind, text FROM messages "
+        f"WHERE conversation_id IN ({marks}) ORDER BY id",
+        *zofia.conversations,
+    )
     http, token = await manager_session(server)
     async with http:
-        status, document = await post(http, f"{server.url}/api/privacy/export",
-                                      {"kind": "email", "value": ZOFIA["email"]}, token)
+        status, document = await post(
+            http,
+            f"{server.url}/api/privacy/export",
+            {"kind": "email", "value": ZOFIA["email"]},
+            token,
+        )
     assert status == 200
-    code, out, err = await supportbot("privacy", "export", "--email", ZOFIA["email"], "--db",
-                                      str(server.settings.db))
+    code, out, err = await supportbot(
+        "privacy", "export", "--email", ZOFIA["email"], "--db", str(server.settings.db)
+    )
     assert code == 0 and err == ""
     from_cli = json.loads(out)
     assert from_cli["conversations"] == document["conversations"]
 
     assert document["request"] == {"by": "email", "value": "zofia.nowak@example.pl"}
     assert [c["id"] for c in document["conversations"]] == zofia.conversations
-    exported = [(c["id"], m["author"], m["kind"], m["text"])
-                for c in document["conversations"] for m in c["messages"]]
-    assert exported == [(r["conversation_id"], r["author"], r["kind"], r["text"])
-                        for r in stored]
-    said = [m["text"] for c in document["conversations"] for m in c["messages"]
-            if m["author"] == "shopper"]
+    exported = [
+        (c["id"], m["author"], m["kind"], m["text"])
+        for c in document["conversations"]
+        for m in c["messages"]
+    ]
+    assert exported == [(r["conversation_id"], r["author"], r["kind"], r["text"]) for r in stored]
+    said = [
+        m["text"]
+        for c in document["conversations"]
+        for m in c["messages"]
+        if m["author"] == "shopper"
+    ]
     assert said == zofia.said
     first = document["conversations"][0]
     assert first["visitor"] == {"name": ZOFIA["name"], "email": ZOFIA["email"], "id": ZOFIA["id"]}
@@ -307,10 +366,10 @@ async def test_export_holds_every_message_of_the_person_and_nothing_of_anyone_el
     exports = await server.events("privacy.exported")
     assert [json.loads(e["properties"])["via"] for e in exports] == ["dashboard", "cli"]
 
-    code, out, err = await supportbot("privacy", "export", "--email", "nobody@example.org",
-                                      "--db", str(server.settings.db))
-    assert (code, out, err) == (0, "", "supportbot: nothing found for e-mail "
-                                       "nobody@example.org\n")
+    code, out, err = await supportbot(
+        "privacy", "export", "--email", "nobody@example.org", "--db", str(server.settings.db)
+    )
+    assert (code, out, err) == (0, "", "supportbot: nothing found for e-mail nobody@example.org\n")
 
 
 async def test_the_api_is_for_managers_with_the_csrf_token(server: LiveServer) -> None:
@@ -324,8 +383,10 @@ async def test_the_api_is_for_managers_with_the_csrf_token(server: LiveServer) -
             assert (await post(http, url, body, "forged"))[0] == 403
             assert (await post(http, url, body, token, origin="https://evil.example"))[0] == 403
             status, answer = await post(http, url, {"kind": "email", "value": "someone"}, token)
-            assert (status, answer) == (400, {
-                "error": "invalid_request", "message": "email: not an e-mail address: 'someone'"})
+            assert (status, answer) == (
+                400,
+                {"error": "invalid_request", "message": "email: not an e-mail address: 'someone'"},
+            )
             status, answer = await post(http, url, ["email"], token)
             assert status == 400
         status, answer = await post(http, f"{server.url}/api/privacy/forget", body, token)
@@ -338,15 +399,21 @@ async def test_the_api_is_for_managers_with_the_csrf_token(server: LiveServer) -
     assert len(await server.events("privacy.erased")) == 1  # the one allowed request
 
 
-def test_the_command_line_refuses_bad_input(tmp_path: Any,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_refuses_bad_input(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = tmp_path / "missing.db"
     for argv, message in [
-        (["forget", "--conversation", "c 1"], "--conversation: a conversation id is 1-64 "
-         "characters of A-Z, a-z, 0-9, '_' or '-', got 'c 1'"),
+        (
+            ["forget", "--conversation", "c 1"],
+            "--conversation: a conversation id is 1-64 "
+            "characters of A-Z, a-z, 0-9, '_' or '-', got 'c 1'",
+        ),
         (["export", "--visitor", " "], "--visitor: a value is needed"),
-        (["forget", "--email", "a@b.example", "--db", str(missing)],
-         f"--db {missing}: no such database (run `supportbot serve` first)"),
+        (
+            ["forget", "--email", "a@b.example", "--db", str(missing)],
+            f"--db {missing}: no such database (run `supportbot serve` first)",
+        ),
     ]:
         with pytest.raises(SystemExit) as raised:
             cli.main(["privacy", *argv])
@@ -367,8 +434,10 @@ def test_nothing_found_is_not_an_error(tmp_path: Any, capsys: pytest.CaptureFixt
     migrate(conn)
     conn.close()
     assert cli.main(["privacy", "forget", "--conversation", "c_0123", "--db", str(db)]) == 0
-    assert capsys.readouterr().out == ("nothing found for conversation c_0123: no personal data "
-                                       "of it is stored\n")
-    assert cli.main(["privacy", "forget", "--email", "x@y.example", "--dry-run", "--db",
-                     str(db)]) == 0
+    assert capsys.readouterr().out == (
+        "nothing found for conversation c_0123: no personal data of it is stored\n"
+    )
+    assert (
+        cli.main(["privacy", "forget", "--email", "x@y.example", "--dry-run", "--db", str(db)]) == 0
+    )
     assert capsys.readouterr().out == "nothing found for e-mail x@y.example\n"

@@ -63,19 +63,27 @@ def test_every_event_property_is_personal_or_not() -> None:
     known = set(PERSONAL_EVENT_PROPERTIES) | NON_PERSONAL_EVENT_PROPERTIES
     for name, cls in EVENT_TYPES.items():
         fields = {f.name for f in dataclasses.fields(cls)} - BASE_FIELDS
-        assert fields <= known, f"{name}: say in bot/privacy/inventory.py whether " \
-                                f"{sorted(fields - known)} is personal"
+        assert fields <= known, (
+            f"{name}: say in bot/privacy/inventory.py whether {sorted(fields - known)} is personal"
+        )
 
 
-@pytest.mark.parametrize(("kind", "value", "message"), [
-    ("email", "anna", "email: not an e-mail address: 'anna'"),
-    ("email", "anna@shop", "email: not an e-mail address: 'anna@shop'"),
-    ("email", "  ", "email: a value is needed"),
-    ("conversation", "c 1", "conversation: a conversation id is 1-64 characters of A-Z, a-z, "
-     "0-9, '_' or '-', got 'c 1'"),
-    ("visitor", "x" * 201, "visitor: a customer id is at most 200 characters"),
-    ("phone", "123", "expected one of email, conversation, visitor, got 'phone'"),
-])
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("email", "anna", "email: not an e-mail address: 'anna'"),
+        ("email", "anna@shop", "email: not an e-mail address: 'anna@shop'"),
+        ("email", "  ", "email: a value is needed"),
+        (
+            "conversation",
+            "c 1",
+            "conversation: a conversation id is 1-64 characters of A-Z, a-z, "
+            "0-9, '_' or '-', got 'c 1'",
+        ),
+        ("visitor", "x" * 201, "visitor: a customer id is at most 200 characters"),
+        ("phone", "123", "expected one of email, conversation, visitor, got 'phone'"),
+    ],
+)
 def test_malformed_requests_are_refused(kind: str, value: str, message: str) -> None:
     with pytest.raises(SelectorError) as raised:
         Selector.parse(kind, value)
@@ -83,8 +91,9 @@ def test_malformed_requests_are_refused(kind: str, value: str, message: str) -> 
 
 
 def test_an_email_is_matched_without_regard_to_case() -> None:
-    assert Selector.parse("email", " Anna.Rossi@Example.IT ") == Selector("email",
-                                                                          "anna.rossi@example.it")
+    assert Selector.parse("email", " Anna.Rossi@Example.IT ") == Selector(
+        "email", "anna.rossi@example.it"
+    )
 
 
 def test_the_batch_follows_the_measured_cost() -> None:
@@ -99,22 +108,36 @@ def report_json(db: Path, capsys: pytest.CaptureFixture[str], *args: str) -> dic
     return json.loads(capsys.readouterr().out)
 
 
-CLOSED_TEXTS = ["Where is my invoice", "this is useless", "Do you ship to Mars?", "great bot",
-                "slow", "customer is angry", "Hi, Ada here. Let me look."]
+CLOSED_TEXTS = [
+    "Where is my invoice",
+    "this is useless",
+    "Do you ship to Mars?",
+    "great bot",
+    "slow",
+    "customer is angry",
+    "Hi, Ada here. Let me look.",
+]
 
 
 def test_a_purge_keeps_every_figure_and_no_personal_data(
-        db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     conn = connect(db)
-    conn.execute("UPDATE conversations SET visitor_name = 'Ruth Bellini', visitor_email = "
-                 "'ruth@example.it', visitor_id = 'cust-77', page_url = 'https://shop.example/"
-                 "order/5531', page_title = 'Order 5531' WHERE id IN ('c05', 'c09')")
-    conn.execute("INSERT INTO tickets (conversation_id, email, text, status, created_at) VALUES "
-                 "('c02', 'ruth@example.it', 'call me on 333 1234567', 'open', "
-                 "'2026-03-02T11:19:00.000Z')")
-    conn.execute("INSERT INTO tickets (conversation_id, email, text, status, created_at) VALUES "
-                 "(NULL, 'old@example.it', 'an old loose ticket', 'done', "
-                 "'2026-01-02T11:19:00.000Z')")
+    conn.execute(
+        "UPDATE conversations SET visitor_name = 'Ruth Bellini', visitor_email = "
+        "'ruth@example.it', visitor_id = 'cust-77', page_url = 'https://shop.example/"
+        "order/5531', page_title = 'Order 5531' WHERE id IN ('c05', 'c09')"
+    )
+    conn.execute(
+        "INSERT INTO tickets (conversation_id, email, text, status, created_at) VALUES "
+        "('c02', 'ruth@example.it', 'call me on 333 1234567', 'open', "
+        "'2026-03-02T11:19:00.000Z')"
+    )
+    conn.execute(
+        "INSERT INTO tickets (conversation_id, email, text, status, created_at) VALUES "
+        "(NULL, 'old@example.it', 'an old loose ticket', 'done', "
+        "'2026-01-02T11:19:00.000Z')"
+    )
     conn.close()
     march = report_json(db, capsys, "--since", "2026-03-01", "--until", "2026-03-31")
     everything = report_json(db, capsys)
@@ -125,8 +148,10 @@ def test_a_purge_keeps_every_figure_and_no_personal_data(
     assert "removed the personal data of 10 chats that ended before" in out
     assert "tickets   2 deleted" in out
 
-    for before, args in ((march, ("--since", "2026-03-01", "--until", "2026-03-31")),
-                         (everything, ())):
+    for before, args in (
+        (march, ("--since", "2026-03-01", "--until", "2026-03-31")),
+        (everything, ()),
+    ):
         after = report_json(db, capsys, *args)
         # the unanswered questions are the shoppers' own words: only c09's remains
         assert after.pop("unanswered") == [{"text": "gift wrapping", "count": 1}]
@@ -137,26 +162,44 @@ def test_a_purge_keeps_every_figure_and_no_personal_data(
     cached = build_report(conn, ReportFilter(), cache=DayCache(0))
     assert cached.totals == build_report(conn, ReportFilter()).totals
 
-    assert traces(conn, [*CLOSED_TEXTS, "ruth@example.it", "cust-77", "333 1234567",
-                         "order/5531", "Order 5531", "old@example.it"]) == [
+    assert traces(
+        conn,
+        [
+            *CLOSED_TEXTS,
+            "ruth@example.it",
+            "cust-77",
+            "333 1234567",
+            "order/5531",
+            "Order 5531",
+            "old@example.it",
+        ],
+    ) == [
         # c09 is still open: its data stays until it ends and its time is up
-        ("conversations", "page_url", "order/5531"), ("conversations", "page_title", "Order 5531"),
+        ("conversations", "page_url", "order/5531"),
+        ("conversations", "page_title", "Order 5531"),
         ("conversations", "visitor_email", "ruth@example.it"),
         ("conversations", "visitor_id", "cust-77"),
     ]
-    rows = conn.execute("SELECT id, anonymised_at IS NOT NULL, shopper_messages, token_hash "
-                        "FROM conversations ORDER BY id").fetchall()
-    wrote = {chat.id: int(chat.shopper_wrote) + sum(a == "shopper" for a, _ in chat.extra)
-             for chat in CHATS}
+    rows = conn.execute(
+        "SELECT id, anonymised_at IS NOT NULL, shopper_messages, token_hash "
+        "FROM conversations ORDER BY id"
+    ).fetchall()
+    wrote = {
+        chat.id: int(chat.shopper_wrote) + sum(a == "shopper" for a, _ in chat.extra)
+        for chat in CHATS
+    }
     for cid, anonymised, shopper_messages, token_hash in rows:
         assert anonymised == (cid != "c09"), cid
         if cid != "c09":
             assert shopper_messages == wrote[cid] and token_hash == f"anonymised:{cid}"
-    assert conn.execute("SELECT count(*) FROM messages WHERE conversation_id != 'c09'"
-                        ).fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM messages WHERE conversation_id != 'c09'").fetchone()[0]
+        == 0
+    )
     assert conn.execute("SELECT count(*) FROM csat WHERE rating IS NOT NULL").fetchone()[0] == 8
-    (event,) = conn.execute("SELECT actor, properties FROM events WHERE type = 'retention.purged'"
-                            ).fetchall()
+    (event,) = conn.execute(
+        "SELECT actor, properties FROM events WHERE type = 'retention.purged'"
+    ).fetchall()
     properties = json.loads(event[1])
     assert event[0] == "system" and properties["days"] == 30 and properties["conversations"] == 10
     assert properties["comments"] == 3 and properties["tickets"] == 2
@@ -166,14 +209,17 @@ def test_a_purge_keeps_every_figure_and_no_personal_data(
     assert capsys.readouterr().out.startswith("nothing found: no chat that ended before")
 
 
-def test_purge_needs_a_period(db: Path, capsys: pytest.CaptureFixture[str],
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_purge_needs_a_period(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SUPPORTBOT_RETENTION_DAYS", raising=False)
     with pytest.raises(SystemExit) as raised:
         cli.main(["privacy", "purge", "--db", str(db)])
     assert raised.value.code == 2
-    assert capsys.readouterr().err == ("supportbot: error: --days: give the retention period in "
-                                       "days, 1 or more (or set SUPPORTBOT_RETENTION_DAYS)\n")
+    assert capsys.readouterr().err == (
+        "supportbot: error: --days: give the retention period in "
+        "days, 1 or more (or set SUPPORTBOT_RETENTION_DAYS)\n"
+    )
     monkeypatch.setenv("SUPPORTBOT_RETENTION_DAYS", "3650")
     assert cli.main(["privacy", "purge", "--db", str(db)]) == 0
     assert capsys.readouterr().out.startswith("nothing found")
@@ -185,8 +231,9 @@ def test_purge_batches_take_the_oldest_first_and_stop(db: Path) -> None:
     removed, taken = jobs.purge_batch(conn, "2026-03-03T00:00:00.000Z", 2)
     conn.execute("COMMIT")
     assert taken == 2 and removed.conversations == 2
-    gone = {r[0] for r in conn.execute("SELECT id FROM conversations "
-                                       "WHERE anonymised_at IS NOT NULL")}
+    gone = {
+        r[0] for r in conn.execute("SELECT id FROM conversations WHERE anonymised_at IS NOT NULL")
+    }
     assert gone == {"c08", "c10"}  # ended 02-27 and 02-28
     assert store.purge_candidates(conn, "2026-03-03T00:00:00.000Z", 10) == ["c01", "c02", "c03"]
     conn.close()
@@ -195,8 +242,10 @@ def test_purge_batches_take_the_oldest_first_and_stop(db: Path) -> None:
 def test_an_erasure_is_idempotent_and_records_no_personal_data(db: Path) -> None:
     conn = connect(db)
     conn.execute("PRAGMA secure_delete = 0")  # the default of most SQLite builds (not Debian's)
-    conn.execute("UPDATE conversations SET visitor_email = 'Ruth@Example.it', visitor_id = 'r-1' "
-                 "WHERE id = 'c05'")
+    conn.execute(
+        "UPDATE conversations SET visitor_email = 'Ruth@Example.it', visitor_id = 'r-1' "
+        "WHERE id = 'c05'"
+    )
     conn.execute("UPDATE conversations SET visitor_id = 'r-1' WHERE id = 'c06'")
     selector = Selector.parse("email", "ruth@example.it")
     assert [cid for cid, _ in store.find(conn, selector)] == ["c05", "c06"]
@@ -208,8 +257,12 @@ def test_an_erasure_is_idempotent_and_records_no_personal_data(db: Path) -> None
     again = jobs.erase(conn, Selector.parse("conversation", "c05"), via="cli")
     conn.execute("COMMIT")
     assert again.nothing
-    events = [json.loads(r[0]) for r in conn.execute(
-        "SELECT properties FROM events WHERE type = 'privacy.erased' ORDER BY id")]
+    events = [
+        json.loads(r[0])
+        for r in conn.execute(
+            "SELECT properties FROM events WHERE type = 'privacy.erased' ORDER BY id"
+        )
+    ]
     assert [e["selector"] for e in events] == ["email", "conversation"]
     assert [e["conversations"] for e in events] == [2, 0]
     assert traces(conn, ["ruth@example.it", "r-1", "this is useless", "useless"]) == []
@@ -221,8 +274,9 @@ def test_an_erasure_is_idempotent_and_records_no_personal_data(db: Path) -> None
     assert b"Do you ship to Mars?" in raw  # c01's question was not erased
 
 
-def test_the_report_cli_asks_for_a_migration_first(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_report_cli_asks_for_a_migration_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE csat (conversation_id TEXT)")
@@ -245,8 +299,7 @@ def seeded(settings: Settings) -> dict[ReportFilter, dict[str, Any]]:
     return before
 
 
-async def test_the_server_purges_in_the_background(start_server: Any,
-                                                   settings: Settings) -> None:
+async def test_the_server_purges_in_the_background(start_server: Any, settings: Settings) -> None:
     seeded(settings)
     # c09 is still open: no sweep may end it (that would be a new chat in the report)
     server = await start_server(retention_days=30, sweep_interval=3600)
@@ -260,7 +313,8 @@ async def test_the_server_purges_in_the_background(start_server: Any,
 
 
 async def test_after_a_purge_the_dashboard_shows_the_same_figures(
-        start_server: Any, settings: Settings) -> None:
+    start_server: Any, settings: Settings
+) -> None:
     before = seeded(settings)
     server = await start_server(sweep_interval=3600)  # no background purge: started below
     await server.app[REPORT_WARMUP]
@@ -269,8 +323,9 @@ async def test_after_a_purge_the_dashboard_shows_the_same_figures(
 
     async def report(f: ReportFilter) -> dict[str, Any]:
         async with aiohttp.ClientSession(cookies={"supportbot_session": cookie or ""}) as http:
-            async with http.get(f"{server.url}/api/report",
-                                params={**f.to_params(), "period": "day"}) as response:
+            async with http.get(
+                f"{server.url}/api/report", params={**f.to_params(), "period": "day"}
+            ) as response:
                 return dict((await response.json())["report"])
 
     assert (await report(MARCH))["unanswered"][0] == {"text": "do you ship to mars?", "count": 3}

@@ -30,10 +30,18 @@ class RawSocket:
         self.ws, self.namespace = ws, namespace
 
     @classmethod
-    async def open(cls, http: aiohttp.ClientSession, url: str, namespace: str = "/chat",
-                   headers: dict[str, str] | None = None) -> RawSocket:
-        ws = await http.ws_connect(url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
-                                   headers=headers or {}, max_msg_size=0)
+    async def open(
+        cls,
+        http: aiohttp.ClientSession,
+        url: str,
+        namespace: str = "/chat",
+        headers: dict[str, str] | None = None,
+    ) -> RawSocket:
+        ws = await http.ws_connect(
+            url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+            headers=headers or {},
+            max_msg_size=0,
+        )
         assert (await ws.receive_str()).startswith("0{")
         await ws.send_str(f"40{namespace},")
         assert (await ws.receive_str()).startswith(f"40{namespace},")
@@ -49,15 +57,16 @@ class RawSocket:
             if text == "2":
                 await self.ws.send_str("3")
             elif text.startswith(prefix):
-                return json.loads(text[len(prefix):])[0]
+                return json.loads(text[len(prefix) :])[0]
 
     async def call(self, ack_id: int, body: str) -> Any:
         await self.send(f"42{self.namespace},{ack_id}{body}")
         return await self.ack(ack_id)
 
 
-async def test_lone_surrogates_are_refused_in_every_text_field(server: LiveServer, shopper,
-                                                               agent) -> None:
+async def test_lone_surrogates_are_refused_in_every_text_field(
+    server: LiveServer, shopper, agent
+) -> None:
     client = await shopper()
     bad = f"hello {SURROGATE}"
     checks = [
@@ -75,9 +84,10 @@ async def test_lone_surrogates_are_refused_in_every_text_field(server: LiveServe
         ack = await client.call(event, payload)
         assert ack["ok"] is False and ack["error"]["code"] == code, (event, payload, ack)
     ada = await agent("Ada")
-    for event, payload in (("canned_add", {"shortcut": "hi", "text": bad}),
-                           ("send", {"conversation_id": client.start["conversation"]["id"],
-                                     "id": "a1", "text": bad})):
+    for event, payload in (
+        ("canned_add", {"shortcut": "hi", "text": bad}),
+        ("send", {"conversation_id": client.start["conversation"]["id"], "id": "a1", "text": bad}),
+    ):
         ack = await ada.call(event, payload)
         assert ack["ok"] is False and ack["error"]["code"] in ("invalid_text", "invalid_payload")
     assert (await client.call("message", {"id": "fine", "text": "🙂 fine"}))["ok"]
@@ -86,19 +96,24 @@ async def test_lone_surrogates_are_refused_in_every_text_field(server: LiveServe
     assert ack["error"]["code"] == "invalid_payload", ack
 
 
-@pytest.mark.parametrize("body, code", [
-    ('[{"an": "object"}, {}]', "unknown_event"),
-    ("[17, {}]", "unknown_event"),
-    ("[null]", "unknown_event"),
-    ('[["message"], {}]', "unknown_event"),
-    ("[]", "invalid_payload"),
-    ('{"event": "message"}', "invalid_payload"),
-    ('"message"', "invalid_payload"),
-    ('["message", {]', "invalid_payload"),
-    ('["message", ' + "[" * 20_000 + "]" * 20_000 + "]", "invalid_payload"),
-    ('["message", {"id": "x", "text": ' + '{"a":' * 20_000 + "1" + "}" * 20_000 + "}]",
-     "invalid_payload"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ('[{"an": "object"}, {}]', "unknown_event"),
+        ("[17, {}]", "unknown_event"),
+        ("[null]", "unknown_event"),
+        ('[["message"], {}]', "unknown_event"),
+        ("[]", "invalid_payload"),
+        ('{"event": "message"}', "invalid_payload"),
+        ('"message"', "invalid_payload"),
+        ('["message", {]', "invalid_payload"),
+        ('["message", ' + "[" * 20_000 + "]" * 20_000 + "]", "invalid_payload"),
+        (
+            '["message", {"id": "x", "text": ' + '{"a":' * 20_000 + "1" + "}" * 20_000 + "}]",
+            "invalid_payload",
+        ),
+    ],
+)
 async def test_odd_packets_get_an_answer(server: LiveServer, body: str, code: str) -> None:
     async with aiohttp.ClientSession() as http:
         raw = await RawSocket.open(http, server.url)
@@ -115,22 +130,25 @@ async def test_an_odd_event_without_an_ack_gets_an_error_event(server: LiveServe
         while True:
             text = await raw.ws.receive_str(timeout=5)
             if text.startswith("42/chat,"):
-                name, payload = json.loads(text[len("42/chat,"):])
+                name, payload = json.loads(text[len("42/chat,") :])
                 assert name == "error" and payload["code"] == "unknown_event"
                 break
 
 
 async def test_odd_paths_are_not_found(server: LiveServer) -> None:
     async with aiohttp.ClientSession() as http:
-        for path in ("/widget/src/%00.js", "/static/%00", "/widget/" + "a" * 5000 + ".js",
-                     "/widget/src/..%2f..%2fsettings.py"):
+        for path in (
+            "/widget/src/%00.js",
+            "/static/%00",
+            "/widget/" + "a" * 5000 + ".js",
+            "/widget/src/..%2f..%2fsettings.py",
+        ):
             async with http.get(server.url + path) as response:
                 assert response.status == 404, path
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-async def test_redirects_and_errors_carry_the_security_headers(server: LiveServer,
-                                                               agent) -> None:
+async def test_redirects_and_errors_carry_the_security_headers(server: LiveServer, agent) -> None:
     ada = await agent("Ada")
     cookie = {"Cookie": f"supportbot_session={ada.cookie}"}
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
@@ -140,19 +158,25 @@ async def test_redirects_and_errors_carry_the_security_headers(server: LiveServe
             ("/no/such/page", {}, 404),
             ("/api/me", {}, 401),
         ):
-            async with http.get(server.url + path, headers=headers,
-                                allow_redirects=False) as response:
+            async with http.get(
+                server.url + path, headers=headers, allow_redirects=False
+            ) as response:
                 assert response.status == status, path
                 assert response.headers["X-Content-Type-Options"] == "nosniff", path
                 assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
-FORMULAS = ['=HYPERLINK("https://evil.example","click")', "@SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0",
-            "+1"]
+FORMULAS = [
+    '=HYPERLINK("https://evil.example","click")',
+    "@SUM(A1:A9)",
+    "-2+3+cmd|' /C calc'!A0",
+    "+1",
+]
 
 
 async def test_the_csat_and_events_exports_guard_formula_cells(
-        server: LiveServer, shopper, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server: LiveServer, shopper, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for formula in FORMULAS:
         client = await shopper()
         assert (await client.call("end", {}))["ok"]

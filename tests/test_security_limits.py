@@ -24,10 +24,12 @@ from conftest import Client, LiveServer, ServerFactory
 Connect = Callable[..., Awaitable[Client]]
 
 
-async def resume(connect: Connect, server: LiveServer, token: str, address: str | None = None
-                 ) -> Client:
-    client = await connect("/chat", url=server.url,
-                           headers={"X-Forwarded-For": address} if address else None)
+async def resume(
+    connect: Connect, server: LiveServer, token: str, address: str | None = None
+) -> Client:
+    client = await connect(
+        "/chat", url=server.url, headers={"X-Forwarded-For": address} if address else None
+    )
     ack = await client.call("start", {"token": token})
     assert ack["ok"], ack
     return client
@@ -50,7 +52,8 @@ async def count(server: LiveServer, sql: str, *params: Any) -> int:
 
 
 async def test_reconnecting_does_not_reset_a_conversations_message_limit(
-        start_server: ServerFactory, connect: Connect) -> None:
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(rate_limit_messages=5, rate_limit_window=30.0)
     first = await connect("/chat", url=server.url)
     token = (await first.call("start", {}))["token"]
@@ -65,27 +68,40 @@ async def test_reconnecting_does_not_reset_a_conversations_message_limit(
 
 
 async def test_parallel_connections_share_one_conversations_limit(
-        start_server: ServerFactory, connect: Connect) -> None:
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(rate_limit_messages=10, rate_limit_window=30.0)
     owner = await connect("/chat", url=server.url)
     start = await owner.call("start", {})
-    clients = [owner] + list(await asyncio.gather(
-        *(resume(connect, server, start["token"]) for _ in range(19))))
+    clients = [owner] + list(
+        await asyncio.gather(*(resume(connect, server, start["token"]) for _ in range(19)))
+    )
 
     async def flood(n: int, client: Client) -> list[Any]:
-        return [await client.call("message", {"id": f"c{n}-{i}", "text": "spam"})
-                for i in range(10)]
+        return [
+            await client.call("message", {"id": f"c{n}-{i}", "text": "spam"}) for i in range(10)
+        ]
 
-    acks = [a for batch in await asyncio.gather(*(flood(n, c) for n, c in enumerate(clients)))
-            for a in batch]
+    acks = [
+        a
+        for batch in await asyncio.gather(*(flood(n, c) for n, c in enumerate(clients)))
+        for a in batch
+    ]
     assert sum(a["ok"] for a in acks) == 10
     assert all(a["ok"] or refused(a) for a in acks)
-    assert await count(server, "SELECT count(*) AS n FROM messages WHERE author = 'shopper' "
-                       "AND conversation_id = ?", start["conversation"]["id"]) == 10
+    assert (
+        await count(
+            server,
+            "SELECT count(*) AS n FROM messages WHERE author = 'shopper' AND conversation_id = ?",
+            start["conversation"]["id"],
+        )
+        == 10
+    )
 
 
-async def test_new_conversations_are_limited_per_address(start_server: ServerFactory,
-                                                         connect: Connect) -> None:
+async def test_new_conversations_are_limited_per_address(
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), address_conversations=5)
     client = await connect("/chat", url=server.url, headers={"X-Forwarded-For": "203.0.113.7"})
     tokens = []
@@ -104,22 +120,24 @@ async def test_new_conversations_are_limited_per_address(start_server: ServerFac
     assert await count(server, "SELECT count(*) AS n FROM conversations") == 6
 
 
-async def test_queueing_fake_chats_is_limited_per_address(start_server: ServerFactory,
-                                                          connect: Connect) -> None:
+async def test_queueing_fake_chats_is_limited_per_address(
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), address_handoffs=3)
-    shoppers = await asyncio.gather(*(shopper_at(connect, server, "203.0.113.9")
-                                      for _ in range(8)))
+    shoppers = await asyncio.gather(*(shopper_at(connect, server, "203.0.113.9") for _ in range(8)))
     acks = await asyncio.gather(*(s.call("handoff", {}) for s in shoppers))
     assert sum(a["ok"] for a in acks) == 3
     assert all(a["ok"] or refused(a) for a in acks)
-    assert await count(server, "SELECT count(*) AS n FROM conversations "
-                       "WHERE status = 'queued'") == 3
+    assert (
+        await count(server, "SELECT count(*) AS n FROM conversations WHERE status = 'queued'") == 3
+    )
     elsewhere = await shopper_at(connect, server, "203.0.113.10")
     assert (await elsewhere.call("handoff", {}))["ok"]
 
 
-async def test_handoffs_are_limited_per_conversation(start_server: ServerFactory,
-                                                     connect: Connect) -> None:
+async def test_handoffs_are_limited_per_conversation(
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(rate_limit_handoffs=2, rate_limit_window=30.0)
     client = await connect("/chat", url=server.url)
     assert (await client.call("start", {}))["ok"]
@@ -128,19 +146,24 @@ async def test_handoffs_are_limited_per_conversation(start_server: ServerFactory
     assert refused(acks[2])
 
 
-async def test_messages_are_limited_per_address(start_server: ServerFactory,
-                                                connect: Connect) -> None:
+async def test_messages_are_limited_per_address(
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), address_messages=12)
     shoppers = [await shopper_at(connect, server, "203.0.113.11") for _ in range(4)]
-    acks = [await s.call("message", {"id": f"m{n}-{i}", "text": "hello"})
-            for i in range(4) for n, s in enumerate(shoppers)]
+    acks = [
+        await s.call("message", {"id": f"m{n}-{i}", "text": "hello"})
+        for i in range(4)
+        for n, s in enumerate(shoppers)
+    ]
     assert sum(a["ok"] for a in acks) == 12 and all(a["ok"] or refused(a) for a in acks)
     elsewhere = await shopper_at(connect, server, "203.0.113.12")
     assert (await elsewhere.call("message", {"id": "x", "text": "hello"}))["ok"]
 
 
-async def test_leave_message_is_refused_on_a_closed_conversation(server: LiveServer,
-                                                                 shopper) -> None:
+async def test_leave_message_is_refused_on_a_closed_conversation(
+    server: LiveServer, shopper
+) -> None:
     client = await shopper()
     assert (await client.call("end", {}))["ok"]
     ack = await client.call("leave_message", {"email": "a@b.example", "text": "call me"})
@@ -149,28 +172,35 @@ async def test_leave_message_is_refused_on_a_closed_conversation(server: LiveSer
 
 
 async def test_a_ticket_flood_leaves_one_ticket_per_conversation(
-        start_server: ServerFactory, connect: Connect) -> None:
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), address_tickets=3)
     first = await shopper_at(connect, server, "203.0.113.13")
-    tabs = [first] + [await resume(connect, server, first.start["token"], "203.0.113.13")
-                      for _ in range(4)]
-    acks = await asyncio.gather(*(
-        tab.call("leave_message", {"email": "flood@spam.example", "text": f"ticket {n}-{i}"})
-        for n, tab in enumerate(tabs) for i in range(5)))
+    tabs = [first] + [
+        await resume(connect, server, first.start["token"], "203.0.113.13") for _ in range(4)
+    ]
+    acks = await asyncio.gather(
+        *(
+            tab.call("leave_message", {"email": "flood@spam.example", "text": f"ticket {n}-{i}"})
+            for n, tab in enumerate(tabs)
+            for i in range(5)
+        )
+    )
     assert sum(a["ok"] for a in acks) == 1
-    assert all(a["ok"] or refused(a, "conflict") or refused(a, "conversation_closed")
-               for a in acks)
+    assert all(a["ok"] or refused(a, "conflict") or refused(a, "conversation_closed") for a in acks)
     # one address, many conversations: the address's allowance
     others = [await shopper_at(connect, server, "203.0.113.13") for _ in range(5)]
-    acks = await asyncio.gather(*(
-        s.call("leave_message", {"email": "flood@spam.example", "text": "more"}) for s in others))
+    acks = await asyncio.gather(
+        *(s.call("leave_message", {"email": "flood@spam.example", "text": "more"}) for s in others)
+    )
     assert sum(a["ok"] for a in acks) == 2 and sum(refused(a) for a in acks) == 3
     assert await count(server, "SELECT count(*) AS n FROM tickets") == 3
     # a typo in the e-mail does not use the allowance up
     fresh = await shopper_at(connect, server, "203.0.113.14")
     for _ in range(5):
-        assert refused(await fresh.call("leave_message", {"email": "nope", "text": "x"}),
-                       "invalid_email")
+        assert refused(
+            await fresh.call("leave_message", {"email": "nope", "text": "x"}), "invalid_email"
+        )
     assert (await fresh.call("leave_message", {"email": "ok@shop.example", "text": "x"}))["ok"]
 
 
@@ -181,8 +211,13 @@ async def refused_connection(server: LiveServer, address: str) -> Any:
     errors: list[Any] = []
     sio.on("connect_error", lambda data=None: errors.append(data), namespace="/chat")
     try:
-        await sio.connect(server.url, namespaces=["/chat"], transports=["websocket"],
-                          headers={"X-Forwarded-For": address}, wait_timeout=5)
+        await sio.connect(
+            server.url,
+            namespaces=["/chat"],
+            transports=["websocket"],
+            headers={"X-Forwarded-For": address},
+            wait_timeout=5,
+        )
     except socketio.exceptions.ConnectionError:
         return errors[0] if errors else "refused"
     finally:
@@ -191,16 +226,22 @@ async def refused_connection(server: LiveServer, address: str) -> Any:
     return None
 
 
-async def test_connections_are_capped_per_address(start_server: ServerFactory,
-                                                  connect: Connect) -> None:
+async def test_connections_are_capped_per_address(
+    start_server: ServerFactory, connect: Connect
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), address_connections=5)
-    held = [await connect("/chat", url=server.url, headers={"X-Forwarded-For": "203.0.113.15"})
-            for _ in range(5)]
+    held = [
+        await connect("/chat", url=server.url, headers={"X-Forwarded-For": "203.0.113.15"})
+        for _ in range(5)
+    ]
     error = await refused_connection(server, "203.0.113.15")
-    assert error == {"message": "Too many connections from your address; please try again later.",
-                     "data": {"code": "too_many_connections",
-                              "message": "Too many connections from your address; please try "
-                                         "again later."}}
+    assert error == {
+        "message": "Too many connections from your address; please try again later.",
+        "data": {
+            "code": "too_many_connections",
+            "message": "Too many connections from your address; please try again later.",
+        },
+    }
     assert await refused_connection(server, "203.0.113.16") is None  # another address
     await held[0].close()
     await asyncio.sleep(0.2)
@@ -235,8 +276,9 @@ async def test_connections_that_never_join_cannot_pile_up(start_server: ServerFa
 
 
 @pytest.mark.parametrize("address", ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9"])
-async def test_ipv6_clients_are_limited_per_64_network(start_server: ServerFactory,
-                                                       connect: Connect, address: str) -> None:
+async def test_ipv6_clients_are_limited_per_64_network(
+    start_server: ServerFactory, connect: Connect, address: str
+) -> None:
     server = await start_server(trusted_proxies=("127.0.0.1",), address_conversations=2)
     for n in range(2):
         await shopper_at(connect, server, f"2001:db8:1:2::{n + 100}")

@@ -53,8 +53,9 @@ async def test_a_failing_job_does_not_undo_its_batch_neighbours(db: Database) ->
         ev.insert_events(conn, ev.NpsGiven(conversation_id="bad", score=0))
         raise ValueError("boom")
 
-    results = await asyncio.gather(db.write(good(1)), db.write(bad), db.write(good(2)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        db.write(good(1)), db.write(bad), db.write(good(2)), return_exceptions=True
+    )
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], ValueError)
     ids = await db.read(lambda c: [r[0] for r in c.execute("SELECT conversation_id FROM events")])
@@ -89,9 +90,9 @@ async def test_stop_finishes_queued_writes(tmp_path: Path) -> None:
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 500
 
 
-async def test_a_bad_fire_and_forget_row_never_fails_other_writes(db: Database,
-                                                                  caplog: pytest.LogCaptureFixture
-                                                                  ) -> None:
+async def test_a_bad_fire_and_forget_row_never_fails_other_writes(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     """A row its caller got wrong (here: no type, a NOT NULL column) is dropped and
     logged; the awaited write and the good rows of the same batch are committed."""
     good = ev.WidgetOpened(conversation_id="c1", actor="shopper").row()
@@ -105,10 +106,16 @@ async def test_a_bad_fire_and_forget_row_never_fails_other_writes(db: Database,
         return 1
 
     assert await db.write(insert) == 1
-    rows = await db.read(lambda c: [(r[0], r[1]) for r in c.execute(
-        "SELECT conversation_id, type FROM events ORDER BY id")])
-    assert sorted(rows) == [("c1", "widget.opened"), ("c1", "widget.opened"),
-                            ("c2", "widget.closed")]
+    rows = await db.read(
+        lambda c: [
+            (r[0], r[1]) for r in c.execute("SELECT conversation_id, type FROM events ORDER BY id")
+        ]
+    )
+    assert sorted(rows) == [
+        ("c1", "widget.opened"),
+        ("c1", "widget.opened"),
+        ("c2", "widget.closed"),
+    ]
     assert "dropped a row that could not be stored (SQLITE_CONSTRAINT_NOTNULL)" in caplog.text
 
 

@@ -55,13 +55,21 @@ def inbox() -> Iterator[Inbox]:
 
 @pytest.fixture
 def settings(tmp_path: Path, inbox: Inbox) -> Settings:
-    return Settings(db=tmp_path / "test.db", sweep_interval=0.2, kb_reload_interval=0.2,
-                    smtp_url=f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
-                    smtp_from="Casa Lino <support@casalino.example>", smtp_retry=0.3)
+    return Settings(
+        db=tmp_path / "test.db",
+        sweep_interval=0.2,
+        kb_reload_interval=0.2,
+        smtp_url=f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
+        smtp_from="Casa Lino <support@casalino.example>",
+        smtp_retry=0.3,
+    )
 
 
-async def leave_message(client: Client, text: str = "Is the linen duvet back in stock?",
-                        address: str = "maria@example.com") -> dict[str, Any]:
+async def leave_message(
+    client: Client,
+    text: str = "Is the linen duvet back in stock?",
+    address: str = "maria@example.com",
+) -> dict[str, Any]:
     assert (await client.call("handoff", {}))["ok"]
     ack = await client.call("leave_message", {"email": address, "text": text})
     assert ack["ok"], ack
@@ -69,7 +77,8 @@ async def leave_message(client: Client, text: str = "Is the linen duvet back in 
 
 
 async def test_an_answered_ticket_is_emailed_and_shown_in_the_chat(
-        server: LiveServer, shopper, agent, connect, inbox: Inbox) -> None:
+    server: LiveServer, shopper, agent, connect, inbox: Inbox
+) -> None:
     ada = await agent("Ada", online=False)
     client = await shopper(lang="it")
     cid = client.start["conversation"]["id"]
@@ -79,8 +88,10 @@ async def test_an_answered_ticket_is_emailed_and_shown_in_the_chat(
     token = client.start["token"]
     await client.close()  # the shopper left
 
-    answer = await ada.call("ticket_reply", {"id": ticket["id"], "client_id": "r-1",
-                                             "text": "Sì, torna disponibile lunedì."})
+    answer = await ada.call(
+        "ticket_reply",
+        {"id": ticket["id"], "client_id": "r-1", "text": "Sì, torna disponibile lunedì."},
+    )
     assert answer["ok"], answer
     assert answer["ticket"]["status"] == "answered"
     sent = await ada.wait_for("ticket", lambda t: (t["mail"] or {}).get("status") == "sent")
@@ -92,8 +103,10 @@ async def test_an_answered_ticket_is_emailed_and_shown_in_the_chat(
     body = mail.get_payload(decode=True).decode()
     assert "Sì, torna disponibile lunedì." in body and "Is the linen duvet back in stock?" in body
     # The same answer resent (same client id) is stored and sent once.
-    again = await ada.call("ticket_reply", {"id": ticket["id"], "client_id": "r-1",
-                                            "text": "Sì, torna disponibile lunedì."})
+    again = await ada.call(
+        "ticket_reply",
+        {"id": ticket["id"], "client_id": "r-1", "text": "Sì, torna disponibile lunedì."},
+    )
     assert again["ok"] and again["duplicate"] is True
     await asyncio.sleep(0.3)
     assert len(inbox.received) == 1
@@ -108,8 +121,9 @@ async def test_an_answered_ticket_is_emailed_and_shown_in_the_chat(
     assert agents[0]["agent"] == {"name": "Ada"}
     # The shopper writes again: the ticket is open again for the team.
     await back.call("message", {"id": "s-9", "text": "Grazie! E in 240x220?"})
-    reopened = await ada.wait_for("ticket", lambda t: t["id"] == ticket["id"]
-                                  and t["status"] == "open" and t["answered_at"])
+    reopened = await ada.wait_for(
+        "ticket", lambda t: t["id"] == ticket["id"] and t["status"] == "open" and t["answered_at"]
+    )
     assert reopened
     # Resolving the ticket ends the chat and asks the shopper to rate it.
     assert (await ada.call("ticket_done", {"id": ticket["id"]}))["ok"]
@@ -119,25 +133,36 @@ async def test_an_answered_ticket_is_emailed_and_shown_in_the_chat(
     rows = await server.query("SELECT status FROM tickets WHERE id = ?", ticket["id"])
     assert rows == [{"status": "done"}]
     types = [e["type"] for e in await server.events(conversation_id=cid)]
-    for expected in ("ticket.created", "ticket.answered", "mail.sent", "ticket.done",
-                     "chat.ended", "csat.asked"):
+    for expected in (
+        "ticket.created",
+        "ticket.answered",
+        "mail.sent",
+        "ticket.done",
+        "chat.ended",
+        "csat.asked",
+    ):
         assert expected in types, expected
 
 
 async def test_a_failed_send_is_retried_and_the_agent_sees_it(
-        server: LiveServer, shopper, agent, inbox: Inbox) -> None:
+    server: LiveServer, shopper, agent, inbox: Inbox
+) -> None:
     inbox.refuse = 1  # the mail server refuses the first try
     ada = await agent("Ada", online=False)
     client = await shopper()
     ack = await leave_message(client)
-    answer = await ada.call("ticket_reply", {"id": ack["ticket_id"], "client_id": "r-1",
-                                             "text": "Yes, from Monday."})
+    answer = await ada.call(
+        "ticket_reply", {"id": ack["ticket_id"], "client_id": "r-1", "text": "Yes, from Monday."}
+    )
     assert answer["ok"]
-    failed = await ada.wait_for("ticket", lambda t: (t["mail"] or {}).get("attempts") == 1
-                                and t["mail"]["status"] == "pending")
+    failed = await ada.wait_for(
+        "ticket",
+        lambda t: (t["mail"] or {}).get("attempts") == 1 and t["mail"]["status"] == "pending",
+    )
     assert "451" in failed["mail"]["error"]
-    sent = await ada.wait_for("ticket", lambda t: (t["mail"] or {}).get("status") == "sent",
-                              timeout=5)
+    sent = await ada.wait_for(
+        "ticket", lambda t: (t["mail"] or {}).get("status") == "sent", timeout=5
+    )
     assert sent["mail"]["attempts"] == 2
     assert len(inbox.received) == 1
     events = [e["type"] for e in await server.events()]

@@ -15,9 +15,16 @@ from conftest import Client, LiveServer, login
 from images_data import FAKE_PNG, HTML, gif, jpeg_header, png, webp_vp8x
 
 
-async def upload(server: LiveServer, token: str, data: bytes, *, name: str = "parcel.png",
-                 client_id: str = "img-1", origin: str | None = None,
-                 content_type: str = "image/png") -> tuple[int, dict[str, Any]]:
+async def upload(
+    server: LiveServer,
+    token: str,
+    data: bytes,
+    *,
+    name: str = "parcel.png",
+    client_id: str = "img-1",
+    origin: str | None = None,
+    content_type: str = "image/png",
+) -> tuple[int, dict[str, Any]]:
     form = aiohttp.FormData(quote_fields=False)  # names as browsers send them
     form.add_field("token", token)
     form.add_field("id", client_id)
@@ -28,8 +35,9 @@ async def upload(server: LiveServer, token: str, data: bytes, *, name: str = "pa
             return r.status, await r.json()
 
 
-async def fetch(server: LiveServer, url: str, cookie: str | None = None
-                ) -> tuple[int, dict[str, str], bytes]:
+async def fetch(
+    server: LiveServer, url: str, cookie: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
     headers = {"Cookie": f"supportbot_session={cookie}"} if cookie else {}
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{server.url}/{url.lstrip('/')}", headers=headers) as r:
@@ -40,16 +48,29 @@ def test_images_are_known_by_their_content() -> None:
     assert sniff(png(4, 3)) is not None and sniff(png(4, 3)).width == 4  # type: ignore[union-attr]
     assert (sniff(gif()) or None) and sniff(gif()).content_type == "image/gif"  # type: ignore[union-attr]
     jpeg = sniff(jpeg_header(640, 480))
-    assert jpeg is not None and (jpeg.content_type, jpeg.width, jpeg.height) == ("image/jpeg", 640, 480)
+    assert jpeg is not None and (jpeg.content_type, jpeg.width, jpeg.height) == (
+        "image/jpeg",
+        640,
+        480,
+    )
     webp = sniff(webp_vp8x(300, 200))
     assert webp is not None and (webp.width, webp.height) == (300, 200)
-    for fake in (HTML, FAKE_PNG, b"", b"GIF89a", png()[:20], b"\xff\xd8\xff\xda\x00\x02",
-                 png(0, 3), png(30_000, 2)):
+    for fake in (
+        HTML,
+        FAKE_PNG,
+        b"",
+        b"GIF89a",
+        png()[:20],
+        b"\xff\xd8\xff\xda\x00\x02",
+        png(0, 3),
+        png(30_000, 2),
+    ):
         assert sniff(fake) is None, fake[:16]
 
 
 async def test_an_image_becomes_a_message_the_agent_sees_and_only_they_can_fetch(
-        server: LiveServer, shopper, agent) -> None:
+    server: LiveServer, shopper, agent
+) -> None:
     ada: Client = await agent("Ada")
     client: Client = await shopper(lang="en")
     other: Client = await shopper(lang="en")
@@ -65,7 +86,12 @@ async def test_an_image_becomes_a_message_the_agent_sees_and_only_they_can_fetch
     attachment = message["attachment"]
     assert message["author"] == "shopper" and message["text"] == "passwd.png"
     assert {k: attachment[k] for k in ("type", "size", "width", "height", "name")} == {
-        "type": "image/png", "size": len(image), "width": 8, "height": 6, "name": "passwd.png"}
+        "type": "image/png",
+        "size": len(image),
+        "width": 8,
+        "height": 6,
+        "name": "passwd.png",
+    }
     assert attachment["url"].startswith(f"api/uploads/{attachment['id']}?key=")
 
     # the agent gets it live, without the shopper's key; the file sits in the uploads folder
@@ -89,8 +115,9 @@ async def test_an_image_becomes_a_message_the_agent_sees_and_only_they_can_fetch
     assert (await fetch(server, f"/api/uploads/{attachment['id']}?key=guess"))[0] == 404
     assert (await fetch(server, f"/api/uploads/{attachment['id']}"))[0] == 401
     assert (await fetch(server, "/api/uploads/nope?key=x"))[0] == 404
-    status, _, _ = await fetch(server, f"/api/uploads/{attachment['id']}?key="
-                               + other.start["token"])
+    status, _, _ = await fetch(
+        server, f"/api/uploads/{attachment['id']}?key=" + other.start["token"]
+    )
     assert status == 404
     # the chat's agent and a manager with their session; another agent may not
     status, _, body = await fetch(server, heard["attachment"]["url"], ada.cookie)  # type: ignore[attr-defined]
@@ -108,9 +135,11 @@ async def test_an_image_becomes_a_message_the_agent_sees_and_only_they_can_fetch
 
 
 async def test_bad_uploads_are_refused_with_a_code_and_nothing_is_kept(
-        start_server, connect, tmp_path: Path) -> None:
-    server: LiveServer = await start_server(upload_max_bytes=2000, upload_max_files=2,
-                                            upload_dir=tmp_path / "pictures")
+    start_server, connect, tmp_path: Path
+) -> None:
+    server: LiveServer = await start_server(
+        upload_max_bytes=2000, upload_max_files=2, upload_dir=tmp_path / "pictures"
+    )
     client = await connect("/chat", url=server.url)
     ack = await client.call("start", {"lang": "en"})
     token = ack["token"]
@@ -163,20 +192,25 @@ async def test_uploads_are_rate_limited_like_messages(start_server, connect) -> 
 
 async def test_the_bot_says_a_person_can_look_at_it(server: LiveServer, shopper) -> None:
     client: Client = await shopper(lang="it")
-    status, ack = await upload(server, client.start["token"], jpeg_header(), name="pacco.jpg",
-                               content_type="image/jpeg")
+    status, ack = await upload(
+        server, client.start["token"], jpeg_header(), name="pacco.jpg", content_type="image/jpeg"
+    )
     assert status == 200, ack
-    reply = await client.wait_for("message", lambda m: m["author"] == "bot" and m["id"] > ack["message"]["id"])
+    reply = await client.wait_for(
+        "message", lambda m: m["author"] == "bot" and m["id"] > ack["message"]["id"]
+    )
     assert "persona" in reply["text"]
     assert [q["type"] for q in reply["quick_replies"]] == ["handoff"]
     # the shopper's other tabs get the image too
     other = await shopper(token=client.start["token"])
     assert [m["attachment"]["name"] for m in other.start["messages"] if m["attachment"]] == [
-        "pacco.jpg"]
+        "pacco.jpg"
+    ]
 
 
-@pytest.mark.parametrize("path", ["/api/uploads/" + "x" * 100, "/api/uploads/%00",
-                                  "/api/uploads/..%2F..%2Fsettings.py"])
+@pytest.mark.parametrize(
+    "path", ["/api/uploads/" + "x" * 100, "/api/uploads/%00", "/api/uploads/..%2F..%2Fsettings.py"]
+)
 async def test_odd_ids_are_not_found(server: LiveServer, path: str) -> None:
     status, _, _ = await fetch(server, path + "?key=k")
     assert status == 404
@@ -209,7 +243,8 @@ async def test_a_conversations_pictures_can_be_forgotten(server: LiveServer, sho
 
 
 async def test_erasing_a_shopper_removes_their_pictures_rows_and_files(
-        server: LiveServer, shopper) -> None:
+    server: LiveServer, shopper
+) -> None:
     """The right to erasure covers attachments: after ``supportbot privacy forget``
     neither the row nor the file of the shopper's picture is left."""
     import asyncio
@@ -224,9 +259,18 @@ async def test_erasing_a_shopper_removes_their_pictures_rows_and_files(
     assert (await client.call("end", {}))["ok"]
     await server.db.flush()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "privacy", "forget", "--email", "pia@example.com",
-        "--db", str(server.settings.db), stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "privacy",
+        "forget",
+        "--email",
+        "pia@example.com",
+        "--db",
+        str(server.settings.db),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
     assert "pictures       1 deleted (rows and files)" in out.decode()

@@ -26,7 +26,8 @@ RELEASE = re.compile(r'var release = "([0-9a-f]{16})/";')
 
 
 async def test_the_loader_names_the_release_and_its_modules_are_immutable(
-        server: LiveServer, shop: Shop) -> None:
+    server: LiveServer, shop: Shop
+) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{server.url}/widget.js", headers={"Origin": shop.origin}) as r:
             loader = await r.text()
@@ -39,8 +40,9 @@ async def test_the_loader_names_the_release_and_its_modules_are_immutable(
         async with http.get(f"{server.url}/widget.js", headers={"If-None-Match": etag}) as r:
             assert r.status == 304
         for path in ("src/main.js", "src/session.js", "vendor/socket.io.esm.min.js"):
-            async with http.get(f"{server.url}/widget/{release}/{path}",
-                                headers={"Origin": shop.origin}) as r:
+            async with http.get(
+                f"{server.url}/widget/{release}/{path}", headers={"Origin": shop.origin}
+            ) as r:
                 assert r.status == 200
                 assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
                 assert r.headers["Access-Control-Allow-Origin"] == shop.origin
@@ -97,15 +99,18 @@ async def watch_widget_requests(page: Page) -> dict[str, dict[str, Any]]:
 
 
 async def test_a_repeat_page_view_asks_the_server_for_no_widget_file(
-        server: LiveServer, shop: Shop, page: Page) -> None:
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     url = shop.page()
     seen = await watch_widget_requests(page)
     await load(page, url)
     await open_chat(page)  # the socket.io client too
     first = list(seen.values())
     assert len(first) >= 18 and all(e["network"] for e in first)
-    assert {re.sub(r"/widget/[0-9a-f]{16}/", "/widget/R/", e["url"]).split("/widget", 1)[1]
-            for e in first} >= {".js", "/R/src/main.js", "/R/vendor/socket.io.esm.min.js"}
+    assert {
+        re.sub(r"/widget/[0-9a-f]{16}/", "/widget/R/", e["url"]).split("/widget", 1)[1]
+        for e in first
+    } >= {".js", "/R/src/main.js", "/R/vendor/socket.io.esm.min.js"}
     seen.clear()
     await load(page, url)
     await page.wait_for_function("document.querySelector('supportbot-widget')")

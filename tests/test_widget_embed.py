@@ -34,8 +34,9 @@ from widget_harness import (  # noqa: F401  (fixtures)
 FAQ = "How long does delivery take?"
 
 
-async def test_open_ask_a_faq_and_see_the_answer(server: LiveServer, shop: Shop, page: Page,
-                                                  artifacts: Path) -> None:
+async def test_open_ask_a_faq_and_see_the_answer(
+    server: LiveServer, shop: Shop, page: Page, artifacts: Path
+) -> None:
     console = Console(page)
     await load(page, shop.page())
     await open_chat(page)
@@ -70,8 +71,9 @@ async def test_open_ask_a_faq_and_see_the_answer(server: LiveServer, shop: Shop,
     assert console.problems() == []
 
 
-async def test_did_you_mean_suggestions_are_buttons(server: LiveServer, shop: Shop,
-                                                    page: Page) -> None:
+async def test_did_you_mean_suggestions_are_buttons(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await ask(page, "delivery")
@@ -85,12 +87,15 @@ async def test_did_you_mean_suggestions_are_buttons(server: LiveServer, shop: Sh
     assert await chips.first.is_hidden()  # old suggestions go away once the chat moves on
     rows = await shopper_rows(server, label)
     assert len(rows) == 1
-    picked = await eventually(lambda: server.events("suggestion.picked", rows[0]["conversation_id"]))
+    picked = await eventually(
+        lambda: server.events("suggestion.picked", rows[0]["conversation_id"])
+    )
     assert len(picked) == 1
 
 
-async def test_one_frozen_global_with_validated_methods(server: LiveServer, shop: Shop,
-                                                        page: Page) -> None:
+async def test_one_frozen_global_with_validated_methods(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page(snippet_twice=True))
     assert await page.locator("supportbot-widget").count() == 1
     result = await page.evaluate("""() => {
@@ -147,7 +152,9 @@ async def test_nothing_leaks_into_the_host_page(server: LiveServer, shop: Shop, 
 async def test_public_api_methods_and_events(server: LiveServer, shop: Shop, page: Page) -> None:
     await load(page, shop.page())
     await record_events(page)
-    await page.evaluate("SupportWidget.setUser({name: 'Maria Rossi', email: 'maria@example.com', id: 42})")
+    await page.evaluate(
+        "SupportWidget.setUser({name: 'Maria Rossi', email: 'maria@example.com', id: 42})"
+    )
     await page.evaluate("SupportWidget.open()")
     await w(page, ".panel").wait_for(state="visible")
     await w(page, ".conn[data-connection=online]").wait_for()
@@ -164,10 +171,16 @@ async def test_public_api_methods_and_events(server: LiveServer, shop: Shop, pag
 
     rows = await shopper_rows(server, FAQ)
     cid = rows[0]["conversation_id"]
-    visitor = (await server.query(
-        "SELECT visitor_name, visitor_email, visitor_id FROM conversations WHERE id = ?", cid))[0]
-    assert visitor == {"visitor_name": "Maria Rossi", "visitor_email": "maria@example.com",
-                       "visitor_id": "42"}
+    visitor = (
+        await server.query(
+            "SELECT visitor_name, visitor_email, visitor_id FROM conversations WHERE id = ?", cid
+        )
+    )[0]
+    assert visitor == {
+        "visitor_name": "Maria Rossi",
+        "visitor_email": "maria@example.com",
+        "visitor_id": "42",
+    }
     assert len(await server.events("widget.closed", cid)) == 1
 
     # reset() (e.g. on logout): the conversation is forgotten, the next open starts anew.
@@ -178,16 +191,23 @@ async def test_public_api_methods_and_events(server: LiveServer, shop: Shop, pag
     await page.evaluate("SupportWidget.open()")
     await w(page, ".conn[data-connection=online]").wait_for()
     await bubbles(page, "bot").first.wait_for()
-    conversations = await server.query("SELECT id, visitor_name FROM conversations ORDER BY created_at")
+    conversations = await server.query(
+        "SELECT id, visitor_name FROM conversations ORDER BY created_at"
+    )
     assert len(conversations) == 2 and conversations[1]["visitor_name"] is None
 
 
 async def test_settings_from_data_attributes_and_the_settings_object(
-        server: LiveServer, shop: Shop, page: Page) -> None:
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     url = shop.page(
         attrs={"title": "Ignored title", "accent": "#8a3b12", "position": "left", "lang": "en"},
-        settings={"title": "Casa Lino help", "lang": "pl", "open": True,
-                  "greeting": "Welcome to the test shop!"},
+        settings={
+            "title": "Casa Lino help",
+            "lang": "pl",
+            "open": True,
+            "greeting": "Welcome to the test shop!",
+        },
     )
     await load(page, url)
     panel = w(page, ".panel")
@@ -201,16 +221,19 @@ async def test_settings_from_data_attributes_and_the_settings_object(
     assert colour == "rgb(138, 59, 18)"
     first = bubbles(page, "bot").first
     await first.wait_for()
-    assert await first.inner_text() == "Asystent: Welcome to the test shop!" or \
-        "Welcome to the test shop!" in await first.inner_text()
+    assert (
+        await first.inner_text() == "Asystent: Welcome to the test shop!"
+        or "Welcome to the test shop!" in await first.inner_text()
+    )
     await page.wait_for_timeout(200)
     assert await bubbles(page, "bot").count() == 1  # the server's greeting is not shown too
     conversation = (await server.query("SELECT language, lang_setting FROM conversations"))[0]
     assert conversation == {"language": "pl", "lang_setting": "pl"}
 
 
-async def test_blocked_local_storage_falls_back_to_memory(server: LiveServer, shop: Shop,
-                                                          page: Page) -> None:
+async def test_blocked_local_storage_falls_back_to_memory(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     console = Console(page)
     await load(page, shop.page(scripts=("block-storage",)))
     await open_chat(page)
@@ -220,7 +243,9 @@ async def test_blocked_local_storage_falls_back_to_memory(server: LiveServer, sh
     assert [line for line in console.problems() if "pageerror" in line] == []
 
 
-async def test_a_disallowed_origin_is_refused(server: LiveServer, aiohttp_server, page: Page) -> None:
+async def test_a_disallowed_origin_is_refused(
+    server: LiveServer, aiohttp_server, page: Page
+) -> None:
     evil = await start_shop(aiohttp_server)
     evil.config["chat"] = server.url
     console = Console(page)
@@ -231,7 +256,8 @@ async def test_a_disallowed_origin_is_refused(server: LiveServer, aiohttp_server
     assert await page.locator("supportbot-widget").count() == 0
     assert any("could not be loaded" in line for line in console.lines)
     # ...and the socket.io endpoint refuses it too, by polling and by WebSocket.
-    refused = await page.evaluate("""async (url) => {
+    refused = await page.evaluate(
+        """async (url) => {
       const polling = await fetch(url + "/socket.io/?EIO=4&transport=polling", {mode: "cors"})
         .then(() => "accepted", () => "refused");
       const ws = await new Promise((resolve) => {
@@ -240,20 +266,25 @@ async def test_a_disallowed_origin_is_refused(server: LiveServer, aiohttp_server
         socket.onerror = () => resolve("refused");
       });
       return [polling, ws];
-    }""", server.url)
+    }""",
+        server.url,
+    )
     assert refused == ["refused", "refused"]
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{server.url}/socket.io/?EIO=4&transport=polling",
-                            headers={"Origin": evil.origin}) as response:
+        async with http.get(
+            f"{server.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": evil.origin}
+        ) as response:
             assert response.status == 400
-        async with http.get(f"{server.url}/widget/src/main.js",
-                            headers={"Origin": evil.origin}) as response:
+        async with http.get(
+            f"{server.url}/widget/src/main.js", headers={"Origin": evil.origin}
+        ) as response:
             assert "Access-Control-Allow-Origin" not in response.headers
     assert await server.query("SELECT id FROM conversations") == []
 
 
-async def test_widget_files_carry_cors_only_for_allowed_origins(server: LiveServer,
-                                                                shop: Shop) -> None:
+async def test_widget_files_carry_cors_only_for_allowed_origins(
+    server: LiveServer, shop: Shop
+) -> None:
     async with aiohttp.ClientSession() as http:
         for path in ("/widget.js", "/widget/src/main.js", "/widget/vendor/socket.io.esm.min.js"):
             async with http.get(server.url + path, headers={"Origin": shop.origin}) as response:

@@ -29,12 +29,15 @@ from widget_harness import (  # noqa: F401  (fixtures)
 
 
 async def conversation_id(server: LiveServer) -> str:
-    rows = await eventually(lambda: server.query("SELECT id FROM conversations ORDER BY created_at"))
+    rows = await eventually(
+        lambda: server.query("SELECT id FROM conversations ORDER BY created_at")
+    )
     return str(rows[-1]["id"])
 
 
-async def test_escalate_and_see_the_agents_reply(server: LiveServer, shop: Shop, page: Page,
-                                                 agent) -> None:
+async def test_escalate_and_see_the_agents_reply(
+    server: LiveServer, shop: Shop, page: Page, agent
+) -> None:
     ada = await agent("Ada")
     await load(page, shop.page())
     await record_events(page)
@@ -49,15 +52,24 @@ async def test_escalate_and_see_the_agents_reply(server: LiveServer, shop: Shop,
 
     await ada.call("typing", {"conversation_id": cid, "typing": True})
     await w(page, ".typing").get_by_text("Ada is typing…").wait_for()
-    ack = await ada.call("send", {"conversation_id": cid, "id": "a-1", "text": "Hi, I'm Ada. How can I help?"})
+    ack = await ada.call(
+        "send", {"conversation_id": cid, "id": "a-1", "text": "Hi, I'm Ada. How can I help?"}
+    )
     assert ack["ok"], ack
     reply = bubbles(page, "agent").filter(has_text="How can I help?")
     await reply.wait_for()
     assert await reply.locator(".who").inner_text() == "Ada"
     await w(page, ".typing").wait_for(state="hidden")
     messages = [v for n, v in await events(page) if n == "message" and v["author"] == "agent"]
-    assert messages == [{"id": messages[0]["id"], "author": "agent", "text": "Hi, I'm Ada. How can I help?",
-                         "created_at": messages[0]["created_at"], "agent": {"name": "Ada"}}]
+    assert messages == [
+        {
+            "id": messages[0]["id"],
+            "author": "agent",
+            "text": "Hi, I'm Ada. How can I help?",
+            "created_at": messages[0]["created_at"],
+            "agent": {"name": "Ada"},
+        }
+    ]
 
     # The shopper answers; the agent gets it.
     await ask(page, "My duvet cover is the wrong colour")
@@ -65,8 +77,9 @@ async def test_escalate_and_see_the_agents_reply(server: LiveServer, shop: Shop,
     assert got["text"] == "My duvet cover is the wrong colour"
 
 
-async def test_asking_for_a_human_in_a_message_queues_the_chat(server: LiveServer, shop: Shop,
-                                                               page: Page, agent, shopper) -> None:
+async def test_asking_for_a_human_in_a_message_queues_the_chat(
+    server: LiveServer, shop: Shop, page: Page, agent, shopper
+) -> None:
     ada = await agent("Ada", capacity=1)
     other = await shopper()
     assert (await other.call("handoff", {}))["ok"]
@@ -87,7 +100,8 @@ async def test_asking_for_a_human_in_a_message_queues_the_chat(server: LiveServe
 
 
 async def test_leave_a_message_keeps_the_chat_open_until_the_team_answers(
-        server: LiveServer, shop: Shop, page: Page, agent) -> None:
+    server: LiveServer, shop: Shop, page: Page, agent
+) -> None:
     away = await agent("Ada", online=False)
     await load(page, shop.page())
     await open_chat(page)
@@ -114,17 +128,26 @@ async def test_leave_a_message_keeps_the_chat_open_until_the_team_answers(
     await banner.get_by_text("We've got your message.").wait_for()
     await form.wait_for(state="detached")
     tickets = await server.query("SELECT id, email, text, status FROM tickets")
-    assert tickets == [{"id": tickets[0]["id"], "email": "maria@example.com",
-                        "text": "Do you have the sage duvet cover in 200x200?", "status": "open"}]
+    assert tickets == [
+        {
+            "id": tickets[0]["id"],
+            "email": "maria@example.com",
+            "text": "Do you have the sage duvet cover in 200x200?",
+            "status": "open",
+        }
+    ]
     assert await w(page, "form.csat").count() == 0
     assert await w(page, "textarea.input").is_visible()
     cid = await conversation_id(server)
     assert (await server.query("SELECT status FROM conversations WHERE id = ?", cid)) == [
-        {"status": "ticket"}]
+        {"status": "ticket"}
+    ]
 
     # An agent answers the ticket from the console: the answer shows in the widget.
-    ack = await away.call("ticket_reply", {"id": tickets[0]["id"], "client_id": "t-1",
-                                           "text": "Yes, it is back in stock on Monday."})
+    ack = await away.call(
+        "ticket_reply",
+        {"id": tickets[0]["id"], "client_id": "t-1", "text": "Yes, it is back in stock on Monday."},
+    )
     assert ack["ok"], ack
     await bubbles(page, "agent").filter(has_text="back in stock on Monday").wait_for()
     # Marking it done resolves the chat: now the survey comes.
@@ -132,9 +155,9 @@ async def test_leave_a_message_keeps_the_chat_open_until_the_team_answers(
     await w(page, "form.csat").wait_for()
 
 
-async def test_csat_after_the_agent_resolves_then_a_new_chat(server: LiveServer, shop: Shop,
-                                                             page: Page, agent,
-                                                             artifacts: Path) -> None:
+async def test_csat_after_the_agent_resolves_then_a_new_chat(
+    server: LiveServer, shop: Shop, page: Page, agent, artifacts: Path
+) -> None:
     ada = await agent("Ada")
     await load(page, shop.page())
     await open_chat(page)
@@ -149,7 +172,12 @@ async def test_csat_after_the_agent_resolves_then_a_new_chat(server: LiveServer,
     assert await w(page, ".composer").is_hidden()
     labels = await form.locator(".scale label").all_inner_texts()
     assert [" ".join(label.split()) for label in labels] == [
-        "1 Very dissatisfied", "2 Dissatisfied", "3 Neutral", "4 Satisfied", "5 Very satisfied"]
+        "1 Very dissatisfied",
+        "2 Dissatisfied",
+        "3 Neutral",
+        "4 Satisfied",
+        "5 Very satisfied",
+    ]
     await form.get_by_label("Satisfied", exact=True).check()
     await form.get_by_label("Comment (optional)").fill("Quick and kind, thanks")
     await page.screenshot(path=artifacts / "widget-csat.png")
@@ -170,8 +198,9 @@ async def test_csat_after_the_agent_resolves_then_a_new_chat(server: LiveServer,
     assert rows[0]["conversation_id"] != cid
 
 
-async def test_the_shopper_can_end_the_chat_and_rate_it(server: LiveServer, shop: Shop,
-                                                        page: Page) -> None:
+async def test_the_shopper_can_end_the_chat_and_rate_it(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await ask(page, "How long does delivery take?")
@@ -185,11 +214,14 @@ async def test_the_shopper_can_end_the_chat_and_rate_it(server: LiveServer, shop
     await submit.click()
     await w(page, ".ended").get_by_text("Thank you for your feedback!").wait_for()
     assert await w(page, "form.nps").count() == 0  # not enabled on this server
-    assert await server.query("SELECT rating, comment FROM csat") == [{"rating": 5, "comment": None}]
+    assert await server.query("SELECT rating, comment FROM csat") == [
+        {"rating": 5, "comment": None}
+    ]
 
 
 async def test_the_net_promoter_question_follows_the_csat_when_enabled(
-        start_server, shop: Shop, page: Page, artifacts: Path) -> None:
+    start_server, shop: Shop, page: Page, artifacts: Path
+) -> None:
     server = await start_server(allowed_origins=(shop.origin,), nps_enabled=True)
     shop.config["chat"] = server.url
     await load(page, shop.page())
@@ -206,7 +238,10 @@ async def test_the_net_promoter_question_follows_the_csat_when_enabled(
 
     await end_and_rate("Satisfied")
     nps = w(page, "form.nps")
-    assert await nps.locator("legend").inner_text() == "How likely are you to recommend us to a friend?"
+    assert (
+        await nps.locator("legend").inner_text()
+        == "How likely are you to recommend us to a friend?"
+    )
     assert await nps.locator(".scale label").all_inner_texts() == [str(n) for n in range(11)]
     assert " ".join((await nps.locator(".ends").inner_text()).split()) == "Not likely Very likely"
     submit = nps.get_by_role("button", name="Submit")
@@ -229,8 +264,9 @@ async def test_the_net_promoter_question_follows_the_csat_when_enabled(
     assert rows == [{"rating": 4, "nps": 9}, {"rating": 5, "nps": None}]
 
 
-async def test_unread_badge_while_the_panel_is_closed(server: LiveServer, shop: Shop, page: Page,
-                                                      agent) -> None:
+async def test_unread_badge_while_the_panel_is_closed(
+    server: LiveServer, shop: Shop, page: Page, agent
+) -> None:
     ada = await agent("Ada")
     await load(page, shop.page())
     await record_events(page)

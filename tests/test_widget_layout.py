@@ -19,8 +19,9 @@ from widget_harness import (  # noqa: F401  (fixtures)
 FAQ = "How long does delivery take?"
 
 
-async def test_hostile_host_css_does_not_break_the_widget(server: LiveServer, shop: Shop,
-                                                          page: Page) -> None:
+async def test_hostile_host_css_does_not_break_the_widget(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page(css=("hostile",)))
     launcher = w(page, ".launcher")
     box = await launcher.bounding_box()
@@ -41,26 +42,40 @@ async def test_hostile_host_css_does_not_break_the_widget(server: LiveServer, sh
               host: getComputedStyle(el.getRootNode().host).display,
               hostVisible: getComputedStyle(el.getRootNode().host).visibility};
     }""")
-    assert style == {"font": "15px", "family": style["family"], "style": "normal",
-                     "color": "rgb(29, 35, 39)", "transform": "none", "spacing": "normal",
-                     "visibility": "visible", "input": "block", "inputFont": "16px",
-                     "host": "block", "hostVisible": "visible"}
+    assert style == {
+        "font": "15px",
+        "family": style["family"],
+        "style": "normal",
+        "color": "rgb(29, 35, 39)",
+        "transform": "none",
+        "spacing": "normal",
+        "visibility": "visible",
+        "input": "block",
+        "inputFont": "16px",
+        "host": "block",
+        "hostVisible": "visible",
+    }
     assert "Comic" not in style["family"]
     # The accent colour is ours, not the page's custom property.
     colour = await launcher.evaluate("(el) => getComputedStyle(el).backgroundColor")
     assert colour == "rgb(11, 110, 79)"
     # And it is on top: the launcher is what a click at its centre hits.
-    hit = await page.evaluate("""([x, y]) => {
+    hit = await page.evaluate(
+        """([x, y]) => {
       const el = document.elementFromPoint(x, y);
       return el && el.tagName.toLowerCase();
-    }""", [box["x"] + 29, box["y"] + 29])
+    }""",
+        [box["x"] + 29, box["y"] + 29],
+    )
     assert hit == "supportbot-widget"
 
 
-async def test_full_screen_on_a_narrow_viewport(server: LiveServer, shop: Shop,
-                                                browser: Browser) -> None:
-    context = await browser.new_context(viewport={"width": 375, "height": 700}, is_mobile=True,
-                                        has_touch=True)
+async def test_full_screen_on_a_narrow_viewport(
+    server: LiveServer, shop: Shop, browser: Browser
+) -> None:
+    context = await browser.new_context(
+        viewport={"width": 375, "height": 700}, is_mobile=True, has_touch=True
+    )
     try:
         page = await context.new_page()
         await load(page, shop.page())
@@ -76,7 +91,9 @@ async def test_full_screen_on_a_narrow_viewport(server: LiveServer, shop: Shop,
         await context.close()
 
 
-async def test_keyboard_and_screen_reader_support(server: LiveServer, shop: Shop, page: Page) -> None:
+async def test_keyboard_and_screen_reader_support(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     launcher = w(page, ".launcher")
     assert await launcher.get_attribute("aria-expanded") == "false"
@@ -87,8 +104,12 @@ async def test_keyboard_and_screen_reader_support(server: LiveServer, shop: Shop
     dialog = page.get_by_role("dialog", name="Chat with us")
     await dialog.wait_for()
     # Focus moves into the panel's input; typing and Enter send.
-    assert await page.evaluate(
-        "document.querySelector('supportbot-widget').shadowRoot.activeElement.className") == "input"
+    assert (
+        await page.evaluate(
+            "document.querySelector('supportbot-widget').shadowRoot.activeElement.className"
+        )
+        == "input"
+    )
     await page.keyboard.type(FAQ)
     await page.keyboard.press("Enter")
     await bubbles(page, "bot").nth(1).wait_for()
@@ -104,8 +125,12 @@ async def test_keyboard_and_screen_reader_support(server: LiveServer, shop: Shop
     await page.keyboard.press("Escape")
     await w(page, ".panel").wait_for(state="hidden")
     assert await launcher.get_attribute("aria-expanded") == "false"
-    assert await page.evaluate(
-        "document.querySelector('supportbot-widget').shadowRoot.activeElement.className") == "launcher"
+    assert (
+        await page.evaluate(
+            "document.querySelector('supportbot-widget').shadowRoot.activeElement.className"
+        )
+        == "launcher"
+    )
     # The CSAT scale is a radio group: arrow keys move the choice.
     await page.keyboard.press("Enter")
     await w(page, "button.link.end").click()
@@ -116,8 +141,9 @@ async def test_keyboard_and_screen_reader_support(server: LiveServer, shop: Shop
     assert await page.get_by_role("group", name="How would you rate this chat?").count() == 1
 
 
-async def test_the_widget_follows_the_page_language(server: LiveServer, shop: Shop,
-                                                    page: Page) -> None:
+async def test_the_widget_follows_the_page_language(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page(lang="it"))
     assert await w(page, ".launcher").get_attribute("aria-label") == "Apri la chat"
     await open_chat(page)
@@ -132,8 +158,9 @@ async def test_the_widget_follows_the_page_language(server: LiveServer, shop: Sh
     assert conversation == {"language": "it", "lang_setting": "auto"}
 
 
-async def test_the_language_setting_wins_over_the_page(server: LiveServer, shop: Shop,
-                                                       page: Page) -> None:
+async def test_the_language_setting_wins_over_the_page(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page(lang="it", attrs={"lang": "pl"}))
     await open_chat(page)
     assert await w(page, ".title").inner_text() == "Napisz do nas"

@@ -19,7 +19,9 @@ async def run(server: LiveServer, page: Page) -> Run:
 
 
 async def test_initials_and_stamps(run: Run) -> None:
-    result = await run("stamps.js", """
+    result = await run(
+        "stamps.js",
+        """
       const now = new Date(2026, 11, 6, 15, 0);
       const at = (d, h, min) => new Date(2026, 11, d, h, min).toISOString();
       return {
@@ -30,16 +32,21 @@ async def test_initials_and_stamps(run: Run) -> None:
         older: m.stamp(at(1, 9, 5), "en-GB", now),
         bad: m.stamp("nonsense", "en", now),
       };
-    """)
+    """,
+    )
     assert result["initials"] == ["AL", "A", "?", "ŁB", "É"]
     assert result["today"] == "09:05"
-    assert result["yesterday"][0].startswith("yesterday") and result["yesterday"][1].startswith("ieri")
+    assert result["yesterday"][0].startswith("yesterday") and result["yesterday"][1].startswith(
+        "ieri"
+    )
     assert result["yesterday"][2].startswith("wczoraj")
     assert result["older"] == "Tue 1 Dec 09:05" and result["bad"] == ""
 
 
 async def test_groups_of_one_author_within_five_minutes(run: Run) -> None:
-    result = await run("transcript.js", """
+    result = await run(
+        "transcript.js",
+        """
       const t = (k) => ({seen: "Seen"}[k] || k);
       t.lang = "en-GB";
       const log = m.createTranscript({t, onPick() {}, onHandoff() {}, onFeedback() {}});
@@ -64,18 +71,26 @@ async def test_groups_of_one_author_within_five_minutes(run: Run) -> None:
       const seen = shape().at(-1);
       log.upsert({id: 8, author: "agent", agent: ada, text: "g", created_at: at(21)});
       return {before, seen, after: shape().slice(-2)};
-    """)
+    """,
+    )
     assert result["before"] == [
-        ["1", True, True, "T", ""], ["2", True, False, "", ""], ["3", False, True, "T", ""],
-        ["4", True, False, "", "AL"], ["5", False, True, "T", "AL"], ["6", True, True, "T", "B"],
-        ["7", True, True, "T", ""]]
+        ["1", True, True, "T", ""],
+        ["2", True, False, "", ""],
+        ["3", False, True, "T", ""],
+        ["4", True, False, "", "AL"],
+        ["5", False, True, "T", "AL"],
+        ["6", True, True, "T", "B"],
+        ["7", True, True, "T", ""],
+    ]
     assert result["seen"] == ["7", True, True, "T · Seen", ""]
     # "seen" goes with the shopper's last message only while it is the last one
     assert result["after"] == [["7", True, True, "T", ""], ["8", True, True, "T", "AL"]]
 
 
 async def test_marked_texts_change_language(run: Run) -> None:
-    result = await run("i18n.js", """
+    result = await run(
+        "i18n.js",
+        """
       const t = m.translator("en");
       const root = document.createElement("div");
       root.innerHTML = '<button data-t="handoff"></button><textarea data-ta="placeholder:placeholder aria-label:inputLabel"></textarea><b data-ta="">x</b>';
@@ -85,21 +100,30 @@ async def test_marked_texts_change_language(run: Run) -> None:
       m.relabel(root, t);
       return {before, changed, lang: t.lang, after: [root.firstChild.textContent, root.children[1].placeholder,
               root.children[1].getAttribute("aria-label")]};
-    """)
-    assert result == {"before": ["Talk to a person", "Type your message…"], "changed": [True, False, False],
-                      "lang": "it", "after": ["Parla con una persona", "Scrivi un messaggio…",
-                                              "Il tuo messaggio"]}
+    """,
+    )
+    assert result == {
+        "before": ["Talk to a person", "Type your message…"],
+        "changed": [True, False, False],
+        "lang": "it",
+        "after": ["Parla con una persona", "Scrivi un messaggio…", "Il tuo messaggio"],
+    }
 
 
 async def test_clipping_never_splits_an_emoji(run: Run) -> None:
-    result = await run("forms.js", """
+    result = await run(
+        "forms.js",
+        """
       return [m.clip("abc", 5), m.clip("abcd😀", 5), m.clip("abcd😀", 6), m.clip("😀😀😀", 3)];
-    """)
+    """,
+    )
     assert result == ["abc", "abcd", "abcd😀", "😀"]
 
 
 async def test_the_header_says_when_the_team_is_back_and_how_fast_it_answers(run: Run) -> None:
-    result = await run("status.js", """
+    result = await run(
+        "status.js",
+        """
       const {translator} = await import(args[0]);
       const t = translator("en");
       const base = {agents_online: true, reply_time: null, next_open: null};
@@ -115,19 +139,25 @@ async def test_the_header_says_when_the_team_is_back_and_how_fast_it_answers(run
         offline: m.statusModel({status: "bot", ...base, reply_time: 300}, "offline", t).header.note,
         at: m.reopening(monday, "it", new Date(2026, 11, 5, 20, 0)),
       };
-    """, "/widget/src/i18n.js")
+    """,
+        "/widget/src/i18n.js",
+    )
     assert result["none"] == "" and result["soon"] == "Typically replies in under a minute"
     assert result["minutes"] == "Typically replies in 5 min"
     assert result["hours"] == "Typically replies in 3 h"
     assert result["away"] == "Back Monday 09:00 AM · Typically replies in 5 min"
     assert result["queued"]["header"]["note"] == ""
-    assert result["queued"]["banner"] == ["Nobody from our team is online right now.",
-                                          "Back Monday 09:00 AM."]
+    assert result["queued"]["banner"] == [
+        "Nobody from our team is online right now.",
+        "Back Monday 09:00 AM.",
+    ]
     assert result["offline"] == "" and result["at"] == "lunedì 09:00"
 
 
 async def test_typing_lines(run: Run) -> None:
-    result = await run("typing.js", """
+    result = await run(
+        "typing.js",
+        """
       const shown = [];
       const typing = new m.Typing({setTyping: (text) => shown.push(text)}, (k, v) => k + (v ? ":" + v.name : ""));
       typing.onEvent({author: "bot", typing: true});
@@ -135,12 +165,15 @@ async def test_typing_lines(run: Run) -> None:
       typing.onEvent({author: "agent", typing: false});
       typing.clear();
       return shown;
-    """)
+    """,
+    )
     assert result == ["typing", "agentTyping:Ada", "typing", None, None]
 
 
 async def test_a_picture_is_checked_shown_and_refused_with_a_reason(run: Run) -> None:
-    result: Any = await run("uploads.js", """
+    result: Any = await run(
+        "uploads.js",
+        """
       const notes = [];
       const transcript = {pending: (item, note) => notes.push(["pending", item.text, note]),
                           fail: (id, note) => notes.push(["fail", note])};
@@ -159,15 +192,20 @@ async def test_a_picture_is_checked_shown_and_refused_with_a_reason(run: Run) ->
         await m.upload({file: file("", 10, "photo"), token: "T", limits, t, transcript, send: refused, sent: (x) => sent.push(x)}),
       ];
       return {codes: results.map((r) => r.ok || r.error.code), notes, sent, forms};
-    """)
+    """,
+    )
     assert result["codes"] == ["unsupported_type", "file_too_large", True, "unsupported_type"]
     assert result["forms"] == [["token", "id", "file"]] and result["sent"] == [{"id": 9}]
-    assert ["fail", "uploadTooBig:2"] in result["notes"] and ["fail", "uploadType:2"] in result["notes"]
+    assert ["fail", "uploadTooBig:2"] in result["notes"] and ["fail", "uploadType:2"] in result[
+        "notes"
+    ]
     assert [n for n in result["notes"] if n[0] == "pending"][0] == ["pending", "x.png", "uploading"]
 
 
 async def test_the_shoppers_typing_is_told_sparingly(run: Run) -> None:
-    result = await run("typing.js", """
+    result = await run(
+        "typing.js",
+        """
       const sent = [];
       const signal = m.typingSignal((payload) => sent.push(payload.typing), 50);
       signal(true); signal(true); signal(false); signal(false);
@@ -175,5 +213,6 @@ async def test_the_shoppers_typing_is_told_sparingly(run: Run) -> None:
       await new Promise((r) => setTimeout(r, 80));
       signal(true);
       return sent;
-    """)
+    """,
+    )
     assert result == [True, False, True, True]

@@ -36,13 +36,21 @@ POLISH = "Dzień dobry, ile kosztuje dostawa do Polski?"
 def settings(tmp_path: Path) -> Settings:
     """Closed all week but one minute (the team is never there during a test), a
     typical reply time of 5 minutes, a limit of 300 characters, small pictures."""
-    return Settings(db=tmp_path / "test.db", sweep_interval=0.2, kb_reload_interval=0.2,
-                    office_hours="sun 00:00-00:01", timezone="UTC", reply_time=300,
-                    max_message_length=300, upload_max_bytes=100_000)
+    return Settings(
+        db=tmp_path / "test.db",
+        sweep_interval=0.2,
+        kb_reload_interval=0.2,
+        office_hours="sun 00:00-00:01",
+        timezone="UTC",
+        reply_time=300,
+        max_message_length=300,
+        upload_max_bytes=100_000,
+    )
 
 
-async def test_an_italian_conversation_on_an_english_page(server: LiveServer, shop: Shop,
-                                                          page: Page, artifacts: Path) -> None:
+async def test_an_italian_conversation_on_an_english_page(
+    server: LiveServer, shop: Shop, page: Page, artifacts: Path
+) -> None:
     console = Console(page)
     await load(page, shop.page(lang="en"))
     await open_chat(page)
@@ -70,7 +78,12 @@ async def test_an_italian_conversation_on_an_english_page(server: LiveServer, sh
     await w(page, "legend").get_by_text("Come valuti questa chat?").wait_for()
     radios = w(page, ".scale input")
     assert [await r.get_attribute("aria-label") for r in await radios.all()] == [
-        "Molto insoddisfatto", "Insoddisfatto", "Neutrale", "Soddisfatto", "Molto soddisfatto"]
+        "Molto insoddisfatto",
+        "Insoddisfatto",
+        "Neutrale",
+        "Soddisfatto",
+        "Molto soddisfatto",
+    ]
     await page.screenshot(path=str(artifacts / "widget-italian-survey.png"))
     # a reload speaks Italian at once, before the chat is even connected again
     await page.reload()
@@ -81,7 +94,8 @@ async def test_an_italian_conversation_on_an_english_page(server: LiveServer, sh
 
 
 async def test_a_polish_conversation_leaves_a_message_in_polish(
-        server: LiveServer, shop: Shop, page: Page, artifacts: Path) -> None:
+    server: LiveServer, shop: Shop, page: Page, artifacts: Path
+) -> None:
     await load(page, shop.page(lang="en"))
     await open_chat(page)
     await ask(page, POLISH)
@@ -105,9 +119,14 @@ async def test_a_polish_conversation_leaves_a_message_in_polish(
 
 
 async def test_on_a_phone_every_tap_target_is_44_px_and_the_form_fits(
-        server: LiveServer, shop: Shop, browser: Browser, artifacts: Path) -> None:
-    context = await browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True,
-                                        has_touch=True, device_scale_factor=2)
+    server: LiveServer, shop: Shop, browser: Browser, artifacts: Path
+) -> None:
+    context = await browser.new_context(
+        viewport={"width": 375, "height": 667},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     try:
         page = await context.new_page()
         await load(page, shop.page())
@@ -115,7 +134,10 @@ async def test_on_a_phone_every_tap_target_is_44_px_and_the_form_fits(
         await w(page, ".conn[data-connection=online]").wait_for()
         await ask(page, "How long does delivery take?")
         await w(page, ".helpful button").first.wait_for()
-        assert await w(page, "textarea.input").evaluate("(el) => getComputedStyle(el).fontSize") == "16px"
+        assert (
+            await w(page, "textarea.input").evaluate("(el) => getComputedStyle(el).fontSize")
+            == "16px"
+        )
         small = await page.evaluate("""async () => {
           const root = document.querySelector("supportbot-widget").shadowRoot;
           // measured at rest: the panel's opening animation scales it for a moment
@@ -155,8 +177,9 @@ async def test_on_a_phone_every_tap_target_is_44_px_and_the_form_fits(
         await context.close()
 
 
-async def test_the_message_limit_comes_from_the_server(server: LiveServer, shop: Shop,
-                                                       page: Page) -> None:
+async def test_the_message_limit_comes_from_the_server(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     box = w(page, "textarea.input")
@@ -172,8 +195,9 @@ async def test_the_message_limit_comes_from_the_server(server: LiveServer, shop:
     assert rows[0]["text"] == "x" * 299
 
 
-async def test_times_agent_names_initials_and_seen(server: LiveServer, shop: Shop, page: Page,
-                                                   agent, artifacts: Path) -> None:
+async def test_times_agent_names_initials_and_seen(
+    server: LiveServer, shop: Shop, page: Page, agent, artifacts: Path
+) -> None:
     ada = await agent("Ada Lovelace")
     await load(page, shop.page())
     await open_chat(page)
@@ -185,7 +209,9 @@ async def test_times_agent_names_initials_and_seen(server: LiveServer, shop: Sho
     cid = (await ada.wait_for("assigned"))["conversation_id"]
     await ada.call("open", {"conversation_id": cid})
     for i, text in enumerate(("Hi, I'm Ada.", "Let me look at your order.")):
-        assert (await ada.call("send", {"conversation_id": cid, "id": f"a-{i}", "text": text}))["ok"]
+        assert (await ada.call("send", {"conversation_id": cid, "id": f"a-{i}", "text": text}))[
+            "ok"
+        ]
     replies = bubbles(page, "agent")
     await replies.nth(1).wait_for()
     # one group: name and initials on the first, the time under the last
@@ -211,7 +237,8 @@ async def test_times_agent_names_initials_and_seen(server: LiveServer, shop: Sho
 
 
 async def test_when_nobody_is_online_the_team_says_when_it_is_back(
-        server: LiveServer, shop: Shop, page: Page) -> None:
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await w(page, ".conn[data-state=away]").wait_for()
@@ -225,16 +252,18 @@ async def test_when_nobody_is_online_the_team_says_when_it_is_back(
     assert note.startswith(f"Back {day} ") and note.endswith(" · Typically replies in 5 min"), note
 
 
-async def test_emoji_from_the_os_picker_and_composition(server: LiveServer, shop: Shop,
-                                                        page: Page) -> None:
+async def test_emoji_from_the_os_picker_and_composition(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     box = w(page, "textarea.input")
     await box.focus()
     cdp = await page.context.new_cdp_session(page)
     # an input method composing: Enter picks the candidate and must not send
-    await cdp.send("Input.imeSetComposition", {"text": "ね", "selectionStart": 1,
-                                               "selectionEnd": 1})
+    await cdp.send(
+        "Input.imeSetComposition", {"text": "ね", "selectionStart": 1, "selectionEnd": 1}
+    )
     await page.keyboard.press("Enter")
     await cdp.send("Input.insertText", {"text": "ね"})
     await page.wait_for_timeout(300)
@@ -249,8 +278,8 @@ async def test_emoji_from_the_os_picker_and_composition(server: LiveServer, shop
 
 
 async def test_pictures_are_sent_shown_and_refused_with_a_reason(
-        server: LiveServer, shop: Shop, page: Page, agent, tmp_path: Path,
-        artifacts: Path) -> None:
+    server: LiveServer, shop: Shop, page: Page, agent, tmp_path: Path, artifacts: Path
+) -> None:
     console = Console(page)
     ada = await agent("Ada")
     await load(page, shop.page())

@@ -25,22 +25,26 @@ pytestmark = pytest.mark.browser
 POLICY = "https://casalino.example/privacy"
 
 
-async def test_there_is_no_notice_unless_the_shop_asks_for_one(server: LiveServer, shop: Shop,
-                                                              page: Page) -> None:
+async def test_there_is_no_notice_unless_the_shop_asks_for_one(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await bubbles(page, "bot").first.wait_for()
     assert await w(page, ".privacy").count() == 0
 
 
-@pytest.mark.parametrize(("lang", "text", "link"), [
-    ("en", "We store this chat to help you.", "Privacy notice"),
-    ("it", "Conserviamo questa chat per aiutarti.", "Informativa sulla privacy"),
-    ("pl", "Zapisujemy tę rozmowę, aby ci pomóc.", "Polityka prywatności"),
-])
+@pytest.mark.parametrize(
+    ("lang", "text", "link"),
+    [
+        ("en", "We store this chat to help you.", "Privacy notice"),
+        ("it", "Conserviamo questa chat per aiutarti.", "Informativa sulla privacy"),
+        ("pl", "Zapisujemy tę rozmowę, aby ci pomóc.", "Polityka prywatności"),
+    ],
+)
 async def test_the_notice_comes_before_the_first_message(
-        server: LiveServer, shop: Shop, page: Page, artifacts: Path, lang: str, text: str,
-        link: str) -> None:
+    server: LiveServer, shop: Shop, page: Page, artifacts: Path, lang: str, text: str, link: str
+) -> None:
     console = Console(page)
     await load(page, shop.page(f"page-{lang}", lang=lang, attrs={"privacy-url": POLICY}))
     await w(page, ".launcher").click()
@@ -71,12 +75,14 @@ async def test_the_shop_may_word_the_notice(server: LiveServer, shop: Shop, page
     assert await notice.locator("a").get_attribute("href") == f"{shop.url}/privacy"
 
 
-async def test_an_address_that_is_not_http_is_ignored(server: LiveServer, shop: Shop,
-                                                      page: Page) -> None:
+async def test_an_address_that_is_not_http_is_ignored(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     console = Console(page)
     await load(page, shop.page("bad", attrs={"privacy-url": "javascript:alert(1)"}))
     await open_chat(page)
     await bubbles(page, "bot").first.wait_for()
     assert await w(page, ".privacy").count() == 0
     assert console.problems() == [
-        "warning: [supportbot] setting ignored: privacyUrl must be an http(s) address"]
+        "warning: [supportbot] setting ignored: privacyUrl must be an http(s) address"
+    ]

@@ -28,8 +28,9 @@ from widget_harness import (  # noqa: F401  (fixtures)
 FAQ = "How long does delivery take?"
 
 
-async def test_reload_mid_chat_shows_the_transcript(server: LiveServer, shop: Shop,
-                                                    page: Page) -> None:
+async def test_reload_mid_chat_shows_the_transcript(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await ask(page, FAQ)
@@ -55,8 +56,9 @@ async def test_reload_mid_chat_shows_the_transcript(server: LiveServer, shop: Sh
     assert [r["conversation_id"] for r in rows] == [conversations[0]["id"]] * 2
 
 
-async def test_a_second_tab_joins_the_same_conversation(server: LiveServer, shop: Shop,
-                                                        context: BrowserContext, page: Page) -> None:
+async def test_a_second_tab_joins_the_same_conversation(
+    server: LiveServer, shop: Shop, context: BrowserContext, page: Page
+) -> None:
     url = shop.page()
     await load(page, url)
     await open_chat(page)
@@ -79,7 +81,8 @@ async def test_a_second_tab_joins_the_same_conversation(server: LiveServer, shop
 
 
 async def test_offline_messages_are_queued_and_sent_once_on_reconnect(
-        server: LiveServer, shop: Shop, context: BrowserContext, page: Page) -> None:
+    server: LiveServer, shop: Shop, context: BrowserContext, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await ask(page, FAQ)
@@ -93,7 +96,9 @@ async def test_offline_messages_are_queued_and_sent_once_on_reconnect(
         await ask(page, text)
     pending = w(page, ".log .msg.shopper.pending")
     await pending.nth(2).wait_for()
-    assert await pending.first.locator(".note").inner_text() == "Will be sent when you're back online"
+    assert (
+        await pending.first.locator(".note").inner_text() == "Will be sent when you're back online"
+    )
     outbox = await page.evaluate("JSON.parse(localStorage.getItem('supportbot:outbox'))")
     assert [item["text"] for item in outbox] == typed
     await page.wait_for_timeout(1500)  # reconnection attempts fail meanwhile
@@ -115,8 +120,9 @@ async def _when_count(server: LiveServer, n: int) -> list[dict] | None:
     return rows if len(rows) >= n else None
 
 
-async def test_messages_typed_offline_survive_a_reload(server: LiveServer, shop: Shop,
-                                                       context: BrowserContext, page: Page) -> None:
+async def test_messages_typed_offline_survive_a_reload(
+    server: LiveServer, shop: Shop, context: BrowserContext, page: Page
+) -> None:
     await load(page, shop.page())
     await open_chat(page)
     await context.set_offline(True)
@@ -134,8 +140,9 @@ async def test_messages_typed_offline_survive_a_reload(server: LiveServer, shop:
     assert await bubbles(page, "shopper").count() == 1
 
 
-async def test_a_stale_token_is_dropped_and_a_new_chat_starts(server: LiveServer, shop: Shop,
-                                                              page: Page) -> None:
+async def test_a_stale_token_is_dropped_and_a_new_chat_starts(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
     url = shop.page()
     await page.goto(f"{shop.url}/blank")  # the shop's origin, without the widget
     stale = "A" * 43
@@ -152,9 +159,9 @@ async def test_a_stale_token_is_dropped_and_a_new_chat_starts(server: LiveServer
     assert len(await server.query("SELECT id FROM conversations")) == 1
 
 
-
 async def test_after_a_server_restart_it_reconnects_with_backoff(
-        aiohttp_server: Any, settings: Settings, shop: Shop, page: Page) -> None:
+    aiohttp_server: Any, settings: Settings, shop: Shop, page: Page
+) -> None:
     """The support host goes away (connections refused) for a while, then comes back."""
     settings = settings.replace(allowed_origins=(shop.origin,))
     first = await aiohttp_server(create_app(settings), host="127.0.0.1")

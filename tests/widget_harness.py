@@ -61,9 +61,18 @@ class Shop:
     def origin(self) -> str:
         return self.url
 
-    def page(self, name: str = "index", *, lang: str = "en", attrs: dict[str, str] | None = None,
-             settings: dict[str, Any] | None = None, css: tuple[str, ...] = (),
-             scripts: tuple[str, ...] = (), snippet_twice: bool = False, body: str = "") -> str:
+    def page(
+        self,
+        name: str = "index",
+        *,
+        lang: str = "en",
+        attrs: dict[str, str] | None = None,
+        settings: dict[str, Any] | None = None,
+        css: tuple[str, ...] = (),
+        scripts: tuple[str, ...] = (),
+        snippet_twice: bool = False,
+        body: str = "",
+    ) -> str:
         """Register a host page embedding the widget; returns its URL."""
         chat = self.config["chat"]
         data = {"site": "test-shop", **(attrs or {})}
@@ -113,8 +122,11 @@ async def _serve(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     if name.endswith(".js"):
         return web.Response(text=shop.pages[name], content_type="application/javascript")
-    return web.Response(text=shop.pages[name], content_type="text/html",
-                        headers={"Content-Security-Policy": _csp(config["chat"])})
+    return web.Response(
+        text=shop.pages[name],
+        content_type="text/html",
+        headers={"Content-Security-Policy": _csp(config["chat"])},
+    )
 
 
 def shop_app() -> web.Application:
@@ -157,9 +169,13 @@ class Console:
         page.on("pageerror", lambda e: self.lines.append(f"pageerror: {e}"))
 
     def problems(self) -> list[str]:
-        return [line for line in self.lines
-                if line.startswith(("error", "pageerror")) or "Content Security Policy" in line
-                or "[supportbot]" in line]
+        return [
+            line
+            for line in self.lines
+            if line.startswith(("error", "pageerror"))
+            or "Content Security Policy" in line
+            or "[supportbot]" in line
+        ]
 
 
 async def load(page: Page, url: str) -> None:

@@ -33,16 +33,38 @@ def session_cookie(environ: dict[str, Any]) -> str | None:
 
 
 class AgentNamespace(Namespace):
-    events = frozenset({
-        "sync", "status", "open", "close_view", "take", "send", "note", "typing", "transfer",
-        "resolve", "canned_add", "canned_delete", "ticket_reply", "ticket_done", "tickets",
-        "seen",
-    })
+    events = frozenset(
+        {
+            "sync",
+            "status",
+            "open",
+            "close_view",
+            "take",
+            "send",
+            "note",
+            "typing",
+            "transfer",
+            "resolve",
+            "canned_add",
+            "canned_delete",
+            "ticket_reply",
+            "ticket_done",
+            "tickets",
+            "seen",
+        }
+    )
 
-    def __init__(self, settings: Settings, sessions: Sessions, agents: AgentService,
-                 live: LiveState, origins: OriginPolicy) -> None:
-        super().__init__(AGENT_NS, event_limit=settings.rate_limit_events * 3,
-                         window=settings.rate_limit_window)
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: Sessions,
+        agents: AgentService,
+        live: LiveState,
+        origins: OriginPolicy,
+    ) -> None:
+        super().__init__(
+            AGENT_NS, event_limit=settings.rate_limit_events * 3, window=settings.rate_limit_window
+        )
         self.settings = settings
         self.sessions = sessions
         self.agents = agents
@@ -88,8 +110,9 @@ class AgentNamespace(Namespace):
         sids = await self.agents.revoke(agent_id, reason)
         await self._drop_later(sids, delay=0.0)
 
-    async def revoke_sids(self, sids: set[str], reason: str, *, refused_event: bool = False
-                          ) -> None:
+    async def revoke_sids(
+        self, sids: set[str], reason: str, *, refused_event: bool = False
+    ) -> None:
         """These connections lost their session. Once an agent has no valid connection
         left, it leaves routing (its other connections are dropped with it)."""
         by_agent: dict[int, set[str]] = {}

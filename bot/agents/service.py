@@ -46,9 +46,18 @@ STATUSES = ("online", "away")
 
 class AgentService:
     def __init__(
-        self, settings: Settings, db: Database, live: LiveState, fanout: Fanout,
-        locks: KeyedLocks, lifecycle: Lifecycle, directory: AgentDirectory, board: QueueBoard,
-        cards: Cards, dispatcher: Dispatcher, tickets: TicketService,
+        self,
+        settings: Settings,
+        db: Database,
+        live: LiveState,
+        fanout: Fanout,
+        locks: KeyedLocks,
+        lifecycle: Lifecycle,
+        directory: AgentDirectory,
+        board: QueueBoard,
+        cards: Cards,
+        dispatcher: Dispatcher,
+        tickets: TicketService,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -85,8 +94,9 @@ class AgentService:
     # -- connections ---------------------------------------------------------------
 
     async def connected(self, agent: Agent, sid: str) -> None:
-        await self.live.agent_connected(agent.id, sid, agent.capacity, agent.status,
-                                        agent.is_manager)
+        await self.live.agent_connected(
+            agent.id, sid, agent.capacity, agent.status, agent.is_manager
+        )
         self.directory.changed()
         if agent.status == "online":
             self.dispatcher.soon()  # a seat became available: live shoppers first
@@ -105,8 +115,9 @@ class AgentService:
         drop (the namespace drops them)."""
         sids = await self.live.agent_gone(agent_id)
         owned = sorted(await self.live.owned_by(agent_id))
-        self.db.submit(ev.INSERT_SQL, ev.AgentRevoked(actor="system", agent_id=agent_id,
-                                                      reason=reason).row())
+        self.db.submit(
+            ev.INSERT_SQL, ev.AgentRevoked(actor="system", agent_id=agent_id, reason=reason).row()
+        )
         for conversation_id in owned:
             await self.lifecycle.requeue(conversation_id, agent_id, f"agent {reason}")
         self.directory.changed()
@@ -151,9 +162,15 @@ class AgentService:
         card = await self.cards.one(conversation.id)
         return {
             "conversation": card,
-            "messages": [message_public(m, await self.directory.name(m.agent_id),
-                                        for_agents=True, scale=self.cards.scale)
-                         for m in messages],
+            "messages": [
+                message_public(
+                    m,
+                    await self.directory.name(m.agent_id),
+                    for_agents=True,
+                    scale=self.cards.scale,
+                )
+                for m in messages
+            ],
         }
 
     async def close_view(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -178,8 +195,9 @@ class AgentService:
 
     # -- taking and handing over -------------------------------------------------
 
-    async def over_capacity(self, agent_id: int, data: dict[str, Any], action: str,
-                            conversation_id: str, by: int) -> None:
+    async def over_capacity(
+        self, agent_id: int, data: dict[str, Any], action: str, conversation_id: str, by: int
+    ) -> None:
         """Refuse a chat that would take ``agent_id`` past its capacity, unless the call
         says ``override: true``: then it goes ahead and the override is logged."""
         presence = await self.live.agent(agent_id)
@@ -187,14 +205,33 @@ class AgentService:
         if presence is None or load < presence.capacity:
             return
         if data.get("override") is not True:
-            raise ClientError("over_capacity", f"That would make {load + 1} chats of "
-                              f"{presence.capacity}; send override: true to go ahead.",
-                              load=load, capacity=presence.capacity)
-        log.info("agent %s takes chat %s over capacity (%d/%d), by agent %s",
-                 agent_id, conversation_id, load + 1, presence.capacity, by)
-        self.db.submit(ev.INSERT_SQL, ev.CapacityOverridden(
-            conversation_id=conversation_id, actor="agent", agent_id=by, action=action,
-            target=agent_id, load=load + 1, capacity=presence.capacity).row())
+            raise ClientError(
+                "over_capacity",
+                f"That would make {load + 1} chats of "
+                f"{presence.capacity}; send override: true to go ahead.",
+                load=load,
+                capacity=presence.capacity,
+            )
+        log.info(
+            "agent %s takes chat %s over capacity (%d/%d), by agent %s",
+            agent_id,
+            conversation_id,
+            load + 1,
+            presence.capacity,
+            by,
+        )
+        self.db.submit(
+            ev.INSERT_SQL,
+            ev.CapacityOverridden(
+                conversation_id=conversation_id,
+                actor="agent",
+                agent_id=by,
+                action=action,
+                target=agent_id,
+                load=load + 1,
+                capacity=presence.capacity,
+            ).row(),
+        )
 
     async def take(self, agent: Agent, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
@@ -212,20 +249,24 @@ class AgentService:
         if conversation.agent_id != agent.id:
             raise ClientError("forbidden", "Only the chat's agent marks it seen.")
         message_id = validate.integer(data, "message_id")
-        marked = await self.db.write(partial(attachments.mark_seen,
-                                             conversation_id=conversation.id,
-                                             message_id=message_id))
+        marked = await self.db.write(
+            partial(attachments.mark_seen, conversation_id=conversation.id, message_id=message_id)
+        )
         if marked is not None:
-            await self.fanout.to_shopper(conversation.id, "seen",
-                                         {"message_id": marked, "agent": {"name": agent.name}})
+            await self.fanout.to_shopper(
+                conversation.id, "seen", {"message_id": marked, "agent": {"name": agent.name}}
+            )
         return {"seen": marked is not None}
 
     async def transfer(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
         self.require_owner(agent, conversation, manager_ok=True)
         if conversation.status != Status.ASSIGNED:
-            raise ClientError("conflict", "Only a chat with an agent can be transferred; "
-                              "take a waiting chat from the queue instead.")
+            raise ClientError(
+                "conflict",
+                "Only a chat with an agent can be transferred; "
+                "take a waiting chat from the queue instead.",
+            )
         target_id = validate.integer(data, "agent_id")
         target = await self.db.read(partial(accounts.get_agent, agent_id=target_id))
         presence = await self.live.agent(target_id)
@@ -240,22 +281,31 @@ class AgentService:
     async def resolve(self, agent: Agent, data: dict[str, Any]) -> dict[str, Any]:
         conversation = await self.conversation(data)
         self.require_owner(agent, conversation, manager_ok=True)
-        if not await self.lifecycle.close(conversation.id, by="agent", reason="resolved by agent",
-                                          agent_id=agent.id):
+        if not await self.lifecycle.close(
+            conversation.id, by="agent", reason="resolved by agent", agent_id=agent.id
+        ):
             raise ClientError("conversation_closed")
         return {}
 
     # -- talking -----------------------------------------------------------------
 
-    async def send(self, agent: Agent, sid: str, data: dict[str, Any], *, note: bool) -> dict[str, Any]:
+    async def send(
+        self, agent: Agent, sid: str, data: dict[str, Any], *, note: bool
+    ) -> dict[str, Any]:
         conversation = await self.conversation(data)
         self.require_owner(agent, conversation, manager_ok=note)
         client_id = validate.client_id(data)
         text = validate.text(data, limit=self.settings.max_message_length)
         async with self.locks(conversation.id):
             message, duplicate = await self.db.write(
-                partial(_store_agent_message, conversation_id=conversation.id, agent_id=agent.id,
-                        client_id=client_id, text=text, note=note)
+                partial(
+                    _store_agent_message,
+                    conversation_id=conversation.id,
+                    agent_id=agent.id,
+                    client_id=client_id,
+                    text=text,
+                    note=note,
+                )
             )
         if not duplicate:
             await self.lifecycle.publish(message)
@@ -266,8 +316,9 @@ class AgentService:
         if conversation.agent_id != agent.id:
             raise ClientError("forbidden", "This chat is not yours.")
         typing = validate.boolean(data, "typing")
-        await self.fanout.to_shopper(conversation.id, "typing",
-                                     {"author": "agent", "name": agent.name, "typing": typing})
+        await self.fanout.to_shopper(
+            conversation.id, "typing", {"author": "agent", "name": agent.name, "typing": typing}
+        )
         return {}
 
     # -- canned replies ---------------------------------------------------------------
@@ -278,8 +329,9 @@ class AgentService:
             raise ClientError("invalid_payload", "'shortcut' is required (at most 40 characters).")
         text = validate.text(data, limit=self.settings.max_message_length)
         try:
-            item = await self.db.write(partial(canned.add_canned, shortcut=shortcut.strip(),
-                                               text=text, agent_id=agent.id))
+            item = await self.db.write(
+                partial(canned.add_canned, shortcut=shortcut.strip(), text=text, agent_id=agent.id)
+            )
         except sqlite3.IntegrityError:
             raise ClientError("conflict", "A canned reply with that shortcut exists.") from None
         await self.fanout.to_agents("canned", await self.db.read(canned.list_canned))
@@ -316,11 +368,14 @@ def _store_status(conn: sqlite3.Connection, agent_id: int, status: str) -> None:
 
 
 def _store_agent_message(
-    conn: sqlite3.Connection, conversation_id: str, agent_id: int, client_id: str, text: str,
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    agent_id: int,
+    client_id: str,
+    text: str,
     note: bool,
 ) -> tuple[Message, bool]:
-    existing = convs.find_message_by_client_id(conn, conversation_id, client_id, "agent",
-                                               agent_id)
+    existing = convs.find_message_by_client_id(conn, conversation_id, client_id, "agent", agent_id)
     if existing is not None:
         return existing, True
     conversation = convs.get_conversation(conn, conversation_id)
@@ -329,15 +384,32 @@ def _store_agent_message(
     if not note and conversation.agent_id != agent_id:
         raise ClientError("forbidden", "This chat is not yours.")
     at = now_iso()
-    message = convs.insert_message(conn, conversation_id, "agent", text, client_id=client_id,
-                                   agent_id=agent_id, kind="note" if note else "text",
-                                   created_at=at)
+    message = convs.insert_message(
+        conn,
+        conversation_id,
+        "agent",
+        text,
+        client_id=client_id,
+        agent_id=agent_id,
+        kind="note" if note else "text",
+        created_at=at,
+    )
     if note:
-        event: ev.Event = ev.AgentNote(conversation_id=conversation_id, actor="agent",
-                                       agent_id=agent_id, created_at=at, message_id=message.id)
+        event: ev.Event = ev.AgentNote(
+            conversation_id=conversation_id,
+            actor="agent",
+            agent_id=agent_id,
+            created_at=at,
+            message_id=message.id,
+        )
     else:
-        event = ev.AgentMessage(conversation_id=conversation_id, actor="agent", agent_id=agent_id,
-                                created_at=at, message_id=message.id)
+        event = ev.AgentMessage(
+            conversation_id=conversation_id,
+            actor="agent",
+            agent_id=agent_id,
+            created_at=at,
+            message_id=message.id,
+        )
         convs.record_agent_reply(conn, conversation_id, at)
     ev.insert_events(conn, event)
     return message, False

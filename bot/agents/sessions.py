@@ -110,8 +110,9 @@ class Sessions:
         self.known = asyncio.Semaphore(1)  # the password checks of known devices
         self._limits_logged = RateLimiter(1, settings.login_window)
 
-    async def login(self, email: str, password: str, ip: str, device: str | None = None
-                    ) -> tuple[str, Session, str]:
+    async def login(
+        self, email: str, password: str, ip: str, device: str | None = None
+    ) -> tuple[str, Session, str]:
         """Check the password; return a new session cookie, its session and the
         browser's (new) device cookie.
 
@@ -120,8 +121,11 @@ class Sessions:
         """
         email = accounts.normalise_email(email)[:320]
         if device and len(device) <= 100:
-            known = await self.db.read(partial(store.known_device, id_hash=_digest(device),
-                                               email=email, since=_device_since()))
+            known = await self.db.read(
+                partial(
+                    store.known_device, id_hash=_digest(device), email=email, since=_device_since()
+                )
+            )
             if known is not None:
                 return await self._login_known(known, device, password)
         address = address_key(ip)
@@ -134,8 +138,10 @@ class Sessions:
                 if limiter is self.by_address:
                     self.by_account.undo(account)
                 if not self._limits_logged.hit(key):
-                    log.warning("sign-in attempts limited for %s", address if
-                                limiter is self.by_address else f"one e-mail from {address}")
+                    log.warning(
+                        "sign-in attempts limited for %s",
+                        address if limiter is self.by_address else f"one e-mail from {address}",
+                    )
                 raise LoginRefused(retry_after=wait)
         if not self.checks.enter(address):
             self.by_account.undo(account)
@@ -155,15 +161,19 @@ class Sessions:
         self.by_address.undo(address)
         return await self._open_session(agent, None)  # a device cookie of another agent stays
 
-    async def _login_known(self, agent: Agent, device: str, password: str
-                           ) -> tuple[str, Session, str]:
+    async def _login_known(
+        self, agent: Agent, device: str, password: str
+    ) -> tuple[str, Session, str]:
         """A sign-in from a browser this agent used before: its own check, no queue."""
         encoded = await self.db.read(partial(store.password_hash, agent_id=agent.id))
         async with self.known:
             ok = await asyncio.get_running_loop().run_in_executor(
-                None, passwords.verify_password, password[:1024], encoded)
+                None, passwords.verify_password, password[:1024], encoded
+            )
         if not ok:
-            await self.db.write(partial(store.device_failed, id_hash=_digest(device), limit=DEVICE_FAILURES))
+            await self.db.write(
+                partial(store.device_failed, id_hash=_digest(device), limit=DEVICE_FAILURES)
+            )
             log.info("failed sign-in from a known device of agent %d", agent.id)
             raise LoginRefused()
         return await self._open_session(agent, device)
@@ -171,20 +181,30 @@ class Sessions:
     async def _open_session(self, agent: Agent, device: str | None) -> tuple[str, Session, str]:
         cookie = secrets.token_urlsafe(32)
         new_device = secrets.token_urlsafe(32)  # a fresh one each time: the old one ends
-        session = Session(agent, secrets.token_urlsafe(24),
-                          iso(now() + timedelta(seconds=self.settings.session_ttl)))
-        await self.db.write(partial(
-            store.insert_session, id_hash=_digest(cookie), agent_id=agent.id,
-            csrf_token=session.csrf_token, expires_at=session.expires_at,
-            device=(_digest(new_device), _digest(device) if device else None),
-            devices_since=_device_since()))
+        session = Session(
+            agent,
+            secrets.token_urlsafe(24),
+            iso(now() + timedelta(seconds=self.settings.session_ttl)),
+        )
+        await self.db.write(
+            partial(
+                store.insert_session,
+                id_hash=_digest(cookie),
+                agent_id=agent.id,
+                csrf_token=session.csrf_token,
+                expires_at=session.expires_at,
+                device=(_digest(new_device), _digest(device) if device else None),
+                devices_since=_device_since(),
+            )
+        )
         return cookie, session, new_device
 
     async def get(self, cookie: str | None) -> Session | None:
         if not cookie or len(cookie) > 100:
             return None
-        found = await self.db.read(partial(store.find_session, id_hash=_digest(cookie),
-                                           at=now_iso()))
+        found = await self.db.read(
+            partial(store.find_session, id_hash=_digest(cookie), at=now_iso())
+        )
         return Session(*found) if found else None
 
     async def valid(self, cookies: set[str]) -> set[str]:

@@ -38,8 +38,15 @@ class Answered:
     emailed: bool
 
 
-def answer_ticket(conn: sqlite3.Connection, ticket_id: int, agent: Agent, client_id: str,
-                  text: str, mail_from: str | None, shop: str) -> Answered:
+def answer_ticket(
+    conn: sqlite3.Connection,
+    ticket_id: int,
+    agent: Agent,
+    client_id: str,
+    text: str,
+    mail_from: str | None,
+    shop: str,
+) -> Answered:
     """Store the agent's answer in the conversation, mark the ticket answered and, with
     an address and a mail server (``mail_from``), queue the e-mail."""
     ticket = tickets.get_ticket(conn, ticket_id)
@@ -48,13 +55,20 @@ def answer_ticket(conn: sqlite3.Connection, ticket_id: int, agent: Agent, client
     conversation = convs.get_conversation(conn, ticket.conversation_id)
     if conversation is None or conversation.closed:
         raise ClientError("conversation_closed")
-    existing = convs.find_message_by_client_id(conn, conversation.id, client_id, "agent",
-                                               agent.id)
+    existing = convs.find_message_by_client_id(conn, conversation.id, client_id, "agent", agent.id)
     if existing is not None:
         return Answered(ticket, existing, True, False)
     at = now_iso()
-    message = convs.insert_message(conn, conversation.id, "agent", text, client_id=client_id,
-                                   agent_id=agent.id, created_at=at, meta={"ticket": ticket.id})
+    message = convs.insert_message(
+        conn,
+        conversation.id,
+        "agent",
+        text,
+        client_id=client_id,
+        agent_id=agent.id,
+        created_at=at,
+        meta={"ticket": ticket.id},
+    )
     convs.record_agent_reply(conn, conversation.id, at)
     tickets.set_ticket_status(conn, ticket.id, "answered", at, agent.id)
     to = ticket.email or conversation.visitor_email
@@ -62,14 +76,36 @@ def answer_ticket(conn: sqlite3.Connection, ticket_id: int, agent: Agent, client
     if emailed:
         assert to is not None
         language = conversation.language
-        body = say("mail_body", language, text=text, name=agent.name, shop=shop,
-                   question=(ticket.text or "").strip() or "-")
-        tickets.queue_mail(conn, ticket.id, conversation.id, message.id, to,
-                           say("mail_subject", language, shop=shop), body, at)
-    ev.insert_events(conn, ev.TicketAnswered(conversation_id=conversation.id, actor="agent",
-                                             agent_id=agent.id, created_at=at,
-                                             ticket_id=ticket.id, message_id=message.id,
-                                             emailed=emailed))
+        body = say(
+            "mail_body",
+            language,
+            text=text,
+            name=agent.name,
+            shop=shop,
+            question=(ticket.text or "").strip() or "-",
+        )
+        tickets.queue_mail(
+            conn,
+            ticket.id,
+            conversation.id,
+            message.id,
+            to,
+            say("mail_subject", language, shop=shop),
+            body,
+            at,
+        )
+    ev.insert_events(
+        conn,
+        ev.TicketAnswered(
+            conversation_id=conversation.id,
+            actor="agent",
+            agent_id=agent.id,
+            created_at=at,
+            ticket_id=ticket.id,
+            message_id=message.id,
+            emailed=emailed,
+        ),
+    )
     updated = tickets.get_ticket(conn, ticket.id)
     assert updated is not None
     return Answered(updated, message, False, emailed)
@@ -82,14 +118,29 @@ def ticket_done(conn: sqlite3.Connection, ticket_id: int, agent_id: int) -> Tick
         raise ClientError("not_found", "No such open ticket.")
     ticket = tickets.get_ticket(conn, ticket_id)
     assert ticket is not None
-    ev.insert_events(conn, ev.TicketDone(conversation_id=ticket.conversation_id, actor="agent",
-                                         agent_id=agent_id, created_at=at, ticket_id=ticket_id))
+    ev.insert_events(
+        conn,
+        ev.TicketDone(
+            conversation_id=ticket.conversation_id,
+            actor="agent",
+            agent_id=agent_id,
+            created_at=at,
+            ticket_id=ticket_id,
+        ),
+    )
     return ticket
 
 
 class TicketService:
-    def __init__(self, db: Database, fanout: Fanout, locks: KeyedLocks, lifecycle: Lifecycle,
-                 mailer: Mailer, shop: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        fanout: Fanout,
+        locks: KeyedLocks,
+        lifecycle: Lifecycle,
+        mailer: Mailer,
+        shop: str,
+    ) -> None:
         self.db = db
         self.fanout = fanout
         self.locks = locks
@@ -100,8 +151,11 @@ class TicketService:
     async def page(self, after: int | None = None) -> dict[str, Any]:
         """Open tickets, oldest first, a page at a time (those after the ticket ``after``)."""
         items, total = await self.db.read(partial(tickets.ticket_page, after_id=after))
-        return {"items": [t.public() for t in items], "total": total,
-                "more": bool(items) and len(items) == tickets.PAGE_SIZE}
+        return {
+            "items": [t.public() for t in items],
+            "total": total,
+            "more": bool(items) and len(items) == tickets.PAGE_SIZE,
+        }
 
     async def _get(self, ticket_id: int) -> Ticket:
         ticket = await self.db.read(partial(tickets.get_ticket, ticket_id=ticket_id))
@@ -109,23 +163,37 @@ class TicketService:
             raise ClientError("not_found", "No such open ticket.")
         return ticket
 
-    async def answer(self, agent: Agent, ticket_id: int, client_id: str,
-                     text: str) -> dict[str, Any]:
+    async def answer(
+        self, agent: Agent, ticket_id: int, client_id: str, text: str
+    ) -> dict[str, Any]:
         ticket = await self._get(ticket_id)
         assert ticket.conversation_id is not None
         async with self.locks(ticket.conversation_id):
-            answered: Answered = await self.db.write(partial(
-                answer_ticket, ticket_id=ticket_id, agent=agent, client_id=client_id, text=text,
-                mail_from=self.mailer.sender, shop=self.shop))
+            answered: Answered = await self.db.write(
+                partial(
+                    answer_ticket,
+                    ticket_id=ticket_id,
+                    agent=agent,
+                    client_id=client_id,
+                    text=text,
+                    mail_from=self.mailer.sender,
+                    shop=self.shop,
+                )
+            )
         if not answered.duplicate:
             await self.lifecycle.publish(answered.message)
             await self.fanout.to_agents("ticket", answered.ticket.public())
             if answered.emailed:
                 self.mailer.poke()
-        return {"ticket": answered.ticket.public(),
-                "message": {"id": answered.message.id, "text": answered.message.text,
-                            "created_at": answered.message.created_at},
-                "duplicate": answered.duplicate}
+        return {
+            "ticket": answered.ticket.public(),
+            "message": {
+                "id": answered.message.id,
+                "text": answered.message.text,
+                "created_at": answered.message.created_at,
+            },
+            "duplicate": answered.duplicate,
+        }
 
     async def done(self, agent: Agent, ticket_id: int) -> dict[str, Any]:
         """The ticket is done: its conversation is resolved (and the shopper asked to rate it)."""
@@ -135,10 +203,12 @@ class TicketService:
         if conversation_id is not None:
             conversation = await self.lifecycle.get(conversation_id)
             if conversation.status == Status.TICKET:
-                closed = await self.lifecycle.close(conversation_id, by="agent",
-                                                    reason="ticket resolved", agent_id=agent.id)
+                closed = await self.lifecycle.close(
+                    conversation_id, by="agent", reason="ticket resolved", agent_id=agent.id
+                )
         if not closed:
-            updated = await self.db.write(partial(ticket_done, ticket_id=ticket_id,
-                                                  agent_id=agent.id))
+            updated = await self.db.write(
+                partial(ticket_done, ticket_id=ticket_id, agent_id=agent.id)
+            )
             await self.fanout.to_agents("ticket", updated.public())
         return {}

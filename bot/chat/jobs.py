@@ -71,37 +71,58 @@ def store_shopper_turn(
     answered = turn.outcome == "answer" and bool(turn.replies)
 
     at = now_iso()
-    meta: dict[str, Any] = {"mood": round(turn.mood.score, 3),
-                            "mood_reasons": list(turn.mood.reasons)}
+    meta: dict[str, Any] = {
+        "mood": round(turn.mood.score, 3),
+        "mood_reasons": list(turn.mood.reasons),
+    }
     if waiting and not answered:
         meta["receipt"] = PERSON_WILL_READ
     if turn.picked is not None:
         meta["pick"] = turn.picked  # the "did you mean" choice it clicked
-    message = convs.insert_message(conn, conversation_id, "shopper", text, client_id=client_id,
-                                   created_at=at, meta=meta)
+    message = convs.insert_message(
+        conn, conversation_id, "shopper", text, client_id=client_id, created_at=at, meta=meta
+    )
     events: list[ev.Event] = [
         ev.MessageReceived(
-            conversation_id=conversation_id, actor="shopper", created_at=at,
-            message_id=message.id, length=len(text), language=turn.detected_language,
-            mood=round(turn.mood.score, 3), mood_reasons=list(turn.mood.reasons),
+            conversation_id=conversation_id,
+            actor="shopper",
+            created_at=at,
+            message_id=message.id,
+            length=len(text),
+            language=turn.detected_language,
+            mood=round(turn.mood.score, 3),
+            mood_reasons=list(turn.mood.reasons),
             conversation_mood=round(turn.state.mood, 3),
         )
     ]
     result = TurnResult(message)
     if status == Status.BOT or (waiting and answered):
         if turn.picked is not None:
-            events.append(ev.SuggestionPicked(conversation_id=conversation_id, actor="shopper",
-                                              created_at=at, entry_id=turn.picked))
+            events.append(
+                ev.SuggestionPicked(
+                    conversation_id=conversation_id,
+                    actor="shopper",
+                    created_at=at,
+                    entry_id=turn.picked,
+                )
+            )
         for reply in turn.replies:
-            stored = convs.insert_message(conn, conversation_id, "bot", reply.text,
-                                          created_at=at, meta=reply.meta)
+            stored = convs.insert_message(
+                conn, conversation_id, "bot", reply.text, created_at=at, meta=reply.meta
+            )
             result.replies.append(stored)
             event = _reply_event(conversation_id, at, stored, turn, text)
             if event is not None:  # small talk has no FAQ event
                 events.append(event)
     if status == Status.BOT and turn.decision.offer_person and not turn.decision.escalate:
-        events.append(ev.PersonOffered(conversation_id=conversation_id, actor="bot",
-                                       created_at=at, reasons=list(turn.decision.reasons)))
+        events.append(
+            ev.PersonOffered(
+                conversation_id=conversation_id,
+                actor="bot",
+                created_at=at,
+                reasons=list(turn.decision.reasons),
+            )
+        )
     convs.record_turn(conn, conversation_id, at, turn.language, turn.state)
     result.language_changed = turn.language != conversation.language
     ev.insert_events(conn, *events)
@@ -124,38 +145,65 @@ def _reply_event(
         return None
     if turn.picked is not None:
         return ev.BotReplied(
-            conversation_id=conversation_id, actor="bot", created_at=at, message_id=stored.id,
-            entry_id=turn.picked, score=1.0, language=turn.language, picked=True,
+            conversation_id=conversation_id,
+            actor="bot",
+            created_at=at,
+            message_id=stored.id,
+            entry_id=turn.picked,
+            score=1.0,
+            language=turn.language,
+            picked=True,
         )
     assert match is not None
     score = round(match.score, 4)
     if match.action == "answer":
         return ev.BotReplied(
-            conversation_id=conversation_id, actor="bot", created_at=at, message_id=stored.id,
-            entry_id=match.entry_id, score=score, language=turn.language,
+            conversation_id=conversation_id,
+            actor="bot",
+            created_at=at,
+            message_id=stored.id,
+            entry_id=match.entry_id,
+            score=score,
+            language=turn.language,
         )
     if match.action == "suggest":
         return ev.SuggestionsOffered(
-            conversation_id=conversation_id, actor="bot", created_at=at, message_id=stored.id,
-            suggestions=[s.entry_id for s in match.suggestions], score=score,
+            conversation_id=conversation_id,
+            actor="bot",
+            created_at=at,
+            message_id=stored.id,
+            suggestions=[s.entry_id for s in match.suggestions],
+            score=score,
             language=turn.language,
         )
     return ev.NoAnswer(
-        conversation_id=conversation_id, actor="bot", created_at=at, message_id=stored.id,
-        query=query, entry_id=match.entry_id, score=score, language=turn.language,
+        conversation_id=conversation_id,
+        actor="bot",
+        created_at=at,
+        message_id=stored.id,
+        query=query,
+        entry_id=match.entry_id,
+        score=score,
+        language=turn.language,
     )
 
 
 def store_visitor(conn: sqlite3.Connection, conversation_id: str, values: dict[str, str]) -> None:
     convs.set_visitor(conn, conversation_id, values)
-    ev.insert_events(conn, ev.ShopperIdentified(
-        conversation_id=conversation_id, actor="shopper",
-        has_email=bool(values.get("visitor_email")), has_id=bool(values.get("visitor_id")),
-    ))
+    ev.insert_events(
+        conn,
+        ev.ShopperIdentified(
+            conversation_id=conversation_id,
+            actor="shopper",
+            has_email=bool(values.get("visitor_email")),
+            has_id=bool(values.get("visitor_id")),
+        ),
+    )
 
 
-def store_bot_reply(conn: sqlite3.Connection, conversation_id: str, reply: Reply,
-                    event: ev.Event | None = None) -> Message:
+def store_bot_reply(
+    conn: sqlite3.Connection, conversation_id: str, reply: Reply, event: ev.Event | None = None
+) -> Message:
     """A bot message outside a shopper turn (after "this did not help"), with its event."""
     message = convs.insert_message(conn, conversation_id, "bot", reply.text, meta=reply.meta)
     if event is not None:
@@ -172,10 +220,18 @@ def visitor_columns(user: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def create_conversation(conn: sqlite3.Connection, values: dict[str, Any], greeting: Reply) -> Conversation:
+def create_conversation(
+    conn: sqlite3.Connection, values: dict[str, Any], greeting: Reply
+) -> Conversation:
     conversation = convs.insert_conversation(conn, **values)
-    convs.insert_message(conn, conversation.id, "bot", greeting.text, meta=greeting.meta,
-                         created_at=conversation.created_at)
+    convs.insert_message(
+        conn,
+        conversation.id,
+        "bot",
+        greeting.text,
+        meta=greeting.meta,
+        created_at=conversation.created_at,
+    )
     ev.insert_events(
         conn,
         ev.ChatStarted(

@@ -45,8 +45,9 @@ from bot.types import Status
 log = logging.getLogger(__name__)
 
 
-def escalation_notice(reasons: tuple[str, ...], trigger: str, language: str,
-                      online: int) -> Escalation:
+def escalation_notice(
+    reasons: tuple[str, ...], trigger: str, language: str, online: int
+) -> Escalation:
     """The escalation of a turn and what the shopper is told about it. The expected
     wait is not in the text: the widget's banner shows it, live."""
     if not online:
@@ -61,9 +62,17 @@ def _epoch(iso: str | None) -> float:
 
 
 class Lifecycle:
-    def __init__(self, db: Database, live: LiveState, fanout: Fanout, locks: KeyedLocks,
-                 directory: AgentDirectory, board: QueueBoard, cards: Cards,
-                 csat: CsatService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        live: LiveState,
+        fanout: Fanout,
+        locks: KeyedLocks,
+        directory: AgentDirectory,
+        board: QueueBoard,
+        cards: Cards,
+        csat: CsatService,
+    ) -> None:
         self.db = db
         self.live = live
         self.fanout = fanout
@@ -79,22 +88,30 @@ class Lifecycle:
 
     async def publish(self, message: Message, *, skip_sid: str | None = None) -> None:
         """A stored message to the shopper's tabs and to the agents watching."""
-        await self.fanout.publish(message, await self.directory.name(message.agent_id),
-                                  skip_sid=skip_sid)
+        await self.fanout.publish(
+            message, await self.directory.name(message.agent_id), skip_sid=skip_sid
+        )
 
     async def card_changed(self, conversation: Conversation) -> None:
         """Mood, reasons or status changed: agents watching the chat see it at once."""
-        await self.fanout.to_watchers(conversation.id, "card", {
-            "id": conversation.id, "status": conversation.status,
-            "language": conversation.language, **mood_fields(conversation, self.cards.scale),
-        })
+        await self.fanout.to_watchers(
+            conversation.id,
+            "card",
+            {
+                "id": conversation.id,
+                "status": conversation.status,
+                "language": conversation.language,
+                **mood_fields(conversation, self.cards.scale),
+            },
+        )
 
     async def _managers(self, conversation: Conversation) -> None:
         """Managers' list of chats with an agent: add or refresh this one, or drop it."""
         if conversation.status == Status.ASSIGNED:
             card = await self.cards.one(conversation.id)
-            await self.fanout.to_managers("all_chats", {"upsert": [card] if card else [],
-                                                        "remove": []})
+            await self.fanout.to_managers(
+                "all_chats", {"upsert": [card] if card else [], "remove": []}
+            )
         else:
             await self.fanout.to_managers("all_chats", {"upsert": [], "remove": [conversation.id]})
 
@@ -110,7 +127,8 @@ class Lifecycle:
     async def rebuild(self) -> None:
         """Restore the queue and chat ownership from the database after a start."""
         waiting = await self.db.read(
-            lambda conn: convs.conversations_in_status(conn, Status.QUEUED, Status.ASSIGNED))
+            lambda conn: convs.conversations_in_status(conn, Status.QUEUED, Status.ASSIGNED)
+        )
         for conversation in waiting:
             # Nobody is connected yet: a shopper's grace period starts now.
             await self.live.shopper_expected(conversation.id)
@@ -122,13 +140,10 @@ class Lifecycle:
 
     # -- escalate ------------------------------------------------------------------
 
-    async def notice_for(self, reasons: tuple[str, ...], trigger: str,
-                         language: str) -> Escalation:
-        return escalation_notice(reasons, trigger, language,
-                                 len(await self.directory.available()))
+    async def notice_for(self, reasons: tuple[str, ...], trigger: str, language: str) -> Escalation:
+        return escalation_notice(reasons, trigger, language, len(await self.directory.available()))
 
-    async def escalate(self, conversation_id: str, reasons: tuple[str, ...],
-                       trigger: str) -> bool:
+    async def escalate(self, conversation_id: str, reasons: tuple[str, ...], trigger: str) -> bool:
         """bot or ticket -> queued (the hand-off button, "this did not help").
         False when the chat is already with a person or waiting for one."""
         async with self.locks(conversation_id):
@@ -139,9 +154,9 @@ class Lifecycle:
                 return False
             escalation = await self.notice_for(reasons, trigger, conversation.language)
             try:
-                moved = await self.db.write(partial(moves.escalate,
-                                                    conversation_id=conversation_id,
-                                                    escalation=escalation))
+                moved = await self.db.write(
+                    partial(moves.escalate, conversation_id=conversation_id, escalation=escalation)
+                )
             except TransitionRefused as refused:
                 if refused.closed:
                     raise ClientError("conversation_closed") from None
@@ -172,17 +187,24 @@ class Lifecycle:
         name = await self.directory.name(agent_id) or ""
         async with self.locks(conversation_id):
             try:
-                moved = await self.db.write(partial(
-                    moves.assign, conversation_id=conversation_id, agent_id=agent_id, by=by,
-                    name=name))
+                moved = await self.db.write(
+                    partial(
+                        moves.assign,
+                        conversation_id=conversation_id,
+                        agent_id=agent_id,
+                        by=by,
+                        name=name,
+                    )
+                )
             except TransitionRefused:
                 await self.live.dequeue(conversation_id)  # in case the live queue lags
                 return False
             await self.live.claim(conversation_id, agent_id)
             await self.live.mark_assigned(agent_id)
             await self.fence(moved.after)
-        await self.fanout.to_agent(agent_id, "assigned",
-                                   {"conversation_id": conversation_id, "by": by})
+        await self.fanout.to_agent(
+            agent_id, "assigned", {"conversation_id": conversation_id, "by": by}
+        )
         await self._after_owner_change(moved)
         return True
 
@@ -190,8 +212,11 @@ class Lifecycle:
         """assigned (to ``owner``) -> back to the queue. False when the chat moved on."""
         async with self.locks(conversation_id):
             try:
-                moved = await self.db.write(partial(
-                    moves.requeue, conversation_id=conversation_id, owner=owner, reason=reason))
+                moved = await self.db.write(
+                    partial(
+                        moves.requeue, conversation_id=conversation_id, owner=owner, reason=reason
+                    )
+                )
             except TransitionRefused:
                 if await self.live.owner(conversation_id) == owner:
                     await self.live.release(conversation_id)
@@ -199,8 +224,9 @@ class Lifecycle:
             await self.live.release(conversation_id)
             await self.enter_queue(moved.after)
             await self.fence(moved.after)
-        await self.fanout.to_agent(owner, "unassigned",
-                                   {"conversation_id": conversation_id, "reason": reason})
+        await self.fanout.to_agent(
+            owner, "unassigned", {"conversation_id": conversation_id, "reason": reason}
+        )
         await self._after_owner_change(moved)
         self.available()
         return True
@@ -210,9 +236,16 @@ class Lifecycle:
         name = await self.directory.name(to) or ""
         async with self.locks(conversation_id):
             try:
-                moved = await self.db.write(partial(
-                    moves.transfer, conversation_id=conversation_id, owner=owner, to=to, by=by,
-                    name=name))
+                moved = await self.db.write(
+                    partial(
+                        moves.transfer,
+                        conversation_id=conversation_id,
+                        owner=owner,
+                        to=to,
+                        by=by,
+                        name=name,
+                    )
+                )
             except TransitionRefused as refused:
                 if refused.closed:
                     raise ClientError("conversation_closed") from None
@@ -220,11 +253,12 @@ class Lifecycle:
             await self.live.transfer(conversation_id, owner, to)
             await self.fence(moved.after)
         if owner is not None:
-            await self.fanout.to_agent(owner, "unassigned",
-                                       {"conversation_id": conversation_id,
-                                        "reason": "transferred"})
-        await self.fanout.to_agent(to, "assigned",
-                                   {"conversation_id": conversation_id, "by": "transfer"})
+            await self.fanout.to_agent(
+                owner, "unassigned", {"conversation_id": conversation_id, "reason": "transferred"}
+            )
+        await self.fanout.to_agent(
+            to, "assigned", {"conversation_id": conversation_id, "by": "transfer"}
+        )
         await self._after_owner_change(moved)
         self.available()  # the old owner has a free seat
 
@@ -240,19 +274,35 @@ class Lifecycle:
 
     # -- tickets -------------------------------------------------------------------
 
-    async def follow_up(self, conversation_id: str, source: str, email: str | None = None,
-                        text: str | None = None, client_id: str | None = None) -> Moved:
+    async def follow_up(
+        self,
+        conversation_id: str,
+        source: str,
+        email: str | None = None,
+        text: str | None = None,
+        client_id: str | None = None,
+    ) -> Moved:
         """bot or queued -> ticket: the team answers in writing."""
         async with self.locks(conversation_id):
             try:
-                moved = await self.db.write(partial(
-                    moves.follow_up, conversation_id=conversation_id, source=source,
-                    email=email, text=text, client_id=client_id))
+                moved = await self.db.write(
+                    partial(
+                        moves.follow_up,
+                        conversation_id=conversation_id,
+                        source=source,
+                        email=email,
+                        text=text,
+                        client_id=client_id,
+                    )
+                )
             except TransitionRefused as refused:
                 if refused.closed:
                     raise ClientError("conversation_closed") from None
-                raise ClientError("conflict", "This chat cannot become a ticket now "
-                                  f"(it is {refused.conversation.status if refused.conversation else 'gone'}).") from None
+                raise ClientError(
+                    "conflict",
+                    "This chat cannot become a ticket now "
+                    f"(it is {refused.conversation.status if refused.conversation else 'gone'}).",
+                ) from None
             was_queued = await self.live.dequeue(conversation_id)
         for notice in moved.notices:
             await self.publish(notice)
@@ -265,8 +315,7 @@ class Lifecycle:
 
     async def ticket_changed(self, conversation_id: str) -> None:
         """Push the conversation's ticket to every console."""
-        ticket = await self.db.read(partial(tickets.latest_ticket,
-                                            conversation_id=conversation_id))
+        ticket = await self.db.read(partial(tickets.latest_ticket, conversation_id=conversation_id))
         if ticket is not None:
             await self.fanout.to_agents("ticket", ticket.public())
 
@@ -280,9 +329,16 @@ class Lifecycle:
 
     # -- close ---------------------------------------------------------------------
 
-    async def close(self, conversation_id: str, *, by: str, reason: str,
-                    agent_id: int | None = None, notice: Notice | None = None,
-                    ask_csat: bool = True) -> bool:
+    async def close(
+        self,
+        conversation_id: str,
+        *,
+        by: str,
+        reason: str,
+        agent_id: int | None = None,
+        notice: Notice | None = None,
+        ask_csat: bool = True,
+    ) -> bool:
         """Close a conversation; tell everyone; ask the shopper for a rating (unless
         ``ask_csat`` is false: an erasure asks none). False when it was closed already."""
         if notice is None:
@@ -292,9 +348,17 @@ class Lifecycle:
             online = await self.live.shopper_online(conversation_id)
             ask = ask_csat and online
             try:
-                moved = await self.db.write(partial(
-                    moves.close, conversation_id=conversation_id, by=by, reason=reason,
-                    agent_id=agent_id, notice=notice, ask_csat=ask))
+                moved = await self.db.write(
+                    partial(
+                        moves.close,
+                        conversation_id=conversation_id,
+                        by=by,
+                        reason=reason,
+                        agent_id=agent_id,
+                        notice=notice,
+                        ask_csat=ask,
+                    )
+                )
             except TransitionRefused:
                 return False
             owner = await self.live.release(conversation_id)
@@ -302,14 +366,16 @@ class Lifecycle:
             await self.live.forget_conversation(conversation_id)
         if owner is not None:
             await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
-        await self.fanout.to_watchers(conversation_id, "closed",
-                                      {"conversation_id": conversation_id})
+        await self.fanout.to_watchers(
+            conversation_id, "closed", {"conversation_id": conversation_id}
+        )
         for message in moved.notices:
             await self.publish(message)
         await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
         if ask:
-            await self.fanout.to_shopper(conversation_id, "csat_request",
-                                         self.csat.request_payload(moved.after.language))
+            await self.fanout.to_shopper(
+                conversation_id, "csat_request", self.csat.request_payload(moved.after.language)
+            )
         if moved.before.status == Status.TICKET:
             await self.ticket_changed(conversation_id)
         if moved.before.status == Status.ASSIGNED:
@@ -330,8 +396,9 @@ class Lifecycle:
             await self.live.forget_conversation(conversation_id)
         if owner is not None:
             await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
-        await self.fanout.to_watchers(conversation_id, "closed",
-                                      {"conversation_id": conversation_id})
+        await self.fanout.to_watchers(
+            conversation_id, "closed", {"conversation_id": conversation_id}
+        )
         await self.fanout.to_shopper(conversation_id, "ended", {"by": by, "reason": reason})
         await self.fanout.to_managers("all_chats", {"upsert": [], "remove": [conversation_id]})
         if was_queued:
@@ -343,17 +410,20 @@ class Lifecycle:
     # -- the shopper comes and goes ----------------------------------------------------
 
     async def shopper_presence(self, conversation_id: str, online: bool) -> None:
-        await self.fanout.to_watchers(conversation_id, "presence",
-                                      {"conversation_id": conversation_id,
-                                       "shopper_online": online})
+        await self.fanout.to_watchers(
+            conversation_id,
+            "presence",
+            {"conversation_id": conversation_id, "shopper_online": online},
+        )
         if await self.live.queued(conversation_id):
             self.board.changed()  # places count the shoppers who are there
             if online:
                 self.available()
 
     async def get(self, conversation_id: str) -> Conversation:
-        conversation = await self.db.read(partial(convs.get_conversation,
-                                                  conversation_id=conversation_id))
+        conversation = await self.db.read(
+            partial(convs.get_conversation, conversation_id=conversation_id)
+        )
         if conversation is None:
             raise ClientError("no_conversation")
         return conversation

@@ -47,28 +47,43 @@ class Moved:
     ticket_id: int | None = None
 
 
-def escalation_rows(conversation_id: str, at: str, escalation: Escalation,
-                    mood: float) -> list[ev.Event]:
+def escalation_rows(
+    conversation_id: str, at: str, escalation: Escalation, mood: float
+) -> list[ev.Event]:
     return [
         ev.EscalationRequested(
             conversation_id=conversation_id,
             actor="shopper" if escalation.trigger == "shopper" else "bot",
-            created_at=at, reasons=list(escalation.reasons), trigger=escalation.trigger,
+            created_at=at,
+            reasons=list(escalation.reasons),
+            trigger=escalation.trigger,
             mood=round(mood, 3),
         ),
-        ev.ChatQueued(conversation_id=conversation_id, actor="system", created_at=at,
-                      agents_online=escalation.agents_online),
+        ev.ChatQueued(
+            conversation_id=conversation_id,
+            actor="system",
+            created_at=at,
+            agents_online=escalation.agents_online,
+        ),
     ]
 
 
-def escalate(conn: sqlite3.Connection, conversation_id: str, escalation: Escalation,
-             at: str | None = None) -> Moved:
+def escalate(
+    conn: sqlite3.Connection, conversation_id: str, escalation: Escalation, at: str | None = None
+) -> Moved:
     """bot (or ticket) -> queued, with the shopper's notice."""
     at = at or now_iso()
-    before, after = transition(conn, conversation_id, Move.ESCALATE, at=at,
-                               reasons=escalation.reasons)
-    notice = convs.insert_message(conn, conversation_id, "bot", escalation.notice.text,
-                                  created_at=at, meta=escalation.notice.meta)
+    before, after = transition(
+        conn, conversation_id, Move.ESCALATE, at=at, reasons=escalation.reasons
+    )
+    notice = convs.insert_message(
+        conn,
+        conversation_id,
+        "bot",
+        escalation.notice.text,
+        created_at=at,
+        meta=escalation.notice.meta,
+    )
     ev.insert_events(conn, *escalation_rows(conversation_id, at, escalation, before.mood.mood))
     if before.status == Status.TICKET:
         live = tickets.live_ticket(conn, conversation_id)
@@ -77,23 +92,39 @@ def escalate(conn: sqlite3.Connection, conversation_id: str, escalation: Escalat
     return Moved(before, after, [notice])
 
 
-def assign(conn: sqlite3.Connection, conversation_id: str, agent_id: int, by: str,
-           name: str) -> Moved:
+def assign(
+    conn: sqlite3.Connection, conversation_id: str, agent_id: int, by: str, name: str
+) -> Moved:
     """queued -> assigned to ``agent_id`` (``by``: auto | take)."""
     at = now_iso()
     before, after = transition(conn, conversation_id, Move.ASSIGN, at=at, agent_id=agent_id)
     wait = None
     if before.queued_at:
         wait = round(parse_iso(at).timestamp() - parse_iso(before.queued_at).timestamp(), 3)
-    notice = convs.insert_message(conn, conversation_id, "system",
-                                  say("agent_joined", after.language, name=name),
-                                  agent_id=agent_id, created_at=at)
+    notice = convs.insert_message(
+        conn,
+        conversation_id,
+        "system",
+        say("agent_joined", after.language, name=name),
+        agent_id=agent_id,
+        created_at=at,
+    )
     ev.insert_events(
         conn,
-        ev.AgentAssigned(conversation_id=conversation_id, actor="agent" if by == "take" else "system",
-                         agent_id=agent_id, created_at=at, by=by),
-        ev.AgentJoined(conversation_id=conversation_id, actor="agent", agent_id=agent_id,
-                       created_at=at, wait_seconds=wait),
+        ev.AgentAssigned(
+            conversation_id=conversation_id,
+            actor="agent" if by == "take" else "system",
+            agent_id=agent_id,
+            created_at=at,
+            by=by,
+        ),
+        ev.AgentJoined(
+            conversation_id=conversation_id,
+            actor="agent",
+            agent_id=agent_id,
+            created_at=at,
+            wait_seconds=wait,
+        ),
     )
     return Moved(before, after, [notice])
 
@@ -102,42 +133,82 @@ def requeue(conn: sqlite3.Connection, conversation_id: str, owner: int, reason: 
     """assigned (to ``owner``) -> queued: the owner is gone."""
     at = now_iso()
     before, after = transition(conn, conversation_id, Move.REQUEUE, at=at, owner=owner)
-    notice = convs.insert_message(conn, conversation_id, "system",
-                                  say("requeued", after.language), created_at=at)
+    notice = convs.insert_message(
+        conn, conversation_id, "system", say("requeued", after.language), created_at=at
+    )
     ev.insert_events(
         conn,
-        ev.AgentLeft(conversation_id=conversation_id, actor="system", agent_id=owner,
-                     created_at=at, reason=reason),
-        ev.ChatRequeued(conversation_id=conversation_id, actor="system", agent_id=owner,
-                        created_at=at, reason=reason),
+        ev.AgentLeft(
+            conversation_id=conversation_id,
+            actor="system",
+            agent_id=owner,
+            created_at=at,
+            reason=reason,
+        ),
+        ev.ChatRequeued(
+            conversation_id=conversation_id,
+            actor="system",
+            agent_id=owner,
+            created_at=at,
+            reason=reason,
+        ),
     )
     return Moved(before, after, [notice])
 
 
-def transfer(conn: sqlite3.Connection, conversation_id: str, owner: int | None, to: int,
-             by: int, name: str) -> Moved:
+def transfer(
+    conn: sqlite3.Connection, conversation_id: str, owner: int | None, to: int, by: int, name: str
+) -> Moved:
     """assigned to ``owner`` -> assigned to ``to`` (``by``: the agent who moved it)."""
     at = now_iso()
-    before, after = transition(conn, conversation_id, Move.TRANSFER, at=at, owner=owner,
-                               agent_id=to)
-    notice = convs.insert_message(conn, conversation_id, "system",
-                                  say("transferred", after.language, name=name), agent_id=to,
-                                  created_at=at)
+    before, after = transition(
+        conn, conversation_id, Move.TRANSFER, at=at, owner=owner, agent_id=to
+    )
+    notice = convs.insert_message(
+        conn,
+        conversation_id,
+        "system",
+        say("transferred", after.language, name=name),
+        agent_id=to,
+        created_at=at,
+    )
     ev.insert_events(
         conn,
-        ev.ChatTransferred(conversation_id=conversation_id, actor="agent", agent_id=by,
-                           created_at=at, from_agent=owner, to_agent=to),
-        ev.AgentLeft(conversation_id=conversation_id, actor="agent", agent_id=owner,
-                     created_at=at, reason="transferred"),
-        ev.AgentAssigned(conversation_id=conversation_id, actor="agent", agent_id=to,
-                         created_at=at, by="transfer"),
+        ev.ChatTransferred(
+            conversation_id=conversation_id,
+            actor="agent",
+            agent_id=by,
+            created_at=at,
+            from_agent=owner,
+            to_agent=to,
+        ),
+        ev.AgentLeft(
+            conversation_id=conversation_id,
+            actor="agent",
+            agent_id=owner,
+            created_at=at,
+            reason="transferred",
+        ),
+        ev.AgentAssigned(
+            conversation_id=conversation_id,
+            actor="agent",
+            agent_id=to,
+            created_at=at,
+            by="transfer",
+        ),
         ev.AgentJoined(conversation_id=conversation_id, actor="agent", agent_id=to, created_at=at),
     )
     return Moved(before, after, [notice])
 
 
-def follow_up(conn: sqlite3.Connection, conversation_id: str, source: str, email: str | None,
-              text: str | None, client_id: str | None = None) -> Moved:
+def follow_up(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    source: str,
+    email: str | None,
+    text: str | None,
+    client_id: str | None = None,
+) -> Moved:
     """bot or queued -> ticket: the team answers in writing.
 
     ``source`` is ``form`` (the shopper left an e-mail and a message: the message is
@@ -148,44 +219,96 @@ def follow_up(conn: sqlite3.Connection, conversation_id: str, source: str, email
     before, after = transition(conn, conversation_id, Move.FOLLOW_UP, at=at)
     notices: list[Message] = []
     if source == "form" and text:
-        notices.append(convs.insert_message(conn, conversation_id, "shopper", text,
-                                            client_id=client_id, created_at=at,
-                                            meta={"ticket": True}))
+        notices.append(
+            convs.insert_message(
+                conn,
+                conversation_id,
+                "shopper",
+                text,
+                client_id=client_id,
+                created_at=at,
+                meta={"ticket": True},
+            )
+        )
     if email and not before.visitor_email:
         convs.set_visitor(conn, conversation_id, {"visitor_email": email})
     ticket_id = tickets.create_ticket(conn, conversation_id, email, text, source, at)
     key = "ticket" if email else "ticket_no_email"
-    notices.append(convs.insert_message(conn, conversation_id, "system",
-                                        say(key, after.language, email=email or ""),
-                                        created_at=at))
-    ev.insert_events(conn, ev.TicketCreated(conversation_id=conversation_id,
-                                            actor="shopper" if source == "form" else "system",
-                                            created_at=at, ticket_id=ticket_id, source=source))
+    notices.append(
+        convs.insert_message(
+            conn,
+            conversation_id,
+            "system",
+            say(key, after.language, email=email or ""),
+            created_at=at,
+        )
+    )
+    ev.insert_events(
+        conn,
+        ev.TicketCreated(
+            conversation_id=conversation_id,
+            actor="shopper" if source == "form" else "system",
+            created_at=at,
+            ticket_id=ticket_id,
+            source=source,
+        ),
+    )
     return Moved(before, after, notices, ticket_id=ticket_id)
 
 
-def close(conn: sqlite3.Connection, conversation_id: str, by: str, reason: str,
-          agent_id: int | None, notice: Notice, ask_csat: bool) -> Moved:
+def close(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    by: str,
+    reason: str,
+    agent_id: int | None,
+    notice: Notice,
+    ask_csat: bool,
+) -> Moved:
     """Any open state -> closed; the CSAT question is recorded as asked when the
     shopper is there to see it."""
     at = now_iso()
-    before, after = transition(conn, conversation_id, Move.CLOSE, at=at, closed_by=by,
-                               close_reason=reason)
+    before, after = transition(
+        conn, conversation_id, Move.CLOSE, at=at, closed_by=by, close_reason=reason
+    )
     key, values = notice
-    message = convs.insert_message(conn, conversation_id, "system",
-                                   say(key, after.language, **values), created_at=at,
-                                   agent_id=agent_id)
+    message = convs.insert_message(
+        conn,
+        conversation_id,
+        "system",
+        say(key, after.language, **values),
+        created_at=at,
+        agent_id=agent_id,
+    )
     events: list[ev.Event] = []
     if before.status == Status.TICKET:
         live = tickets.live_ticket(conn, conversation_id)
         if live is not None and tickets.set_ticket_status(conn, live.id, "done", at, agent_id):
-            events.append(ev.TicketDone(conversation_id=conversation_id, actor=actor_for(by),
-                                        agent_id=agent_id, created_at=at, ticket_id=live.id))
+            events.append(
+                ev.TicketDone(
+                    conversation_id=conversation_id,
+                    actor=actor_for(by),
+                    agent_id=agent_id,
+                    created_at=at,
+                    ticket_id=live.id,
+                )
+            )
     if by == "agent":
-        events.append(ev.ChatResolved(conversation_id=conversation_id, actor="agent",
-                                      agent_id=agent_id, created_at=at))
-    events.append(ev.ChatEnded(conversation_id=conversation_id, actor=actor_for(by),
-                               agent_id=agent_id, created_at=at, by=by, reason=reason))
+        events.append(
+            ev.ChatResolved(
+                conversation_id=conversation_id, actor="agent", agent_id=agent_id, created_at=at
+            )
+        )
+    events.append(
+        ev.ChatEnded(
+            conversation_id=conversation_id,
+            actor=actor_for(by),
+            agent_id=agent_id,
+            created_at=at,
+            by=by,
+            reason=reason,
+        )
+    )
     if ask_csat and record_asked(conn, after, at):
         events.append(ev.CsatAsked(conversation_id=conversation_id, actor="system", created_at=at))
     ev.insert_events(conn, *events)

@@ -22,15 +22,28 @@ from bot.types import Status
 
 
 class ShopperNamespace(Namespace):
-    events = frozenset({
-        "start", "message", "feedback", "handoff", "typing", "end", "csat", "nps",
-        "leave_message", "widget", "identify",
-    })
+    events = frozenset(
+        {
+            "start",
+            "message",
+            "feedback",
+            "handoff",
+            "typing",
+            "end",
+            "csat",
+            "nps",
+            "leave_message",
+            "widget",
+            "identify",
+        }
+    )
 
-    def __init__(self, settings: Settings, chat: ChatService, csat: CsatService,
-                 limits: Limits) -> None:
-        super().__init__(SHOPPER_NS, event_limit=settings.rate_limit_events,
-                         window=settings.rate_limit_window)
+    def __init__(
+        self, settings: Settings, chat: ChatService, csat: CsatService, limits: Limits
+    ) -> None:
+        super().__init__(
+            SHOPPER_NS, event_limit=settings.rate_limit_events, window=settings.rate_limit_window
+        )
         self.chat = chat
         self.csat = csat
         self.limits = limits
@@ -59,8 +72,10 @@ class ShopperNamespace(Namespace):
         # Counted per conversation, not per connection: reconnecting or opening more
         # connections to the same chat does not reset it.
         conversation_id = await self.chat.conversation_of(sid)
-        await self.limits.check((self.limits.messages, conversation_id),
-                                (self.limits.address_messages, await self.address(sid)))
+        await self.limits.check(
+            (self.limits.messages, conversation_id),
+            (self.limits.address_messages, await self.address(sid)),
+        )
         return await self.chat.message(sid, data)
 
     async def on_feedback(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +83,10 @@ class ShopperNamespace(Namespace):
 
     async def on_handoff(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         conversation_id = await self.chat.conversation_of(sid)
-        await self.limits.check((self.limits.handoffs, conversation_id),
-                                (self.limits.address_handoffs, await self.address(sid)))
+        await self.limits.check(
+            (self.limits.handoffs, conversation_id),
+            (self.limits.address_handoffs, await self.address(sid)),
+        )
         return await self.chat.handoff(sid)
 
     async def on_typing(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from bot.wire import conversation_public, message_public
 
 log = logging.getLogger(__name__)
 
+
 def new_conversation_id() -> str:
     return "c_" + secrets.token_hex(8)
 
@@ -95,7 +96,9 @@ class ChatService:
         return conversation_id
 
     async def get(self, conversation_id: str) -> Conversation:
-        conversation = await self.db.read(partial(convs.get_conversation, conversation_id=conversation_id))
+        conversation = await self.db.read(
+            partial(convs.get_conversation, conversation_id=conversation_id)
+        )
         if conversation is None:
             raise ClientError("no_conversation")
         return conversation
@@ -106,7 +109,9 @@ class ChatService:
     async def public_conversation(self, conversation: Conversation) -> dict[str, Any]:
         name = await self.lifecycle.directory.name(conversation.agent_id)
         rating, rating_open = await self.csat.state(conversation)
-        return conversation_public(conversation, agent_name=name, csat=rating, csat_open=rating_open)
+        return conversation_public(
+            conversation, agent_name=name, csat=rating, csat_open=rating_open
+        )
 
     async def publish(self, message: Message, *, skip_sid: str | None = None) -> None:
         """Send a stored message to the shopper's tabs and to agents watching."""
@@ -171,15 +176,14 @@ class ChatService:
         await self.fanout.join_shopper(sid, conversation.id)
         if user:
             await self.identify(sid, user)
-        messages = await self.db.read(
-            partial(convs.transcript, conversation_id=conversation.id)
-        )
+        messages = await self.db.read(partial(convs.transcript, conversation_id=conversation.id))
         if conversation.closed:
             self.later(self.csat.ask_if_open(conversation))
         else:
             self.later(self.lifecycle.shopper_presence(conversation.id, True))
-        seen = await self.db.read(partial(attachments.seen_message_id,
-                                          conversation_id=conversation.id))
+        seen = await self.db.read(
+            partial(attachments.seen_message_id, conversation_id=conversation.id)
+        )
         return {
             "conversation": await self.public_conversation(conversation),
             "token": token,
@@ -259,7 +263,11 @@ class ChatService:
             await self.lifecycle.ticket_changed(conversation.id)
 
     def _judge(
-        self, conversation: Conversation, *, assessment: Assessment, online: int,
+        self,
+        conversation: Conversation,
+        *,
+        assessment: Assessment,
+        online: int,
     ) -> tuple[Turn, Escalation | None]:
         """The brain's turn on ``conversation`` and, when it escalates, what the shopper
         is told (runs in the writer thread: no awaiting here). The bot answers while it
@@ -278,8 +286,9 @@ class ChatService:
             escalation = escalation_notice(turn.decision.reasons, trigger, turn.language, online)
         return turn, escalation
 
-    async def handoff(self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)
-                      ) -> dict[str, Any]:
+    async def handoff(
+        self, sid: str, reasons: tuple[str, ...] = ("asks for a person",)
+    ) -> dict[str, Any]:
         conversation_id = await self.conversation_of(sid)
         await self.lifecycle.escalate(conversation_id, reasons, "shopper")
         return {"status": await self.board.status_for(conversation_id)}
@@ -297,8 +306,11 @@ class ChatService:
         self.db.submit(
             ev.INSERT_SQL,
             ev.AnswerFeedback(
-                conversation_id=conversation_id, actor="shopper", message_id=message_id,
-                entry_id=message.meta.get("entry_id"), helpful=helpful,
+                conversation_id=conversation_id,
+                actor="shopper",
+                message_id=message_id,
+                entry_id=message.meta.get("entry_id"),
+                helpful=helpful,
             ).row(),
         )
         if helpful:
@@ -307,28 +319,43 @@ class ChatService:
             conversation = await self.get(conversation_id)
             if conversation.status != Status.BOT:
                 return {}
-            tried = await self.db.read(partial(convs.retried_since_escalation,
-                                               conversation=conversation))
+            tried = await self.db.read(
+                partial(convs.retried_since_escalation, conversation=conversation)
+            )
             state, decision = self.brain.not_helpful(conversation.mood, again=tried)
             if not decision.escalate:
-                stored = await self.db.write(partial(
-                    self._second_try, conversation=conversation, answer=message, state=state,
-                    offer_person=True))
+                stored = await self.db.write(
+                    partial(
+                        self._second_try,
+                        conversation=conversation,
+                        answer=message,
+                        state=state,
+                        offer_person=True,
+                    )
+                )
         if decision.escalate:
-            await self.db.write(partial(convs.set_mood, conversation_id=conversation_id,
-                                        mood=state))
+            await self.db.write(
+                partial(convs.set_mood, conversation_id=conversation_id, mood=state)
+            )
             return await self.handoff(sid, decision.reasons)
         self.later(self.publish(stored))
         return {}
 
-    def _second_try(self, conn: Any, conversation: Conversation, answer: Message,
-                    state: ConversationMood, offer_person: bool) -> Message:
+    def _second_try(
+        self,
+        conn: Any,
+        conversation: Conversation,
+        answer: Message,
+        state: ConversationMood,
+        offer_person: bool,
+    ) -> Message:
         """After "this did not help": the other likely answers, or ask to rephrase
         (writer thread: the matcher runs where the turns run)."""
         language = conversation.language
         question = convs.question_before(conn, answer)
-        suggestions = self.brain.alternatives(question, language,
-                                              exclude=answer.meta.get("entry_id"))
+        suggestions = self.brain.alternatives(
+            question, language, exclude=answer.meta.get("entry_id")
+        )
         quick: list[dict[str, Any]] = [
             {"type": "suggestion", "entry_id": entry_id, "label": label}
             for entry_id, label in suggestions
@@ -339,9 +366,15 @@ class ChatService:
         reply = Reply(say(key, language), {"quick_replies": quick, "retry": True})
         convs.set_mood(conn, conversation.id, state)
         message = store_bot_reply(conn, conversation.id, reply)
-        ev.insert_events(conn, ev.AnswerRetried(
-            conversation_id=conversation.id, actor="bot", message_id=message.id,
-            suggestions=[entry_id for entry_id, _ in suggestions]))
+        ev.insert_events(
+            conn,
+            ev.AnswerRetried(
+                conversation_id=conversation.id,
+                actor="bot",
+                message_id=message.id,
+                suggestions=[entry_id for entry_id, _ in suggestions],
+            ),
+        )
         return message
 
     async def typing(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -351,8 +384,12 @@ class ChatService:
         await self.fanout.to_watchers(
             conversation_id,
             "typing",
-            {"conversation_id": conversation_id, "author": "shopper", "typing": typing,
-             "preview": preview if typing else None},
+            {
+                "conversation_id": conversation_id,
+                "author": "shopper",
+                "typing": typing,
+                "preview": preview if typing else None,
+            },
         )
         return {}
 
@@ -362,7 +399,9 @@ class ChatService:
         kinds = {"opened": ev.WidgetOpened, "closed": ev.WidgetClosed}
         if not isinstance(action, str) or action not in kinds:
             raise ClientError("invalid_payload", "'action' must be 'opened' or 'closed'.")
-        self.db.submit(ev.INSERT_SQL, kinds[action](conversation_id=conversation_id, actor="shopper").row())
+        self.db.submit(
+            ev.INSERT_SQL, kinds[action](conversation_id=conversation_id, actor="shopper").row()
+        )
         return {}
 
     async def leave_message(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -374,10 +413,10 @@ class ChatService:
         client_id = data.get("id")
         if client_id is not None:
             client_id = validate.client_id(data)
-        moved = await self.lifecycle.follow_up(conversation_id, "form", email=email, text=text,
-                                               client_id=client_id)
-        return {"ticket_id": moved.ticket_id,
-                "status": await self.board.status_for(moved.after)}
+        moved = await self.lifecycle.follow_up(
+            conversation_id, "form", email=email, text=text, client_id=client_id
+        )
+        return {"ticket_id": moved.ticket_id, "status": await self.board.status_for(moved.after)}
 
     # -- ending --------------------------------------------------------------
 

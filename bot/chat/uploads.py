@@ -44,20 +44,23 @@ log = logging.getLogger(__name__)
 
 # What the bot says to an image while it has the chat: it cannot look, a person can.
 BOT_SAYS = {
-    "en": "Thanks for the picture. I can't look at images myself, but a person from our "
-          "team can.",
+    "en": "Thanks for the picture. I can't look at images myself, but a person from our team can.",
     "it": "Grazie per la foto. Io non posso guardare le immagini, ma una persona del nostro "
-          "team sì.",
+    "team sì.",
     "pl": "Dziękujemy za zdjęcie. Sam nie mogę oglądać obrazów, ale może to zrobić osoba "
-          "z naszego zespołu.",
+    "z naszego zespołu.",
 }
 
 
 def limits_public(settings: Settings) -> dict[str, Any]:
     """What the widget may send (README: the ``start`` ack's ``limits``)."""
-    return {"text": settings.max_message_length, "comment": COMMENT_MAX,
-            "upload_bytes": settings.upload_max_bytes, "upload_files": settings.upload_max_files,
-            "upload_types": sorted(images.TYPES)}
+    return {
+        "text": settings.max_message_length,
+        "comment": COMMENT_MAX,
+        "upload_bytes": settings.upload_max_bytes,
+        "upload_files": settings.upload_max_files,
+        "upload_types": sorted(images.TYPES),
+    }
 
 
 @dataclass(slots=True)
@@ -69,8 +72,9 @@ class Received:
 
 
 class Uploads:
-    def __init__(self, settings: Settings, db: Database, lifecycle: Lifecycle,
-                 limits: Limits) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, lifecycle: Lifecycle, limits: Limits
+    ) -> None:
         self.settings = settings
         self.db = db
         self.lifecycle = lifecycle
@@ -80,45 +84,67 @@ class Uploads:
     def path(self, attachment_id: str) -> Path:
         return attachment_file(self.folder, attachment_id)
 
-    async def receive(self, *, token: str, client_id: str, name: str, data: bytes,
-                      address: str) -> dict[str, Any]:
+    async def receive(
+        self, *, token: str, client_id: str, name: str, data: bytes, address: str
+    ) -> dict[str, Any]:
         """Store an image the shopper holding ``token`` sent; answer like a message's ack."""
         if not TOKEN.fullmatch(token):
             raise ClientError("invalid_token")
-        conversation = await self.db.read(partial(convs.find_by_token_hash,
-                                                  token_hash=token_hash(token)))
+        conversation = await self.db.read(
+            partial(convs.find_by_token_hash, token_hash=token_hash(token))
+        )
         if conversation is None:
             raise ClientError("invalid_token")
         if conversation.closed:
             raise ClientError("conversation_closed")
         if len(data) > self.settings.upload_max_bytes:
-            raise ClientError("file_too_large", f"The file is larger than "
-                              f"{self.settings.upload_max_bytes} bytes.",
-                              limit=self.settings.upload_max_bytes)
+            raise ClientError(
+                "file_too_large",
+                f"The file is larger than {self.settings.upload_max_bytes} bytes.",
+                limit=self.settings.upload_max_bytes,
+            )
         image = images.sniff(data)
         if image is None:
             raise ClientError("unsupported_type")
-        existing = await self.db.read(partial(convs.find_message_by_client_id,
-                                              conversation_id=conversation.id,
-                                              client_id=client_id, author="shopper"))
+        existing = await self.db.read(
+            partial(
+                convs.find_message_by_client_id,
+                conversation_id=conversation.id,
+                client_id=client_id,
+                author="shopper",
+            )
+        )
         if existing is not None:  # sent again after a lost answer: nothing new
             return {"message": message_public(existing), "duplicate": True}
-        await self.limits.check((self.limits.messages, conversation.id),
-                                (self.limits.address_messages, address))
+        await self.limits.check(
+            (self.limits.messages, conversation.id), (self.limits.address_messages, address)
+        )
         attachment = Attachment(
-            id=secrets.token_urlsafe(16), conversation_id=conversation.id, message_id=None,
-            content_type=image.content_type, size=len(data), width=image.width,
-            height=image.height, sha256=hashlib.sha256(data).hexdigest(),
-            name=clean_name(name, image.extension), shopper_key=secrets.token_urlsafe(16),
-            created_at=now_iso())
+            id=secrets.token_urlsafe(16),
+            conversation_id=conversation.id,
+            message_id=None,
+            content_type=image.content_type,
+            size=len(data),
+            width=image.width,
+            height=image.height,
+            sha256=hashlib.sha256(data).hexdigest(),
+            name=clean_name(name, image.extension),
+            shopper_key=secrets.token_urlsafe(16),
+            created_at=now_iso(),
+        )
         path = self.path(attachment.id)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, _write_file, path, data)
         try:
             async with self.lifecycle.locks(conversation.id):
-                received: Received = await self.db.write(partial(
-                    self._store, attachment=attachment, client_id=client_id,
-                    limit=self.settings.upload_max_files))
+                received: Received = await self.db.write(
+                    partial(
+                        self._store,
+                        attachment=attachment,
+                        client_id=client_id,
+                        limit=self.settings.upload_max_files,
+                    )
+                )
         except BaseException:
             await loop.run_in_executor(None, _remove_file, path)
             raise
@@ -130,11 +156,14 @@ class Uploads:
                 await self.lifecycle.publish(reply)
             await self.lifecycle.card_changed(received.conversation)
         name_of = await self.lifecycle.directory.name(received.message.agent_id)
-        return {"message": message_public(received.message, name_of),
-                "duplicate": received.duplicate}
+        return {
+            "message": message_public(received.message, name_of),
+            "duplicate": received.duplicate,
+        }
 
-    def _store(self, conn: sqlite3.Connection, attachment: Attachment, client_id: str,
-               limit: int) -> Received:
+    def _store(
+        self, conn: sqlite3.Connection, attachment: Attachment, client_id: str, limit: int
+    ) -> Received:
         """Writer thread: the message, its attachment, the bot's word, the event."""
         conversation = convs.get_conversation(conn, attachment.conversation_id)
         if conversation is None or conversation.closed:
@@ -143,40 +172,62 @@ class Uploads:
         if existing is not None:
             return Received(existing, True, [], conversation)
         if attachments.count_attachments(conn, conversation.id) >= limit:
-            raise ClientError("too_many_files", f"A chat takes at most {limit} images.",
-                              limit=limit)
+            raise ClientError(
+                "too_many_files", f"A chat takes at most {limit} images.", limit=limit
+            )
         at = attachment.created_at
         meta: dict[str, Any] = {"attachment": attachment.meta()}
         if conversation.status in (Status.QUEUED, Status.TICKET):
             meta["receipt"] = PERSON_WILL_READ
-        message = convs.insert_message(conn, conversation.id, "shopper", attachment.name,
-                                       client_id=client_id, created_at=at, meta=meta)
+        message = convs.insert_message(
+            conn,
+            conversation.id,
+            "shopper",
+            attachment.name,
+            client_id=client_id,
+            created_at=at,
+            meta=meta,
+        )
         stored = dataclasses.replace(attachment, message_id=message.id)
         attachments.insert_attachment(conn, stored)
         attachments.touch(conn, conversation.id, at)
         replies = []
         if conversation.status == Status.BOT:
-            language = conversation.language if conversation.language in BOT_SAYS \
-                else DEFAULT_LANGUAGE
+            language = (
+                conversation.language if conversation.language in BOT_SAYS else DEFAULT_LANGUAGE
+            )
             reply = Reply(BOT_SAYS[language], {"quick_replies": [handoff_reply(language)]})
-            replies.append(convs.insert_message(conn, conversation.id, "bot", reply.text,
-                                                created_at=at, meta=reply.meta))
-        ev.insert_events(conn, ev.AttachmentReceived(
-            conversation_id=conversation.id, actor="shopper", created_at=at,
-            message_id=message.id, attachment_id=stored.id, content_type=stored.content_type,
-            size=stored.size))
+            replies.append(
+                convs.insert_message(
+                    conn, conversation.id, "bot", reply.text, created_at=at, meta=reply.meta
+                )
+            )
+        ev.insert_events(
+            conn,
+            ev.AttachmentReceived(
+                conversation_id=conversation.id,
+                actor="shopper",
+                created_at=at,
+                message_id=message.id,
+                attachment_id=stored.id,
+                content_type=stored.content_type,
+                size=stored.size,
+            ),
+        )
         after = convs.get_conversation(conn, conversation.id)
         assert after is not None
         return Received(message, False, replies, after)
 
-    async def open(self, attachment_id: str, *, key: str | None,
-                   agent: tuple[int, bool] | None) -> tuple[Attachment, bytes]:
+    async def open(
+        self, attachment_id: str, *, key: str | None, agent: tuple[int, bool] | None
+    ) -> tuple[Attachment, bytes]:
         """The image and its bytes, for the shopper's ``key`` or an agent (id, manager)
         who may read the chat. ``not_found`` for a wrong key: nothing is revealed."""
         if not (0 < len(attachment_id) <= 64):
             raise ClientError("not_found")
-        attachment = await self.db.read(partial(attachments.get_attachment,
-                                                attachment_id=attachment_id))
+        attachment = await self.db.read(
+            partial(attachments.get_attachment, attachment_id=attachment_id)
+        )
         if attachment is None:
             raise ClientError("not_found")
         if key is not None:
@@ -190,20 +241,20 @@ class Uploads:
                 raise ClientError("forbidden", "You cannot read this chat.")
         try:
             data = await asyncio.get_running_loop().run_in_executor(
-                None, self.path(attachment.id).read_bytes)
+                None, self.path(attachment.id).read_bytes
+            )
         except OSError:
-            log.warning("the file of attachment %s is missing from %s", attachment.id,
-                        self.folder)
+            log.warning("the file of attachment %s is missing from %s", attachment.id, self.folder)
             raise ClientError("not_found") from None
         return attachment, data
-
 
     async def forget(self, conversation_id: str) -> int:
         """Delete a conversation's pictures, rows and files (for erasing a shopper's
         data); returns how many there were. The messages that showed them stay with
         the conversation, whose own fate is the caller's."""
-        ids = await self.db.write(partial(attachments.delete_attachments,
-                                          conversation_id=conversation_id))
+        ids = await self.db.write(
+            partial(attachments.delete_attachments, conversation_id=conversation_id)
+        )
         loop = asyncio.get_running_loop()
         for attachment_id in ids:
             await loop.run_in_executor(None, _remove_file, self.path(attachment_id))

@@ -11,21 +11,32 @@ from bot.cli.common import add_db_argument, check_db_path, db_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("agent", help="manage agent and manager accounts",
-                       description="Create, list and disable the accounts that sign in to the "
-                       "agent console and the dashboard.")
+    p = sub.add_parser(
+        "agent",
+        help="manage agent and manager accounts",
+        description="Create, list and disable the accounts that sign in to the "
+        "agent console and the dashboard.",
+    )
     commands = p.add_subparsers(dest="agent_command", metavar="ACTION")
     commands.required = True
 
     add = commands.add_parser("add", help="create an account (asks for the password)")
     add.add_argument("email")
     add.add_argument("--name", required=True, help="shown to shoppers, e.g. 'Ada'")
-    add.add_argument("--role", choices=("agent", "manager"), default="agent",
-                     help="managers also see every chat and the dashboard (default agent)")
-    add.add_argument("--capacity", type=int, default=3,
-                     help="most chats at once for auto-assignment (default 3)")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from standard input instead of asking")
+    add.add_argument(
+        "--role",
+        choices=("agent", "manager"),
+        default="agent",
+        help="managers also see every chat and the dashboard (default agent)",
+    )
+    add.add_argument(
+        "--capacity", type=int, default=3, help="most chats at once for auto-assignment (default 3)"
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of asking",
+    )
     add_db_argument(add)
     add.set_defaults(func=run_add)
 
@@ -34,8 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_db_argument(listing)
     listing.set_defaults(func=run_list)
 
-    for name, helptext, flag in (("disable", "stop an account from signing in (ends its sessions)", True),
-                                 ("enable", "allow a disabled account to sign in again", False)):
+    for name, helptext, flag in (
+        ("disable", "stop an account from signing in (ends its sessions)", True),
+        ("enable", "allow a disabled account to sign in again", False),
+    ):
         cmd = commands.add_parser(name, help=helptext)
         cmd.add_argument("email")
         add_db_argument(cmd)
@@ -80,8 +93,9 @@ def run_add(args: argparse.Namespace) -> int:
     try:
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            agent = accounts.add_agent(conn, args.email, args.name, args.role, password,
-                                       args.capacity)
+            agent = accounts.add_agent(
+                conn, args.email, args.name, args.role, password, args.capacity
+            )
     except accounts.AccountError as exc:
         raise CommandError(str(exc)) from None
     finally:
@@ -100,12 +114,17 @@ def run_list(args: argparse.Namespace) -> int:
         conn.close()
     for agent in agents:
         if args.json:
-            print(json.dumps({**agent.public(), "disabled": agent.disabled,
-                              "created_at": agent.created_at}))
+            print(
+                json.dumps(
+                    {**agent.public(), "disabled": agent.disabled, "created_at": agent.created_at}
+                )
+            )
         else:
             state = "disabled" if agent.disabled else "active"
-            print(f"{agent.id:>4}  {agent.email:<32} {agent.name:<20} {agent.role:<8} "
-                  f"capacity {agent.capacity}  {state}")
+            print(
+                f"{agent.id:>4}  {agent.email:<32} {agent.name:<20} {agent.role:<8} "
+                f"capacity {agent.capacity}  {state}"
+            )
     if not agents and not args.json:
         print("no accounts yet: supportbot agent add EMAIL --name NAME --role manager")
     return 0

@@ -11,9 +11,9 @@ DEFAULT_DB = Path("supportbot.db")
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path,
-                        help=f"SQLite database file (default ./{DEFAULT_DB}, "
-                        "or SUPPORTBOT_DB)")
+    parser.add_argument(
+        "--db", type=Path, help=f"SQLite database file (default ./{DEFAULT_DB}, or SUPPORTBOT_DB)"
+    )
 
 
 def db_path(args: argparse.Namespace) -> Path:
@@ -39,8 +39,11 @@ def check_db_path(path: Path, *, must_exist: bool = False, readonly_ok: bool = F
         if not os.access(path, os.W_OK) and not must_exist:  # readers need no write access
             if not readonly_ok:
                 raise CommandError(f"--db {path}: the file is not writable by this user")
-            print(f"supportbot: warning: --db {path} is read-only: chats are refused until "
-                  "it is writable", file=sys.stderr)
+            print(
+                f"supportbot: warning: --db {path} is read-only: chats are refused until "
+                "it is writable",
+                file=sys.stderr,
+            )
         return
     if must_exist:
         raise CommandError(f"--db {path}: no such database (run `supportbot serve` first)")

@@ -25,13 +25,19 @@ from bot.store.export import SOURCES, rows
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "export", help="stream raw events or CSAT rows as CSV or JSON Lines",
+        "export",
+        help="stream raw events or CSAT rows as CSV or JSON Lines",
         description="Write every engagement event (by created_at) or every CSAT survey "
         "(by asked_at) to standard output, oldest first, for other analytics tools. "
-        "A progress bar goes to standard error when it is a terminal.")
+        "A progress bar goes to standard error when it is a terminal.",
+    )
     p.add_argument("what", choices=tuple(SOURCES), help="events or csat")
-    p.add_argument("--format", choices=("csv", "jsonl"), default="csv",
-                   help="csv (default; JSON columns as JSON text) or jsonl (one object a line)")
+    p.add_argument(
+        "--format",
+        choices=("csv", "jsonl"),
+        default="csv",
+        help="csv (default; JSON columns as JSON text) or jsonl (one object a line)",
+    )
     add_range_arguments(p, "the export")
     add_db_argument(p)
     p.set_defaults(func=run)
@@ -55,8 +61,9 @@ class Progress:
     def draw(self) -> None:
         share = self.done / self.total if self.total else 1.0
         bar = "#" * int(share * 30)
-        self.stream.write(f"\rexporting {self.label} [{bar:<30}] {self.done:,} / {self.total:,} "
-                          f"{share:4.0%}")
+        self.stream.write(
+            f"\rexporting {self.label} [{bar:<30}] {self.done:,} / {self.total:,} {share:4.0%}"
+        )
         self.stream.flush()
 
     def close(self) -> None:
@@ -65,8 +72,13 @@ class Progress:
         self.stream.flush()
 
 
-def write(what: str, fmt: str, chunks: Iterator[list[tuple[Any, ...]]], out: TextIO,
-          progress: Progress | None = None) -> int:
+def write(
+    what: str,
+    fmt: str,
+    chunks: Iterator[list[tuple[Any, ...]]],
+    out: TextIO,
+    progress: Progress | None = None,
+) -> int:
     columns, _, _, json_columns = SOURCES[what]
     decode = [i for i, name in enumerate(columns) if name in json_columns]
     written = 0
@@ -76,8 +88,9 @@ def write(what: str, fmt: str, chunks: Iterator[list[tuple[Any, ...]]], out: Tex
     for chunk in chunks:
         if writer is not None:
             # Text a spreadsheet would run as a formula gets the reports' guard.
-            writer.writerows([csvout.text(v) if isinstance(v, str) else v for v in row]
-                             for row in chunk)
+            writer.writerows(
+                [csvout.text(v) if isinstance(v, str) else v for v in row] for row in chunk
+            )
         else:
             lines = []
             for row in chunk:

@@ -27,45 +27,69 @@ FALLBACK_TEXT = "Sorry, I don't know the answer to that. Would you like to talk 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask = sub.add_parser(
-        "ask", help="ask the FAQ bot a question (test a knowledge base)",
+        "ask",
+        help="ask the FAQ bot a question (test a knowledge base)",
         description="Match questions against a knowledge base, exactly as the chat bot "
-        "does, and show the outcome: answer, suggest (did you mean) or fallback.")
+        "does, and show the outcome: answer, suggest (did you mean) or fallback.",
+    )
     ask.add_argument("question", nargs="*", help="the question (words are joined)")
     _add_kb_argument(ask)
-    ask.add_argument("--batch", metavar="FILE",
-                     help="read questions from FILE, one per line ('-' for standard input)")
-    ask.add_argument("--json", action="store_true",
-                     help="one JSON object per question: query, action, entry_id, score, "
-                     "suggestions, language, path (fast or slow)")
-    ask.add_argument("--lang", choices=("en", "it", "pl"),
-                     help="the shopper's language (default: detect per question)")
+    ask.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="read questions from FILE, one per line ('-' for standard input)",
+    )
+    ask.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per question: query, action, entry_id, score, "
+        "suggestions, language, path (fast or slow)",
+    )
+    ask.add_argument(
+        "--lang",
+        choices=("en", "it", "pl"),
+        help="the shopper's language (default: detect per question)",
+    )
     ask.set_defaults(func=run_ask)
 
-    kb = sub.add_parser("kb", help="check or export a knowledge base",
-                        description="Validate a knowledge base or export it as CSV.")
+    kb = sub.add_parser(
+        "kb",
+        help="check or export a knowledge base",
+        description="Validate a knowledge base or export it as CSV.",
+    )
     commands = kb.add_subparsers(dest="kb_command", metavar="ACTION")
     commands.required = True
     check = commands.add_parser(
-        "check", help="list every problem with file and line (exit status 1 if any)",
+        "check",
+        help="list every problem with file and line (exit status 1 if any)",
         description="Validate a knowledge base (a folder of .toml files, one .toml file "
-        "or a .csv file) and report every problem with its file and line.")
+        "or a .csv file) and report every problem with its file and line.",
+    )
     check.add_argument("path", type=Path, help="the knowledge base to check")
-    check.add_argument("--lexical", action="store_true",
-                       help="report the lexical matcher alone (no sentence encoder)")
+    check.add_argument(
+        "--lexical",
+        action="store_true",
+        help="report the lexical matcher alone (no sentence encoder)",
+    )
     check.set_defaults(func=run_check)
     export = commands.add_parser(
-        "export", help="write the knowledge base as CSV",
+        "export",
+        help="write the knowledge base as CSV",
         description="Write id,question,answer,alternates,tags,lang,keywords,topic rows, "
-        "one per entry and language (alternates, tags and keywords joined by '|').")
+        "one per entry and language (alternates, tags and keywords joined by '|').",
+    )
     _add_kb_argument(export)
     export.add_argument("-o", "--output", type=Path, help="CSV file to write (default stdout)")
     export.set_defaults(func=run_export)
 
 
 def _add_kb_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kb", type=Path,
-                        help="knowledge base: a folder of .toml files, a .toml or a .csv file "
-                        "(default: the bundled demo shop FAQ, or SUPPORTBOT_KB)")
+    parser.add_argument(
+        "--kb",
+        type=Path,
+        help="knowledge base: a folder of .toml files, a .toml or a .csv file "
+        "(default: the bundled demo shop FAQ, or SUPPORTBOT_KB)",
+    )
 
 
 def _kb_path(args: argparse.Namespace) -> Path:
@@ -83,8 +107,11 @@ def _load(path: Path, *, quiet: bool = False) -> LoadResult:
         details = "".join(f"\n  {p}" for p in result.problems[:20])
         raise CommandError(f"no valid knowledge base at {path}{details}")
     if result.problems and not quiet:
-        print(f"supportbot: warning: {len(result.problems)} problem(s) in {path}; "
-              "run `supportbot kb check` for the list", file=sys.stderr)
+        print(
+            f"supportbot: warning: {len(result.problems)} problem(s) in {path}; "
+            "run `supportbot kb check` for the list",
+            file=sys.stderr,
+        )
     return result
 
 
@@ -217,8 +244,10 @@ def _report_calibration(state: KnowledgeState) -> None:
     cut = f"fast path from confidence {lexical.threshold:.2f}"
     if slow and fused is not None:
         cut += f", slow path from {fused.threshold:.2f}"
-    print(f"calibration ({how}): {calibration.held_out} held-out phrasings, "
-          f"{calibration.out_of_scope} as out-of-scope questions; answers outright: {cut}")
+    print(
+        f"calibration ({how}): {calibration.held_out} held-out phrasings, "
+        f"{calibration.out_of_scope} as out-of-scope questions; answers outright: {cut}"
+    )
     print("language  held-out  answered  precision  (fast path alone: answered, precision)")
     for lang, fig in figures.items():
         alone = fast.get(lang)

@@ -30,53 +30,71 @@ PURGE_BATCH = 500
 
 def _add_selector(parser: argparse.ArgumentParser) -> None:
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument("--email", metavar="EMAIL",
-                     help="the person's e-mail (given to the widget or the offline form, or "
-                     "written in a message); their chats with the same customer id too")
+    who.add_argument(
+        "--email",
+        metavar="EMAIL",
+        help="the person's e-mail (given to the widget or the offline form, or "
+        "written in a message); their chats with the same customer id too",
+    )
     who.add_argument("--conversation", metavar="ID", help="one conversation, by its id")
-    who.add_argument("--visitor", metavar="ID",
-                     help="the shop's customer id (the widget's setUser id); their chats "
-                     "with the same e-mail too")
+    who.add_argument(
+        "--visitor",
+        metavar="ID",
+        help="the shop's customer id (the widget's setUser id); their chats "
+        "with the same e-mail too",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "privacy", help="erase or export one person's data; purge old chats (GDPR)",
+        "privacy",
+        help="erase or export one person's data; purge old chats (GDPR)",
         description="Serve a person's rights of erasure and access, and apply the retention "
-        "period by hand. The README (\"Privacy\") says what is stored and what each command "
-        "removes.")
+        'period by hand. The README ("Privacy") says what is stored and what each command '
+        "removes.",
+    )
     commands = p.add_subparsers(dest="privacy_command", metavar="COMMAND")
     commands.required = True
 
     forget = commands.add_parser(
-        "forget", help="erase one person's personal data everywhere",
+        "forget",
+        help="erase one person's personal data everywhere",
         description="Erase one person's personal data: messages, offline tickets, names, "
         "e-mails, customer ids, pages, rating comments and the questions they asked. "
         "Their open chats are ended first. The figures of the reports stay. Prints what "
-        "was removed; running it again removes nothing more.")
+        "was removed; running it again removes nothing more.",
+    )
     _add_selector(forget)
-    forget.add_argument("--dry-run", action="store_true",
-                        help="only show what would be removed")
+    forget.add_argument("--dry-run", action="store_true", help="only show what would be removed")
     add_db_argument(forget)
     forget.set_defaults(func=run_forget)
 
     export = commands.add_parser(
-        "export", help="write one person's data as JSON (right of access)",
+        "export",
+        help="write one person's data as JSON (right of access)",
         description="Write everything stored about one person as JSON: their conversations "
-        "with every message, ratings, offline tickets and engagement events.")
+        "with every message, ratings, offline tickets and engagement events.",
+    )
     _add_selector(export)
-    export.add_argument("-o", "--output", type=Path, metavar="FILE",
-                        help="write to FILE instead of standard output")
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
+    )
     add_db_argument(export)
     export.set_defaults(func=run_export)
 
     purge = commands.add_parser(
-        "purge", help="remove the personal data of chats that ended more than N days ago",
+        "purge",
+        help="remove the personal data of chats that ended more than N days ago",
         description="Apply the retention period once: chats that ended more than DAYS days "
         "ago lose their personal data, as `serve` does in the background when "
-        "SUPPORTBOT_RETENTION_DAYS is set. The report's figures stay.")
-    purge.add_argument("--days", type=int, metavar="DAYS",
-                       help="the retention period (default SUPPORTBOT_RETENTION_DAYS)")
+        "SUPPORTBOT_RETENTION_DAYS is set. The report's figures stay.",
+    )
+    purge.add_argument(
+        "--days",
+        type=int,
+        metavar="DAYS",
+        help="the retention period (default SUPPORTBOT_RETENTION_DAYS)",
+    )
     add_db_argument(purge)
     purge.set_defaults(func=run_purge)
 
@@ -96,8 +114,9 @@ def selector_of(args: argparse.Namespace) -> Selector:
 
 
 def describe(selector: Selector) -> str:
-    return {"email": "e-mail", "conversation": "conversation",
-            "visitor": "customer id"}[selector.kind] + f" {selector.value}"
+    return {"email": "e-mail", "conversation": "conversation", "visitor": "customer id"}[
+        selector.kind
+    ] + f" {selector.value}"
 
 
 def open_database(args: argparse.Namespace) -> sqlite3.Connection:
@@ -165,29 +184,35 @@ def write_found(selector: Selector, found: Found, out: TextIO) -> None:
     if found.nothing:
         out.write(f"nothing found for {describe(selector)}\n")
         return
-    out.write(f"would erase for {describe(selector)} (dry run, nothing changed):\n"
-              f"  conversations  {found.conversations}  ({found.open_chats} open, "
-              f"{found.anonymised} already without personal data)\n"
-              f"  messages       {found.messages}\n"
-              f"  tickets        {found.tickets}\n"
-              f"  ratings        {found.ratings}  (they stay; comments to clear: "
-              f"{found.comments})\n")
+    out.write(
+        f"would erase for {describe(selector)} (dry run, nothing changed):\n"
+        f"  conversations  {found.conversations}  ({found.open_chats} open, "
+        f"{found.anonymised} already without personal data)\n"
+        f"  messages       {found.messages}\n"
+        f"  tickets        {found.tickets}\n"
+        f"  ratings        {found.ratings}  (they stay; comments to clear: "
+        f"{found.comments})\n"
+    )
 
 
 def write_removed(selector: Selector, removed: Removed, out: TextIO) -> None:
     if removed.nothing:
         out.write(f"nothing found for {describe(selector)}: no personal data of it is stored\n")
         return
-    out.write(f"erased the personal data of {describe(selector)}:\n"
-              f"  conversations  {removed.conversations}\n"
-              f"  messages       {removed.messages} deleted\n"
-              f"  tickets        {removed.tickets} deleted\n"
-              f"  comments       {removed.comments} cleared (the ratings stay)\n"
-              f"  events         {removed.events} cleared of questions and page addresses\n"
-              f"  pictures       {len(removed.attachment_ids)} deleted (rows and files)\n")
+    out.write(
+        f"erased the personal data of {describe(selector)}:\n"
+        f"  conversations  {removed.conversations}\n"
+        f"  messages       {removed.messages} deleted\n"
+        f"  tickets        {removed.tickets} deleted\n"
+        f"  comments       {removed.comments} cleared (the ratings stay)\n"
+        f"  events         {removed.events} cleared of questions and page addresses\n"
+        f"  pictures       {len(removed.attachment_ids)} deleted (rows and files)\n"
+    )
     if removed.closed_chats:
-        out.write(f"  ended first    {', '.join(removed.closed_chats)} (a running server tells "
-                  "the shopper and the agents within seconds)\n")
+        out.write(
+            f"  ended first    {', '.join(removed.closed_chats)} (a running server tells "
+            "the shopper and the agents within seconds)\n"
+        )
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -203,9 +228,18 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"supportbot: nothing found for {describe(selector)}", file=sys.stderr)
             return 0
         conversations = document["conversations"]
-        _transaction(conn, lambda c: ev.insert_events(c, ev.PrivacyExported(
-            selector=selector.kind, via="cli", conversations=len(conversations),
-            messages=sum(len(x["messages"]) for x in conversations))))
+        _transaction(
+            conn,
+            lambda c: ev.insert_events(
+                c,
+                ev.PrivacyExported(
+                    selector=selector.kind,
+                    via="cli",
+                    conversations=len(conversations),
+                    messages=sum(len(x["messages"]) for x in conversations),
+                ),
+            ),
+        )
     finally:
         conn.close()
     text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
@@ -218,8 +252,10 @@ def run_export(args: argparse.Namespace) -> int:
             args.output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"--output {args.output}: {exc.strerror}") from None
-        print(f"wrote {len(conversations)} conversations of {describe(selector)} to "
-              f"{args.output}", file=sys.stderr)
+        print(
+            f"wrote {len(conversations)} conversations of {describe(selector)} to {args.output}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -232,16 +268,17 @@ def run_purge(args: argparse.Namespace) -> int:
 
     days = args.days if args.days is not None else settings_from_env().retention_days
     if days is None or days < 1:
-        raise CommandError("--days: give the retention period in days, 1 or more "
-                           "(or set SUPPORTBOT_RETENTION_DAYS)")
+        raise CommandError(
+            "--days: give the retention period in days, 1 or more "
+            "(or set SUPPORTBOT_RETENTION_DAYS)"
+        )
     conn = open_database(args)
     started = time.perf_counter()
     before = cutoff(days)
     total = Removed()
     try:
         while True:
-            removed, taken = _transaction(conn, jobs.purge_batch, before=before,
-                                          limit=PURGE_BATCH)
+            removed, taken = _transaction(conn, jobs.purge_batch, before=before, limit=PURGE_BATCH)
             _remove_pictures(args, removed)
             total.add(removed)
             if taken < PURGE_BATCH:
@@ -249,17 +286,20 @@ def run_purge(args: argparse.Namespace) -> int:
             time.sleep(PURGE_PAUSE)
         elapsed = time.perf_counter() - started
         if not total.nothing:
-            _transaction(conn, jobs.record_purge, days=days, before=before, removed=total,
-                         seconds=elapsed)
+            _transaction(
+                conn, jobs.record_purge, days=days, before=before, removed=total, seconds=elapsed
+            )
     finally:
         conn.close()
     if total.nothing:
         print(f"nothing found: no chat that ended before {before} holds personal data")
         return 0
-    print(f"removed the personal data of {total.conversations} chats that ended before {before} "
-          f"in {elapsed:.1f} s:\n"
-          f"  messages  {total.messages} deleted\n"
-          f"  tickets   {total.tickets} deleted\n"
-          f"  comments  {total.comments} cleared (the ratings stay)\n"
-          f"  events    {total.events} cleared of questions and page addresses")
+    print(
+        f"removed the personal data of {total.conversations} chats that ended before {before} "
+        f"in {elapsed:.1f} s:\n"
+        f"  messages  {total.messages} deleted\n"
+        f"  tickets   {total.tickets} deleted\n"
+        f"  comments  {total.comments} cleared (the ratings stay)\n"
+        f"  events    {total.events} cleared of questions and page addresses"
+    )
     return 0

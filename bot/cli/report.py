@@ -17,34 +17,58 @@ FORMATS = ("table", "csv", "wide", "json")
 
 
 def add_range_arguments(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--since", metavar="DATE",
-                        help=f"first UTC day (YYYY-MM-DD) of {what}; default: the beginning")
-    parser.add_argument("--until", metavar="DATE",
-                        help="last UTC day (YYYY-MM-DD), included; default: the end")
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        help=f"first UTC day (YYYY-MM-DD) of {what}; default: the beginning",
+    )
+    parser.add_argument(
+        "--until", metavar="DATE", help="last UTC day (YYYY-MM-DD), included; default: the end"
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "report", help="print the CSAT and chat report (the dashboard's figures)",
+        "report",
+        help="print the CSAT and chat report (the dashboard's figures)",
         description="Print the report the dashboard shows: CSAT score, response rate, "
         "ratings, containment, escalation rate, first response and resolution times, "
         "chats per agent, unanswered questions and NPS, with their splits. The README "
-        "(\"Reports\") defines every figure.")
+        '("Reports") defines every figure.',
+    )
     add_range_arguments(p, "the report")
-    p.add_argument("--agent", metavar="ID_OR_EMAIL",
-                   help="only chats last handled by this agent")
-    p.add_argument("--rating", type=int, choices=range(1, 6), metavar="1-5",
-                   help="only chats with this CSAT rating")
-    p.add_argument("--handled", choices=("bot", "escalated"),
-                   help="only bot-only or only escalated chats")
+    p.add_argument("--agent", metavar="ID_OR_EMAIL", help="only chats last handled by this agent")
+    p.add_argument(
+        "--rating",
+        type=int,
+        choices=range(1, 6),
+        metavar="1-5",
+        help="only chats with this CSAT rating",
+    )
+    p.add_argument(
+        "--handled", choices=("bot", "escalated"), help="only bot-only or only escalated chats"
+    )
     p.add_argument("--language", metavar="CODE", help="only chats in this language, e.g. en")
-    p.add_argument("--by", choices=("day", "week"), default="week",
-                   help="split the period figures by day or by week (default week)")
-    p.add_argument("--top", type=int, default=20, metavar="N",
-                   help="how many unanswered questions to list (default 20)")
-    p.add_argument("--format", choices=FORMATS, default="table",
-                   help="table (default), csv (one row per figure), wide (CSV with one row "
-                   "per period, agent ... and one column per figure) or json")
+    p.add_argument(
+        "--by",
+        choices=("day", "week"),
+        default="week",
+        help="split the period figures by day or by week (default week)",
+    )
+    p.add_argument(
+        "--top",
+        type=int,
+        default=20,
+        metavar="N",
+        help="how many unanswered questions to list (default 20)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default), csv (one row per figure), wide (CSV with one row "
+        "per period, agent ... and one column per figure) or json",
+    )
     add_db_argument(p)
     p.set_defaults(func=run)
 
@@ -64,8 +88,10 @@ def open_readonly(args: argparse.Namespace) -> sqlite3.Connection:
         raise CommandError(f"--db {path}: not a supportbot database ({exc})") from None
     if needed:
         conn.close()
-        raise CommandError(f"--db {path}: the database is from an older version; start "
-                           "`supportbot serve` on it once to bring it up to date")
+        raise CommandError(
+            f"--db {path}: the database is from an older version; start "
+            "`supportbot serve` on it once to bring it up to date"
+        )
     return conn
 
 
@@ -81,9 +107,14 @@ def report_filter(args: argparse.Namespace, conn: sqlite3.Connection) -> ReportF
         if found is None:
             raise CommandError(f"--agent: no agent with e-mail {agent}")
         agent = str(found[0].id)
-    params = {"since": args.since, "until": args.until, "agent": agent,
-              "rating": getattr(args, "rating", None), "handled": getattr(args, "handled", None),
-              "language": getattr(args, "language", None)}
+    params = {
+        "since": args.since,
+        "until": args.until,
+        "agent": agent,
+        "rating": getattr(args, "rating", None),
+        "handled": getattr(args, "handled", None),
+        "language": getattr(args, "language", None),
+    }
     try:
         return ReportFilter.from_params({k: v for k, v in params.items() if v is not None})
     except FilterError as exc:
@@ -141,12 +172,17 @@ def _avg(value: float | None) -> str:
 
 
 def _scope(f: ReportFilter) -> str:
-    span = (f"{f.since or 'the beginning'} to {f.until or 'the end'} (UTC days)"
-            if f.since or f.until else "all time")
-    narrowed = [f"agent {f.agent_id}" if f.agent_id else "",
-                f"rating {f.rating}" if f.rating else "",
-                {"bot": "bot only", "escalated": "escalated"}.get(f.handled or "", ""),
-                f"language {f.language}" if f.language else ""]
+    span = (
+        f"{f.since or 'the beginning'} to {f.until or 'the end'} (UTC days)"
+        if f.since or f.until
+        else "all time"
+    )
+    narrowed = [
+        f"agent {f.agent_id}" if f.agent_id else "",
+        f"rating {f.rating}" if f.rating else "",
+        {"bot": "bot only", "escalated": "escalated"}.get(f.handled or "", ""),
+        f"language {f.language}" if f.language else "",
+    ]
     return ", ".join([span, *[n for n in narrowed if n]])
 
 
@@ -158,18 +194,24 @@ def _headline(report: Report) -> list[tuple[str, str]]:
         ("CSAT score", f"{_pct(t.csat_score)}  ({ratings_4_5} of {t.ratings} ratings were 4 or 5)"),
         ("Average rating", _avg(t.average_rating)),
         ("Ratings 1 to 5", " / ".join(str(n) for n in t.distribution)),
-        ("Response rate",
-         f"{_pct(t.response_rate)}  ({t.surveys_answered} of {t.surveys_asked} surveys answered)"),
+        (
+            "Response rate",
+            f"{_pct(t.response_rate)}  ({t.surveys_answered} of {t.surveys_asked} surveys answered)",
+        ),
         ("Chats", f"{t.chats}  ({report.empty_chats} empty, not counted)"),
         ("Bot containment", f"{_pct(t.containment_rate)}  ({t.bot_only} ended without a person)"),
-        ("Escalation rate",
-         f"{_pct(t.escalation_rate)}  ({t.escalated} escalated, {t.missed} never answered)"),
+        (
+            "Escalation rate",
+            f"{_pct(t.escalation_rate)}  ({t.escalated} escalated, {t.missed} never answered)",
+        ),
         ("First response", _durations(first)),
         ("Resolution time", _durations(resolution)),
     ]
     if nps.answers:
-        counts = (f"{nps.answers} answers: {nps.promoters} promoters, {nps.passives} passives, "
-                  f"{nps.detractors} detractors")
+        counts = (
+            f"{nps.answers} answers: {nps.promoters} promoters, {nps.passives} passives, "
+            f"{nps.detractors} detractors"
+        )
         lines.append(("NPS", f"{nps.score:.1f}  ({counts})"))
     return lines
 
@@ -204,9 +246,13 @@ def write_table(report: Report, out: TextIO) -> None:
     out.write(f"supportbot report: {_scope(report.filter)}\n\n")
     width = max(len(name) for name, _ in _headline(report))
     out.writelines(f"{name:<{width}}  {value}\n" for name, value in _headline(report))
-    splits = [("agent", report.by_agent), ("handled", report.by_handled),
-              ("language", report.by_language), ("escalation reason", report.by_reason),
-              (report.period, report.by_period)]
+    splits = [
+        ("agent", report.by_agent),
+        ("handled", report.by_handled),
+        ("language", report.by_language),
+        ("escalation reason", report.by_reason),
+        (report.period, report.by_period),
+    ]
     for title, segments in splits:
         out.write("\n")
         if segments:

@@ -26,32 +26,62 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default 8080)")
     add_db_argument(p)
-    p.add_argument("--kb", type=Path,
-                   help=f"knowledge base: a folder of .toml files, one .toml or a .csv "
-                   f"(default: the bundled {default_kb_path().name}/)")
-    p.add_argument("--allowed-origin", dest="allowed_origins", action="append", metavar="ORIGIN",
-                   help="a shop origin whose pages may embed the widget, e.g. "
-                   "https://shop.example (repeatable; the server's own origin is always allowed)")
+    p.add_argument(
+        "--kb",
+        type=Path,
+        help=f"knowledge base: a folder of .toml files, one .toml or a .csv "
+        f"(default: the bundled {default_kb_path().name}/)",
+    )
+    p.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        metavar="ORIGIN",
+        help="a shop origin whose pages may embed the widget, e.g. "
+        "https://shop.example (repeatable; the server's own origin is always allowed)",
+    )
     p.add_argument("--public-url", help="the URL shoppers' browsers use to reach this server")
-    p.add_argument("--trusted-proxy", dest="trusted_proxies", action="append", metavar="ADDRESS",
-                   help="a reverse proxy (address or network, e.g. 127.0.0.1 or 10.0.0.0/8) "
-                   "whose X-Forwarded-For/Forwarded and X-Forwarded-Proto headers give the "
-                   "client's address and scheme (repeatable; from anyone else they are ignored)")
-    p.add_argument("--inactivity-timeout", type=float, metavar="SECONDS",
-                   help="end a chat after this long without messages (default 600)")
-    p.add_argument("--insecure-cookies", action="store_true",
-                   help="send the console's session cookie without the Secure flag "
-                   "(only for plain-http set-ups other than localhost)")
+    p.add_argument(
+        "--trusted-proxy",
+        dest="trusted_proxies",
+        action="append",
+        metavar="ADDRESS",
+        help="a reverse proxy (address or network, e.g. 127.0.0.1 or 10.0.0.0/8) "
+        "whose X-Forwarded-For/Forwarded and X-Forwarded-Proto headers give the "
+        "client's address and scheme (repeatable; from anyone else they are ignored)",
+    )
+    p.add_argument(
+        "--inactivity-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="end a chat after this long without messages (default 600)",
+    )
+    p.add_argument(
+        "--insecure-cookies",
+        action="store_true",
+        help="send the console's session cookie without the Secure flag "
+        "(only for plain-http set-ups other than localhost)",
+    )
     p.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
-    p.add_argument("--smtp-url", metavar="URL",
-                   help="mail server for answers to offline tickets: "
-                   "smtp://[user[:password]@]host[:port][?starttls=true] or smtps://... "
-                   "(default: none, answers show in the chat only)")
-    p.add_argument("--smtp-from", metavar="ADDRESS",
-                   help="the From address of those e-mails (default noreply@ the mail host)")
-    p.add_argument("--retention-days", type=int, metavar="DAYS",
-                   help="remove the personal data of chats that ended more than DAYS days "
-                   "ago, in the background (default 0: keep everything)")
+    p.add_argument(
+        "--smtp-url",
+        metavar="URL",
+        help="mail server for answers to offline tickets: "
+        "smtp://[user[:password]@]host[:port][?starttls=true] or smtps://... "
+        "(default: none, answers show in the chat only)",
+    )
+    p.add_argument(
+        "--smtp-from",
+        metavar="ADDRESS",
+        help="the From address of those e-mails (default noreply@ the mail host)",
+    )
+    p.add_argument(
+        "--retention-days",
+        type=int,
+        metavar="DAYS",
+        help="remove the personal data of chats that ended more than DAYS days "
+        "ago, in the background (default 0: keep everything)",
+    )
     p.set_defaults(func=run)
 
 
@@ -107,8 +137,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"SUPPORTBOT_TRUSTED_PROXIES: {exc}") from None
     if settings.retention_days < 0:
-        raise CommandError("--retention-days (SUPPORTBOT_RETENTION_DAYS) must be 0 "
-                           "(keep everything) or more")
+        raise CommandError(
+            "--retention-days (SUPPORTBOT_RETENTION_DAYS) must be 0 (keep everything) or more"
+        )
     if settings.retention_interval <= 0:
         raise CommandError("SUPPORTBOT_RETENTION_INTERVAL must be positive")
     try:
@@ -127,13 +158,25 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     app = create_app(settings)
     _tune_collector()
-    print(f"supportbot on {settings.base_url}  (database {settings.db}, knowledge base "
-          f"{settings.kb})", flush=True)
-    print(f"  demo shop: {settings.base_url}/   agent console: {settings.base_url}/console   "
-          f"dashboard: {settings.base_url}/dashboard", flush=True)
+    print(
+        f"supportbot on {settings.base_url}  (database {settings.db}, knowledge base "
+        f"{settings.kb})",
+        flush=True,
+    )
+    print(
+        f"  demo shop: {settings.base_url}/   agent console: {settings.base_url}/console   "
+        f"dashboard: {settings.base_url}/dashboard",
+        flush=True,
+    )
     try:
-        web.run_app(app, host=settings.host, port=settings.port, print=None,
-                    handle_signals=True, shutdown_timeout=5)
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            handle_signals=True,
+            shutdown_timeout=5,
+        )
     except Exception as exc:  # the knowledge base or the database failed at start-up
         from bot.kb.loader import KnowledgeBaseError
         from bot.store import StorageUnavailable
@@ -174,6 +217,7 @@ def _check_port(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise CommandError(f"port {port} on {host} is already in use "
-                                   f"(another server running? try --port)") from None
+                raise CommandError(
+                    f"port {port} on {host} is already in use (another server running? try --port)"
+                ) from None
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}") from None

@@ -5,12 +5,27 @@ from __future__ import annotations
 from bot.types import DEFAULT_LANGUAGE
 
 SCALE: dict[str, dict[int, str]] = {
-    "en": {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied",
-           5: "Very satisfied"},
-    "it": {1: "Molto insoddisfatto", 2: "Insoddisfatto", 3: "Neutrale", 4: "Soddisfatto",
-           5: "Molto soddisfatto"},
-    "pl": {1: "Bardzo niezadowolony", 2: "Niezadowolony", 3: "Neutralnie", 4: "Zadowolony",
-           5: "Bardzo zadowolony"},
+    "en": {
+        1: "Very dissatisfied",
+        2: "Dissatisfied",
+        3: "Neutral",
+        4: "Satisfied",
+        5: "Very satisfied",
+    },
+    "it": {
+        1: "Molto insoddisfatto",
+        2: "Insoddisfatto",
+        3: "Neutrale",
+        4: "Soddisfatto",
+        5: "Molto soddisfatto",
+    },
+    "pl": {
+        1: "Bardzo niezadowolony",
+        2: "Niezadowolony",
+        3: "Neutralnie",
+        4: "Zadowolony",
+        5: "Bardzo zadowolony",
+    },
 }
 
 # The Net Promoter question's ends (0 and 10).

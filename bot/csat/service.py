@@ -62,12 +62,15 @@ class CsatService:
         def asked(conn: Any) -> None:
             at = now_iso()
             if record_asked(conn, conversation, at):
-                ev.insert_events(conn, ev.CsatAsked(conversation_id=conversation.id,
-                                                    actor="system", created_at=at))
+                ev.insert_events(
+                    conn,
+                    ev.CsatAsked(conversation_id=conversation.id, actor="system", created_at=at),
+                )
 
         await self.db.write(asked)
-        await self.fanout.to_shopper(conversation.id, "csat_request",
-                                     self.request_payload(conversation.language))
+        await self.fanout.to_shopper(
+            conversation.id, "csat_request", self.request_payload(conversation.language)
+        )
 
     async def _rateable(self, sid: str, data: dict[str, Any]) -> Conversation:
         conversation_id = await self.live.shopper_conversation(sid)
@@ -92,8 +95,10 @@ class CsatService:
         comment = data.get("comment")
         if comment is not None:
             if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
-                raise ClientError("invalid_rating",
-                                  f"The comment must be text of at most {COMMENT_MAX} characters.")
+                raise ClientError(
+                    "invalid_rating",
+                    f"The comment must be text of at most {COMMENT_MAX} characters.",
+                )
             comment = comment.strip() or None
         conversation = await self._rateable(sid, data)
         stored, _ = await self.db.write(
@@ -105,8 +110,9 @@ class CsatService:
     async def rated(self, conversation_id: str) -> None:
         """Agents who have the chat open see the rating as it arrives."""
         rating = await self.db.read(partial(get_rating, conversation_id=conversation_id))
-        await self.fanout.to_watchers(conversation_id, "card",
-                                      {"id": conversation_id, "csat": rating})
+        await self.fanout.to_watchers(
+            conversation_id, "card", {"id": conversation_id, "csat": rating}
+        )
 
     async def nps(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         if not self.settings.nps_enabled:

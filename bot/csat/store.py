@@ -40,15 +40,21 @@ def get_rating(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any]
     ).fetchone()
     if row is None or row["rating"] is None:
         return None
-    return {"rating": row["rating"], "comment": row["comment"], "nps": row["nps"],
-            "given_at": row["given_at"], "updated_at": row["updated_at"]}
+    return {
+        "rating": row["rating"],
+        "comment": row["comment"],
+        "nps": row["nps"],
+        "given_at": row["given_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def _refuse_if_anonymised(conn: sqlite3.Connection, conversation_id: str) -> None:
     """A conversation whose personal data was removed (bot.privacy) takes no rating: a
     shopper still connected to it must not add a comment back."""
-    row = conn.execute("SELECT anonymised_at FROM conversations WHERE id = ?",
-                       (conversation_id,)).fetchone()
+    row = conn.execute(
+        "SELECT anonymised_at FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
     if row is not None and row[0] is not None:
         raise ClientError("rating_window_closed")
 
@@ -68,12 +74,22 @@ def store_rating(
         (rating, comment, *_context(conversation), at, at, conversation.id),
     )
     if previous is None:
-        event: ev.Event = ev.CsatGiven(conversation_id=conversation.id, actor="shopper",
-                                       created_at=at, rating=rating, has_comment=bool(comment))
+        event: ev.Event = ev.CsatGiven(
+            conversation_id=conversation.id,
+            actor="shopper",
+            created_at=at,
+            rating=rating,
+            has_comment=bool(comment),
+        )
     else:
-        event = ev.CsatUpdated(conversation_id=conversation.id, actor="shopper", created_at=at,
-                               rating=rating, previous=previous["rating"],
-                               has_comment=bool(comment))
+        event = ev.CsatUpdated(
+            conversation_id=conversation.id,
+            actor="shopper",
+            created_at=at,
+            rating=rating,
+            previous=previous["rating"],
+            has_comment=bool(comment),
+        )
     ev.insert_events(conn, event)
     stored = get_rating(conn, conversation.id)
     assert stored is not None
@@ -84,7 +100,11 @@ def store_nps(conn: sqlite3.Connection, conversation: Conversation, score: int) 
     _refuse_if_anonymised(conn, conversation.id)
     at = now_iso()
     record_asked(conn, conversation, at)
-    conn.execute("UPDATE csat SET nps = ?, updated_at = ? WHERE conversation_id = ?",
-                 (score, at, conversation.id))
-    ev.insert_events(conn, ev.NpsGiven(conversation_id=conversation.id, actor="shopper",
-                                       created_at=at, score=score))
+    conn.execute(
+        "UPDATE csat SET nps = ?, updated_at = ? WHERE conversation_id = ?",
+        (score, at, conversation.id),
+    )
+    ev.insert_events(
+        conn,
+        ev.NpsGiven(conversation_id=conversation.id, actor="shopper", created_at=at, score=score),
+    )

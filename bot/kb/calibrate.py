@@ -72,11 +72,13 @@ def lexical_pairs(lexical: np.ndarray, coverage: np.ndarray) -> np.ndarray:
     return np.stack([lexical, coverage], axis=-1)
 
 
-def fused_pairs(lexical: np.ndarray, knn: np.ndarray, centroid: np.ndarray,
-                coverage: np.ndarray) -> np.ndarray:
+def fused_pairs(
+    lexical: np.ndarray, knn: np.ndarray, centroid: np.ndarray, coverage: np.ndarray
+) -> np.ndarray:
     """Evidence per (question, entry) for the fused model."""
-    return np.stack([lexical, knn, centroid, coverage,
-                     np.sqrt(np.maximum(coverage, 0.0)) * knn], axis=-1)
+    return np.stack(
+        [lexical, knn, centroid, coverage, np.sqrt(np.maximum(coverage, 0.0)) * knn], axis=-1
+    )
 
 
 @dataclass(frozen=True)
@@ -93,13 +95,19 @@ class OpenSetModel:
         scores = pairs @ self.weights
         top = np.maximum(scores.max(axis=-1, keepdims=True), self.none)
         exp = np.exp(scores - top)
-        probabilities: np.ndarray = exp / (exp.sum(axis=-1, keepdims=True)
-                                           + np.exp(self.none - top))
+        probabilities: np.ndarray = exp / (
+            exp.sum(axis=-1, keepdims=True) + np.exp(self.none - top)
+        )
         return probabilities
 
 
-def _fit(pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray, traffic: np.ndarray,
-         start: Sequence[float]) -> OpenSetModel:
+def _fit(
+    pairs: np.ndarray,
+    truth: np.ndarray,
+    weight: np.ndarray,
+    traffic: np.ndarray,
+    start: Sequence[float],
+) -> OpenSetModel:
     """Weighted maximum likelihood (damped Newton steps, L2), then the threshold."""
     q, n, f = pairs.shape
     theta = np.r_[np.asarray(start, dtype=float), 0.0]  # feature weights, then "none"
@@ -116,8 +124,11 @@ def _fit(pairs: np.ndarray, truth: np.ndarray, weight: np.ndarray, traffic: np.n
         p /= p.sum(axis=1, keepdims=True)
         mean = np.einsum("qn,qnf->qf", p, x)
         grad = -((x[rows, target] - mean) * w[:, None]).sum(axis=0) + L2 * theta
-        hess = (np.einsum("q,qn,qnf,qng->fg", w, p, x, x) - np.einsum("q,qf,qg->fg", w, mean, mean)
-                + L2 * np.eye(f + 1))
+        hess = (
+            np.einsum("q,qn,qnf,qng->fg", w, p, x, x)
+            - np.einsum("q,qf,qg->fg", w, mean, mean)
+            + L2 * np.eye(f + 1)
+        )
         step = np.linalg.solve(hess, grad)
         size = float(np.linalg.norm(step))
         if size > MAX_STEP:
@@ -166,8 +177,11 @@ def default_calibration(config: MatcherConfig, warning: str = "") -> Calibration
     return Calibration(None, None, too_small=True, warning=warning)
 
 
-def _without(kb: KnowledgeBase, held: set[tuple[int, str, int]], removed: set[int],
-             ) -> tuple[KnowledgeBase, list[int]]:
+def _without(
+    kb: KnowledgeBase,
+    held: set[tuple[int, str, int]],
+    removed: set[int],
+) -> tuple[KnowledgeBase, list[int]]:
     """The KB minus held-out phrasings (entry, lang, position) and removed entries; an
     entry whose main question is held out is asked by its first remaining alternate."""
     entries: list[Entry] = []
@@ -184,8 +198,13 @@ def _without(kb: KnowledgeBase, held: set[tuple[int, str, int]], removed: set[in
     return KnowledgeBase(tuple(entries)), kept
 
 
-def _held_in_fold(in_fold: np.ndarray, owners: np.ndarray, langs: Sequence[str],
-                  removed: set[int], sample: np.ndarray) -> list[int]:
+def _held_in_fold(
+    in_fold: np.ndarray,
+    owners: np.ndarray,
+    langs: Sequence[str],
+    removed: set[int],
+    sample: np.ndarray,
+) -> list[int]:
     """Phrasings held out in a fold: main questions too (they are the typical way to
     ask, as alternates are the unusual ones), but never every phrasing of an entry in
     a language (the first one then stays)."""
@@ -202,9 +221,13 @@ def _held_in_fold(in_fold: np.ndarray, owners: np.ndarray, langs: Sequence[str],
     return sorted(held)
 
 
-def lexical_matrix(matcher: Matcher, texts: Sequence[str], langs: Sequence[str | None],
-                   n_entries: int, entry_of: Sequence[int] | None = None,
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def lexical_matrix(
+    matcher: Matcher,
+    texts: Sequence[str],
+    langs: Sequence[str | None],
+    n_entries: int,
+    entry_of: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Lexical score and coverage of every entry for every text (rows), in the original
     KB's entry order (``entry_of`` maps the matcher's entries to it)."""
     scores = np.zeros((len(texts), n_entries), dtype=np.float32)
@@ -237,8 +260,9 @@ class HeldOut:
         """Every in-scope phrasing alike, and the out-of-scope ones ``OOS_SHARE`` in all
         (for fitting the model)."""
         ins = self.in_scope
-        weights: np.ndarray = np.where(ins, (1 - OOS_SHARE) / max(ins.sum(), 1),
-                                       OOS_SHARE / max((~ins).sum(), 1))
+        weights: np.ndarray = np.where(
+            ins, (1 - OOS_SHARE) / max(ins.sum(), 1), OOS_SHARE / max((~ins).sum(), 1)
+        )
         return weights
 
     def traffic_weights(self) -> np.ndarray:
@@ -248,14 +272,21 @@ class HeldOut:
         ins = self.in_scope
         main, alt = ins & (self.position == 0), ins & (self.position > 0)
         share = MAIN_SHARE if main.any() and alt.any() else (1.0 if main.any() else 0.0)
-        weights: np.ndarray = np.where(main, share * (1 - OOS_SHARE) / max(main.sum(), 1),
-                        np.where(alt, (1 - share) * (1 - OOS_SHARE) / max(alt.sum(), 1),
-                                 OOS_SHARE / max((~ins).sum(), 1)))
+        weights: np.ndarray = np.where(
+            main,
+            share * (1 - OOS_SHARE) / max(main.sum(), 1),
+            np.where(
+                alt,
+                (1 - share) * (1 - OOS_SHARE) / max(alt.sum(), 1),
+                OOS_SHARE / max((~ins).sum(), 1),
+            ),
+        )
         return weights
 
 
-def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex | None = None,
-             seed: int = 0) -> HeldOut | str:
+def hold_out(
+    kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex | None = None, seed: int = 0
+) -> HeldOut | str:
     """Cross-validate the KB on its own phrasings; a message when it is too small."""
     n = len(kb.entries)
     texts, owners, langs = kb_phrasings(kb)
@@ -265,9 +296,11 @@ def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex |
             position.extend(range(len(text.phrasings)))
     alternates = [i for i, k in enumerate(position) if k > 0]
     if n < MIN_ENTRIES or len(alternates) < MIN_HELD_OUT:
-        return (f"too small to calibrate ({n} entries, {len(alternates)} alternate phrasings; "
-                f"need {MIN_ENTRIES} and {MIN_HELD_OUT}): using the fixed default thresholds. "
-                "Add alternate phrasings (how shoppers really ask) to every entry.")
+        return (
+            f"too small to calibrate ({n} entries, {len(alternates)} alternate phrasings; "
+            f"need {MIN_ENTRIES} and {MIN_HELD_OUT}): using the fixed default thresholds. "
+            "Add alternate phrasings (how shoppers really ask) to every entry."
+        )
     rng = np.random.default_rng(seed)
     # An alternate and its translations (same entry, same position in the other
     # languages) are held out together: a translation left in would match it across
@@ -305,22 +338,28 @@ def hold_out(kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex |
             knn, cen = semantic.entry_scores(semantic.phrasing_vectors(queries), keep)
             knn_rows.append(knn)
             cen_rows.append(cen)
-        truth_rows.append(np.array([owners[i] if owners[i] not in removed else -1
-                                    for i in queries]))
+        truth_rows.append(
+            np.array([owners[i] if owners[i] not in removed else -1 for i in queries])
+        )
         lang_rows.extend(q_langs)
         pos_rows.extend(position[i] for i in queries)
     truth = np.concatenate(truth_rows)
     if (truth >= 0).sum() < MIN_HELD_OUT:
         return "too few held-out phrasings to calibrate: using the fixed default thresholds"
-    return HeldOut(np.concatenate(lex_rows),
-                   np.concatenate(knn_rows) if knn_rows else None,
-                   np.concatenate(cen_rows) if cen_rows else None,
-                   truth, np.array(lang_rows), np.array(pos_rows),
-                   np.concatenate(cov_rows))
+    return HeldOut(
+        np.concatenate(lex_rows),
+        np.concatenate(knn_rows) if knn_rows else None,
+        np.concatenate(cen_rows) if cen_rows else None,
+        truth,
+        np.array(lang_rows),
+        np.array(pos_rows),
+        np.concatenate(cov_rows),
+    )
 
 
-def calibrate(kb: KnowledgeBase, config: MatcherConfig,
-              semantic: SemanticIndex | None = None, seed: int = 0) -> Calibration:
+def calibrate(
+    kb: KnowledgeBase, config: MatcherConfig, semantic: SemanticIndex | None = None, seed: int = 0
+) -> Calibration:
     """Cross-validate the KB on its own phrasings and fit both models."""
     held = hold_out(kb, config, semantic, seed)
     if isinstance(held, str):
@@ -340,20 +379,37 @@ def calibrate(kb: KnowledgeBase, config: MatcherConfig,
         best = np.where(sure[:, None], fast, slow)
         answered = sure | (slow.max(axis=1) >= fused.threshold)
         fused_figures = _tally(answered, np.argmax(best, axis=1) == held.truth, held, traffic)
-    return Calibration(lexical, fused, False, "", lexical_figures, fused_figures,
-                       int(in_scope.sum()), int((~in_scope).sum()))
+    return Calibration(
+        lexical,
+        fused,
+        False,
+        "",
+        lexical_figures,
+        fused_figures,
+        int(in_scope.sum()),
+        int((~in_scope).sum()),
+    )
 
 
-def _figures(model: OpenSetModel, pairs: np.ndarray, held: HeldOut, weight: np.ndarray,
-             ) -> dict[str, LanguageFigures]:
+def _figures(
+    model: OpenSetModel,
+    pairs: np.ndarray,
+    held: HeldOut,
+    weight: np.ndarray,
+) -> dict[str, LanguageFigures]:
     """Per language: in-scope questions answered right, and precision (traffic-weighted)."""
     prob = model.probabilities(pairs)
-    return _tally(prob.max(axis=1) >= model.threshold, np.argmax(prob, axis=1) == held.truth,
-                  held, weight)
+    return _tally(
+        prob.max(axis=1) >= model.threshold, np.argmax(prob, axis=1) == held.truth, held, weight
+    )
 
 
-def _tally(answered: np.ndarray, right: np.ndarray, held: HeldOut, weight: np.ndarray,
-           ) -> dict[str, LanguageFigures]:
+def _tally(
+    answered: np.ndarray,
+    right: np.ndarray,
+    held: HeldOut,
+    weight: np.ndarray,
+) -> dict[str, LanguageFigures]:
     langs, in_scope = held.langs, held.in_scope
     out: dict[str, LanguageFigures] = {}
     for lang in dict.fromkeys(langs.tolist()):

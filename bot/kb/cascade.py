@@ -46,8 +46,13 @@ class FastResult:
 class FaqCascade:
     """One KB version's matcher, calibration and (optionally) semantic index."""
 
-    def __init__(self, matcher: Matcher, calibration: Calibration,
-                 semantic: SemanticIndex | None = None, encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        matcher: Matcher,
+        calibration: Calibration,
+        semantic: SemanticIndex | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self.matcher = matcher
         self.kb = matcher.kb
         self.calibration = calibration
@@ -72,8 +77,9 @@ class FaqCascade:
         cfg = self.matcher.config
         ranked, coverage = self.matcher.rank_with_coverage(text, lang)
         if len(ranked.entries) == 0:
-            return FastResult(MatchResult("fallback", None, 0.0, (), ranked.language),
-                              sure=not _has_words(text))
+            return FastResult(
+                MatchResult("fallback", None, 0.0, (), ranked.language), sure=not _has_words(text)
+            )
         best = float(ranked.scores[0])
         best_index = int(ranked.entries[0])
         best_id = self.matcher.index.entry_ids[best_index]
@@ -89,26 +95,34 @@ class FaqCascade:
             confidence = float(prob[best_index])
             sure = confidence >= model.threshold
         if sure:
-            return FastResult(MatchResult("answer", best_id, round(confidence, 4), (),
-                                          ranked.language), sure=True)
+            return FastResult(
+                MatchResult("answer", best_id, round(confidence, 4), (), ranked.language), sure=True
+            )
         if best < cfg.suggest_threshold:
-            return FastResult(MatchResult("fallback", best_id, round(confidence, 4), (),
-                                          ranked.language), sure=False)
+            return FastResult(
+                MatchResult("fallback", best_id, round(confidence, 4), (), ranked.language),
+                sure=False,
+            )
         return FastResult(self._suggest(ranked, best, confidence), sure=False)
 
     def _suggest(self, ranked: Ranked, best: float, confidence: float) -> MatchResult:
         cfg = self.matcher.config
         suggestions = []
-        for e_index, score in zip(ranked.entries[: cfg.max_suggestions],
-                                  ranked.scores[: cfg.max_suggestions], strict=True):
+        for e_index, score in zip(
+            ranked.entries[: cfg.max_suggestions], ranked.scores[: cfg.max_suggestions], strict=True
+        ):
             if score < cfg.suggest_threshold or score < best - cfg.suggest_window:
                 break
             entry_id = self.matcher.index.entry_ids[int(e_index)]
-            suggestions.append(Suggestion(entry_id, self.kb.question(entry_id, ranked.language),
-                                          round(float(score), 4)))
+            suggestions.append(
+                Suggestion(
+                    entry_id, self.kb.question(entry_id, ranked.language), round(float(score), 4)
+                )
+            )
         best_id = self.matcher.index.entry_ids[int(ranked.entries[0])]
-        return MatchResult("suggest", best_id, round(confidence, 4), tuple(suggestions),
-                           ranked.language)
+        return MatchResult(
+            "suggest", best_id, round(confidence, 4), tuple(suggestions), ranked.language
+        )
 
     # -- slow path ------------------------------------------------------------------------------
 
@@ -154,8 +168,9 @@ class FaqCascade:
                 break
             entry_id = self.matcher.index.entry_ids[int(e_index)]
             share = float(scores[e_index]) if model is not None else confidence
-            suggestions.append(Suggestion(entry_id, self.kb.question(entry_id, language),
-                                          round(share, 4)))
+            suggestions.append(
+                Suggestion(entry_id, self.kb.question(entry_id, language), round(share, 4))
+            )
         return MatchResult("suggest", best_id, round(confidence, 4), tuple(suggestions), language)
 
 

@@ -27,7 +27,17 @@ def write_csv(kb: KnowledgeBase, out: TextIO) -> int:
     rows = 0
     for entry in kb:
         for lang, text in entry.texts.items():
-            writer.writerow((entry.id, text.question, text.answer, _join(text.alternates),
-                             _join(entry.tags), lang, _join(text.keywords), entry.topic))
+            writer.writerow(
+                (
+                    entry.id,
+                    text.question,
+                    text.answer,
+                    _join(text.alternates),
+                    _join(entry.tags),
+                    lang,
+                    _join(text.keywords),
+                    entry.topic,
+                )
+            )
             rows += 1
     return rows

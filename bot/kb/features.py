@@ -30,8 +30,9 @@ class FeatureConfig:
     typo_cutoff: float = 80.0  # rapidfuzz ratio (0-100) needed to accept a correction
 
 
-def word_features(tokens: Iterable[str], lang: str, config: FeatureConfig,
-                  weights: Iterable[float] | None = None) -> Features:
+def word_features(
+    tokens: Iterable[str], lang: str, config: FeatureConfig, weights: Iterable[float] | None = None
+) -> Features:
     """Features of already normalised word tokens (``weights``: one per token)."""
     tokens = list(tokens)
     token_weights = list(weights) if weights is not None else [1.0] * len(tokens)
@@ -83,10 +84,14 @@ class Speller:
             return self._cache[word]
         # A high ratio rules out words of very different length.
         spread = max(2, len(word) // 4)
-        choices = [w for n in range(len(word) - spread, len(word) + spread + 1)
-                   for w in self._buckets.get((word[0], n), ())]
-        best = process.extractOne(word, choices, scorer=fuzz.ratio,
-                                  score_cutoff=self.config.typo_cutoff)
+        choices = [
+            w
+            for n in range(len(word) - spread, len(word) + spread + 1)
+            for w in self._buckets.get((word[0], n), ())
+        ]
+        best = process.extractOne(
+            word, choices, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff
+        )
         result = (best[0], best[1] / 100.0) if best else None
         if len(self._cache) < 100_000:
             self._cache[word] = result

@@ -32,8 +32,9 @@ class Postings:
     n_rows: int
 
     @classmethod
-    def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
-                      n_rows: int, n_cols: int) -> Postings:
+    def from_triplets(
+        cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int, n_cols: int
+    ) -> Postings:
         order = np.argsort(cols, kind="stable")
         counts = np.bincount(cols, minlength=n_cols)
         indptr = np.zeros(n_cols + 1, dtype=np.int64)
@@ -98,8 +99,13 @@ def _tf(tf: float) -> float:
     return 1.0 + math.log(tf) if tf >= 1.0 else tf
 
 
-def build_index(kb: KnowledgeBase, config: FeatureConfig, refine_epochs: int = 0,
-                refine_margin: float = 0.3, refine_step: float = 0.5) -> Index:
+def build_index(
+    kb: KnowledgeBase,
+    config: FeatureConfig,
+    refine_epochs: int = 0,
+    refine_margin: float = 0.3,
+    refine_step: float = 0.5,
+) -> Index:
     groups: list[tuple[int, str]] = []
     phrasing_group: list[int] = []
     phrasing_feats: list[Features] = []
@@ -121,8 +127,11 @@ def build_index(kb: KnowledgeBase, config: FeatureConfig, refine_epochs: int = 0
     vocab = {feat: col for col, feat in enumerate(dict.fromkeys(flat))}
     n_phr, n_feat = len(phrasing_feats), len(vocab)
     col_arr = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-    raw_tf = np.fromiter(chain.from_iterable(feats.values() for feats in phrasing_feats),
-                         dtype=np.float64, count=len(flat))
+    raw_tf = np.fromiter(
+        chain.from_iterable(feats.values() for feats in phrasing_feats),
+        dtype=np.float64,
+        count=len(flat),
+    )
     row_arr = np.repeat(np.arange(n_phr), [len(feats) for feats in phrasing_feats])
     df = np.bincount(col_arr, minlength=n_feat)
     idf = np.log((n_phr + 1) / (df + 0.5)).astype(np.float32)
@@ -141,9 +150,16 @@ def build_index(kb: KnowledgeBase, config: FeatureConfig, refine_epochs: int = 0
         from bot.kb.refine import refine_centroids
 
         g_rows, g_cols, summed = refine_centroids(
-            (row_arr, col_arr, val_arr), group_of, np.array([g[0] for g in groups]),
-            (g_rows, g_cols, summed), len(groups), n_feat,
-            epochs=refine_epochs, margin=refine_margin, step=refine_step)
+            (row_arr, col_arr, val_arr),
+            group_of,
+            np.array([g[0] for g in groups]),
+            (g_rows, g_cols, summed),
+            len(groups),
+            n_feat,
+            epochs=refine_epochs,
+            margin=refine_margin,
+            step=refine_step,
+        )
     g_norm = np.sqrt(np.bincount(g_rows, summed * summed, minlength=len(groups)))
     summed = summed / np.maximum(g_norm[g_rows], 1e-9)
 
@@ -153,8 +169,9 @@ def build_index(kb: KnowledgeBase, config: FeatureConfig, refine_epochs: int = 0
         idf=idf,
         phrasings=Postings.from_triplets(row_arr, col_arr, val_arr, n_phr, n_feat),
         phrasing_group=group_of.astype(np.int32),
-        centroids=Postings.from_triplets(g_rows, g_cols, summed.astype(np.float32), len(groups),
-                                         n_feat),
+        centroids=Postings.from_triplets(
+            g_rows, g_cols, summed.astype(np.float32), len(groups), n_feat
+        ),
         group_entry=np.array([g[0] for g in groups], dtype=np.int32),
         group_lang=tuple(g[1] for g in groups),
         spellers={lang: Speller(ws, config) for lang, ws in lang_words.items()},

@@ -108,8 +108,13 @@ def combine(results: Iterable[FileResult], source: Path | None = None) -> LoadRe
         for entry in result.entries:
             first = kept.get(entry.id)
             if first is not None:
-                problems.append(Problem(entry.source or result.path, entry.line,
-                                        f"duplicate id {entry.id!r} (first at {_where(first)})"))
+                problems.append(
+                    Problem(
+                        entry.source or result.path,
+                        entry.line,
+                        f"duplicate id {entry.id!r} (first at {_where(first)})",
+                    )
+                )
                 continue
             kept[entry.id] = entry
     problems.extend(_shared_phrasings(kept.values()))
@@ -135,10 +140,14 @@ def _shared_phrasings(entries: Iterable[Entry]) -> list[Problem]:
                     continue
                 other = seen.setdefault((lang, phrasing), entry)
                 if other is not entry:
-                    problems.append(Problem(
-                        entry.source or Path("."), entry.line,
-                        f"entry {entry.id!r} ({lang}): phrasing {phrasing!r} is also in entry "
-                        f"{other.id!r} ({_where(other)})"))
+                    problems.append(
+                        Problem(
+                            entry.source or Path("."),
+                            entry.line,
+                            f"entry {entry.id!r} ({lang}): phrasing {phrasing!r} is also in entry "
+                            f"{other.id!r} ({_where(other)})",
+                        )
+                    )
     return problems
 
 
@@ -168,7 +177,9 @@ def _parse_toml(path: Path, text: str) -> FileResult:
         problems.append(Problem(path, None, "no [[entries]]"))
         return FileResult(path, (), tuple(problems))
     if not isinstance(raw_entries, list):
-        problems.append(Problem(path, lines.top_key("entries"), "'entries' must be [[entries]] tables"))
+        problems.append(
+            Problem(path, lines.top_key("entries"), "'entries' must be [[entries]] tables")
+        )
         return FileResult(path, (), tuple(problems))
     entries: list[Entry] = []
     for index, raw in enumerate(raw_entries):
@@ -178,8 +189,9 @@ def _parse_toml(path: Path, text: str) -> FileResult:
     return FileResult(path, tuple(entries), tuple(problems))
 
 
-def _toml_entry(path: Path, lines: TomlLines, index: int, raw: Any, topic: str,
-                problems: list[Problem]) -> Entry | None:
+def _toml_entry(
+    path: Path, lines: TomlLines, index: int, raw: Any, topic: str, problems: list[Problem]
+) -> Entry | None:
     line = lines.entry_line(index)
     if not isinstance(raw, dict):
         problems.append(Problem(path, line, "an entry must be a table"))
@@ -193,8 +205,13 @@ def _toml_entry(path: Path, lines: TomlLines, index: int, raw: Any, topic: str,
         return None
     tags = _str_list(raw.get("tags", []))
     if tags is None:
-        problems.append(Problem(path, lines.entry_key(index, "tags"),
-                                f"entry {entry_id!r}: 'tags' must be a list of strings"))
+        problems.append(
+            Problem(
+                path,
+                lines.entry_key(index, "tags"),
+                f"entry {entry_id!r}: 'tags' must be a list of strings",
+            )
+        )
         tags = ()
     texts: dict[str, LocalizedEntry] = {}
     for key, value in raw.items():
@@ -205,8 +222,11 @@ def _toml_entry(path: Path, lines: TomlLines, index: int, raw: Any, topic: str,
             problems.append(Problem(path, key_line, f"entry {entry_id!r}: unknown key {key!r}"))
             continue
         if not isinstance(value, dict):
-            problems.append(Problem(path, key_line,
-                                    f"entry {entry_id!r}: {key!r} must be a table [entries.{key}]"))
+            problems.append(
+                Problem(
+                    path, key_line, f"entry {entry_id!r}: {key!r} must be a table [entries.{key}]"
+                )
+            )
             continue
         text = _localized(value, _reporter(path, lines, index, entry_id, key, problems))
         if text is not None:
@@ -214,8 +234,9 @@ def _toml_entry(path: Path, lines: TomlLines, index: int, raw: Any, topic: str,
     return _finish_entry(path, line, entry_id, texts, tuple(tags), topic, problems)
 
 
-def _reporter(path: Path, lines: TomlLines, index: int, entry_id: str, lang: str,
-              problems: list[Problem]) -> Callable[[str, str], None]:
+def _reporter(
+    path: Path, lines: TomlLines, index: int, entry_id: str, lang: str, problems: list[Problem]
+) -> Callable[[str, str], None]:
     def report(message: str, field: str) -> None:
         line = lines.entry_key(index, field, lang) or lines.entry_line(index)
         problems.append(Problem(path, line, f"entry {entry_id!r} ({lang}): {message}"))
@@ -257,8 +278,15 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _finish_entry(path: Path, line: int | None, entry_id: str, texts: dict[str, LocalizedEntry],
-                  tags: tuple[str, ...], topic: str, problems: list[Problem]) -> Entry | None:
+def _finish_entry(
+    path: Path,
+    line: int | None,
+    entry_id: str,
+    texts: dict[str, LocalizedEntry],
+    tags: tuple[str, ...],
+    topic: str,
+    problems: list[Problem],
+) -> Entry | None:
     if not texts:
         problems.append(Problem(path, line, f"entry {entry_id!r}: no usable language"))
         return None
@@ -312,15 +340,22 @@ def _parse_csv(path: Path, text: str) -> FileResult:
         _csv_row(path, start, cells, grouped, seen, problems)
     entries = []
     for entry_id, group in grouped.items():
-        entry = _finish_entry(path, group["line"], entry_id, group["texts"], group["tags"],
-                              group["topic"], problems)
+        entry = _finish_entry(
+            path, group["line"], entry_id, group["texts"], group["tags"], group["topic"], problems
+        )
         if entry is not None:
             entries.append(entry)
     return FileResult(path, tuple(entries), tuple(problems))
 
 
-def _csv_row(path: Path, line: int, cells: dict[str, str], grouped: dict[str, dict[str, Any]],
-             seen: dict[tuple[str, str], int], problems: list[Problem]) -> None:
+def _csv_row(
+    path: Path,
+    line: int,
+    cells: dict[str, str],
+    grouped: dict[str, dict[str, Any]],
+    seen: dict[tuple[str, str], int],
+    problems: list[Problem],
+) -> None:
     entry_id = cells["id"].strip()
     if not entry_id or any(c.isspace() for c in entry_id) or not entry_id.isprintable():
         problems.append(Problem(path, line, f"invalid id {entry_id!r}"))
@@ -330,8 +365,14 @@ def _csv_row(path: Path, line: int, cells: dict[str, str], grouped: dict[str, di
         problems.append(Problem(path, line, f"entry {entry_id!r}: invalid lang {lang!r}"))
         return
     if (entry_id, lang) in seen:
-        problems.append(Problem(path, line, f"duplicate id {entry_id!r} for lang {lang!r} "
-                                            f"(first at line {seen[entry_id, lang]})"))
+        problems.append(
+            Problem(
+                path,
+                line,
+                f"duplicate id {entry_id!r} for lang {lang!r} "
+                f"(first at line {seen[entry_id, lang]})",
+            )
+        )
         return
     seen[entry_id, lang] = line
     question, answer = cells["question"].strip(), cells["answer"].strip()
@@ -343,5 +384,8 @@ def _csv_row(path: Path, line: int, cells: dict[str, str], grouped: dict[str, di
     group["topic"] = group["topic"] or cells.get("topic", "").strip()
     if question and answer:
         group["texts"][lang] = LocalizedEntry(
-            question, answer, split_list(cells.get("alternates", "")),
-            split_list(cells.get("keywords", "")))
+            question,
+            answer,
+            split_list(cells.get("alternates", "")),
+            split_list(cells.get("keywords", "")),
+        )

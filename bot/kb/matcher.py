@@ -77,8 +77,12 @@ class Matcher:
         self.config = config or MatcherConfig()
         started = time.perf_counter()
         self.index: Index = build_index(
-            kb, self.config.features, refine_epochs=self.config.refine_epochs,
-            refine_margin=self.config.refine_margin, refine_step=self.config.refine_step)
+            kb,
+            self.config.features,
+            refine_epochs=self.config.refine_epochs,
+            refine_margin=self.config.refine_margin,
+            refine_step=self.config.refine_step,
+        )
         self.build_seconds = time.perf_counter() - started
         self._languages = tuple(dict.fromkeys(self.index.group_lang))
 
@@ -124,8 +128,11 @@ class Matcher:
 
     # -- ranking ------------------------------------------------------------------------------
 
-    def _query(self, text: str, lang: Language | None,
-               ) -> tuple[np.ndarray, np.ndarray, int, Language | None]:
+    def _query(
+        self,
+        text: str,
+        lang: Language | None,
+    ) -> tuple[np.ndarray, np.ndarray, int, Language | None]:
         text = text[:MAX_QUERY_CHARS]
         if lang is None:
             lang = detect_language(text)
@@ -139,8 +146,11 @@ class Matcher:
         cols, weights, unknown, used = self._query(text, lang)
         return self._rank(cols, weights, unknown, used, limit)
 
-    def rank_with_coverage(self, text: str, lang: Language | None = None,
-                           ) -> tuple[Ranked, np.ndarray]:
+    def rank_with_coverage(
+        self,
+        text: str,
+        lang: Language | None = None,
+    ) -> tuple[Ranked, np.ndarray]:
         """All entries ranked, and per entry the share of the question's weight (its
         known words, less what unknown words take) that the entry's phrasings contain:
         a question whose telling word no phrasing of the entry uses is probably about
@@ -154,19 +164,27 @@ class Matcher:
             lengths = ends - starts
             total = int(lengths.sum())
             if total:
-                offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + \
-                    np.arange(total)
+                offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+                    total
+                )
                 entries = index.group_entry[index.phrasing_group[post.rows[offsets]]]
                 col_of = np.repeat(np.arange(len(cols)), lengths)
                 pairs = np.unique(entries.astype(np.int64) * len(cols) + col_of)
                 mass = (weights.astype(np.float64) ** 2)[pairs % len(cols)]
                 np.add.at(coverage, pairs // len(cols), mass)
                 coverage *= self._coverage(cols, unknown) ** (
-                    1.0 / self.config.coverage_power if self.config.coverage_power else 0.0)
+                    1.0 / self.config.coverage_power if self.config.coverage_power else 0.0
+                )
         return self._rank(cols, weights, unknown, used, None), coverage
 
-    def _rank(self, cols: np.ndarray, weights: np.ndarray, unknown: int, used: Language | None,
-              limit: int | None) -> Ranked:
+    def _rank(
+        self,
+        cols: np.ndarray,
+        weights: np.ndarray,
+        unknown: int,
+        used: Language | None,
+        limit: int | None,
+    ) -> Ranked:
         index = self.index
         empty = Ranked(np.zeros(0, np.int32), np.zeros(0, np.float32), used or DEFAULT_LANGUAGE)
         if len(cols) == 0:
@@ -205,8 +223,9 @@ class Matcher:
     def match(self, text: str, lang: Language | None = None) -> MatchResult:
         """Answer, suggest or fall back; never raises for odd input."""
         cfg = self.config
-        ranked = self.rank(text if isinstance(text, str) else "", lang,
-                           limit=max(cfg.max_suggestions, 2))
+        ranked = self.rank(
+            text if isinstance(text, str) else "", lang, limit=max(cfg.max_suggestions, 2)
+        )
         if len(ranked.entries) == 0:
             return MatchResult("fallback", None, 0.0, (), ranked.language)
         best = float(ranked.scores[0])
@@ -217,11 +236,15 @@ class Matcher:
         if best < cfg.suggest_threshold:
             return MatchResult("fallback", best_id, round(best, 4), (), ranked.language)
         suggestions = []
-        for e_index, score in zip(ranked.entries[: cfg.max_suggestions],
-                                  ranked.scores[: cfg.max_suggestions], strict=True):
+        for e_index, score in zip(
+            ranked.entries[: cfg.max_suggestions], ranked.scores[: cfg.max_suggestions], strict=True
+        ):
             if score < cfg.suggest_threshold or score < best - cfg.suggest_window:
                 break
             entry_id = self.index.entry_ids[int(e_index)]
-            suggestions.append(Suggestion(entry_id, self.kb.question(entry_id, ranked.language),
-                                          round(float(score), 4)))
+            suggestions.append(
+                Suggestion(
+                    entry_id, self.kb.question(entry_id, ranked.language), round(float(score), 4)
+                )
+            )
         return MatchResult("suggest", best_id, round(best, 4), tuple(suggestions), ranked.language)

@@ -26,8 +26,9 @@ RIVAL_FEATURES = 12  # the scoring pass uses each phrasing's heaviest features o
 Triplets = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _padded(indptr: np.ndarray, cols: np.ndarray, vals: np.ndarray,
-            rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _padded(
+    indptr: np.ndarray, cols: np.ndarray, vals: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Columns and values of ``rows`` (CSR) as (len(rows), longest) arrays, zero-padded,
     so that row-wise sums become one batched matrix product."""
     starts, lengths = indptr[rows], indptr[rows + 1] - indptr[rows]
@@ -38,9 +39,18 @@ def _padded(indptr: np.ndarray, cols: np.ndarray, vals: np.ndarray,
     return np.where(mask, cols[pos], 0), np.where(mask, vals[pos], 0.0).astype(np.float32)
 
 
-def refine_centroids(phrasings: Triplets, phrasing_group: np.ndarray, group_entry: np.ndarray,
-                     centroids: Triplets, n_groups: int, n_feat: int, *, epochs: int,
-                     margin: float, step: float) -> Triplets:
+def refine_centroids(
+    phrasings: Triplets,
+    phrasing_group: np.ndarray,
+    group_entry: np.ndarray,
+    centroids: Triplets,
+    n_groups: int,
+    n_feat: int,
+    *,
+    epochs: int,
+    margin: float,
+    step: float,
+) -> Triplets:
     """Return refined centroid triplets (group, feature, weight), unnormalised."""
     if n_groups * n_feat > MAX_DENSE_CELLS or n_groups < 2:
         return centroids
@@ -64,7 +74,7 @@ def refine_centroids(phrasings: Triplets, phrasing_group: np.ndarray, group_entr
     for _ in range(epochs):
         perm = rng.permutation(len(usable))
         for start in range(0, len(perm), size):
-            batch = perm[start:start + size]
+            batch = perm[start : start + size]
             samples = usable[batch]
             c, v = _padded(indptr, cols, vals, samples)  # (b, P)
             base = c * n_groups  # flat index of (feature, group 0)
@@ -85,9 +95,15 @@ def refine_centroids(phrasings: Triplets, phrasing_group: np.ndarray, group_entr
     return g_rows_new, g_cols_new, weights[g_cols_new, g_rows_new]
 
 
-def _rival_candidates(weights: np.ndarray, cols: np.ndarray, vals: np.ndarray,
-                      indptr: np.ndarray, usable: np.ndarray, phrasing_group: np.ndarray,
-                      group_entry: np.ndarray) -> np.ndarray:
+def _rival_candidates(
+    weights: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    indptr: np.ndarray,
+    usable: np.ndarray,
+    phrasing_group: np.ndarray,
+    group_entry: np.ndarray,
+) -> np.ndarray:
     """For each usable phrasing, the ``RIVALS`` groups of other entries that score
     highest for it under the plain centroids: the ones it can be mistaken for."""
     n_groups = weights.shape[1]
@@ -97,7 +113,7 @@ def _rival_candidates(weights: np.ndarray, cols: np.ndarray, vals: np.ndarray,
     by_length = np.argsort(indptr[usable + 1] - indptr[usable], kind="stable")
     chunk = max(1, CHUNK_CELLS // (n_groups * RIVAL_FEATURES))
     for start in range(0, len(usable), chunk):
-        where = by_length[start:start + chunk]
+        where = by_length[start : start + chunk]
         samples = usable[where]
         c, v = _padded(indptr, cols, vals, samples)
         if c.shape[1] > RIVAL_FEATURES:

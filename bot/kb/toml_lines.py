@@ -35,7 +35,9 @@ class TomlLines:
         if index >= len(self.entry_starts):
             return None
         start = self.entry_starts[index]
-        end = self.entry_starts[index + 1] if index + 1 < len(self.entry_starts) else len(self.lines)
+        end = (
+            self.entry_starts[index + 1] if index + 1 < len(self.entry_starts) else len(self.lines)
+        )
         return start, end
 
     def top_key(self, key: str) -> int | None:
@@ -78,5 +80,6 @@ class TomlLines:
         return (found if found >= 0 else header) + 1
 
     def _is_subtable(self, start: int, end: int, name: str) -> bool:
-        return any((m := _SUBTABLE.match(self.lines[i])) and m.group(1) == name
-                   for i in range(start, end))
+        return any(
+            (m := _SUBTABLE.match(self.lines[i])) and m.group(1) == name for i in range(start, end)
+        )

@@ -98,8 +98,7 @@ def step(
         reasons.append(f"bot could not answer {failures} times in a row")
     escalate = bool(reasons)
     offer = not escalate and failures >= config.offer_after_failures
-    if escalate and (failures >= config.escalate_after_failures
-                     or outcome == "not_helpful_again"):
+    if escalate and (failures >= config.escalate_after_failures or outcome == "not_helpful_again"):
         state = replace(state, failures_in_row=0)
     return state, Decision(escalate=escalate, offer_person=offer, reasons=tuple(reasons))
 

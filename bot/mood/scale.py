@@ -22,8 +22,11 @@ class MoodScale:
     @classmethod
     def for_threshold(cls, threshold: float) -> MoodScale:
         """The scale around the server's escalation threshold."""
-        return cls(unhappy_at=threshold, very_unhappy_at=min(-0.6, threshold - 0.3),
-                   content_from=max(0.2, threshold + 0.2))
+        return cls(
+            unhappy_at=threshold,
+            very_unhappy_at=min(-0.6, threshold - 0.3),
+            content_from=max(0.2, threshold + 0.2),
+        )
 
     def label(self, score: float | None) -> str | None:
         if score is None:

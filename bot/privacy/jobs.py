@@ -21,8 +21,14 @@ ERASED_REASON = "personal data erased"
 ERASED_NOTICE: moves.Notice = ("erased", {})  # bot.texts
 
 
-def erase(conn: sqlite3.Connection, selector: Selector, *, via: str, agent_id: int | None = None,
-          ended_first: Sequence[str] = ()) -> Removed:
+def erase(
+    conn: sqlite3.Connection,
+    selector: Selector,
+    *,
+    via: str,
+    agent_id: int | None = None,
+    ended_first: Sequence[str] = (),
+) -> Removed:
     """Erase the person's personal data everywhere, and record it (without it).
 
     A chat of theirs that is still open is ended here first, in the database (by
@@ -37,20 +43,38 @@ def erase(conn: sqlite3.Connection, selector: Selector, *, via: str, agent_id: i
     for conversation_id, status in conversations:
         if status == Status.CLOSED:
             continue
-        moves.close(conn, conversation_id, by="system", reason=ERASED_REASON, agent_id=None,
-                    notice=ERASED_NOTICE, ask_csat=False)
+        moves.close(
+            conn,
+            conversation_id,
+            by="system",
+            reason=ERASED_REASON,
+            agent_id=None,
+            notice=ERASED_NOTICE,
+            ask_csat=False,
+        )
         removed.closed_chats.append(conversation_id)
     with store.overwriting(conn):
         removed.add(store.anonymise(conn, [cid for cid, _ in conversations], at))
         loose = store.loose_tickets(conn, selector)
         removed.tickets += store.delete_tickets(conn, loose)
         removed.ticket_ids += loose
-    ev.insert_events(conn, ev.PrivacyErased(
-        actor="manager" if agent_id is not None else "system", agent_id=agent_id, created_at=at,
-        selector=selector.kind, via=via, conversations=removed.conversations,
-        messages=removed.messages, tickets=removed.tickets, comments=removed.comments,
-        events=removed.events, closed_chats=removed.closed_chats, ticket_ids=removed.ticket_ids,
-    ))
+    ev.insert_events(
+        conn,
+        ev.PrivacyErased(
+            actor="manager" if agent_id is not None else "system",
+            agent_id=agent_id,
+            created_at=at,
+            selector=selector.kind,
+            via=via,
+            conversations=removed.conversations,
+            messages=removed.messages,
+            tickets=removed.tickets,
+            comments=removed.comments,
+            events=removed.events,
+            closed_chats=removed.closed_chats,
+            ticket_ids=removed.ticket_ids,
+        ),
+    )
     return removed
 
 
@@ -70,9 +94,20 @@ def purge_batch(conn: sqlite3.Connection, before: str, limit: int) -> tuple[Remo
     return removed, len(ids)
 
 
-def record_purge(conn: sqlite3.Connection, days: int, before: str, removed: Removed,
-                 seconds: float) -> None:
-    ev.insert_events(conn, ev.RetentionPurged(
-        actor="system", days=days, before=before, conversations=removed.conversations,
-        messages=removed.messages, tickets=removed.tickets, comments=removed.comments,
-        events=removed.events, seconds=round(seconds, 3)))
+def record_purge(
+    conn: sqlite3.Connection, days: int, before: str, removed: Removed, seconds: float
+) -> None:
+    ev.insert_events(
+        conn,
+        ev.RetentionPurged(
+            actor="system",
+            days=days,
+            before=before,
+            conversations=removed.conversations,
+            messages=removed.messages,
+            tickets=removed.tickets,
+            comments=removed.comments,
+            events=removed.events,
+            seconds=round(seconds, 3),
+        ),
+    )

@@ -38,8 +38,10 @@ class Selector:
             return cls("email", text.lower())
         if kind == "conversation":
             if not CONVERSATION_ID.fullmatch(text):
-                raise SelectorError("conversation: a conversation id is 1-64 characters of "
-                                    f"A-Z, a-z, 0-9, '_' or '-', got {_short(text)!r}")
+                raise SelectorError(
+                    "conversation: a conversation id is 1-64 characters of "
+                    f"A-Z, a-z, 0-9, '_' or '-', got {_short(text)!r}"
+                )
             return cls("conversation", text)
         if len(text) > VISITOR_ID_MAX:
             raise SelectorError(f"visitor: a customer id is at most {VISITOR_ID_MAX} characters")
@@ -85,8 +87,14 @@ class Removed:
 
     @property
     def nothing(self) -> bool:
-        return not (self.conversations or self.messages or self.tickets or self.comments
-                    or self.events or self.attachment_ids)
+        return not (
+            self.conversations
+            or self.messages
+            or self.tickets
+            or self.comments
+            or self.events
+            or self.attachment_ids
+        )
 
     def add(self, other: Removed) -> None:
         self.conversations += other.conversations
@@ -96,13 +104,20 @@ class Removed:
         self.events += other.events
         self.closed_chats.extend(c for c in other.closed_chats if c not in self.closed_chats)
         self.ticket_ids.extend(t for t in other.ticket_ids if t not in self.ticket_ids)
-        self.attachment_ids.extend(a for a in other.attachment_ids
-                                   if a not in self.attachment_ids)
+        self.attachment_ids.extend(a for a in other.attachment_ids if a not in self.attachment_ids)
 
     def counts(self) -> dict[str, int]:
-        return {"conversations": self.conversations, "messages": self.messages,
-                "tickets": self.tickets, "comments": self.comments, "events": self.events}
+        return {
+            "conversations": self.conversations,
+            "messages": self.messages,
+            "tickets": self.tickets,
+            "comments": self.comments,
+            "events": self.events,
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.counts(), "pictures": len(self.attachment_ids),
-                "closed_chats": list(self.closed_chats)}
+        return {
+            **self.counts(),
+            "pictures": len(self.attachment_ids),
+            "closed_chats": list(self.closed_chats),
+        }

@@ -66,8 +66,12 @@ def _last_checkpoint(conn: sqlite3.Connection) -> None:
 
 
 class Retention:
-    def __init__(self, settings: Settings, db: Database,
-                 purged: Callable[[Removed], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        purged: Callable[[Removed], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.purged = purged  # told after a run that removed anything
@@ -86,26 +90,32 @@ class Retention:
             await self._batches(before, total, checkpointer)
         finally:
             try:
-                await self.db.write(partial(store.commits_checkpoint,
-                                            pages=store.AUTOCHECKPOINT))
+                await self.db.write(partial(store.commits_checkpoint, pages=store.AUTOCHECKPOINT))
             finally:
                 await asyncio.to_thread(_last_checkpoint, checkpointer)
         elapsed = time.perf_counter() - started
         if total.nothing:
             log.debug("retention: nothing ended before %s", before)
             return total
-        await self.db.write(partial(jobs.record_purge, days=days, before=before, removed=total,
-                                    seconds=elapsed))
-        log.info("retention: personal data of %d chats that ended before %s removed "
-                 "(%d messages, %d tickets, %d comments, %d events) in %.1f s",
-                 total.conversations, before, total.messages, total.tickets, total.comments,
-                 total.events, elapsed)
+        await self.db.write(
+            partial(jobs.record_purge, days=days, before=before, removed=total, seconds=elapsed)
+        )
+        log.info(
+            "retention: personal data of %d chats that ended before %s removed "
+            "(%d messages, %d tickets, %d comments, %d events) in %.1f s",
+            total.conversations,
+            before,
+            total.messages,
+            total.tickets,
+            total.comments,
+            total.events,
+            elapsed,
+        )
         if self.purged is not None:
             await self.purged(total)
         return total
 
-    async def _batches(self, before: str, total: Removed,
-                       checkpointer: sqlite3.Connection) -> None:
+    async def _batches(self, before: str, total: Removed, checkpointer: sqlite3.Connection) -> None:
         limit = FIRST_BATCH
         checkpointed = time.perf_counter()
         while True:
@@ -113,11 +123,11 @@ class Retention:
             # commit and the wait for its turn.
             sent = time.perf_counter()
             removed, taken = await self.db.write(
-                partial(jobs.purge_batch, before=before, limit=limit))
+                partial(jobs.purge_batch, before=before, limit=limit)
+            )
             cost = time.perf_counter() - sent
             if removed.attachment_ids:  # their rows are gone: now their files
-                await asyncio.to_thread(remove_files, self.settings.uploads,
-                                        removed.attachment_ids)
+                await asyncio.to_thread(remove_files, self.settings.uploads, removed.attachment_ids)
             total.add(removed)
             if time.perf_counter() - checkpointed >= CHECKPOINT_EVERY:
                 await asyncio.to_thread(store.checkpoint, checkpointer)

@@ -36,8 +36,14 @@ log = logging.getLogger(__name__)
 
 
 class PrivacyService:
-    def __init__(self, settings: Settings, db: Database, lifecycle: Lifecycle, fanout: Fanout,
-                 cache: DayCache | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        lifecycle: Lifecycle,
+        fanout: Fanout,
+        cache: DayCache | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.lifecycle = lifecycle
@@ -51,12 +57,24 @@ class PrivacyService:
     async def export(self, selector: Selector, *, agent_id: int | None) -> dict[str, Any]:
         document = await self.db.read(partial(store.export, selector=selector, at=now_iso()))
         conversations = document["conversations"]
-        await self.db.write(lambda conn: ev.insert_events(conn, ev.PrivacyExported(
-            actor="manager", agent_id=agent_id, selector=selector.kind, via="dashboard",
-            conversations=len(conversations),
-            messages=sum(len(c["messages"]) for c in conversations))))
-        log.info("privacy: export by %s from the dashboard: %d conversations",
-                 selector.kind, len(conversations))
+        await self.db.write(
+            lambda conn: ev.insert_events(
+                conn,
+                ev.PrivacyExported(
+                    actor="manager",
+                    agent_id=agent_id,
+                    selector=selector.kind,
+                    via="dashboard",
+                    conversations=len(conversations),
+                    messages=sum(len(c["messages"]) for c in conversations),
+                ),
+            )
+        )
+        log.info(
+            "privacy: export by %s from the dashboard: %d conversations",
+            selector.kind,
+            len(conversations),
+        )
         return document
 
     async def forget(self, selector: Selector, *, agent_id: int | None) -> Removed:
@@ -64,33 +82,50 @@ class PrivacyService:
         for conversation_id, status in await self.db.read(partial(store.find, selector=selector)):
             if status == Status.CLOSED:
                 continue
-            if await self.lifecycle.close(conversation_id, by="system", reason=jobs.ERASED_REASON,
-                                          notice=jobs.ERASED_NOTICE, ask_csat=False):
+            if await self.lifecycle.close(
+                conversation_id,
+                by="system",
+                reason=jobs.ERASED_REASON,
+                notice=jobs.ERASED_NOTICE,
+                ask_csat=False,
+            ):
                 ended.append(conversation_id)
-        removed = await self.db.write(partial(jobs.erase, selector=selector, via="dashboard",
-                                              agent_id=agent_id, ended_first=ended))
+        removed = await self.db.write(
+            partial(
+                jobs.erase, selector=selector, via="dashboard", agent_id=agent_id, ended_first=ended
+            )
+        )
         await asyncio.to_thread(remove_files, self.settings.uploads, removed.attachment_ids)
         for conversation_id in removed.closed_chats:
             if conversation_id not in ended:  # opened meanwhile, ended by the job itself
                 await self.ended_elsewhere(conversation_id)
         await self.tickets_gone(removed.ticket_ids)
         self.clear_cache()
-        log.info("privacy: erasure by %s from the dashboard: %d conversations (%d ended first), "
-                 "%d messages, %d tickets, %d comments, %d events", selector.kind,
-                 removed.conversations, len(removed.closed_chats), removed.messages,
-                 removed.tickets, removed.comments, removed.events)
+        log.info(
+            "privacy: erasure by %s from the dashboard: %d conversations (%d ended first), "
+            "%d messages, %d tickets, %d comments, %d events",
+            selector.kind,
+            removed.conversations,
+            len(removed.closed_chats),
+            removed.messages,
+            removed.tickets,
+            removed.comments,
+            removed.events,
+        )
         return removed
 
     async def ended_elsewhere(self, conversation_id: str) -> None:
         """A chat was ended in the database by an erasure: tell the live side."""
-        await self.lifecycle.closed_elsewhere(conversation_id, by="system",
-                                              reason=jobs.ERASED_REASON)
+        await self.lifecycle.closed_elsewhere(
+            conversation_id, by="system", reason=jobs.ERASED_REASON
+        )
 
     async def tickets_gone(self, ticket_ids: list[int]) -> None:
         """Deleted offline tickets leave every console's list."""
         for ticket_id in ticket_ids:
-            await self.fanout.to_agents("ticket", {"id": ticket_id, "status": "done",
-                                                   "erased": True})
+            await self.fanout.to_agents(
+                "ticket", {"id": ticket_id, "status": "done", "erased": True}
+            )
 
     def clear_cache(self) -> None:
         if self.cache is not None:
@@ -121,8 +156,9 @@ class PrivacyService:
                 continue  # a purge, or this server's own erasure: already handled
             for conversation_id in properties.get("closed_chats", []):
                 await self.ended_elsewhere(conversation_id)
-            await self.tickets_gone([t for t in properties.get("ticket_ids", [])
-                                     if isinstance(t, int)])
+            await self.tickets_gone(
+                [t for t in properties.get("ticket_ids", []) if isinstance(t, int)]
+            )
         if found:
             self.clear_cache()
         return last

@@ -28,11 +28,12 @@ PRIVACY = web.AppKey("privacy", PrivacyService)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-
-
 def _bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": "invalid_request", "message": message}),
-                              content_type="application/json", headers=NO_STORE)
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": "invalid_request", "message": message}),
+        content_type="application/json",
+        headers=NO_STORE,
+    )
 
 
 async def _request(request: web.Request) -> tuple[Selector, int]:
@@ -61,30 +62,40 @@ def _echo(selector: Selector) -> dict[str, str]:
 async def lookup(request: web.Request) -> web.Response:
     selector, _ = await _request(request)
     found = await request.app[PRIVACY].lookup(selector)
-    return web.json_response({"request": _echo(selector), "found": found.to_dict(),
-                              "nothing": found.nothing}, headers=NO_STORE)
+    return web.json_response(
+        {"request": _echo(selector), "found": found.to_dict(), "nothing": found.nothing},
+        headers=NO_STORE,
+    )
 
 
 @routes.post("/api/privacy/export")
 async def export(request: web.Request) -> web.Response:
     selector, agent_id = await _request(request)
     document = await request.app[PRIVACY].export(selector, agent_id=agent_id)
-    return web.json_response(document, dumps=lambda d: json.dumps(d, ensure_ascii=False, indent=1),
-                             headers={**NO_STORE, "Content-Disposition":
-                                      f'attachment; filename="supportbot-data-{selector.kind}.json"'})
+    return web.json_response(
+        document,
+        dumps=lambda d: json.dumps(d, ensure_ascii=False, indent=1),
+        headers={
+            **NO_STORE,
+            "Content-Disposition": f'attachment; filename="supportbot-data-{selector.kind}.json"',
+        },
+    )
 
 
 @routes.post("/api/privacy/forget")
 async def forget(request: web.Request) -> web.Response:
     selector, agent_id = await _request(request)
     removed = await request.app[PRIVACY].forget(selector, agent_id=agent_id)
-    return web.json_response({"request": _echo(selector), "removed": removed.to_dict(),
-                              "nothing": removed.nothing}, headers=NO_STORE)
+    return web.json_response(
+        {"request": _echo(selector), "removed": removed.to_dict(), "nothing": removed.nothing},
+        headers=NO_STORE,
+    )
 
 
 async def _privacy(app: web.Application) -> AsyncIterator[None]:
     service = app[PRIVACY] = PrivacyService(
-        app[SETTINGS], app[DB], app[LIFECYCLE], app[LIFECYCLE].fanout, app[REPORT_CACHE])
+        app[SETTINGS], app[DB], app[LIFECYCLE], app[LIFECYCLE].fanout, app[REPORT_CACHE]
+    )
     tasks = [asyncio.create_task(service.watch(), name="privacy-watch")]
     if app[SETTINGS].retention_days > 0:
         tasks.append(asyncio.create_task(service.retention.run(), name="retention"))

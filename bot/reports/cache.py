@@ -57,8 +57,9 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 
 class DayCache:
-    def __init__(self, settle_seconds: float, *, max_days: int = 20_000,
-                 clock: Callable[[], datetime] = now) -> None:
+    def __init__(
+        self, settle_seconds: float, *, max_days: int = 20_000, clock: Callable[[], datetime] = now
+    ) -> None:
         self.settle = timedelta(seconds=settle_seconds)
         self.max_days = max_days
         self.clock = clock
@@ -101,8 +102,9 @@ class DayCache:
             while len(self._days) > self.max_days:
                 self._days.popitem(last=False)
 
-    def _settled(self, conn: sqlite3.Connection, f: ReportFilter, first: date, last: date
-                 ) -> list[Partial]:
+    def _settled(
+        self, conn: sqlite3.Connection, f: ReportFilter, first: date, last: date
+    ) -> list[Partial]:
         """The partials of settled days ``first`` .. ``last``, querying the missing ones
         (each run of consecutive missing days with one set of queries)."""
         generation = self._generation

@@ -15,8 +15,21 @@ from typing import Any
 from bot.reports.log import LogRow
 from bot.reports.model import Figures, Report
 
-LOG_HEADER = ["given_at", "updated_at", "conversation_id", "rating", "low", "comment", "nps",
-              "agent_id", "agent", "handled", "language", "mood", "escalation_reasons"]
+LOG_HEADER = [
+    "given_at",
+    "updated_at",
+    "conversation_id",
+    "rating",
+    "low",
+    "comment",
+    "nps",
+    "agent_id",
+    "agent",
+    "handled",
+    "language",
+    "mood",
+    "escalation_reasons",
+]
 REPORT_HEADER = ["split", "key", "label", "metric", "value"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,10 +52,21 @@ def text(value: str | None) -> str:
 
 
 def log_row(row: LogRow) -> list[str]:
-    return [row.given_at, row.updated_at or "", row.conversation_id, str(row.rating),
-            number(row.low), text(row.comment), number(row.nps), number(row.agent_id),
-            text(row.agent), row.handled, row.language, number(row.mood),
-            text("; ".join(row.escalation_reasons))]
+    return [
+        row.given_at,
+        row.updated_at or "",
+        row.conversation_id,
+        str(row.rating),
+        number(row.low),
+        text(row.comment),
+        number(row.nps),
+        number(row.agent_id),
+        text(row.agent),
+        row.handled,
+        row.language,
+        number(row.mood),
+        text("; ".join(row.escalation_reasons)),
+    ]
 
 
 def figure_metrics(figures: Figures) -> list[tuple[str, int | float | None]]:
@@ -78,9 +102,13 @@ def report_rows(report: Report) -> Iterator[list[str]]:
         yield ["total", "", "All", metric, number(value)]
     yield ["total", "", "All", "empty_chats", number(report.empty_chats)]
     nps = report.nps
-    for metric, value in (("answers", nps.answers), ("promoters", nps.promoters),
-                          ("passives", nps.passives), ("detractors", nps.detractors),
-                          ("score", nps.score)):
+    for metric, value in (
+        ("answers", nps.answers),
+        ("promoters", nps.promoters),
+        ("passives", nps.passives),
+        ("detractors", nps.detractors),
+        ("score", nps.score),
+    ):
         yield ["nps", "", "NPS", metric, number(value)]
     for split in Report.SPLITS:
         name = split.removeprefix("by_")
@@ -104,8 +132,12 @@ def wide_rows(report: Report) -> Iterator[list[str]]:
         if name == "period":
             name = report.period
         for segment in getattr(report, split):
-            yield [name, text(segment.key), text(segment.label),
-                   *(number(value) for _, value in figure_metrics(segment.figures))]
+            yield [
+                name,
+                text(segment.key),
+                text(segment.label),
+                *(number(value) for _, value in figure_metrics(segment.figures)),
+            ]
 
 
 def csv_text(rows: Iterable[list[Any]]) -> str:

@@ -62,8 +62,9 @@ def periods(f: ReportFilter, period: str, seen: Iterable[str]) -> list[str]:
     return out
 
 
-def assemble(f: ReportFilter, period: str, top: int, partial: Partial,
-             names: dict[int, str]) -> Report:
+def assemble(
+    f: ReportFilter, period: str, top: int, partial: Partial, names: dict[int, str]
+) -> Report:
     tallies = partial.tallies
     blank = Tally()
     nothing = blank.figures()
@@ -76,17 +77,28 @@ def assemble(f: ReportFilter, period: str, top: int, partial: Partial,
         found = [(key[1], tally.figures()) for key, tally in tallies.items() if key[0] == kind]
         return [(key, figs) for key, figs in found if figs != nothing]
 
-    by_period = tuple(Segment(p, p, figures(("period", p)))
-                      for p in periods(f, period, (k[1] for k in tallies if k[0] == "period")))
-    by_agent = sorted((Segment(str(agent), names.get(agent, f"agent #{agent}"), figs)
-                       for agent, figs in segments("agent")),
-                      key=lambda s: (s.label.casefold(), int(s.key)))
-    by_handled = tuple(Segment(h, label, figures(("handled", h)))
-                       for h, label in (("bot", "Bot only"), ("escalated", "Escalated")))
-    by_language = sorted((Segment(lang, lang, figs) for lang, figs in segments("language")),
-                         key=lambda s: s.key)
-    by_reason = sorted((Segment(r, r, figs) for r, figs in segments("reason")),
-                       key=lambda s: (-s.figures.chats, -s.figures.ratings, s.key))
+    by_period = tuple(
+        Segment(p, p, figures(("period", p)))
+        for p in periods(f, period, (k[1] for k in tallies if k[0] == "period"))
+    )
+    by_agent = sorted(
+        (
+            Segment(str(agent), names.get(agent, f"agent #{agent}"), figs)
+            for agent, figs in segments("agent")
+        ),
+        key=lambda s: (s.label.casefold(), int(s.key)),
+    )
+    by_handled = tuple(
+        Segment(h, label, figures(("handled", h)))
+        for h, label in (("bot", "Bot only"), ("escalated", "Escalated"))
+    )
+    by_language = sorted(
+        (Segment(lang, lang, figs) for lang, figs in segments("language")), key=lambda s: s.key
+    )
+    by_reason = sorted(
+        (Segment(r, r, figs) for r, figs in segments("reason")),
+        key=lambda s: (-s.figures.chats, -s.figures.ratings, s.key),
+    )
     return Report(
         filter=f,
         period=period,
@@ -102,8 +114,14 @@ def assemble(f: ReportFilter, period: str, top: int, partial: Partial,
     )
 
 
-def build_report(conn: sqlite3.Connection, f: ReportFilter, *, period: str = "day",
-                 top: int = DEFAULT_TOP, cache: DayCache | None = None) -> Report:
+def build_report(
+    conn: sqlite3.Connection,
+    f: ReportFilter,
+    *,
+    period: str = "day",
+    top: int = DEFAULT_TOP,
+    cache: DayCache | None = None,
+) -> Report:
     """The whole report for a filter; ``period`` is ``day`` or ``week``.
 
     With a ``cache`` (the server keeps one), days that can no longer change are
@@ -118,8 +136,9 @@ def build_report(conn: sqlite3.Connection, f: ReportFilter, *, period: str = "da
     return assemble(f, period, top, partial, agent_names(conn))
 
 
-def unanswered_questions(conn: sqlite3.Connection, f: ReportFilter, top: int = DEFAULT_TOP
-                         ) -> tuple[Question, ...]:
+def unanswered_questions(
+    conn: sqlite3.Connection, f: ReportFilter, top: int = DEFAULT_TOP
+) -> tuple[Question, ...]:
     """The top unanswered questions alone."""
     from bot.reports.queries import questions
     from bot.reports.tally import Router

@@ -81,8 +81,7 @@ class ReportFilter:
     @property
     def conversation_filters(self) -> bool:
         """True when anything but the date range narrows the conversations."""
-        return any(v is not None for v in (self.agent_id, self.rating, self.handled,
-                                           self.language))
+        return any(v is not None for v in (self.agent_id, self.rating, self.handled, self.language))
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ReportFilter:
@@ -156,8 +155,9 @@ BOT_ONLY_SQL = "(c.escalated_at IS NULL AND c.last_agent_id IS NULL)"
 CSAT_JOIN = "JOIN conversations c ON c.id = s.conversation_id"
 
 
-def conversation_conditions(f: ReportFilter, *, rating_column: str | None = None
-                            ) -> tuple[list[str], list[Any]]:
+def conversation_conditions(
+    f: ReportFilter, *, rating_column: str | None = None
+) -> tuple[list[str], list[Any]]:
     """Conditions on the conversation ``c`` (and its CSAT row) for the filters.
 
     ``rating_column`` names the CSAT rating when the query already joins the
@@ -179,7 +179,8 @@ def conversation_conditions(f: ReportFilter, *, rating_column: str | None = None
         if rating_column is not None:
             parts.append(f"{rating_column} = ?")
         else:
-            parts.append("EXISTS (SELECT 1 FROM csat r WHERE r.conversation_id = c.id "
-                         "AND r.rating = ?)")
+            parts.append(
+                "EXISTS (SELECT 1 FROM csat r WHERE r.conversation_id = c.id AND r.rating = ?)"
+            )
         params.append(f.rating)
     return parts, params

@@ -47,8 +47,11 @@ class LogRow:
         return self.rating <= LOW_RATING
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "escalation_reasons": list(self.escalation_reasons),
-                "low": self.low}
+        return {
+            **asdict(self),
+            "escalation_reasons": list(self.escalation_reasons),
+            "low": self.low,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +61,11 @@ class LogPage:
     next_cursor: str | None  # pass as ``cursor`` for the next (older) page
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": [r.to_dict() for r in self.rows], "total": self.total,
-                "next_cursor": self.next_cursor}
+        return {
+            "rows": [r.to_dict() for r in self.rows],
+            "total": self.total,
+            "next_cursor": self.next_cursor,
+        }
 
 
 def _conditions(f: ReportFilter) -> tuple[list[str], list[Any]]:
@@ -75,33 +81,50 @@ def parse_cursor(cursor: str) -> tuple[str, str]:
     return given_at, conversation_id
 
 
-def _rows(conn: sqlite3.Connection, f: ReportFilter, limit: int, cursor: str | None
-          ) -> list[LogRow]:
+def _rows(
+    conn: sqlite3.Connection, f: ReportFilter, limit: int, cursor: str | None
+) -> list[LogRow]:
     parts, params = _conditions(f)
     if cursor is not None:
         given_at, conversation_id = parse_cursor(cursor)
         parts.append("(s.given_at < ? OR (s.given_at = ? AND s.conversation_id < ?))")
         params += [given_at, given_at, conversation_id]
-    sql = ("SELECT s.conversation_id, s.given_at, s.updated_at, s.rating, s.comment, s.nps, "
-           f"c.last_agent_id, {BOT_ONLY_SQL}, c.language, s.mood, c.escalation_reasons "
-           f"FROM csat s {CSAT_JOIN} "
-           f"WHERE {' AND '.join(parts)} "
-           "ORDER BY s.given_at DESC, s.conversation_id DESC LIMIT ?")
+    sql = (
+        "SELECT s.conversation_id, s.given_at, s.updated_at, s.rating, s.comment, s.nps, "
+        f"c.last_agent_id, {BOT_ONLY_SQL}, c.language, s.mood, c.escalation_reasons "
+        f"FROM csat s {CSAT_JOIN} "
+        f"WHERE {' AND '.join(parts)} "
+        "ORDER BY s.given_at DESC, s.conversation_id DESC LIMIT ?"
+    )
     names = agent_names(conn)
     return [
         LogRow(
-            conversation_id=cid, given_at=given, updated_at=updated, rating=rating,
-            comment=comment, nps=nps, agent_id=agent, agent=names.get(agent) if agent else None,
-            handled="bot" if bot else "escalated", language=language, mood=mood,
+            conversation_id=cid,
+            given_at=given,
+            updated_at=updated,
+            rating=rating,
+            comment=comment,
+            nps=nps,
+            agent_id=agent,
+            agent=names.get(agent) if agent else None,
+            handled="bot" if bot else "escalated",
+            language=language,
+            mood=mood,
             escalation_reasons=reasons_of(reasons),
         )
-        for cid, given, updated, rating, comment, nps, agent, bot, language, mood, reasons
-        in conn.execute(sql, [*params, limit])
+        for cid, given, updated, rating, comment, nps, agent, bot, language, mood, reasons in conn.execute(
+            sql, [*params, limit]
+        )
     ]
 
 
-def csat_log(conn: sqlite3.Connection, f: ReportFilter, *, limit: int = DEFAULT_LIMIT,
-             cursor: str | None = None) -> LogPage:
+def csat_log(
+    conn: sqlite3.Connection,
+    f: ReportFilter,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> LogPage:
     """One page of ratings, newest first (by ``given_at``, then conversation id)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise FilterError(f"limit: expected 1 to {MAX_LIMIT}, got {limit}")
@@ -110,20 +133,22 @@ def csat_log(conn: sqlite3.Connection, f: ReportFilter, *, limit: int = DEFAULT_
     rows = rows[:limit]
     parts, params = _conditions(f)
     total = conn.execute(
-        f"SELECT count(*) FROM csat s {CSAT_JOIN} "
-        f"WHERE {' AND '.join(parts)}", params,
+        f"SELECT count(*) FROM csat s {CSAT_JOIN} WHERE {' AND '.join(parts)}",
+        params,
     ).fetchone()[0]
     last = rows[-1] if rows else None
     return LogPage(
         rows=tuple(rows),
         total=total,
         next_cursor=f"{last.given_at}{CURSOR_SEPARATOR}{last.conversation_id}"
-        if more and last else None,
+        if more and last
+        else None,
     )
 
 
-def log_chunk(conn: sqlite3.Connection, f: ReportFilter, cursor: str | None = None,
-              chunk: int = 1000) -> tuple[list[LogRow], str | None]:
+def log_chunk(
+    conn: sqlite3.Connection, f: ReportFilter, cursor: str | None = None, chunk: int = 1000
+) -> tuple[list[LogRow], str | None]:
     """A chunk of the log and the cursor of the next one (None after the last).
 
     The HTTP export reads one chunk per thread-pool call, so a long export never
@@ -135,8 +160,9 @@ def log_chunk(conn: sqlite3.Connection, f: ReportFilter, cursor: str | None = No
     return rows, f"{rows[-1].given_at}{CURSOR_SEPARATOR}{rows[-1].conversation_id}"
 
 
-def iter_csat_log(conn: sqlite3.Connection, f: ReportFilter, *, chunk: int = 1000
-                  ) -> Iterator[LogRow]:
+def iter_csat_log(
+    conn: sqlite3.Connection, f: ReportFilter, *, chunk: int = 1000
+) -> Iterator[LogRow]:
     """Every row of the log, newest first."""
     cursor: str | None = None
     while True:
@@ -146,8 +172,9 @@ def iter_csat_log(conn: sqlite3.Connection, f: ReportFilter, *, chunk: int = 100
             return
 
 
-def conversation_detail(conn: sqlite3.Connection, conversation_id: str,
-                        scale: MoodScale = DEFAULT_SCALE) -> dict[str, Any] | None:
+def conversation_detail(
+    conn: sqlite3.Connection, conversation_id: str, scale: MoodScale = DEFAULT_SCALE
+) -> dict[str, Any] | None:
     """A conversation for the dashboard: its facts, its rating and the whole transcript
     including agents' notes (moods labelled on ``scale``)."""
     conversation = convs.get_conversation(conn, conversation_id)
@@ -156,11 +183,13 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: str,
     names = agent_names(conn)
     columns = ("rating", "comment", "nps", "asked_at", "given_at", "updated_at", "mood")
     row = conn.execute(
-        f"SELECT {', '.join(columns)} FROM csat WHERE conversation_id = ?", (conversation_id,),
+        f"SELECT {', '.join(columns)} FROM csat WHERE conversation_id = ?",
+        (conversation_id,),
     ).fetchone()
     messages = convs.transcript(conn, conversation_id, include_notes=True)
-    anonymised_at = conn.execute("SELECT anonymised_at FROM conversations WHERE id = ?",
-                                 (conversation_id,)).fetchone()[0]
+    anonymised_at = conn.execute(
+        "SELECT anonymised_at FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()[0]
     agent_id = conversation.last_agent_id
     bot_only = conversation.escalated_at is None and agent_id is None
     return {
@@ -180,15 +209,15 @@ def conversation_detail(conn: sqlite3.Connection, conversation_id: str,
             "mood": conversation.mood.mood,
             "mood_label": scale.label(conversation.mood.mood),
             "page": {"url": conversation.page_url, "title": conversation.page_title},
-            "visitor": {"name": conversation.visitor_name,
-                        "email": conversation.visitor_email},
+            "visitor": {"name": conversation.visitor_name, "email": conversation.visitor_email},
             # set when retention or an erasure removed the personal data (bot.privacy)
             "personal_data_removed_at": anonymised_at,
         },
         "csat": dict(zip(columns, row, strict=True)) if row is not None else None,
         "messages": [
-            message_public(m, names.get(m.agent_id) if m.agent_id else None, for_agents=True,
-                           scale=scale)
+            message_public(
+                m, names.get(m.agent_id) if m.agent_id else None, for_agents=True, scale=scale
+            )
             for m in messages
         ],
     }

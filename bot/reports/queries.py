@@ -31,8 +31,10 @@ _END = "CASE WHEN c.closed_by = 'timeout' THEN c.last_activity_at ELSE c.closed_
 _RESOLUTION = _MS.format(a="c.escalated_at", b=_END)
 # Bot-only conversations in which the shopper never wrote (idx_messages_shopper answers it;
 # a conversation whose transcript was deleted by bot.privacy keeps its shopper_messages).
-_EMPTY = (f"{BOT_ONLY_SQL} AND coalesce(c.shopper_messages, 0) = 0 AND NOT EXISTS "
-          "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author = 'shopper')")
+_EMPTY = (
+    f"{BOT_ONLY_SQL} AND coalesce(c.shopper_messages, 0) = 0 AND NOT EXISTS "
+    "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author = 'shopper')"
+)
 
 
 def _where(parts: list[str]) -> str:
@@ -43,10 +45,12 @@ def ratings(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None:
     """Ratings counted on the day they were first given (``given_at``)."""
     parts, params = time_range("s.given_at", f)
     more, more_params = conversation_conditions(f, rating_column="s.rating")
-    sql = (f"SELECT substr(s.given_at, 1, 10), {_SEGMENT}, s.rating, count(*) "
-           f"FROM csat s {CSAT_JOIN} "
-           f"WHERE s.rating BETWEEN 1 AND 5 AND {_where(parts + more)} "
-           "GROUP BY 1, 2, 3, 4, 5, 6")
+    sql = (
+        f"SELECT substr(s.given_at, 1, 10), {_SEGMENT}, s.rating, count(*) "
+        f"FROM csat s {CSAT_JOIN} "
+        f"WHERE s.rating BETWEEN 1 AND 5 AND {_where(parts + more)} "
+        "GROUP BY 1, 2, 3, 4, 5, 6"
+    )
     for day, agent, bot, language, reasons, rating, n in conn.execute(sql, params + more_params):
         for tally in router.slices(day, agent, bot, language, reasons):
             tally.ratings[rating - 1] += n
@@ -56,12 +60,12 @@ def surveys(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None:
     """Surveys counted on the day they were asked (``asked_at``), and their NPS answers."""
     parts, params = time_range("s.asked_at", f)
     more, more_params = conversation_conditions(f, rating_column="s.rating")
-    sql = (f"SELECT substr(s.asked_at, 1, 10), {_SEGMENT}, s.rating IS NOT NULL, count(*) "
-           f"FROM csat s {CSAT_JOIN} "
-           f"WHERE {_where(parts + more)} GROUP BY 1, 2, 3, 4, 5, 6")
-    for day, agent, bot, language, reasons, answered, n in conn.execute(
-        sql, params + more_params
-    ):
+    sql = (
+        f"SELECT substr(s.asked_at, 1, 10), {_SEGMENT}, s.rating IS NOT NULL, count(*) "
+        f"FROM csat s {CSAT_JOIN} "
+        f"WHERE {_where(parts + more)} GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    for day, agent, bot, language, reasons, answered, n in conn.execute(sql, params + more_params):
         for tally in router.slices(day, agent, bot, language, reasons):
             tally.asked += n
             if answered:
@@ -71,8 +75,10 @@ def surveys(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None:
     if f.conversation_filters:
         join = f"{CSAT_JOIN} "
         parts, params = parts + more, params + more_params
-    sql = (f"SELECT substr(s.asked_at, 1, 10), s.nps, count(*) FROM csat s {join}"
-           f"WHERE s.nps IS NOT NULL AND {_where(parts)} GROUP BY 1, 2")
+    sql = (
+        f"SELECT substr(s.asked_at, 1, 10), s.nps, count(*) FROM csat s {join}"
+        f"WHERE s.nps IS NOT NULL AND {_where(parts)} GROUP BY 1, 2"
+    )
     for day, score, n in conn.execute(sql, params):
         router.partial(day).nps[score] += n
 
@@ -82,9 +88,11 @@ def chats(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None:
     parts, params = time_range("c.closed_at", f)
     more, more_params = conversation_conditions(f)
     where, where_params = _where(parts + more), params + more_params
-    sql = (f"SELECT substr(c.closed_at, 1, 10), {_SEGMENT}, "
-           "c.escalated_at IS NOT NULL AND c.first_agent_reply_at IS NULL, count(*) "
-           f"FROM conversations c WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6")
+    sql = (
+        f"SELECT substr(c.closed_at, 1, 10), {_SEGMENT}, "
+        "c.escalated_at IS NOT NULL AND c.first_agent_reply_at IS NULL, count(*) "
+        f"FROM conversations c WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
+    )
     for day, agent, bot, language, reasons, missed, n in conn.execute(sql, where_params):
         for tally in router.slices(day, agent, bot, language, reasons):
             tally.chats += n
@@ -95,8 +103,10 @@ def chats(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None:
 
     # Empty conversations were counted above as bot-only chats: take them out again.
     # (Counting them apart keeps the per-row subquery out of the big GROUP BY.)
-    sql = (f"SELECT substr(c.closed_at, 1, 10), {_SEGMENT}, count(*) FROM conversations c "
-           f"WHERE {where} AND {_EMPTY} GROUP BY 1, 2, 3, 4, 5")
+    sql = (
+        f"SELECT substr(c.closed_at, 1, 10), {_SEGMENT}, count(*) FROM conversations c "
+        f"WHERE {where} AND {_EMPTY} GROUP BY 1, 2, 3, 4, 5"
+    )
     for day, agent, bot, language, reasons, n in conn.execute(sql, where_params):
         router.partial(day).empty += n
         for tally in router.slices(day, agent, bot, language, reasons):
@@ -105,9 +115,11 @@ def chats(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None:
 
     # Durations of the escalated chats an agent answered, one row each: collected per
     # segment first, so that each value is handed to its slices' lists in one go.
-    sql = (f"SELECT substr(c.closed_at, 1, 10), {_SEGMENT}, {_FIRST_RESPONSE}, {_RESOLUTION} "
-           f"FROM conversations c WHERE {where} AND c.escalated_at IS NOT NULL "
-           "AND c.first_agent_reply_at IS NOT NULL")
+    sql = (
+        f"SELECT substr(c.closed_at, 1, 10), {_SEGMENT}, {_FIRST_RESPONSE}, {_RESOLUTION} "
+        f"FROM conversations c WHERE {where} AND c.escalated_at IS NOT NULL "
+        "AND c.first_agent_reply_at IS NOT NULL"
+    )
     durations: dict[tuple[Any, ...], tuple[list[int], list[int]]] = {}
     for day, agent, bot, language, reasons, first, resolution in conn.execute(sql, where_params):
         lists = durations.get((day, agent, bot, language, reasons))
@@ -134,8 +146,10 @@ def questions(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None
         more, more_params = conversation_conditions(f)
         join = "JOIN conversations c ON c.id = e.conversation_id "
         parts, params = parts + more, params + more_params
-    sql = (f"SELECT substr(e.created_at, 1, 10), json_extract(e.properties, '$.query') "
-           f"FROM events e {join}WHERE e.type = 'bot.no_answer' AND {_where(parts)}")
+    sql = (
+        f"SELECT substr(e.created_at, 1, 10), json_extract(e.properties, '$.query') "
+        f"FROM events e {join}WHERE e.type = 'bot.no_answer' AND {_where(parts)}"
+    )
     # Counted here rather than with GROUP BY: most questions are asked once, and
     # hashing them is cheaper than sorting them.
     raw: Counter[tuple[str, Any]] = Counter(tuple(row) for row in conn.execute(sql, params))
@@ -144,8 +158,9 @@ def questions(conn: sqlite3.Connection, f: ReportFilter, router: Router) -> None
             router.partial(day).questions[text] += n
 
 
-def collect(conn: sqlite3.Connection, f: ReportFilter, *, period: str = "day",
-            by_day: bool = False) -> dict[str | None, Partial]:
+def collect(
+    conn: sqlite3.Connection, f: ReportFilter, *, period: str = "day", by_day: bool = False
+) -> dict[str | None, Partial]:
     """Run every query of the report: one partial (key None), or one per day."""
     router = Router(period, by_day=by_day)
     ratings(conn, f, router)

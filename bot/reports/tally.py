@@ -134,16 +134,20 @@ class Router:
             found = self.partials[key] = Partial()
         return found
 
-    def slices(self, day: str, agent_id: int | None, bot_only: int, language: str,
-               reasons: str | None) -> tuple[Tally, ...]:
+    def slices(
+        self, day: str, agent_id: int | None, bot_only: int, language: str, reasons: str | None
+    ) -> tuple[Tally, ...]:
         period = day if self.period == "day" or self.by_day else week_of(day)
         combination = (period, agent_id, bot_only, language, reasons)
         found = self._slices.get(combination)
         if found is not None:
             return found
-        keys: list[Key] = [TOTAL, ("period", period),
-                           ("handled", "bot" if bot_only else "escalated"),
-                           ("language", language)]
+        keys: list[Key] = [
+            TOTAL,
+            ("period", period),
+            ("handled", "bot" if bot_only else "escalated"),
+            ("language", language),
+        ]
         if agent_id is not None:
             keys.append(("agent", agent_id))
         keys.extend(("reason", reason) for reason in reasons_of(reasons))

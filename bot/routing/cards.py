@@ -23,15 +23,19 @@ PREVIEW_MESSAGES = 3
 class Cards:
     """Builds conversation cards: the conversation, its visitor, agent and last messages."""
 
-    def __init__(self, db: Database, live: LiveState, directory: AgentDirectory,
-                 scale: MoodScale = DEFAULT_SCALE) -> None:
+    def __init__(
+        self,
+        db: Database,
+        live: LiveState,
+        directory: AgentDirectory,
+        scale: MoodScale = DEFAULT_SCALE,
+    ) -> None:
         self.db = db
         self.live = live
         self.directory = directory
         self.scale = scale
 
-    async def card(self, conversation: Conversation,
-                   recent: list[convs.Message]) -> dict[str, Any]:
+    async def card(self, conversation: Conversation, recent: list[convs.Message]) -> dict[str, Any]:
         waiting_since = conversation.escalated_at
         wait = time.time() - parse_iso(waiting_since).timestamp() if waiting_since else None
         name = self.directory.name
@@ -44,17 +48,29 @@ class Cards:
             "waiting_since": waiting_since,
             "wait_seconds": round(wait, 1) if wait is not None else None,
             "page": {"url": conversation.page_url, "title": conversation.page_title},
-            "visitor": {"name": conversation.visitor_name, "email": conversation.visitor_email,
-                        "alias": alias(conversation.id)},
+            "visitor": {
+                "name": conversation.visitor_name,
+                "email": conversation.visitor_email,
+                "alias": alias(conversation.id),
+            },
             "agent": {"id": conversation.agent_id, "name": await name(conversation.agent_id)}
-            if conversation.agent_id else None,
+            if conversation.agent_id
+            else None,
             "shopper_online": await self.live.shopper_online(conversation.id),
             "created_at": conversation.created_at,
             "closed_at": conversation.closed_at,
             "csat": await self.db.read(partial(get_rating, conversation_id=conversation.id))
-            if conversation.closed else None,
-            "recent": [message_public(m, names.get(m.agent_id) if m.agent_id else None,
-                                      for_agents=True, scale=self.scale) for m in recent],
+            if conversation.closed
+            else None,
+            "recent": [
+                message_public(
+                    m,
+                    names.get(m.agent_id) if m.agent_id else None,
+                    for_agents=True,
+                    scale=self.scale,
+                )
+                for m in recent
+            ],
         }
 
     async def cards_for(self, ids: list[str]) -> list[dict[str, Any]]:

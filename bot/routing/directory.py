@@ -63,11 +63,16 @@ class AgentDirectory:
             agent = everyone.get(presence.agent_id)
             if agent is None:
                 continue
-            out.append({
-                "id": agent.id, "name": agent.name, "role": agent.role,
-                "status": presence.status if presence.connected else "offline",
-                "load": await self.load(agent.id), "capacity": presence.capacity,
-            })
+            out.append(
+                {
+                    "id": agent.id,
+                    "name": agent.name,
+                    "role": agent.role,
+                    "status": presence.status if presence.connected else "offline",
+                    "load": await self.load(agent.id),
+                    "capacity": presence.capacity,
+                }
+            )
         return out
 
     def changed(self) -> None:

@@ -37,8 +37,9 @@ class Dispatcher:
         changed = False
         skipped: set[str] = set()
         while True:
-            waiting = [cid for cid, there in await self.board.order()
-                       if there and cid not in skipped]
+            waiting = [
+                cid for cid, there in await self.board.order() if there and cid not in skipped
+            ]
             if not waiting:
                 break
             agent = await self.pick_agent()

@@ -41,8 +41,16 @@ def expected_wait(position: int, online: int, free: int) -> float | None:
 
 
 class QueueBoard:
-    def __init__(self, settings: Settings, db: Database, live: LiveState, fanout: Fanout,
-                 directory: AgentDirectory, cards: Cards, team: Team) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        live: LiveState,
+        fanout: Fanout,
+        directory: AgentDirectory,
+        cards: Cards,
+        team: Team,
+    ) -> None:
         self.settings = settings
         self.team = team
         self.db = db
@@ -75,8 +83,14 @@ class QueueBoard:
                 return position
         return None
 
-    def queued_status(self, position: int | None, online: int, free: int, language: str | None,
-                      team: dict[str, Any]) -> dict[str, Any]:
+    def queued_status(
+        self,
+        position: int | None,
+        online: int,
+        free: int,
+        language: str | None,
+        team: dict[str, Any],
+    ) -> dict[str, Any]:
         wait = expected_wait(position or 1, online, free) if online else None
         return {
             "status": Status.QUEUED.value,
@@ -98,19 +112,27 @@ class QueueBoard:
     async def status_for(self, conversation: Conversation | str) -> dict[str, Any]:
         """What the shopper's widget shows about the hand-off (README: ``status``)."""
         if isinstance(conversation, str):
-            found = await self.db.read(partial(convs.get_conversation,
-                                               conversation_id=conversation))
+            found = await self.db.read(
+                partial(convs.get_conversation, conversation_id=conversation)
+            )
             if found is None:
-                return {"status": Status.CLOSED.value, "agent": None, "position": None,
-                        "expected_wait": None, "agents_online": False,
-                        "offer_leave_message": False, "language": None,
-                        **await self.team.fields()}
+                return {
+                    "status": Status.CLOSED.value,
+                    "agent": None,
+                    "position": None,
+                    "expected_wait": None,
+                    "agents_online": False,
+                    "offer_leave_message": False,
+                    "language": None,
+                    **await self.team.fields(),
+                }
             conversation = found
         online, free = await self.directory.seats()
         team = await self.team.fields()
         if conversation.status == Status.QUEUED:
-            return self.queued_status(await self.place(conversation.id), online, free,
-                                      conversation.language, team)
+            return self.queued_status(
+                await self.place(conversation.id), online, free, conversation.language, team
+            )
         agent = None
         if conversation.agent_id:
             agent = {"name": await self.directory.name(conversation.agent_id)}
@@ -152,7 +174,8 @@ class QueueBoard:
                 continue  # nobody to tell; told afresh when the shopper is back
             place += 1
             status = told[conversation_id] = self.queued_status(
-                place, online, free, languages.get(conversation_id), team)
+                place, online, free, languages.get(conversation_id), team
+            )
             if self._told.get(conversation_id) != status:
                 await self.fanout.to_shopper(conversation_id, "status", status)
         self._told = told

@@ -5,12 +5,58 @@ from __future__ import annotations
 
 import hashlib
 
-COLOURS = ("Amber", "Azure", "Coral", "Crimson", "Golden", "Hazel", "Indigo", "Ivory",
-           "Jade", "Lilac", "Mint", "Olive", "Plum", "Ruby", "Sage", "Silver")
-ANIMALS = ("Badger", "Bear", "Beaver", "Crane", "Deer", "Dolphin", "Eagle", "Falcon",
-           "Fox", "Gecko", "Hare", "Heron", "Ibis", "Koala", "Lark", "Lynx", "Marten",
-           "Moose", "Newt", "Otter", "Owl", "Panda", "Puffin", "Quail", "Raven", "Robin",
-           "Seal", "Swan", "Tiger", "Wolf", "Wren", "Zebra")
+COLOURS = (
+    "Amber",
+    "Azure",
+    "Coral",
+    "Crimson",
+    "Golden",
+    "Hazel",
+    "Indigo",
+    "Ivory",
+    "Jade",
+    "Lilac",
+    "Mint",
+    "Olive",
+    "Plum",
+    "Ruby",
+    "Sage",
+    "Silver",
+)
+ANIMALS = (
+    "Badger",
+    "Bear",
+    "Beaver",
+    "Crane",
+    "Deer",
+    "Dolphin",
+    "Eagle",
+    "Falcon",
+    "Fox",
+    "Gecko",
+    "Hare",
+    "Heron",
+    "Ibis",
+    "Koala",
+    "Lark",
+    "Lynx",
+    "Marten",
+    "Moose",
+    "Newt",
+    "Otter",
+    "Owl",
+    "Panda",
+    "Puffin",
+    "Quail",
+    "Raven",
+    "Robin",
+    "Seal",
+    "Swan",
+    "Tiger",
+    "Wolf",
+    "Wren",
+    "Zebra",
+)
 
 
 def alias(conversation_id: str) -> str:

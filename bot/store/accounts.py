@@ -15,6 +15,7 @@ LOCALES = ("en", "it", "pl")  # the console's and the dashboard's languages
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 MIN_PASSWORD = 8
 
+
 @dataclass(frozen=True, slots=True)
 class Agent:
     id: int
@@ -32,15 +33,28 @@ class Agent:
         return self.role == "manager"
 
     def public(self) -> dict[str, object]:
-        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
-                "capacity": self.capacity, "locale": self.locale}
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "capacity": self.capacity,
+            "locale": self.locale,
+        }
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Agent:
-        return cls(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
-                   capacity=row["capacity"], disabled=bool(row["disabled"]),
-                   created_at=row["created_at"], status=row["status"] or "away",
-                   locale=row["locale"] if "locale" in row.keys() else None)
+        return cls(
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            role=row["role"],
+            capacity=row["capacity"],
+            disabled=bool(row["disabled"]),
+            created_at=row["created_at"],
+            status=row["status"] or "away",
+            locale=row["locale"] if "locale" in row.keys() else None,
+        )
 
 
 class AccountError(ValueError):
@@ -51,8 +65,9 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def add_agent(conn: sqlite3.Connection, email: str, name: str, role: str, password: str,
-              capacity: int = 3) -> Agent:
+def add_agent(
+    conn: sqlite3.Connection, email: str, name: str, role: str, password: str, capacity: int = 3
+) -> Agent:
     email = normalise_email(email)
     if not EMAIL.fullmatch(email):
         raise AccountError(f"not an e-mail address: {email!r}")

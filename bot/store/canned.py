@@ -13,8 +13,9 @@ def list_canned(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def add_canned(conn: sqlite3.Connection, shortcut: str, text: str,
-               agent_id: int | None) -> dict[str, Any]:
+def add_canned(
+    conn: sqlite3.Connection, shortcut: str, text: str, agent_id: int | None
+) -> dict[str, Any]:
     cursor = conn.execute(
         "INSERT INTO canned_replies (shortcut, text, created_by, created_at) VALUES (?, ?, ?, ?)",
         (shortcut, text, agent_id, now_iso()),

@@ -124,9 +124,7 @@ def get_conversation(conn: sqlite3.Connection, conversation_id: str) -> Conversa
 
 
 def find_by_token_hash(conn: sqlite3.Connection, token_hash: str) -> Conversation | None:
-    row = conn.execute(
-        "SELECT * FROM conversations WHERE token_hash = ?", (token_hash,)
-    ).fetchone()
+    row = conn.execute("SELECT * FROM conversations WHERE token_hash = ?", (token_hash,)).fetchone()
     return Conversation.from_row(row) if row else None
 
 
@@ -139,12 +137,15 @@ def set_visitor(conn: sqlite3.Connection, conversation_id: str, values: dict[str
     if not columns:
         return
     assignments = ", ".join(f"{c} = ?" for c in columns)
-    conn.execute(f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
-                 (*(values[c] for c in columns), now_iso(), conversation_id))
+    conn.execute(
+        f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ?",
+        (*(values[c] for c in columns), now_iso(), conversation_id),
+    )
 
 
-def record_turn(conn: sqlite3.Connection, conversation_id: str, at: str, language: str,
-                mood: ConversationMood) -> None:
+def record_turn(
+    conn: sqlite3.Connection, conversation_id: str, at: str, language: str, mood: ConversationMood
+) -> None:
     """A shopper message was judged: activity time, language and the mood state."""
     conn.execute(
         "UPDATE conversations SET last_activity_at = ?, language = ?, mood = ?, "
@@ -226,7 +227,10 @@ def insert_message(
 
 
 def find_message_by_client_id(
-    conn: sqlite3.Connection, conversation_id: str, client_id: str, author: str,
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    client_id: str,
+    author: str,
     agent_id: int | None = None,
 ) -> Message | None:
     """A message this author (and agent) already sent with this client id: client ids are
@@ -264,8 +268,9 @@ def recent_messages(conn: sqlite3.Connection, conversation_id: str, limit: int) 
     return [Message.from_row(r) for r in reversed(rows)]
 
 
-def with_recent(conn: sqlite3.Connection, ids: list[str], limit: int
-                ) -> list[tuple[Conversation, list[Message]]]:
+def with_recent(
+    conn: sqlite3.Connection, ids: list[str], limit: int
+) -> list[tuple[Conversation, list[Message]]]:
     """Conversations (those that exist, in the given order) with their last messages."""
     out = []
     for conversation_id in ids:
@@ -279,7 +284,9 @@ def question_before(conn: sqlite3.Connection, answer: Message) -> str:
     """The shopper's message a bot answer replied to ('' when there is none)."""
     row = conn.execute(
         "SELECT text FROM messages WHERE conversation_id = ? AND author = 'shopper' AND id < ? "
-        "ORDER BY id DESC LIMIT 1", (answer.conversation_id, answer.id)).fetchone()
+        "ORDER BY id DESC LIMIT 1",
+        (answer.conversation_id, answer.id),
+    ).fetchone()
     return row[0] if row else ""
 
 

@@ -259,9 +259,18 @@ class Database:
 
 # SQLite's primary result codes that mean the storage, not the job, is at fault
 # (extended codes such as SQLITE_IOERR_WRITE or SQLITE_READONLY_DBMOVED included).
-_STORAGE_CODES = ("SQLITE_READONLY", "SQLITE_FULL", "SQLITE_BUSY", "SQLITE_LOCKED",
-                  "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_CORRUPT",
-                  "SQLITE_PROTOCOL", "SQLITE_PERM")
+_STORAGE_CODES = (
+    "SQLITE_READONLY",
+    "SQLITE_FULL",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+    "SQLITE_PROTOCOL",
+    "SQLITE_PERM",
+)
 
 
 def _insert_rows(conn: sqlite3.Connection, sql: str, params: list[Sequence[Any]]) -> None:
@@ -285,8 +294,11 @@ def _insert_rows(conn: sqlite3.Connection, sql: str, params: list[Sequence[Any]]
                     conn.execute("RELEASE row")
                     conn.execute("RELEASE rows")
                     raise
-                log.error("dropped a row that could not be stored (%s): %s",
-                          getattr(row_exc, "sqlite_errorname", type(row_exc).__name__), sql[:60])
+                log.error(
+                    "dropped a row that could not be stored (%s): %s",
+                    getattr(row_exc, "sqlite_errorname", type(row_exc).__name__),
+                    sql[:60],
+                )
             conn.execute("RELEASE row")
     conn.execute("RELEASE rows")
 

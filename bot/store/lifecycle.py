@@ -101,34 +101,66 @@ def transition(
         raise TransitionRefused(move, before)
     status = rule.to or Status(before.status)
     if move is Move.ESCALATE:
-        _update(conn, conversation_id, before.status,
-                "status = ?, escalated_at = ?, queued_at = ?, escalation_reasons = ?, "
-                "failures_in_row = 0, last_activity_at = ?",
-                (status, at, at, _json_list(reasons), at), at)
+        _update(
+            conn,
+            conversation_id,
+            before.status,
+            "status = ?, escalated_at = ?, queued_at = ?, escalation_reasons = ?, "
+            "failures_in_row = 0, last_activity_at = ?",
+            (status, at, at, _json_list(reasons), at),
+            at,
+        )
     elif move is Move.ASSIGN or move is Move.TRANSFER:
         if agent_id is None:
             raise ValueError(f"{move} needs the agent")
-        _update(conn, conversation_id, before.status,
-                "status = ?, agent_id = ?, last_agent_id = ?, last_activity_at = ?",
-                (status, agent_id, agent_id, at), at)
+        _update(
+            conn,
+            conversation_id,
+            before.status,
+            "status = ?, agent_id = ?, last_agent_id = ?, last_activity_at = ?",
+            (status, agent_id, agent_id, at),
+            at,
+        )
     elif move is Move.REQUEUE:
-        _update(conn, conversation_id, before.status,
-                "status = ?, agent_id = NULL, queued_at = ?, last_activity_at = ?",
-                (status, at, at), at)
+        _update(
+            conn,
+            conversation_id,
+            before.status,
+            "status = ?, agent_id = NULL, queued_at = ?, last_activity_at = ?",
+            (status, at, at),
+            at,
+        )
     elif move is Move.FOLLOW_UP:
-        _update(conn, conversation_id, before.status,
-                "status = ?, agent_id = NULL, last_activity_at = ?", (status, at), at)
+        _update(
+            conn,
+            conversation_id,
+            before.status,
+            "status = ?, agent_id = NULL, last_activity_at = ?",
+            (status, at),
+            at,
+        )
     elif move is Move.CLOSE:
-        _update(conn, conversation_id, before.status,
-                "status = ?, agent_id = NULL, closed_at = ?, closed_by = ?, close_reason = ?",
-                (status, at, closed_by, close_reason), at)
+        _update(
+            conn,
+            conversation_id,
+            before.status,
+            "status = ?, agent_id = NULL, closed_at = ?, closed_by = ?, close_reason = ?",
+            (status, at, closed_by, close_reason),
+            at,
+        )
     after = get_conversation(conn, conversation_id)
     assert after is not None
     return before, after
 
 
-def _update(conn: sqlite3.Connection, conversation_id: str, expected: str, assignments: str,
-            values: tuple[object, ...], at: str) -> None:
+def _update(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    expected: str,
+    assignments: str,
+    values: tuple[object, ...],
+    at: str,
+) -> None:
     cursor = conn.execute(
         f"UPDATE conversations SET {assignments}, updated_at = ? WHERE id = ? AND status = ?",
         (*values, at, conversation_id, expected),

@@ -116,7 +116,6 @@ def _0001_conversations_messages_events(db: sqlite_utils.Database) -> None:
 def pending(conn: sqlite3.Connection) -> list[str]:
     """The migrations a database still needs (raises ``sqlite3.Error`` when it is not one
     of ours)."""
-    conn.execute("SELECT 1 FROM conversations LIMIT 1")
     applied = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     return [name for name, _ in MIGRATIONS if name not in applied]
 
@@ -245,12 +244,16 @@ def _0003_report_indexes(db: sqlite_utils.Database) -> None:
         "last_agent_id, escalated_at, language, escalation_reasons, first_agent_reply_at, "
         "closed_by, last_activity_at, id) WHERE closed_at IS NOT NULL"
     )
-    db.execute("CREATE INDEX idx_messages_shopper ON messages (conversation_id) "
-               "WHERE author = 'shopper'")
-    db.execute("CREATE INDEX idx_csat_given_report ON csat (given_at, rating, conversation_id) "
-               "WHERE rating IS NOT NULL")
-    db.execute("CREATE INDEX idx_csat_asked_report ON csat (asked_at, rating, nps, "
-               "conversation_id)")
+    db.execute(
+        "CREATE INDEX idx_messages_shopper ON messages (conversation_id) WHERE author = 'shopper'"
+    )
+    db.execute(
+        "CREATE INDEX idx_csat_given_report ON csat (given_at, rating, conversation_id) "
+        "WHERE rating IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX idx_csat_asked_report ON csat (asked_at, rating, nps, conversation_id)"
+    )
 
 
 @migration
@@ -346,8 +349,10 @@ def _0006_privacy(db: sqlite_utils.Database) -> None:
         "last_agent_id, escalated_at, language, escalation_reasons, first_agent_reply_at, "
         "closed_by, last_activity_at, shopper_messages, id) WHERE closed_at IS NOT NULL"
     )
-    db.execute("CREATE INDEX idx_conversations_retention ON conversations (closed_at) "
-               "WHERE closed_at IS NOT NULL AND anonymised_at IS NULL")
+    db.execute(
+        "CREATE INDEX idx_conversations_retention ON conversations (closed_at) "
+        "WHERE closed_at IS NOT NULL AND anonymised_at IS NULL"
+    )
 
 
 @migration
@@ -379,11 +384,12 @@ def _0007_attachments_seen_locale(db: sqlite_utils.Database) -> None:
         },
         pk="id",
         foreign_keys=[("conversation_id", "conversations", "id")],
-        not_null={"conversation_id", "content_type", "size", "sha256", "shopper_key",
-                  "created_at"},
+        not_null={"conversation_id", "content_type", "size", "sha256", "shopper_key", "created_at"},
     )
     db.table("attachments").create_index(["conversation_id"])
     db.table("conversations").add_column("seen_message_id", int)
     db.table("agents").add_column("locale", str)
-    db.execute("CREATE INDEX idx_conversations_first_reply ON conversations "
-               "(first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL")
+    db.execute(
+        "CREATE INDEX idx_conversations_first_reply ON conversations "
+        "(first_agent_reply_at) WHERE first_agent_reply_at IS NOT NULL"
+    )

@@ -12,8 +12,15 @@ from bot.store.accounts import Agent
 from bot.store.clock import now_iso
 
 
-def insert_session(conn: sqlite3.Connection, id_hash: str, agent_id: int, csrf_token: str,
-                   expires_at: str, device: tuple[str, str | None], devices_since: str) -> None:
+def insert_session(
+    conn: sqlite3.Connection,
+    id_hash: str,
+    agent_id: int,
+    csrf_token: str,
+    expires_at: str,
+    device: tuple[str, str | None],
+    devices_since: str,
+) -> None:
     """A new session, and the browser's new device cookie (``device``: the new digest and
     the one it replaces); devices unused since ``devices_since`` are forgotten."""
     at = now_iso()
@@ -27,12 +34,14 @@ def insert_session(conn: sqlite3.Connection, id_hash: str, agent_id: int, csrf_t
     if old is not None:
         conn.execute("DELETE FROM devices WHERE id_hash = ?", (old,))
     conn.execute("DELETE FROM devices WHERE last_used_at < ?", (devices_since,))
-    conn.execute("INSERT INTO devices (id_hash, agent_id, failures, created_at, last_used_at) "
-                 "VALUES (?, ?, 0, ?, ?)", (new, agent_id, at, at))
+    conn.execute(
+        "INSERT INTO devices (id_hash, agent_id, failures, created_at, last_used_at) "
+        "VALUES (?, ?, 0, ?, ?)",
+        (new, agent_id, at, at),
+    )
 
 
-def known_device(conn: sqlite3.Connection, id_hash: str, email: str, since: str
-                  ) -> Agent | None:
+def known_device(conn: sqlite3.Connection, id_hash: str, email: str, since: str) -> Agent | None:
     """The agent whose device cookie this is, if it is that e-mail's, recent, and the
     account is enabled."""
     row = conn.execute(
@@ -51,8 +60,7 @@ def password_hash(conn: sqlite3.Connection, agent_id: int) -> str:
 def device_failed(conn: sqlite3.Connection, id_hash: str, limit: int) -> None:
     """A wrong password with this device cookie; at ``limit`` failures it is forgotten."""
     conn.execute("UPDATE devices SET failures = failures + 1 WHERE id_hash = ?", (id_hash,))
-    conn.execute("DELETE FROM devices WHERE id_hash = ? AND failures >= ?",
-                 (id_hash, limit))
+    conn.execute("DELETE FROM devices WHERE id_hash = ? AND failures >= ?", (id_hash, limit))
 
 
 def valid_hashes(conn: sqlite3.Connection, hashes: list[str], at: str) -> set[str]:
@@ -65,8 +73,7 @@ def valid_hashes(conn: sqlite3.Connection, hashes: list[str], at: str) -> set[st
     return {row[0] for row in rows}
 
 
-def find_session(conn: sqlite3.Connection, id_hash: str, at: str
-                 ) -> tuple[Agent, str, str] | None:
+def find_session(conn: sqlite3.Connection, id_hash: str, at: str) -> tuple[Agent, str, str] | None:
     """(agent, CSRF token, expiry) of a valid session."""
     row = conn.execute(
         "SELECT s.csrf_token, s.expires_at, a.* FROM sessions s JOIN agents a ON a.id = s.agent_id "

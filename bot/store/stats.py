@@ -12,6 +12,8 @@ def first_reply_seconds(conn: sqlite3.Connection, since: str, limit: int = 500) 
     rows = conn.execute(
         "SELECT (julianday(first_agent_reply_at) - julianday(escalated_at)) * 86400.0 "
         "FROM conversations WHERE first_agent_reply_at >= ? AND escalated_at IS NOT NULL "
-        "ORDER BY first_agent_reply_at DESC LIMIT ?", (since, limit)).fetchall()
+        "ORDER BY first_agent_reply_at DESC LIMIT ?",
+        (since, limit),
+    ).fetchall()
     values = [max(0.0, row[0]) for row in rows if row[0] is not None]
     return statistics.median(values) if values else None

@@ -49,11 +49,18 @@ class Ticket:
     def from_row(cls, row: sqlite3.Row) -> Ticket:
         keys = row.keys()
         return cls(
-            id=row["id"], conversation_id=row["conversation_id"], email=row["email"],
-            text=row["text"], status=row["status"], source=row["source"],
-            created_at=row["created_at"], updated_at=row["updated_at"],
-            answered_at=row["answered_at"], answered_by=row["answered_by"],
-            done_at=row["done_at"], done_by=row["done_by"],
+            id=row["id"],
+            conversation_id=row["conversation_id"],
+            email=row["email"],
+            text=row["text"],
+            status=row["status"],
+            source=row["source"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            answered_at=row["answered_at"],
+            answered_by=row["answered_by"],
+            done_at=row["done_at"],
+            done_by=row["done_by"],
             mail_status=row["mail_status"] if "mail_status" in keys else None,
             mail_attempts=(row["mail_attempts"] or 0) if "mail_attempts" in keys else 0,
             mail_error=row["mail_error"] if "mail_error" in keys else None,
@@ -72,15 +79,25 @@ class Ticket:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "answered_at": self.answered_at,
-            "mail": None if self.mail_status is None else {
-                "status": self.mail_status, "attempts": self.mail_attempts,
-                "error": self.mail_error, "next_attempt_at": self.mail_next_at,
+            "mail": None
+            if self.mail_status is None
+            else {
+                "status": self.mail_status,
+                "attempts": self.mail_attempts,
+                "error": self.mail_error,
+                "next_attempt_at": self.mail_next_at,
             },
         }
 
 
-def create_ticket(conn: sqlite3.Connection, conversation_id: str, email: str | None,
-                  text: str | None, source: str, at: str) -> int:
+def create_ticket(
+    conn: sqlite3.Connection,
+    conversation_id: str,
+    email: str | None,
+    text: str | None,
+    source: str,
+    at: str,
+) -> int:
     cursor = conn.execute(
         "INSERT INTO tickets (conversation_id, email, text, status, source, created_at, "
         "updated_at) VALUES (?, ?, ?, 'open', ?, ?, ?)",
@@ -99,7 +116,9 @@ def live_ticket(conn: sqlite3.Connection, conversation_id: str) -> Ticket | None
     """The conversation's ticket that is not done yet, if any."""
     row = conn.execute(
         _WITH_DELIVERY + " WHERE t.conversation_id = ? AND t.status != 'done' "
-        "ORDER BY t.id DESC LIMIT 1", (conversation_id,)).fetchone()
+        "ORDER BY t.id DESC LIMIT 1",
+        (conversation_id,),
+    ).fetchone()
     return Ticket.from_row(row) if row else None
 
 
@@ -107,12 +126,14 @@ def latest_ticket(conn: sqlite3.Connection, conversation_id: str) -> Ticket | No
     """The conversation's newest ticket, whatever its status."""
     row = conn.execute(
         _WITH_DELIVERY + " WHERE t.conversation_id = ? ORDER BY t.id DESC LIMIT 1",
-        (conversation_id,)).fetchone()
+        (conversation_id,),
+    ).fetchone()
     return Ticket.from_row(row) if row else None
 
 
-def ticket_page(conn: sqlite3.Connection, after_id: int | None = None,
-                limit: int = PAGE_SIZE) -> tuple[list[Ticket], int]:
+def ticket_page(
+    conn: sqlite3.Connection, after_id: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[Ticket], int]:
     """Tickets not done yet, oldest first, ``limit`` at a time (those after ``after_id``),
     and how many there are in all."""
     total = conn.execute("SELECT count(*) FROM tickets WHERE status != 'done'").fetchone()[0]
@@ -123,19 +144,24 @@ def ticket_page(conn: sqlite3.Connection, after_id: int | None = None,
     return [Ticket.from_row(row) for row in rows], int(total)
 
 
-def set_ticket_status(conn: sqlite3.Connection, ticket_id: int, status: str, at: str,
-                      agent_id: int | None = None) -> bool:
+def set_ticket_status(
+    conn: sqlite3.Connection, ticket_id: int, status: str, at: str, agent_id: int | None = None
+) -> bool:
     """open -> answered (an agent answered), answered -> open (the shopper wrote again),
     open/answered -> done. False when the ticket is missing or already done."""
     if status not in TICKET_STATUSES:
         raise ValueError(status)
     if status == "answered":
-        sql = ("UPDATE tickets SET status = 'answered', answered_at = ?, answered_by = ?, "
-               "updated_at = ? WHERE id = ? AND status != 'done'")
+        sql = (
+            "UPDATE tickets SET status = 'answered', answered_at = ?, answered_by = ?, "
+            "updated_at = ? WHERE id = ? AND status != 'done'"
+        )
         params: tuple[Any, ...] = (at, agent_id, at, ticket_id)
     elif status == "done":
-        sql = ("UPDATE tickets SET status = 'done', done_at = ?, done_by = ?, updated_at = ? "
-               "WHERE id = ? AND status != 'done'")
+        sql = (
+            "UPDATE tickets SET status = 'done', done_at = ?, done_by = ?, updated_at = ? "
+            "WHERE id = ? AND status != 'done'"
+        )
         params = (at, agent_id, at, ticket_id)
     else:
         sql = "UPDATE tickets SET status = 'open', updated_at = ? WHERE id = ? AND status != 'done'"
@@ -157,8 +183,16 @@ class Mail:
     attempts: int
 
 
-def queue_mail(conn: sqlite3.Connection, ticket_id: int, conversation_id: str, message_id: int,
-               to_email: str, subject: str, body: str, at: str) -> int:
+def queue_mail(
+    conn: sqlite3.Connection,
+    ticket_id: int,
+    conversation_id: str,
+    message_id: int,
+    to_email: str,
+    subject: str,
+    body: str,
+    at: str,
+) -> int:
     cursor = conn.execute(
         "INSERT INTO outbox (ticket_id, conversation_id, message_id, to_email, subject, body, "
         "status, attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, "
@@ -180,14 +214,17 @@ def due_mail(conn: sqlite3.Connection, at: str, limit: int = 20) -> list[Mail]:
 
 def next_mail_at(conn: sqlite3.Connection) -> str | None:
     row = conn.execute(
-        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'").fetchone()
+        "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'"
+    ).fetchone()
     return row[0] if row else None
 
 
 def mail_sent(conn: sqlite3.Connection, mail_id: int, at: str) -> None:
     conn.execute(
         "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-        "last_error = NULL WHERE id = ?", (at, mail_id))
+        "last_error = NULL WHERE id = ?",
+        (at, mail_id),
+    )
 
 
 def mail_failed(conn: sqlite3.Connection, mail_id: int, error: str, retry_at: str | None) -> None:
@@ -195,4 +232,5 @@ def mail_failed(conn: sqlite3.Connection, mail_id: int, error: str, retry_at: st
     conn.execute(
         "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
         "next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
-        ("pending" if retry_at else "failed", error[:500], retry_at, mail_id))
+        ("pending" if retry_at else "failed", error[:500], retry_at, mail_id),
+    )

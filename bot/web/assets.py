@@ -27,11 +27,26 @@ from pathlib import Path
 
 from aiohttp import web
 
-COMPRESSIBLE = {"application/javascript", "text/javascript", "text/css", "text/html",
-                "image/svg+xml", "application/json", "text/plain", "text/markdown"}
-TYPES = {".js": "application/javascript", ".mjs": "application/javascript", ".css": "text/css",
-         ".html": "text/html", ".svg": "image/svg+xml", ".json": "application/json",
-         ".txt": "text/plain", ".md": "text/markdown"}
+COMPRESSIBLE = {
+    "application/javascript",
+    "text/javascript",
+    "text/css",
+    "text/html",
+    "image/svg+xml",
+    "application/json",
+    "text/plain",
+    "text/markdown",
+}
+TYPES = {
+    ".js": "application/javascript",
+    ".mjs": "application/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +61,14 @@ class Asset:
 def _load(path: Path) -> Asset:
     stat = path.stat()
     body = path.read_bytes()
-    content_type = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    gzipped = gzip.compress(body, 9, mtime=0) if content_type in COMPRESSIBLE and len(body) > 256 else None
+    content_type = (
+        TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
+    gzipped = (
+        gzip.compress(body, 9, mtime=0)
+        if content_type in COMPRESSIBLE and len(body) > 256
+        else None
+    )
     etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     return Asset((stat.st_mtime_ns, stat.st_size), body, gzipped, content_type, etag)
 
@@ -115,8 +136,14 @@ class Assets:
             self._cache[path] = asset
         return asset
 
-    async def respond(self, request: web.Request, relative: str, *, cache: str = NO_CACHE,
-                      body: bytes | None = None) -> web.Response:
+    async def respond(
+        self,
+        request: web.Request,
+        relative: str,
+        *,
+        cache: str = NO_CACHE,
+        body: bytes | None = None,
+    ) -> web.Response:
         """Serve a file; ``body`` replaces its content (the loader with its release
         filled in), keeping the file's type."""
         asset = await self.get(relative)
@@ -134,8 +161,9 @@ class Assets:
             body = asset.gzipped
             headers["Content-Encoding"] = "gzip"
         charset = "utf-8" if asset.content_type in COMPRESSIBLE else None
-        return web.Response(body=body, headers=headers, content_type=asset.content_type,
-                            charset=charset)
+        return web.Response(
+            body=body, headers=headers, content_type=asset.content_type, charset=charset
+        )
 
     async def text(self, relative: str) -> str:
         return (await self.get(relative)).body.decode("utf-8")

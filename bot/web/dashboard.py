@@ -48,15 +48,16 @@ REPORT_WARMUP = web.AppKey("report_warmup", asyncio.Task)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-
-
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, headers=NO_STORE)
 
 
 def _bad_request(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=json.dumps({"error": "invalid_filter", "message": message}),
-                              content_type="application/json", headers=NO_STORE)
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": "invalid_filter", "message": message}),
+        content_type="application/json",
+        headers=NO_STORE,
+    )
 
 
 def _number(request: web.Request, name: str, default: int, high: int) -> int:
@@ -95,16 +96,24 @@ def _filename(kind: str, f: ReportFilter) -> str:
 
 def _csv_headers(kind: str, f: ReportFilter) -> dict[str, str]:
     # Set here: the security middleware cannot add headers to a streamed response.
-    return {**NO_STORE, "Content-Type": "text/csv; charset=utf-8",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'attachment; filename="{_filename(kind, f)}"'}
+    return {
+        **NO_STORE,
+        "Content-Type": "text/csv; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'attachment; filename="{_filename(kind, f)}"',
+    }
 
 
 @routes.get("/dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     session = await require_agent(request, manager=True)
-    return await page(request, "dashboard/index.html", csrf=session.csrf_token,
-                      agent=session.agent.name, locale=choose_locale(request, session.agent))
+    return await page(
+        request,
+        "dashboard/index.html",
+        csrf=session.csrf_token,
+        agent=session.agent.name,
+        locale=choose_locale(request, session.agent),
+    )
 
 
 @routes.get("/api/report")
@@ -120,11 +129,16 @@ async def api_report(request: web.Request) -> web.Response:
 
     report, agents = await request.app[DB].read(read)
     languages = sorted({*LANGUAGES, *(s["key"] for s in report["by_language"])})
-    return _json({
-        "report": report,
-        "options": {"agents": agents, "languages": languages,
-                    "nps_enabled": request.app[SETTINGS].nps_enabled},
-    })
+    return _json(
+        {
+            "report": report,
+            "options": {
+                "agents": agents,
+                "languages": languages,
+                "nps_enabled": request.app[SETTINGS].nps_enabled,
+            },
+        }
+    )
 
 
 @routes.get("/api/csat")
@@ -134,8 +148,7 @@ async def api_csat(request: web.Request) -> web.Response:
     limit = _number(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
     cursor = request.query.get("cursor") or None
     try:
-        result = await request.app[DB].read(
-            partial(csat_log, f=f, limit=limit, cursor=cursor))
+        result = await request.app[DB].read(partial(csat_log, f=f, limit=limit, cursor=cursor))
     except FilterError as exc:
         raise _bad_request(str(exc)) from None
     scale = MoodScale.for_threshold(policy_config(request.app[SETTINGS]).mood_threshold)
@@ -153,7 +166,8 @@ async def api_conversation(request: web.Request) -> web.Response:
     if len(conversation_id) <= 64:
         scale = MoodScale.for_threshold(policy_config(request.app[SETTINGS]).mood_threshold)
         detail = await request.app[DB].read(
-            partial(conversation_detail, conversation_id=conversation_id, scale=scale))
+            partial(conversation_detail, conversation_id=conversation_id, scale=scale)
+        )
     if detail is None:
         return _json({"error": "not_found", "message": "No such conversation."}, status=404)
     return _json(detail)
@@ -166,8 +180,10 @@ async def api_report_csv(request: web.Request) -> web.Response:
     top = _number(request, "top", DEFAULT_TOP, MAX_TOP)
     cache = request.app[REPORT_CACHE]
     text = await request.app[DB].read(
-        lambda conn: csv_text(report_rows(build_report(conn, f, period=period, top=top,
-                                                       cache=cache))))
+        lambda conn: csv_text(
+            report_rows(build_report(conn, f, period=period, top=top, cache=cache))
+        )
+    )
     return web.Response(text=text, headers=_csv_headers("report", f))
 
 
@@ -178,7 +194,8 @@ async def api_report_wide_csv(request: web.Request) -> web.Response:
     f, period = _filter(request), _period(request)
     cache = request.app[REPORT_CACHE]
     text = await request.app[DB].read(
-        lambda conn: csv_text(wide_rows(build_report(conn, f, period=period, cache=cache))))
+        lambda conn: csv_text(wide_rows(build_report(conn, f, period=period, cache=cache)))
+    )
     return web.Response(text=text, headers=_csv_headers("report-wide", f))
 
 

@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 routes = web.RouteTableDef()
 
 
-
-
 STATIC = web.AppKey("static_assets", Assets)
 WIDGET = web.AppKey("widget_assets", Assets)
 
@@ -46,8 +44,7 @@ async def page(request: web.Request, name: str, /, **values: str) -> web.Respons
     text = await request.app[STATIC].text(name)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", html.escape(value, quote=True))
-    return web.Response(text=text, content_type="text/html",
-                        headers={"Cache-Control": "no-store"})
+    return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 async def current_session(request: web.Request) -> Session | None:
@@ -60,7 +57,9 @@ async def require_agent(request: web.Request, *, manager: bool = False) -> Sessi
     if session is None:
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
             raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs)}")
-        raise web.HTTPUnauthorized(text='{"error": "unauthorized"}', content_type="application/json")
+        raise web.HTTPUnauthorized(
+            text='{"error": "unauthorized"}', content_type="application/json"
+        )
     if manager and not session.agent.is_manager:
         raise web.HTTPForbidden(text="Managers only.", content_type="text/plain")
     return session
@@ -69,8 +68,11 @@ async def require_agent(request: web.Request, *, manager: bool = False) -> Sessi
 async def check_csrf(request: web.Request, session: Session) -> None:
     """State-changing requests: our own origin and the session's CSRF token."""
     policy = request.app[ORIGINS]
-    environ = {"HTTP_ORIGIN": request.headers.get("Origin", ""), "HTTP_HOST": request.host,
-               "wsgi.url_scheme": request.scheme}
+    environ = {
+        "HTTP_ORIGIN": request.headers.get("Origin", ""),
+        "HTTP_HOST": request.host,
+        "wsgi.url_scheme": request.scheme,
+    }
     if request.headers.get("Origin") and not policy.same_origin(environ):
         raise web.HTTPForbidden(text="Cross-origin request refused.")
     token = request.headers.get("X-CSRF-Token")
@@ -91,8 +93,15 @@ def _safe_next(value: str | None) -> str:
 
 def _set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
     settings = request.app[SETTINGS]
-    response.set_cookie(COOKIE, value, httponly=True, samesite="Strict", path="/",
-                        secure=settings.secure_cookies, max_age=int(settings.session_ttl))
+    response.set_cookie(
+        COOKIE,
+        value,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        secure=settings.secure_cookies,
+        max_age=int(settings.session_ttl),
+    )
 
 
 # -- demo shop and widget ---------------------------------------------------------
@@ -125,8 +134,9 @@ async def widget_release_file(request: web.Request) -> web.Response:
     revalidated every time."""
     assets = request.app[WIDGET]
     current = request.match_info["release"] == await assets.release()
-    return await assets.respond(request, request.match_info["path"],
-                                cache=IMMUTABLE if current else NO_CACHE)
+    return await assets.respond(
+        request, request.match_info["path"], cache=IMMUTABLE if current else NO_CACHE
+    )
 
 
 @routes.get("/widget/{path:.+}")
@@ -148,22 +158,34 @@ async def health(request: web.Request) -> web.Response:
 # -- sign-in -------------------------------------------------------------------------
 
 
-LOGIN_ERRORS = {"1": "Wrong e-mail or password.", "2": "Too many attempts; try again later.",
-                "3": "Your session expired; please sign in again.",
-                "4": "Too many sign-ins at this moment; please try again in a few seconds."}
+LOGIN_ERRORS = {
+    "1": "Wrong e-mail or password.",
+    "2": "Too many attempts; try again later.",
+    "3": "Your session expired; please sign in again.",
+    "4": "Too many sign-ins at this moment; please try again in a few seconds.",
+}
 
 
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
-    return await _login_form(request, LOGIN_ERRORS.get(request.query.get("error", ""), ""),
-                             _safe_next(request.query.get("next")))
+    return await _login_form(
+        request,
+        LOGIN_ERRORS.get(request.query.get("error", ""), ""),
+        _safe_next(request.query.get("next")),
+    )
 
 
 async def _login_form(request: web.Request, error: str, next_url: str) -> web.Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = await page(request, "login.html", csrf=token, next=next_url, error=error)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
-                        secure=request.app[SETTINGS].secure_cookies)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/login",
+        secure=request.app[SETTINGS].secure_cookies,
+    )
     return response
 
 
@@ -178,8 +200,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     sessions = request.app[SESSIONS]
     try:
         cookie, session, device = await sessions.login(
-            str(form.get("email", "")), str(form.get("password", "")), request.remote or "",
-            device=request.cookies.get(DEVICE_COOKIE))
+            str(form.get("email", "")),
+            str(form.get("password", "")),
+            request.remote or "",
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
     except LoginRefused as exc:
         if not exc.retry_after:
             raise web.HTTPSeeOther(f"/login?error=1&next={quote(next_url)}") from None
@@ -190,12 +215,19 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
     request.app[DB].submit(
-        ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row())
+        ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row()
+    )
     response = web.HTTPSeeOther(next_url)
     _set_session_cookie(request, response, cookie)
-    response.set_cookie(DEVICE_COOKIE, device, httponly=True, samesite="Strict", path="/login",
-                        secure=request.app[SETTINGS].secure_cookies,
-                        max_age=int(DEVICE_TTL))
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        httponly=True,
+        samesite="Strict",
+        path="/login",
+        secure=request.app[SETTINGS].secure_cookies,
+        max_age=int(DEVICE_TTL),
+    )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 
@@ -206,7 +238,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     await check_csrf(request, session)
     await request.app[SESSIONS].logout(request.cookies[COOKIE])
     request.app[DB].submit(
-        ev.INSERT_SQL, ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id).row())
+        ev.INSERT_SQL, ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id).row()
+    )
     # The console's open sockets of this session end now (and its chats are requeued
     # when it was the agent's last one).
     await request.app[AGENT_NAMESPACE].audit()
@@ -233,8 +266,14 @@ def choose_locale(request: web.Request, agent: Agent) -> str:
 @routes.get("/console")
 async def console(request: web.Request) -> web.Response:
     session = await require_agent(request)
-    return await page(request, "console/index.html", csrf=session.csrf_token, name=session.agent.name,
-                      role=session.agent.role, locale=choose_locale(request, session.agent))
+    return await page(
+        request,
+        "console/index.html",
+        csrf=session.csrf_token,
+        name=session.agent.name,
+        role=session.agent.role,
+        locale=choose_locale(request, session.agent),
+    )
 
 
 @routes.get("/api/me")
@@ -256,10 +295,13 @@ async def preferences(request: web.Request) -> web.Response:
         data = None
     locale = data.get("locale") if isinstance(data, dict) else "?"
     if locale is not None and locale not in LOCALES:
-        return web.json_response({"error": "invalid_payload",
-                                  "message": "locale: expected en, it, pl or null"}, status=400)
+        return web.json_response(
+            {"error": "invalid_payload", "message": "locale: expected en, it, pl or null"},
+            status=400,
+        )
     await request.app[DB].write(
-        partial(accounts.set_locale, agent_id=session.agent.id, locale=locale))
+        partial(accounts.set_locale, agent_id=session.agent.id, locale=locale)
+    )
     return web.json_response({"locale": locale}, headers={"Cache-Control": "no-store"})
 
 

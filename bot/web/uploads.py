@@ -28,10 +28,20 @@ from bot.web.pages import current_session
 
 routes = web.RouteTableDef()
 
-STATUS = {"invalid_payload": 400, "invalid_id": 400, "invalid_token": 403, "forbidden": 403,
-          "unauthorized": 401, "not_found": 404, "conversation_closed": 409,
-          "too_many_files": 409, "file_too_large": 413, "unsupported_type": 415,
-          "rate_limited": 429, "storage_unavailable": 503}
+STATUS = {
+    "invalid_payload": 400,
+    "invalid_id": 400,
+    "invalid_token": 403,
+    "forbidden": 403,
+    "unauthorized": 401,
+    "not_found": 404,
+    "conversation_closed": 409,
+    "too_many_files": 409,
+    "file_too_large": 413,
+    "unsupported_type": 415,
+    "rate_limited": 429,
+    "storage_unavailable": 503,
+}
 IMAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -39,8 +49,6 @@ IMAGE_HEADERS = {
     "Cache-Control": "private, max-age=86400",
 }
 FIELD_LIMIT = 200  # bytes of the token and id fields
-
-
 
 
 def _allowed(request: web.Request) -> str | None:
@@ -84,8 +92,9 @@ async def _file(part: BodyPartReader, limit: int) -> tuple[str, bytes]:
     while chunk := await part.read_chunk(64 * 1024):
         size += len(chunk)
         if size > limit:
-            raise ClientError("file_too_large", f"The file is larger than {limit} bytes.",
-                              limit=limit)
+            raise ClientError(
+                "file_too_large", f"The file is larger than {limit} bytes.", limit=limit
+            )
         chunks.append(chunk)
     return part.filename or "", b"".join(chunks)
 
@@ -97,8 +106,9 @@ async def upload(request: web.Request) -> web.Response:
     try:
         origin = _allowed(request)
         if (request.content_length or 0) > limit + 64 * 1024:
-            raise ClientError("file_too_large", f"The file is larger than {limit} bytes.",
-                              limit=limit)
+            raise ClientError(
+                "file_too_large", f"The file is larger than {limit} bytes.", limit=limit
+            )
         if not request.content_type.startswith("multipart/"):
             raise ClientError("invalid_payload", "Send multipart/form-data: token, id, file.")
         reader = await request.multipart()
@@ -111,8 +121,12 @@ async def upload(request: web.Request) -> web.Response:
         token, client_id, (name, data) = fields
         validate.client_id({"id": client_id})
         result = await request.app[UPLOADS].receive(
-            token=token, client_id=client_id, name=name, data=data,
-            address=address_key(request.remote))
+            token=token,
+            client_id=client_id,
+            name=name,
+            data=data,
+            address=address_key(request.remote),
+        )
     except ClientError as error:
         return _refusal(error, origin)
     headers = {"Cache-Control": "no-store"}
@@ -131,13 +145,20 @@ async def download(request: web.Request) -> web.Response:
             agent = (session.agent.id, session.agent.is_manager)
     try:
         attachment, data = await request.app[UPLOADS].open(
-            request.match_info["attachment_id"], key=key, agent=agent)
+            request.match_info["attachment_id"], key=key, agent=agent
+        )
     except ClientError as error:
         return _refusal(error, None)
     filename = f"{attachment.id}.{TYPES[attachment.content_type]}"
-    return web.Response(body=data, content_type=attachment.content_type, headers={
-        **IMAGE_HEADERS, "Content-Disposition": f'inline; filename="{filename}"',
-        "ETag": f'"{attachment.sha256[:20]}"'})
+    return web.Response(
+        body=data,
+        content_type=attachment.content_type,
+        headers={
+            **IMAGE_HEADERS,
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "ETag": f'"{attachment.sha256[:20]}"',
+        },
+    )
 
 
 def setup(app: web.Application) -> None:

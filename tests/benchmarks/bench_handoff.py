@@ -69,8 +69,11 @@ from serverproc import (
 
 PASSWORD = "bench password 1234"
 FALLBACK_QUESTIONS = [
-    "How long does delivery take?", "How do I return an item?", "Where is my order?",
-    "Which payment methods do you accept?", "Do you ship abroad?",
+    "How long does delivery take?",
+    "How do I return an item?",
+    "Where is my order?",
+    "Which payment methods do you accept?",
+    "Do you ship abroad?",
 ]
 
 
@@ -78,8 +81,11 @@ def questions(path: str | None = None) -> list[str]:
     """English questions of the bundled knowledge base (what shoppers really ask),
     or the lines of the file given with --questions."""
     if path:
-        return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+        return [
+            line.strip()
+            for line in Path(path).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     found = []
     for toml in sorted((ROOT / "knowledge_base").glob("*.toml")):
         with toml.open("rb") as f:
@@ -107,8 +113,14 @@ class WorkerResult:
     errors: list[str] = field(default_factory=list)
 
 
-async def run_shopper(url: str, index: int, args: argparse.Namespace, deadline: float,
-                      asked: list[str], result: WorkerResult) -> None:
+async def run_shopper(
+    url: str,
+    index: int,
+    args: argparse.Namespace,
+    deadline: float,
+    asked: list[str],
+    result: WorkerResult,
+) -> None:
     rng = random.Random(index)
     ended = asyncio.Event()
     escalated = asyncio.Event()  # queued or assigned, by our handoff or by the bot itself
@@ -209,8 +221,9 @@ async def run_shopper(url: str, index: int, args: argparse.Namespace, deadline: 
         await sio.disconnect()
 
 
-async def run_worker(url: str, indexes: list[int], args: argparse.Namespace,
-                     deadline: float) -> WorkerResult:
+async def run_worker(
+    url: str, indexes: list[int], args: argparse.Namespace, deadline: float
+) -> WorkerResult:
     result = WorkerResult()
     asked = questions(args.questions)
     await asyncio.gather(*(run_shopper(url, i, args, deadline, asked, result) for i in indexes))
@@ -219,8 +232,9 @@ async def run_worker(url: str, indexes: list[int], args: argparse.Namespace,
     return result
 
 
-def worker_main(url: str, indexes: list[int], args: argparse.Namespace, deadline: float,
-                out: Any) -> None:
+def worker_main(
+    url: str, indexes: list[int], args: argparse.Namespace, deadline: float, out: Any
+) -> None:
     # a plain dict crosses the process boundary (the class lives in __main__)
     out.put(dataclasses.asdict(asyncio.run(run_worker(url, indexes, args, deadline))))
 
@@ -281,8 +295,14 @@ class BenchAgent:
         """What an agent does in the console: open the chat, answer, resolve."""
         try:
             await self.call("open", {"conversation_id": conversation})
-            sent = await self.call("send", {"conversation_id": conversation, "id": f"a-{conversation}",
-                                            "text": "Hello, I'm looking into it right now."})
+            sent = await self.call(
+                "send",
+                {
+                    "conversation_id": conversation,
+                    "id": f"a-{conversation}",
+                    "text": "Hello, I'm looking into it right now.",
+                },
+            )
             self.seen.replies += bool(sent.get("ok"))
             await asyncio.sleep(self.handle)
             done = await self.call("resolve", {"conversation_id": conversation})
@@ -303,8 +323,9 @@ async def waiting_shopper(url: str) -> socketio.AsyncClient:
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, namespaces=["/chat"], transports=["websocket"], wait_timeout=20)
     for event in ("start", "handoff"):
-        ack = await sio.call(event, {"lang": "en"} if event == "start" else {},
-                             namespace="/chat", timeout=30)
+        ack = await sio.call(
+            event, {"lang": "en"} if event == "start" else {}, namespace="/chat", timeout=30
+        )
         if not ack.get("ok"):
             raise RuntimeError(f"{event}: {ack}")
     return sio
@@ -326,28 +347,40 @@ async def time_to_first_chat(url: str, email: str, rounds: int) -> tuple[list[fl
         agent = socketio.AsyncClient(reconnection=False)
         assigned: list[str] = []
 
-        def on_assigned(data: dict[str, Any], assigned: list[str] = assigned,
-                        got: asyncio.Event = got) -> None:
+        def on_assigned(
+            data: dict[str, Any], assigned: list[str] = assigned, got: asyncio.Event = got
+        ) -> None:
             assigned.append(data["conversation_id"])
             got.set()
 
         agent.on("assigned", on_assigned, namespace="/agent")
         if not reconnect:
-            await agent.connect(url, namespaces=["/agent"], transports=["websocket"],
-                                headers=headers(), wait_timeout=20)
+            await agent.connect(
+                url,
+                namespaces=["/agent"],
+                transports=["websocket"],
+                headers=headers(),
+                wait_timeout=20,
+            )
             await agent.call("status", {"status": "away"}, namespace="/agent", timeout=30)
         shopper = await waiting_shopper(url)
         await asyncio.sleep(0.2)
         started = time.time()
         if reconnect:  # its saved status is online: connecting is enough
-            await agent.connect(url, namespaces=["/agent"], transports=["websocket"],
-                                headers=headers(), wait_timeout=20)
+            await agent.connect(
+                url,
+                namespaces=["/agent"],
+                transports=["websocket"],
+                headers=headers(),
+                wait_timeout=20,
+            )
         else:
             await agent.call("status", {"status": "online"}, namespace="/agent", timeout=30)
         await asyncio.wait_for(got.wait(), 10)
         (again if reconnect else online).append(time.time() - started)
-        await agent.call("resolve", {"conversation_id": assigned[0]}, namespace="/agent",
-                         timeout=30)
+        await agent.call(
+            "resolve", {"conversation_id": assigned[0]}, namespace="/agent", timeout=30
+        )
         await shopper.disconnect()
         await agent.disconnect()
         await asyncio.sleep(0.1)
@@ -363,8 +396,9 @@ def cpu_pressure() -> str:
         line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
     except (OSError, IndexError):
         return "n/a"
-    return next((f"{part.split('=')[1]}%" for part in line.split() if part.startswith("avg60=")),
-                "n/a")
+    return next(
+        (f"{part.split('=')[1]}%" for part in line.split() if part.startswith("avg60=")), "n/a"
+    )
 
 
 def stored_messages(db: Path) -> int:
@@ -385,8 +419,13 @@ class Measured:
     missing: int = 0  # never reached any agent
 
     def over_time(self) -> str:
-        return "  ".join(f"{k * 10}s: n={len(v)} p99={percentile(v, 99) * 1000:.0f}ms"
-                         for k, v in sorted(self.timeline.items())) or "no samples"
+        return (
+            "  ".join(
+                f"{k * 10}s: n={len(v)} p99={percentile(v, 99) * 1000:.0f}ms"
+                for k, v in sorted(self.timeline.items())
+            )
+            or "no samples"
+        )
 
 
 def measure(escalations: list[tuple[str, float]], seen: Seen, started: float) -> Measured:
@@ -408,8 +447,10 @@ def measure(escalations: list[tuple[str, float]], seen: Seen, started: float) ->
 def ms(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"p50 {percentile(values, 50) * 1000:7.1f} ms   p95 {percentile(values, 95) * 1000:7.1f} ms   "
-            f"p99 {percentile(values, 99) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
+    return (
+        f"p50 {percentile(values, 50) * 1000:7.1f} ms   p95 {percentile(values, 95) * 1000:7.1f} ms   "
+        f"p99 {percentile(values, 99) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms"
+    )
 
 
 async def bench(args: argparse.Namespace) -> int:
@@ -418,8 +459,9 @@ async def bench(args: argparse.Namespace) -> int:
     db = tmp / "bench.db"
     emails = add_agents(db, args.agents + 1, args.capacity, PASSWORD)
     standby = emails.pop()  # measures becoming available, after the chatting
-    server = ServerProcess(db, log=tmp / "server.log",
-                           args=["--insecure-cookies", "--inactivity-timeout", "3600"])
+    server = ServerProcess(
+        db, log=tmp / "server.log", args=["--insecure-cookies", "--inactivity-timeout", "3600"]
+    )
     server.start()
     seen = Seen()
     agents = [BenchAgent(server.url, email, seen, args.handle) for email in emails]
@@ -432,8 +474,11 @@ async def bench(args: argparse.Namespace) -> int:
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         shards = [list(range(w, args.shoppers, args.workers)) for w in range(args.workers)]
-        procs = [ctx.Process(target=worker_main, args=(server.url, shard, args, deadline, out))
-                 for shard in shards if shard]
+        procs = [
+            ctx.Process(target=worker_main, args=(server.url, shard, args, deadline, out))
+            for shard in shards
+            if shard
+        ]
         for proc in procs:
             proc.start()
         results: list[WorkerResult] = []
@@ -459,44 +504,63 @@ async def bench(args: argparse.Namespace) -> int:
 
     handoffs = measure([h for r in results for h in r.handoffs], seen, started)
     policy = measure([h for r in results for h in r.policy], seen, started)
+
     def total(name: str) -> int:
         return sum(getattr(r, name) for r in results)
 
     errors = [e for r in results for e in r.errors] + seen.errors
 
-    print(f"machine: {os.cpu_count()} CPUs; load average {load_before:.1f} before the run, "
-          f"{os.getloadavg()[0]:.1f} after; CPU pressure (time runnable tasks waited for a CPU, "
-          f"last minute) {pressure_before} before, {cpu_pressure()} after")
-    print(f"hand-off to the agent console: {args.shoppers} shoppers in {len(procs)} processes, "
-          f"{args.agents} agents x {args.capacity} seats; a question every ~{args.interval:g} s "
-          f"per shopper, {args.min_questions}-{args.max_questions} per conversation, "
-          f"{args.escalate:.0%} of conversations ask for a person, chats resolved after "
-          f"{args.handle:g} s; {args.seconds:g} s of chatting ({elapsed:.0f} s with the wind-down)")
-    print(f"  shopper asks (handoff)    {handoffs.count:6d}   measured {len(handoffs.appear)}; "
-          f"not measured: {handoffs.early} escalated by the bot before, "
-          f"{handoffs.missing} never shown")
+    print(
+        f"machine: {os.cpu_count()} CPUs; load average {load_before:.1f} before the run, "
+        f"{os.getloadavg()[0]:.1f} after; CPU pressure (time runnable tasks waited for a CPU, "
+        f"last minute) {pressure_before} before, {cpu_pressure()} after"
+    )
+    print(
+        f"hand-off to the agent console: {args.shoppers} shoppers in {len(procs)} processes, "
+        f"{args.agents} agents x {args.capacity} seats; a question every ~{args.interval:g} s "
+        f"per shopper, {args.min_questions}-{args.max_questions} per conversation, "
+        f"{args.escalate:.0%} of conversations ask for a person, chats resolved after "
+        f"{args.handle:g} s; {args.seconds:g} s of chatting ({elapsed:.0f} s with the wind-down)"
+    )
+    print(
+        f"  shopper asks (handoff)    {handoffs.count:6d}   measured {len(handoffs.appear)}; "
+        f"not measured: {handoffs.early} escalated by the bot before, "
+        f"{handoffs.missing} never shown"
+    )
     print(f"    appears in a console    {ms(handoffs.appear)}")
     print(f"    'assigned' event        {ms(handoffs.assign)}")
     print(f"    per 10 s of the run     {handoffs.over_time()}")
-    print(f"  bot policy hand-offs      {policy.count:6d}   measured from the shopper message that "
-          f"triggered them (includes the bot's turn); {policy.missing} never shown")
+    print(
+        f"  bot policy hand-offs      {policy.count:6d}   measured from the shopper message that "
+        f"triggered them (includes the bot's turn); {policy.missing} never shown"
+    )
     print(f"    appears in a console    {ms(policy.appear)}")
     print(f"    'assigned' event        {ms(policy.assign)}")
-    print(f"  agent becomes available   {len(went_online)} + {len(came_back)} rounds: a live shopper "
-          f"waits, the agent was away")
+    print(
+        f"  agent becomes available   {len(went_online)} + {len(came_back)} rounds: a live shopper "
+        f"waits, the agent was away"
+    )
     print(f"    'online' -> 'assigned'  {ms(went_online)}")
     print(f"    connects again (saved online) -> 'assigned'  {ms(came_back)}")
-    print(f"  conversations             {total('conversations'):6d}   "
-          f"agent replies {seen.replies}, resolved {seen.resolved}")
-    print(f"  shopper messages          {total('messages') / elapsed:8.1f} /s acknowledged "
-          f"({total('messages')} in all, {total('rate_limited')} rate-limited, "
-          f"{total('timeouts')} acks over 60 s)")
-    print(f"  all messages stored       {messages_stored / elapsed:8.1f} /s "
-          f"(shopper, bot, agent, notices: {messages_stored})")
+    print(
+        f"  conversations             {total('conversations'):6d}   "
+        f"agent replies {seen.replies}, resolved {seen.resolved}"
+    )
+    print(
+        f"  shopper messages          {total('messages') / elapsed:8.1f} /s acknowledged "
+        f"({total('messages')} in all, {total('rate_limited')} rate-limited, "
+        f"{total('timeouts')} acks over 60 s)"
+    )
+    print(
+        f"  all messages stored       {messages_stored / elapsed:8.1f} /s "
+        f"(shopper, bot, agent, notices: {messages_stored})"
+    )
     own = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"  CPU seconds               server {server_cpu:.0f}, shopper processes "
-          f"{sum(r.cpu_seconds for r in results):.0f}, agents {own.ru_utime + own.ru_stime:.0f} "
-          f"(in {elapsed:.0f} s on {os.cpu_count()} CPUs)")
+    print(
+        f"  CPU seconds               server {server_cpu:.0f}, shopper processes "
+        f"{sum(r.cpu_seconds for r in results):.0f}, agents {own.ru_utime + own.ru_stime:.0f} "
+        f"(in {elapsed:.0f} s on {os.cpu_count()} CPUs)"
+    )
     if errors:
         print(f"  errors                    {len(errors)}, first: {errors[:5]}")
     p99 = percentile(handoffs.appear, 99) if handoffs.appear else float("inf")
@@ -509,23 +573,44 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shoppers", type=int, default=200)
     p.add_argument("--seconds", type=float, default=120, help="how long shoppers keep chatting")
-    p.add_argument("--agents", type=int, default=4, help="online agents (at most 20: login rate limit)")
+    p.add_argument(
+        "--agents", type=int, default=4, help="online agents (at most 20: login rate limit)"
+    )
     p.add_argument("--capacity", type=int, default=25, help="chats per agent")
     p.add_argument("--workers", type=int, default=4, help="processes the shoppers are spread over")
-    p.add_argument("--interval", type=float, default=5.0,
-                   help="mean seconds between a shopper's messages (each waits for its ack)")
-    p.add_argument("--min-questions", type=int, default=4,
-                   help="questions a shopper asks before asking for a person (at least)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        help="mean seconds between a shopper's messages (each waits for its ack)",
+    )
+    p.add_argument(
+        "--min-questions",
+        type=int,
+        default=4,
+        help="questions a shopper asks before asking for a person (at least)",
+    )
     p.add_argument("--max-questions", type=int, default=12, help="... and at most")
-    p.add_argument("--escalate", type=float, default=0.5,
-                   help="share of conversations that end with a hand-off; the others end "
-                   "after their questions (1 = every conversation escalates)")
+    p.add_argument(
+        "--escalate",
+        type=float,
+        default=0.5,
+        help="share of conversations that end with a hand-off; the others end "
+        "after their questions (1 = every conversation escalates)",
+    )
     p.add_argument("--handle", type=float, default=1.0, help="seconds an agent keeps a chat")
-    p.add_argument("--available", type=int, default=20,
-                   help="rounds of the 'agent becomes available' measure (each way)")
+    p.add_argument(
+        "--available",
+        type=int,
+        default=20,
+        help="rounds of the 'agent becomes available' measure (each way)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the database and the server log")
-    p.add_argument("--questions", metavar="FILE",
-                   help="questions to ask, one a line (default: the knowledge base's English questions)")
+    p.add_argument(
+        "--questions",
+        metavar="FILE",
+        help="questions to ask, one a line (default: the knowledge base's English questions)",
+    )
     args = p.parse_args()
     return asyncio.run(bench(args))
 

@@ -71,21 +71,37 @@ class Form:
             assert match, "no CSRF field on /login"
             return cls(url, match.group(1), response.cookies["supportbot_login"].value)
 
-    async def post(self, http: aiohttp.ClientSession, email: str, password: str,
-                   address: str, device: str | None = None
-                   ) -> tuple[int, str | None, bool, str | None]:
+    async def post(
+        self,
+        http: aiohttp.ClientSession,
+        email: str,
+        password: str,
+        address: str,
+        device: str | None = None,
+    ) -> tuple[int, str | None, bool, str | None]:
         """(status, Retry-After, signed in, the browser's new device cookie)"""
         cookies = f"supportbot_login={self.cookie}"
         if device:
             cookies += f"; supportbot_device={device}"
-        async with http.post(f"{self.url}/login", allow_redirects=False, data={
-            "email": email, "password": password, "csrf_token": self.token, "next": "/console",
-        }, headers={"Cookie": cookies, "X-Forwarded-For": address}) as r:
+        async with http.post(
+            f"{self.url}/login",
+            allow_redirects=False,
+            data={
+                "email": email,
+                "password": password,
+                "csrf_token": self.token,
+                "next": "/console",
+            },
+            headers={"Cookie": cookies, "X-Forwarded-For": address},
+        ) as r:
             body = await r.text()
             known = r.cookies.get("supportbot_device")
-            return (r.status, r.headers.get("Retry-After"),
-                    "supportbot_session" in r.cookies and "Too many" not in body,
-                    known.value if known else None)
+            return (
+                r.status,
+                r.headers.get("Retry-After"),
+                "supportbot_session" in r.cookies and "Too many" not in body,
+                known.value if known else None,
+            )
 
 
 @dataclass
@@ -96,15 +112,15 @@ class Round:
     burst_seconds: float = 0.0
 
 
-async def manager_signs_in(http: aiohttp.ClientSession, form: Form, email: str,
-                           device: list[str | None]) -> tuple[float, int]:
+async def manager_signs_in(
+    http: aiohttp.ClientSession, form: Form, email: str, device: list[str | None]
+) -> tuple[float, int]:
     """Until signed in; ``device`` holds the browser's device cookie (renewed each time)."""
     started = time.perf_counter()
     tries = 0
     while True:
         tries += 1
-        status, retry_after, ok, renewed = await form.post(http, email, PASSWORD, OFFICE,
-                                                           device[0])
+        status, retry_after, ok, renewed = await form.post(http, email, PASSWORD, OFFICE, device[0])
         if ok:
             if device[0] is not None:
                 device[0] = renewed
@@ -114,17 +130,18 @@ async def manager_signs_in(http: aiohttp.ClientSession, form: Form, email: str,
         await asyncio.sleep(float(retry_after or 1))
 
 
-async def one_round(url: str, manager: str, burst: int, kind: str, n: int, delay: float,
-                    device: list[str | None]) -> Round:
+async def one_round(
+    url: str, manager: str, burst: int, kind: str, n: int, delay: float, device: list[str | None]
+) -> Round:
     result = Round()
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                     connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=0)
+    ) as http:
         attacker, office = await Form.open(http, url), await Form.open(http, url)
 
         async def wrong(i: int) -> None:
             address = f"203.0.113.{n + 1}" if kind == "one address" else f"2001:db8:{n}:{i}::1"
-            status, _, _, _ = await attacker.post(http, f"guess{i}@bench.example", "wrong",
-                                                  address)
+            status, _, _, _ = await attacker.post(http, f"guess{i}@bench.example", "wrong", address)
             result.outcomes[{303: "checked (wrong)", 429: "429"}.get(status, str(status))] += 1
 
         started = time.perf_counter()
@@ -143,11 +160,16 @@ async def run(args: argparse.Namespace) -> int:
         manager = add_agents(db, 1, 3, PASSWORD)[0]
         server = ServerProcess(db, args=["--trusted-proxy", "127.0.0.1"]).start()
         try:
-            print(f"bench_login: burst of {args.burst} wrong sign-ins x {args.rounds} rounds per "
-                  f"kind; {platform.node()}, {platform.python_version()}, "
-                  f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the manager "
-                  + ("as a stranger (no device cookie)" if args.no_device else
-                     "from a browser signed in before (device cookie)"))
+            print(
+                f"bench_login: burst of {args.burst} wrong sign-ins x {args.rounds} rounds per "
+                f"kind; {platform.node()}, {platform.python_version()}, "
+                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; the manager "
+                + (
+                    "as a stranger (no device cookie)"
+                    if args.no_device
+                    else "from a browser signed in before (device cookie)"
+                )
+            )
             device: list[str | None] = [None]
             if not args.no_device:  # signed in once before, on a quiet morning
                 async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
@@ -158,22 +180,34 @@ async def run(args: argparse.Namespace) -> int:
                 cpu0, rounds = cpu_seconds(server.pid), []
                 for r in range(args.rounds):
                     delay = (0.05, 0.1, 0.2, 0.3, 0.5)[r % 5]
-                    rounds.append(await one_round(server.url, manager, args.burst, kind,
-                                                  kind_n * 100 + r, delay, device))
+                    rounds.append(
+                        await one_round(
+                            server.url, manager, args.burst, kind, kind_n * 100 + r, delay, device
+                        )
+                    )
                     await asyncio.sleep(0.5)
                 cpu = cpu_seconds(server.pid) - cpu0
                 outcomes: Counter[str] = sum((r.outcomes for r in rounds), Counter())
                 times = [r.sign_in * 1000 for r in rounds]
-                print(f"\n{kind}: manager signed in after "
-                      + ", ".join(f"{t:.0f}" for t in times) + " ms"
-                      + f" (worst {max(times):.0f} ms; tries "
-                      + ", ".join(str(r.tries) for r in rounds) + ")")
-                print("  burst answered in " + ", ".join(f"{r.burst_seconds:.2f}" for r in rounds)
-                      + " s; per round: " + ", ".join(
-                          f"{k} {v / len(rounds):.0f}" for k, v in sorted(outcomes.items())))
-                print(f"  server CPU {cpu:.1f} s for {len(rounds)} rounds "
-                      f"({cpu / len(rounds):.2f} s each); peak RSS so far "
-                      f"{peak_rss_mb(server.pid):.0f} MB")
+                print(
+                    f"\n{kind}: manager signed in after "
+                    + ", ".join(f"{t:.0f}" for t in times)
+                    + " ms"
+                    + f" (worst {max(times):.0f} ms; tries "
+                    + ", ".join(str(r.tries) for r in rounds)
+                    + ")"
+                )
+                print(
+                    "  burst answered in "
+                    + ", ".join(f"{r.burst_seconds:.2f}" for r in rounds)
+                    + " s; per round: "
+                    + ", ".join(f"{k} {v / len(rounds):.0f}" for k, v in sorted(outcomes.items()))
+                )
+                print(
+                    f"  server CPU {cpu:.1f} s for {len(rounds)} rounds "
+                    f"({cpu / len(rounds):.2f} s each); peak RSS so far "
+                    f"{peak_rss_mb(server.pid):.0f} MB"
+                )
                 if kind == "one address" or not args.no_device:
                     worst = max(worst, max(times))
         finally:
@@ -182,8 +216,10 @@ async def run(args: argparse.Namespace) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     met = worst < 1000
     scope = "a burst from one address" if args.no_device else "every burst"
-    print(f"\ntarget: sign-in within 1 s during {scope}: "
-          f"{'met' if met else 'MISSED'} (worst {worst:.0f} ms)")
+    print(
+        f"\ntarget: sign-in within 1 s during {scope}: "
+        f"{'met' if met else 'MISSED'} (worst {worst:.0f} ms)"
+    )
     return 0 if met else 1
 
 
@@ -191,8 +227,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--burst", type=int, default=300, help="wrong sign-ins sent at once")
     parser.add_argument("--rounds", type=int, default=5, help="bursts per kind")
-    parser.add_argument("--no-device", action="store_true",
-                        help="the manager signs in as a stranger (a browser never used before)")
+    parser.add_argument(
+        "--no-device",
+        action="store_true",
+        help="the manager signs in as a stranger (a browser never used before)",
+    )
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -123,15 +123,23 @@ def bench_latency(bench: Path, limit: int) -> bool:
         cpu_times.append((time.process_time() - cpu_started) * 1000)
     p50, p99 = percentile(times, 0.50), percentile(times, 0.99)
     ok = load <= 2.0 and p50 <= 1.0 and p99 <= 5.0
-    print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-          "(wall times grow with it; CPU times do not)")
-    print(f"load: {load:.2f} s wall, {statistics.median(cpu_loads):.2f} s CPU "
-          "(median of 3; target <= 2 s)")
-    print(f"latency over {len(times)} questions: p50 {p50:.3f} ms, p90 "
-          f"{percentile(times, 0.90):.3f} ms, p99 {p99:.3f} ms, max {max(times):.3f} ms "
-          f"(targets p50 <= 1 ms, p99 <= 5 ms)")
-    print(f"CPU time per question: p50 {percentile(cpu_times, 0.50):.3f} ms, "
-          f"p99 {percentile(cpu_times, 0.99):.3f} ms (unaffected by other processes)")
+    print(
+        f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "(wall times grow with it; CPU times do not)"
+    )
+    print(
+        f"load: {load:.2f} s wall, {statistics.median(cpu_loads):.2f} s CPU "
+        "(median of 3; target <= 2 s)"
+    )
+    print(
+        f"latency over {len(times)} questions: p50 {p50:.3f} ms, p90 "
+        f"{percentile(times, 0.90):.3f} ms, p99 {p99:.3f} ms, max {max(times):.3f} ms "
+        f"(targets p50 <= 1 ms, p99 <= 5 ms)"
+    )
+    print(
+        f"CPU time per question: p50 {percentile(cpu_times, 0.50):.3f} ms, "
+        f"p99 {percentile(cpu_times, 0.99):.3f} ms (unaffected by other processes)"
+    )
     print("latency/load:", "OK" if ok else "BELOW TARGET")
     return ok
 
@@ -139,8 +147,14 @@ def bench_latency(bench: Path, limit: int) -> bool:
 def run_eval(bench: Path) -> bool:
     ok = True
     for name in SETS:
-        cmd = [sys.executable, str(bench / "faq_eval.py"), str(bench / name / "kb.csv"),
-               str(bench / name / "queries.csv"), "--cmd", f"{sys.executable} -m bot"]
+        cmd = [
+            sys.executable,
+            str(bench / "faq_eval.py"),
+            str(bench / name / "kb.csv"),
+            str(bench / name / "queries.csv"),
+            "--cmd",
+            f"{sys.executable} -m bot",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
         print(f"{name}: {proc.stdout.strip() or proc.stderr.strip()[-500:]}")
         ok = ok and proc.returncode == 0
@@ -181,10 +195,12 @@ def bench_cascade() -> bool:
 
                 calibrate.MEMO._items.clear()  # time the calibration too
                 state = build_state(kb, MatcherConfig(), (), encoder, cache)
-                print(f"{kb_path}: {len(kb)} entries, {kb.phrasing_count()} phrasings; state "
-                      f"built in {time.perf_counter() - started:.2f} s wall, "
-                      f"{time.process_time() - cpu:.2f} s CPU "
-                      f"({'vectors from the cache' if cached else 'phrasings encoded'})")
+                print(
+                    f"{kb_path}: {len(kb)} entries, {kb.phrasing_count()} phrasings; state "
+                    f"built in {time.perf_counter() - started:.2f} s wall, "
+                    f"{time.process_time() - cpu:.2f} s CPU "
+                    f"({'vectors from the cache' if cached else 'phrasings encoded'})"
+                )
             faq = state.faq
             qs: list[str] = []
             for name in query_files:
@@ -203,27 +219,38 @@ def bench_cascade() -> bool:
                     slow_ms.append((time.perf_counter() - t1) * 1000)
             share = len(slow_ms) / len(qs)
             p50 = percentile(sure_ms, 0.5) if sure_ms else 0.0
-            print(f"  {len(qs)} questions; fast path sure of {len(sure_ms)}: p50 {p50:.3f} ms, "
-                  f"p99 {percentile(sure_ms, 0.99) if sure_ms else 0.0:.3f} ms "
-                  "(target p50 <= 1 ms)")
+            print(
+                f"  {len(qs)} questions; fast path sure of {len(sure_ms)}: p50 {p50:.3f} ms, "
+                f"p99 {percentile(sure_ms, 0.99) if sure_ms else 0.0:.3f} ms "
+                "(target p50 <= 1 ms)"
+            )
             if slow_ms:
-                print(f"  slow path taken by {share:.0%} of messages: fast path p50 "
-                      f"{percentile(unsure_ms, 0.5):.3f} ms, then slow path p50 "
-                      f"{percentile(slow_ms, 0.5):.2f} ms, p99 {percentile(slow_ms, 0.99):.2f} ms, "
-                      f"mean {statistics.fmean(slow_ms):.2f} ms per message")
+                print(
+                    f"  slow path taken by {share:.0%} of messages: fast path p50 "
+                    f"{percentile(unsure_ms, 0.5):.3f} ms, then slow path p50 "
+                    f"{percentile(slow_ms, 0.5):.2f} ms, p99 {percentile(slow_ms, 0.99):.2f} ms, "
+                    f"mean {statistics.fmean(slow_ms):.2f} ms per message"
+                )
             ok = ok and p50 <= 1.0
     return ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bench-dir", type=Path, default=ROOT.parent / "shared" / "bench",
-                        help="folder with banking77/, clinc150/ and faq_eval.py "
-                        "(default ../shared/bench next to the repository)")
+    parser.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=ROOT.parent / "shared" / "bench",
+        help="folder with banking77/, clinc150/ and faq_eval.py "
+        "(default ../shared/bench next to the repository)",
+    )
     parser.add_argument("--eval", action="store_true", help="also run faq_eval.py on both sets")
     parser.add_argument("--queries", type=int, default=5000, help="questions to time")
-    parser.add_argument("--cascade", action="store_true",
-                        help="time the fast and slow paths on the shop knowledge bases instead")
+    parser.add_argument(
+        "--cascade",
+        action="store_true",
+        help="time the fast and slow paths on the shop knowledge bases instead",
+    )
     args = parser.parse_args()
     if args.cascade:
         return 0 if bench_cascade() else 1

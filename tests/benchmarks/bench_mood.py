@@ -46,8 +46,12 @@ HOLDOUT = ROOT / "tests" / "data" / "mood_holdout.csv"
 SHOP = ROOT / "tests" / "data" / "mood_shop"
 SHOP_SETS = ("", "_fresh", "_unseen", "_heldout")
 EXT = BENCH / "ext"
-EXT_SETS = ("mood_xed_it_dev.csv", "mood_xed_pl_dev.csv", "mood_xed_en_dev.csv",
-            "mood_emoita_it_dev.csv")
+EXT_SETS = (
+    "mood_xed_it_dev.csv",
+    "mood_xed_pl_dev.csv",
+    "mood_xed_en_dev.csv",
+    "mood_emoita_it_dev.csv",
+)
 TARGETS = {"dev": (0.90, 0.05), "amazon": (0.75, 0.05)}  # (min recall, max false)
 P99_MS = 2.0
 VOCABULARY = (

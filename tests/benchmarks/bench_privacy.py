@@ -54,10 +54,14 @@ from bot.store.db import connect
 from serverproc import free_port, percentile
 
 QUESTIONS = [
-    ("en", "how long does delivery take"), ("it", "posso pagare con PayPal?"),
-    ("pl", "ile kosztuje wysyłka?"), ("en", "how do I return an item"),
-    ("it", "quanto costa la spedizione?"), ("pl", "jak zwrócić produkt?"),
-    ("en", "can I change my delivery address"), ("pl", "jakie formy płatności akceptujecie?"),
+    ("en", "how long does delivery take"),
+    ("it", "posso pagare con PayPal?"),
+    ("pl", "ile kosztuje wysyłka?"),
+    ("en", "how do I return an item"),
+    ("it", "quanto costa la spedizione?"),
+    ("pl", "jak zwrócić produkt?"),
+    ("en", "can I change my delivery address"),
+    ("pl", "jakie formy płatności akceptujecie?"),
 ]
 CHAT_LENGTH = 8  # messages, then the shopper ends the chat and starts a new one
 
@@ -65,8 +69,9 @@ CHAT_LENGTH = 8  # messages, then the shopper ends the chat and starts a new one
 # -- the shoppers (child process) ---------------------------------------------------------
 
 
-async def shopper(url: str, interval: float, stop: asyncio.Event,
-                  results: list[tuple[float, float | None]]) -> None:
+async def shopper(
+    url: str, interval: float, stop: asyncio.Event, results: list[tuple[float, float | None]]
+) -> None:
     sio = socketio.AsyncClient(reconnection=False)
     reply: asyncio.Future[float] | None = None
 
@@ -91,8 +96,9 @@ async def shopper(url: str, interval: float, stop: asyncio.Event,
             question = random.choice([q for code, q in QUESTIONS if code == lang])
             reply = asyncio.get_running_loop().create_future()
             wall, started = time.time(), time.perf_counter()
-            ack = await sio.call("message", {"id": f"q{sent}", "text": question},
-                                 namespace="/chat", timeout=30)
+            ack = await sio.call(
+                "message", {"id": f"q{sent}", "text": question}, namespace="/chat", timeout=30
+            )
             sent += 1
             if not ack.get("ok"):
                 results.append((wall, None))
@@ -128,10 +134,16 @@ def random_ids(path: Path) -> None:
     conn.execute("BEGIN")
     conn.execute("CREATE TEMP TABLE ids (old TEXT PRIMARY KEY, new TEXT NOT NULL) WITHOUT ROWID")
     conn.execute("INSERT INTO ids SELECT id, 'c_' || lower(hex(randomblob(8))) FROM conversations")
-    for table, column in (("conversations", "id"), ("messages", "conversation_id"),
-                          ("events", "conversation_id"), ("csat", "conversation_id")):
-        conn.execute(f"UPDATE {table} SET {column} = (SELECT new FROM ids WHERE old = "
-                     f"{table}.{column}) WHERE {column} IS NOT NULL")
+    for table, column in (
+        ("conversations", "id"),
+        ("messages", "conversation_id"),
+        ("events", "conversation_id"),
+        ("csat", "conversation_id"),
+    ):
+        conn.execute(
+            f"UPDATE {table} SET {column} = (SELECT new FROM ids WHERE old = "
+            f"{table}.{column}) WHERE {column} IS NOT NULL"
+        )
     conn.execute("UPDATE conversations SET token_hash = lower(hex(randomblob(32)))")
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
@@ -157,8 +169,10 @@ def wall_iso(at: float) -> str:
 def stats(values: list[float]) -> str:
     if not values:
         return "no replies"
-    return (f"p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
-            f"max {max(values):.1f} ms ({len(values)} replies)")
+    return (
+        f"p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, "
+        f"max {max(values):.1f} ms ({len(values)} replies)"
+    )
 
 
 async def run(path: Path, shoppers: int, rate: float, warmup: float) -> None:
@@ -170,8 +184,9 @@ async def run(path: Path, shoppers: int, rate: float, warmup: float) -> None:
 
     before = figures(path)
     conn = sqlite3.connect(path)
-    ended = conn.execute("SELECT count(*) FROM conversations WHERE closed_at IS NOT NULL"
-                         ).fetchone()[0]
+    ended = conn.execute(
+        "SELECT count(*) FROM conversations WHERE closed_at IS NOT NULL"
+    ).fetchone()[0]
     conn.close()
     port = free_port()
     # no background purge: the benchmark starts it once the shoppers are chatting
@@ -184,8 +199,17 @@ async def run(path: Path, shoppers: int, rate: float, warmup: float) -> None:
     await app[REPORT_WARMUP]
     url = f"http://127.0.0.1:{port}"
     child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--shoppers-at", url, "--shoppers", str(shoppers),
-        "--rate", str(rate), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        __file__,
+        "--shoppers-at",
+        url,
+        "--shoppers",
+        str(shoppers),
+        "--rate",
+        str(rate),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
         await asyncio.sleep(warmup + shoppers / rate)  # every shopper has started, then WARMUP
         t0, wall0 = time.perf_counter(), time.time()
@@ -201,45 +225,60 @@ async def run(path: Path, shoppers: int, rate: float, warmup: float) -> None:
     during = [ms for at, ms in results if wall0 <= at <= wall1 and ms is not None]
     quiet = [ms for at, ms in results if wall0 - warmup <= at < wall0 and ms is not None]
     lost = sum(ms is None for _, ms in results)
-    print(f"purge: {removed.conversations:,} of {ended:,} ended chats in {seconds:.1f} s "
-          f"({removed.conversations / seconds:,.0f} chats/s): {removed.messages:,} messages "
-          f"deleted, {removed.comments:,} comments and {removed.events:,} events cleared")
-    print(f"shoppers: {shoppers} sending {rate:g} messages/s in all; "
-          f"{len(results):,} messages, {lost} without a reply")
+    print(
+        f"purge: {removed.conversations:,} of {ended:,} ended chats in {seconds:.1f} s "
+        f"({removed.conversations / seconds:,.0f} chats/s): {removed.messages:,} messages "
+        f"deleted, {removed.comments:,} comments and {removed.events:,} events cleared"
+    )
+    print(
+        f"shoppers: {shoppers} sending {rate:g} messages/s in all; "
+        f"{len(results):,} messages, {lost} without a reply"
+    )
     print(f"bot reply during the purge ({seconds:.1f} s): {stats(during)}")
     print(f"bot reply in the {warmup:g} s before it:      {stats(quiet)}")
     after = figures(path)
     conn = sqlite3.connect(path)
-    left = conn.execute("SELECT count(*) FROM messages m JOIN conversations c ON "
-                        "c.id = m.conversation_id WHERE c.closed_at < ?",
-                        (wall_iso(wall0 - 86400),)).fetchone()[0]
+    left = conn.execute(
+        "SELECT count(*) FROM messages m JOIN conversations c ON "
+        "c.id = m.conversation_id WHERE c.closed_at < ?",
+        (wall_iso(wall0 - 86400),),
+    ).fetchone()[0]
     conn.close()
-    print(f"checks: report over the built history unchanged: {after == before}; messages "
-          f"left in chats that ended before the cutoff: {left}")
+    print(
+        f"checks: report over the built history unchanged: {after == before}; messages "
+        f"left in chats that ended before the cutoff: {left}"
+    )
     if after != before or left:
         sys.exit(1)
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--shoppers", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50, help="messages per second, in all")
-    parser.add_argument("--warmup", type=float, default=30,
-                        help="seconds at the rate before the purge starts")
-    parser.add_argument("--db", type=Path,
-                        help="where to build the database (kept); if it exists, it is used as "
-                        "it is and purged, so pass a copy")
+    parser.add_argument(
+        "--warmup", type=float, default=30, help="seconds at the rate before the purge starts"
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="where to build the database (kept); if it exists, it is used as "
+        "it is and purged, so pass a copy",
+    )
     parser.add_argument("--shoppers-at", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.shoppers_at:
         await shoppers_main(args.shoppers_at, args.shoppers, args.rate)
         return
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} CPUs, load average {load}; SQLite {sqlite3.sqlite_version}, "
-          f"Python {sys.version.split()[0]}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load}; SQLite {sqlite3.sqlite_version}, "
+        f"Python {sys.version.split()[0]}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "privacy.db"
         if not path.exists():
@@ -247,8 +286,10 @@ async def main() -> None:
             end = datetime.now(UTC).date() - timedelta(days=2)
             build(path, args.conversations, args.events, end, 365)
             random_ids(path)
-            print(f"built {args.conversations:,} conversations and {args.events:,} events in "
-                  f"{time.perf_counter() - t0:.0f} s")
+            print(
+                f"built {args.conversations:,} conversations and {args.events:,} events in "
+                f"{time.perf_counter() - t0:.0f} s"
+            )
         await run(path, args.shoppers, args.rate, args.warmup)
 
 

@@ -69,9 +69,15 @@ def payload(kind: str, n: int) -> dict[str, str]:
     return {"name": f"Shopper {n}"}  # identify: the conversation row and an event
 
 
-async def shopper(url: str, kind: str, started: asyncio.Semaphore,
-                  ready: asyncio.Future[tuple[float, float]],
-                  acked_ms: list[float], baseline_ms: list[float], errors: list[str]) -> None:
+async def shopper(
+    url: str,
+    kind: str,
+    started: asyncio.Semaphore,
+    ready: asyncio.Future[tuple[float, float]],
+    acked_ms: list[float],
+    baseline_ms: list[float],
+    errors: list[str],
+) -> None:
     """One ``kind`` event a second; ``ready`` gives (measure from, stop at) once all have started."""
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
@@ -109,8 +115,12 @@ async def ack_latency(tmp: Path, kind: str, clients: int, seconds: float, warmup
     with ServerProcess(tmp / f"ack-{kind}.db", env=limits) as server:
         started = asyncio.Semaphore(0)
         ready: asyncio.Future[tuple[float, float]] = asyncio.get_running_loop().create_future()
-        tasks = [asyncio.create_task(shopper(server.url, kind, started, ready, acked_ms,
-                                             baseline_ms, errors)) for _ in range(clients)]
+        tasks = [
+            asyncio.create_task(
+                shopper(server.url, kind, started, ready, acked_ms, baseline_ms, errors)
+            )
+            for _ in range(clients)
+        ]
         # Connections and chat starts come first, all at once; the measured window
         # begins after a warm-up at the steady rate, so it is not their burst.
         for _ in range(clients):
@@ -124,15 +134,21 @@ async def ack_latency(tmp: Path, kind: str, clients: int, seconds: float, warmup
         await asyncio.gather(*tasks)
     rate = len(acked_ms) / seconds
     what = {"message": "messages (with the bot's turn)", "identify": "identify (store only)"}[kind]
-    print(f"ack latency, {clients} shoppers, {rate:.0f} {what}/s measured for {seconds:.0f} s "
-          f"after {warmup:.0f} s of warm-up ({len(acked_ms)} acks, {len(errors)} refused); "
-          f"server CPU {cpu / seconds:.0%} of a core, {cpu * 1000 / max(1, len(acked_ms)):.1f} ms "
-          f"per {kind} (with its baseline event)")
+    print(
+        f"ack latency, {clients} shoppers, {rate:.0f} {what}/s measured for {seconds:.0f} s "
+        f"after {warmup:.0f} s of warm-up ({len(acked_ms)} acks, {len(errors)} refused); "
+        f"server CPU {cpu / seconds:.0%} of a core, {cpu * 1000 / max(1, len(acked_ms)):.1f} ms "
+        f"per {kind} (with its baseline event)"
+    )
     for name, values in ((f"{kind} (committed)", acked_ms), ("baseline (no db)", baseline_ms)):
-        print(f"  {name:<20} p50 {percentile(values, 50):6.2f} ms   p99 {percentile(values, 99):6.2f} ms"
-              f"   max {max(values):6.2f} ms")
-    print(f"  added by the store   p50 {percentile(acked_ms, 50) - percentile(baseline_ms, 50):6.2f} ms"
-          f"   p99 {percentile(acked_ms, 99) - percentile(baseline_ms, 99):6.2f} ms")
+        print(
+            f"  {name:<20} p50 {percentile(values, 50):6.2f} ms   p99 {percentile(values, 99):6.2f} ms"
+            f"   max {max(values):6.2f} ms"
+        )
+    print(
+        f"  added by the store   p50 {percentile(acked_ms, 50) - percentile(baseline_ms, 50):6.2f} ms"
+        f"   p99 {percentile(acked_ms, 99) - percentile(baseline_ms, 99):6.2f} ms"
+    )
 
 
 async def streamer(url: str, acked: set[str], name: str) -> None:
@@ -144,8 +160,9 @@ async def streamer(url: str, acked: set[str], name: str) -> None:
         while True:
             n += 1
             client_id = f"{name}-{n}"
-            ack = await sio.call("message", {"id": client_id, "text": f"message {n}"},
-                                 namespace="/chat", timeout=5)
+            ack = await sio.call(
+                "message", {"id": client_id, "text": f"message {n}"}, namespace="/chat", timeout=5
+            )
             if ack.get("ok"):
                 acked.add(client_id)
             await asyncio.sleep(0.1)  # stay under the 10 messages / 10 s limit... per burst
@@ -167,28 +184,42 @@ async def durability(tmp: Path, clients: int = 8, seconds: float = 3.0) -> int:
     restarted = ServerProcess(db, port=server.port).start()
     restarted.stop()
     conn = sqlite3.connect(db)
-    stored = {r[0] for r in conn.execute("SELECT client_id FROM messages WHERE client_id IS NOT NULL")}
-    dupes = conn.execute("SELECT count(*) - count(DISTINCT conversation_id || client_id) FROM messages "
-                         "WHERE client_id IS NOT NULL").fetchone()[0]
+    stored = {
+        r[0] for r in conn.execute("SELECT client_id FROM messages WHERE client_id IS NOT NULL")
+    }
+    dupes = conn.execute(
+        "SELECT count(*) - count(DISTINCT conversation_id || client_id) FROM messages "
+        "WHERE client_id IS NOT NULL"
+    ).fetchone()[0]
     lost = len(acked - stored)
-    print(f"durability: {len(acked)} acknowledged messages from {clients} shoppers before SIGKILL; "
-          f"after restart {len(acked & stored)} found, {lost} lost, {dupes} duplicated")
+    print(
+        f"durability: {len(acked)} acknowledged messages from {clients} shoppers before SIGKILL; "
+        f"after restart {len(acked & stored)} found, {lost} lost, {dupes} duplicated"
+    )
     return lost
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=3,
-                        help="seconds at the steady rate before the measured ones")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3,
+        help="seconds at the steady rate before the measured ones",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         fire, awaited = await writer_throughput(tmp / "events.db", args.events)
-        print(f"writer: {fire:,.0f} events/s fire-and-forget, {awaited:,.0f} events/s in awaited "
-              f"jobs of 10 ({args.events:,} events each)")
+        print(
+            f"writer: {fire:,.0f} events/s fire-and-forget, {awaited:,.0f} events/s in awaited "
+            f"jobs of 10 ({args.events:,} events each)"
+        )
         for kind in ("message", "identify"):
             await ack_latency(tmp, kind, args.clients, args.seconds, args.warmup)
         lost = await durability(tmp)

@@ -40,8 +40,15 @@ from serverproc import ServerProcess
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET = ROOT / "widget"
 CHROMIUM = os.environ.get("SUPPORTBOT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+]
 
 MEASURE_OPEN = """async () => {
   const root = document.querySelector("supportbot-widget").shadowRoot;
@@ -80,8 +87,10 @@ def sizes() -> None:
         print(f"   {title:<26} {len(files):>2} files  raw {kb(raw):>9}  gzip {kb(packed):>8}")
         if title == "our own code":
             for p in files:
-                print(f"      {p.relative_to(WIDGET)!s:<28} raw {kb(p.stat().st_size):>8}"
-                      f"  gzip {kb(len(gzip.compress(p.read_bytes(), 9))):>8}")
+                print(
+                    f"      {p.relative_to(WIDGET)!s:<28} raw {kb(p.stat().st_size):>8}"
+                    f"  gzip {kb(len(gzip.compress(p.read_bytes(), 9))):>8}"
+                )
             own_gzip = packed
     print(f"   budget for our own code: 40 KB gzip -> {'OK' if own_gzip < 40 * 1024 else 'OVER'}")
 
@@ -104,20 +113,30 @@ async def timings(url: str, runs: int, settle: int) -> None:
         await browser.close()
     when = f"{settle} ms after the widget's ready event" if settle else "right at the ready event"
     print(f"\n   clicked {when}, {runs} runs:")
-    for key, label in (("panel", "panel open, input focused"),
-                       ("chat", "chat ready (connected, greeted)"),
-                       ("painted", "chat ready and painted")):
+    for key, label in (
+        ("panel", "panel open, input focused"),
+        ("chat", "chat ready (connected, greeted)"),
+        ("painted", "chat ready and painted"),
+    ):
         values = [r[key] for r in results if r[key] is not None]
-        print(f"      {label:<34} median {statistics.median(values):6.1f} ms"
-              f"   min {min(values):6.1f}   max {max(values):6.1f}")
+        print(
+            f"      {label:<34} median {statistics.median(values):6.1f} ms"
+            f"   min {min(values):6.1f}   max {max(values):6.1f}"
+        )
     if settle:
         return
-    print("\n   bytes fetched for the widget on the demo page (gzip from the server; 'on the wire'"
-          " includes the headers)")
+    print(
+        "\n   bytes fetched for the widget on the demo page (gzip from the server; 'on the wire'"
+        " includes the headers)"
+    )
     for entry in fetched:
-        print(f"      {entry['name']:<40} {entry['transfer']:>7} B on the wire, body {entry['body']:>7} B")
-    print(f"      {'total':<40} {sum(e['transfer'] for e in fetched):>7} B on the wire, body "
-          f"{sum(e['body'] for e in fetched):>7} B")
+        print(
+            f"      {entry['name']:<40} {entry['transfer']:>7} B on the wire, body {entry['body']:>7} B"
+        )
+    print(
+        f"      {'total':<40} {sum(e['transfer'] for e in fetched):>7} B on the wire, body "
+        f"{sum(e['body'] for e in fetched):>7} B"
+    )
 
 
 async def repeat_view(url: str) -> None:
@@ -162,9 +181,11 @@ async def repeat_view(url: str) -> None:
             entries = list(seen.values())
             network = [e for e in entries if e["network"]]
             revalidated = [e for e in network if e["status"] == 304]
-            print(f"   {view} view: {len(entries)} widget requests, {len(network)} to the server"
-                  f" ({len(revalidated)} answered 304), {len(entries) - len(network)}"
-                  " from the browser's cache")
+            print(
+                f"   {view} view: {len(entries)} widget requests, {len(network)} to the server"
+                f" ({len(revalidated)} answered 304), {len(entries) - len(network)}"
+                " from the browser's cache"
+            )
         await context.close()
         await browser.close()
 
@@ -172,16 +193,21 @@ async def repeat_view(url: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--parts", default="size,open,repeat",
-                        help="which of size, open, repeat to run (comma-separated)")
+    parser.add_argument(
+        "--parts",
+        default="size,open,repeat",
+        help="which of size, open, repeat to run (comma-separated)",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if "size" in parts:
         sizes()
     with tempfile.TemporaryDirectory() as tmp, ServerProcess(Path(tmp) / "bench.db") as server:
         if "open" in parts:
-            print("\n2. First open to interactive on the demo page, headless Chromium,"
-                  " fresh context per run")
+            print(
+                "\n2. First open to interactive on the demo page, headless Chromium,"
+                " fresh context per run"
+            )
             asyncio.run(timings(server.url, args.runs, settle=1000))
             asyncio.run(timings(server.url, args.runs, settle=0))
         if "repeat" in parts:

@@ -85,8 +85,10 @@ class EchoProcess:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, str(ECHO), "--port", str(self.port),
-                                      "--allowed-origin", ORIGIN], cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ECHO), "--port", str(self.port), "--allowed-origin", ORIGIN],
+            cwd=ROOT,
+        )
 
     @property
     def pid(self) -> int:
@@ -121,8 +123,11 @@ class Workers:
 
     def start(self, plans: list[Plan]) -> None:
         for row, plan in enumerate(plans):
-            proc = CTX.Process(target=worker_main, name=f"shoppers-{row}",
-                               args=(plan, self.counters, row, self.active, self.step, self.out))
+            proc = CTX.Process(
+                target=worker_main,
+                name=f"shoppers-{row}",
+                args=(plan, self.counters, row, self.active, self.step, self.out),
+            )
             proc.start()
             self.procs.append(proc)
 
@@ -136,13 +141,33 @@ class Workers:
         return results
 
 
-def plans(args: argparse.Namespace, mode: str, url: str, clients: int, start_at: float,
-          ramp: float, stop_at: float, interval: float = 5.0) -> list[Plan]:
-    return [Plan(mode=mode, url=url, origin=ORIGIN, indexes=list(range(w, clients, args.workers)),
-                 start_at=start_at, ramp=ramp, stop_at=stop_at, interval=interval,
-                 min_questions=args.min_questions, max_questions=args.max_questions,
-                 escalate=args.escalate, seed=args.seed + w)
-            for w in range(args.workers)]
+def plans(
+    args: argparse.Namespace,
+    mode: str,
+    url: str,
+    clients: int,
+    start_at: float,
+    ramp: float,
+    stop_at: float,
+    interval: float = 5.0,
+) -> list[Plan]:
+    return [
+        Plan(
+            mode=mode,
+            url=url,
+            origin=ORIGIN,
+            indexes=list(range(w, clients, args.workers)),
+            start_at=start_at,
+            ramp=ramp,
+            stop_at=stop_at,
+            interval=interval,
+            min_questions=args.min_questions,
+            max_questions=args.max_questions,
+            escalate=args.escalate,
+            seed=args.seed + w,
+        )
+        for w in range(args.workers)
+    ]
 
 
 def server_errors(log: Path) -> int:
@@ -153,8 +178,9 @@ def server_errors(log: Path) -> int:
     return sum(1 for line in text.splitlines() if " ERROR " in line or line.startswith("Traceback"))
 
 
-def shop_phase(args: argparse.Namespace, tmp: Path, name: str, shoppers: int, rate: float,
-               measured: float) -> ShopFigures:
+def shop_phase(
+    args: argparse.Namespace, tmp: Path, name: str, shoppers: int, rate: float, measured: float
+) -> ShopFigures:
     """The realistic chat mix (hold and soak): SHOPPERS at RATE messages/s for MEASURED s."""
     interval = shoppers / rate
     db, log = tmp / f"{name}.db", tmp / f"{name}-server.log"
@@ -164,8 +190,11 @@ def shop_phase(args: argparse.Namespace, tmp: Path, name: str, shoppers: int, ra
     server.start()
     workers = Workers(args.workers)
     stop_agents, ready, agents_out = CTX.Event(), CTX.Queue(), CTX.Queue()
-    agents = CTX.Process(target=agents_main, name="agents", args=(
-        server.url, emails, PASSWORD, args.handle, stop_agents, ready, agents_out))
+    agents = CTX.Process(
+        target=agents_main,
+        name="agents",
+        args=(server.url, emails, PASSWORD, args.handle, stop_agents, ready, agents_out),
+    )
     loads = [os.getloadavg()]
     try:
         agents.start()
@@ -175,8 +204,9 @@ def shop_phase(args: argparse.Namespace, tmp: Path, name: str, shoppers: int, ra
         start_at = time.time() + 4  # time for the workers to start and import
         window_start = start_at + args.ramp + interval
         stop_at = window_start + measured
-        workers.start(plans(args, "shop", server.url, shoppers, start_at, args.ramp, stop_at,
-                            interval))
+        workers.start(
+            plans(args, "shop", server.url, shoppers, start_at, args.ramp, stop_at, interval)
+        )
         sampler = Sampler(server.pid, server.port, workers.counters, workers.count)
         for proc in [*workers.procs, agents]:
             sampler.add_client(proc.pid)
@@ -191,8 +221,17 @@ def shop_phase(args: argparse.Namespace, tmp: Path, name: str, shoppers: int, ra
     finally:
         stop_agents.set()
         server.stop()
-    figures = ShopFigures.build(name, shoppers, rate, interval, (window_start, stop_at), results,
-                                agent_result, sampler.samples, loads)
+    figures = ShopFigures.build(
+        name,
+        shoppers,
+        rate,
+        interval,
+        (window_start, stop_at),
+        results,
+        agent_result,
+        sampler.samples,
+        loads,
+    )
     figures.server_log_errors = server_errors(log)
     figures.agents_online = len(emails)
     return figures
@@ -200,8 +239,11 @@ def shop_phase(args: argparse.Namespace, tmp: Path, name: str, shoppers: int, ra
 
 def progress(name: str, sampler: Sampler, start_at: float, stop_at: float, window: float) -> None:
     """Wait for the end of the phase, printing one line every 10 seconds."""
-    print(f"[{name}] clients connect from {time.strftime('%H:%M:%S', time.localtime(start_at))}, "
-          f"measured from +{window - start_at:.0f} s to +{stop_at - start_at:.0f} s", flush=True)
+    print(
+        f"[{name}] clients connect from {time.strftime('%H:%M:%S', time.localtime(start_at))}, "
+        f"measured from +{window - start_at:.0f} s to +{stop_at - start_at:.0f} s",
+        flush=True,
+    )
     last = 0.0
     while time.time() < stop_at + 1:
         time.sleep(1)
@@ -209,10 +251,13 @@ def progress(name: str, sampler: Sampler, start_at: float, stop_at: float, windo
             last = time.time()
             s = sampler.samples[-1]
             rate = sampler.rate("messages", s.at - 10, s.at)
-            print(f"[{name}] +{s.at - start_at:4.0f} s  connections {s.connected:5d}  "
-                  f"messages {rate:6.1f}/s  errors {s.errors:.0f}  server CPU {s.server_cpu:5.1f}%  "
-                  f"RSS {s.server_rss:6.1f} MB  clients CPU {s.clients_cpu:5.1f}%  "
-                  f"load {s.load1:.2f}", flush=True)
+            print(
+                f"[{name}] +{s.at - start_at:4.0f} s  connections {s.connected:5d}  "
+                f"messages {rate:6.1f}/s  errors {s.errors:.0f}  server CPU {s.server_cpu:5.1f}%  "
+                f"RSS {s.server_rss:6.1f} MB  clients CPU {s.clients_cpu:5.1f}%  "
+                f"load {s.load1:.2f}",
+                flush=True,
+            )
 
 
 def saturate(args: argparse.Namespace, name: str, target: Any, mode: str) -> list[StepFigures]:
@@ -244,9 +289,12 @@ def saturate(args: argparse.Namespace, name: str, target: Any, mode: str) -> lis
             step = StepFigures(level=level, turns=(r1 - r0) / (t1 - t0), window=(t0, t1))
             step.fill(sampler.between(t0, t1))
             steps.append(step)
-            print(f"[{name}] {level:4d} clients: {step.turns:7.1f} turns/s  server CPU "
-                  f"{step.server_cpu:5.1f}%  clients CPU {step.clients_cpu:5.1f}%  load "
-                  f"{step.load1:.2f}", flush=True)
+            print(
+                f"[{name}] {level:4d} clients: {step.turns:7.1f} turns/s  server CPU "
+                f"{step.server_cpu:5.1f}%  clients CPU {step.clients_cpu:5.1f}%  load "
+                f"{step.load1:.2f}",
+                flush=True,
+            )
             if step.turns > best * 1.05:
                 best, flat = max(best, step.turns), 0
             else:
@@ -268,9 +316,14 @@ def saturate(args: argparse.Namespace, name: str, target: Any, mode: str) -> lis
     return steps
 
 
-def saturation_phase(args: argparse.Namespace, tmp: Path) -> tuple[list[StepFigures], list[StepFigures]]:
+def saturation_phase(
+    args: argparse.Namespace, tmp: Path
+) -> tuple[list[StepFigures], list[StepFigures]]:
     db, log = tmp / "saturation.db", tmp / "saturation-server.log"
-    unlimited = {"SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000", "SUPPORTBOT_RATE_LIMIT_EVENTS": "1000000"}
+    unlimited = {
+        "SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000",
+        "SUPPORTBOT_RATE_LIMIT_EVENTS": "1000000",
+    }
     server = ServerProcess(db, log=log, env=unlimited, args=["--allowed-origin", ORIGIN])
     server.log_level = "warning"
     with server:
@@ -284,33 +337,59 @@ def saturation_phase(args: argparse.Namespace, tmp: Path) -> tuple[list[StepFigu
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--phases", default="hold,saturation,soak",
-                   help="which phases to run, comma-separated (default: all three)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--phases",
+        default="hold,saturation,soak",
+        help="which phases to run, comma-separated (default: all three)",
+    )
     p.add_argument("--shoppers", type=int, default=1000, help="concurrent shoppers (hold, soak)")
-    p.add_argument("--rate", type=float, default=200.0,
-                   help="shopper messages per second in all (hold, soak)")
+    p.add_argument(
+        "--rate", type=float, default=200.0, help="shopper messages per second in all (hold, soak)"
+    )
     p.add_argument("--ramp", type=float, default=20.0, help="seconds over which shoppers connect")
     p.add_argument("--hold", type=float, default=60.0, help="measured seconds of the hold phase")
     p.add_argument("--soak", type=float, default=600.0, help="seconds of the soak (0: skip it)")
-    p.add_argument("--soak-rate", type=float, default=None,
-                   help="messages per second in all during the soak (default: --rate)")
-    p.add_argument("--soak-warmup", type=float, default=60.0,
-                   help="RSS growth is measured from this many seconds into the soak")
+    p.add_argument(
+        "--soak-rate",
+        type=float,
+        default=None,
+        help="messages per second in all during the soak (default: --rate)",
+    )
+    p.add_argument(
+        "--soak-warmup",
+        type=float,
+        default=60.0,
+        help="RSS growth is measured from this many seconds into the soak",
+    )
     p.add_argument("--workers", type=int, default=4, help="shopper processes")
     p.add_argument("--agents", type=int, default=10, help="simulated agents (hold, soak)")
     p.add_argument("--capacity", type=int, default=20, help="chats per agent")
-    p.add_argument("--handle", type=float, default=6.0,
-                   help="mean seconds an agent keeps a chat before resolving it")
-    p.add_argument("--escalate", type=float, default=0.1,
-                   help="share of chats in which the shopper asks for a person")
+    p.add_argument(
+        "--handle",
+        type=float,
+        default=6.0,
+        help="mean seconds an agent keeps a chat before resolving it",
+    )
+    p.add_argument(
+        "--escalate",
+        type=float,
+        default=0.1,
+        help="share of chats in which the shopper asks for a person",
+    )
     p.add_argument("--min-questions", type=int, default=5)
     p.add_argument("--max-questions", type=int, default=10)
-    p.add_argument("--sat-levels", default="4,8,16,32,64,128,256",
-                   help="active closed-loop clients at each saturation step")
+    p.add_argument(
+        "--sat-levels",
+        default="4,8,16,32,64,128,256",
+        help="active closed-loop clients at each saturation step",
+    )
     p.add_argument("--sat-step", type=float, default=12.0, help="measured seconds per step")
-    p.add_argument("--sat-settle", type=float, default=3.0, help="unmeasured seconds before each step")
+    p.add_argument(
+        "--sat-settle", type=float, default=3.0, help="unmeasured seconds before each step"
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", metavar="FILE", help="also write every figure and sample as JSON")
     p.add_argument("--keep", action="store_true", help="keep the databases and server logs")
@@ -330,8 +409,9 @@ def main() -> int:
             report.print_saturation()
         if "soak" in phases:
             warmup = min(args.soak_warmup, args.soak / 2)
-            report.soak = shop_phase(args, tmp, "soak", args.shoppers, args.soak_rate or args.rate,
-                                     args.soak)
+            report.soak = shop_phase(
+                args, tmp, "soak", args.shoppers, args.soak_rate or args.rate, args.soak
+            )
             report.soak_warmup = warmup
             report.print_shop(report.soak)
     finally:

@@ -23,13 +23,24 @@ from serverproc import close_client, exit_with_parent, go_online
 
 NS = "/agent"
 GREETINGS = ["Hello, I'm looking into it right now.", "Hi! Let me check that for you."]
-ANSWERS = ["Thanks, one moment please.", "I see it here, it leaves the warehouse today.",
-           "Done, you will get an e-mail shortly.", "Is there anything else I can do?"]
+ANSWERS = [
+    "Thanks, one moment please.",
+    "I see it here, it leaves the warehouse today.",
+    "Done, you will get an e-mail shortly.",
+    "Is there anything else I can do?",
+]
 
 
 class Agent:
-    def __init__(self, url: str, email: str, number: int, handle: float, stats: Counter[str],
-                 examples: list[str]) -> None:
+    def __init__(
+        self,
+        url: str,
+        email: str,
+        number: int,
+        handle: float,
+        stats: Counter[str],
+        examples: list[str],
+    ) -> None:
         self.url = url
         self.email = email
         self.number = number
@@ -88,8 +99,11 @@ class Agent:
 
     def on_message(self, data: dict[str, Any]) -> None:
         conversation = data.get("conversation_id")
-        if (data.get("author") == "shopper" and conversation in self.owned
-                and conversation not in self.replying):
+        if (
+            data.get("author") == "shopper"
+            and conversation in self.owned
+            and conversation not in self.replying
+        ):
             self.replying.add(conversation)
             self.spawn(self.answer(conversation))
 
@@ -102,8 +116,10 @@ class Agent:
 
     async def send(self, conversation: str, text: str) -> None:
         self.sent += 1
-        await self.call("send", {"conversation_id": conversation,
-                                 "id": f"a{self.number}-{self.sent}", "text": text})
+        await self.call(
+            "send",
+            {"conversation_id": conversation, "id": f"a{self.number}-{self.sent}", "text": text},
+        )
 
     async def take_care(self, conversation: str) -> None:
         """Open the chat, greet the shopper, resolve it after the handling time."""
@@ -112,8 +128,9 @@ class Agent:
             return
         await asyncio.sleep(self.rng.uniform(0.3, 1.0))
         await self.send(conversation, self.rng.choice(GREETINGS))
-        await asyncio.sleep(max(0.0, started + self.rng.uniform(0.5, 1.5) * self.handle
-                                - time.monotonic()))
+        await asyncio.sleep(
+            max(0.0, started + self.rng.uniform(0.5, 1.5) * self.handle - time.monotonic())
+        )
         if conversation in self.owned:
             await self.call("resolve", {"conversation_id": conversation})
 
@@ -130,8 +147,9 @@ class Agent:
         await close_client(self.sio, self.tasks)
 
 
-async def run_agents(url: str, emails: list[str], password: str, handle: float, stop: Any,
-                     ready: Any) -> dict[str, Any]:
+async def run_agents(
+    url: str, emails: list[str], password: str, handle: float, stop: Any, ready: Any
+) -> dict[str, Any]:
     stats: Counter[str] = Counter()
     examples: list[str] = []
     agents = [Agent(url, email, i, handle, stats, examples) for i, email in enumerate(emails)]
@@ -147,12 +165,16 @@ async def run_agents(url: str, emails: list[str], password: str, handle: float, 
     for agent in agents:
         await agent.stop()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"stats": dict(stats), "examples": examples,
-            "cpu_seconds": usage.ru_utime + usage.ru_stime}
+    return {
+        "stats": dict(stats),
+        "examples": examples,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    }
 
 
-def agents_main(url: str, emails: list[str], password: str, handle: float, stop: Any,
-                ready: Any, out: Any) -> None:
+def agents_main(
+    url: str, emails: list[str], password: str, handle: float, stop: Any, ready: Any, out: Any
+) -> None:
     """Process entry point: agents online until ``stop`` is set; the result goes on ``out``."""
     exit_with_parent()
     out.put(asyncio.run(run_agents(url, emails, password, handle, stop, ready)))

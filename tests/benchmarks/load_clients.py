@@ -51,12 +51,27 @@ CONNECTED, MESSAGES, REPLIES, ERRORS, CHATS, ESCALATED, RATED = range(7)
 FIELDS = 7
 
 FOLLOW_UPS = {
-    "en": ["hi, thanks for picking this up", "the order number is 10482", "ok, thank you",
-           "it was placed last monday", "great, that helps"],
-    "it": ["ciao, grazie", "il numero d'ordine è 10482", "va bene, grazie mille",
-           "l'ho ordinato lunedì scorso", "perfetto"],
-    "pl": ["dzień dobry, dziękuję", "numer zamówienia to 10482", "dobrze, dziękuję",
-           "zamówiłam w zeszły poniedziałek", "super, to pomaga"],
+    "en": [
+        "hi, thanks for picking this up",
+        "the order number is 10482",
+        "ok, thank you",
+        "it was placed last monday",
+        "great, that helps",
+    ],
+    "it": [
+        "ciao, grazie",
+        "il numero d'ordine è 10482",
+        "va bene, grazie mille",
+        "l'ho ordinato lunedì scorso",
+        "perfetto",
+    ],
+    "pl": [
+        "dzień dobry, dziękuję",
+        "numer zamówienia to 10482",
+        "dobrze, dziękuję",
+        "zamówiłam w zeszły poniedziałek",
+        "super, to pomaga",
+    ],
 }
 COMMENTS = ["quick answer, thanks", "the bot did not get my question", "", "", "very helpful"]
 
@@ -125,8 +140,13 @@ class Worker:
         assert self.http is not None
         sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=self.http)
         try:
-            await sio.connect(self.plan.url, namespaces=[NS], transports=["websocket"],
-                              headers={"Origin": self.plan.origin}, wait_timeout=30)
+            await sio.connect(
+                self.plan.url,
+                namespaces=[NS],
+                transports=["websocket"],
+                headers={"Origin": self.plan.origin},
+                wait_timeout=30,
+            )
         except Exception as exc:  # noqa: BLE001 - counted, the client tries again later
             self.result.error("connect", repr(exc))
             return None
@@ -217,8 +237,11 @@ class Conversation:
         author = data.get("author")
         if author == "bot" and self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(time.perf_counter())
-            self.suggested = [q for q in data.get("quick_replies") or []
-                              if isinstance(q, dict) and q.get("type") == "suggestion"]
+            self.suggested = [
+                q
+                for q in data.get("quick_replies") or []
+                if isinstance(q, dict) and q.get("type") == "suggestion"
+            ]
         elif author == "agent":
             self.worker.result.counts["agent messages received"] += 1
 
@@ -246,13 +269,16 @@ class Conversation:
         if not self.closing:
             self.worker.result.error("dropped by the server", str(reason))
 
-    async def call(self, event: str, data: dict[str, Any], *,
-                   expected: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    async def call(
+        self, event: str, data: dict[str, Any], *, expected: frozenset[str] = frozenset()
+    ) -> dict[str, Any] | None:
         """An event with its ack; None (and an error counted) when refused or late.
 
         Refusals with a code in ``expected`` are counted, but not as errors."""
         try:
-            ack: dict[str, Any] = await self.sio.call(event, data, namespace=NS, timeout=ACK_TIMEOUT)
+            ack: dict[str, Any] = await self.sio.call(
+                event, data, namespace=NS, timeout=ACK_TIMEOUT
+            )
         except socketio.exceptions.TimeoutError:
             self.worker.result.error(f"{event}: no ack in {ACK_TIMEOUT:g} s")
             return None
@@ -324,12 +350,17 @@ class Conversation:
 
 def start_payload(rng: random.Random, lang: str) -> dict[str, Any]:
     product = rng.randint(100, 999)
-    return {"lang": "auto", "page_lang": lang, "site": "bench",
-            "page": {"url": f"https://shop.bench.example/p/{product}", "title": f"Linen {product}"}}
+    return {
+        "lang": "auto",
+        "page_lang": lang,
+        "site": "bench",
+        "page": {"url": f"https://shop.bench.example/p/{product}", "title": f"Linen {product}"},
+    }
 
 
-def next_message(rng: random.Random, chat: Conversation, questions: list[tuple[str, str]],
-                 topic: str) -> tuple[str, str, str | None]:
+def next_message(
+    rng: random.Random, chat: Conversation, questions: list[tuple[str, str]], topic: str
+) -> tuple[str, str, str | None]:
     """What a shopper sends next: the "did you mean" choice about their last question
     when the bot offered it (a click on it), else another question.
     Returns (text, the entry it is about, pick)."""
@@ -401,7 +432,10 @@ class Shopper(Client):
                 await self.worker.close(chat.sio)
 
     def next_due(self, due: float) -> float:
-        return max(due, time.time() - self.plan.interval) + self.rng.uniform(0.5, 1.5) * self.plan.interval
+        return (
+            max(due, time.time() - self.plan.interval)
+            + self.rng.uniform(0.5, 1.5) * self.plan.interval
+        )
 
     async def ask(self, chat: Conversation, text: str, pick: str | None = None) -> None:
         self.sent += 1
@@ -409,7 +443,6 @@ class Shopper(Client):
         if pick is not None:
             data["pick"] = pick
         await chat.turn("message", data)
-
 
     async def one_chat(self, chat: Conversation, lang: str, due: float) -> float:
         """One chat from the first question to the rating; returns the next question's time."""
@@ -512,22 +545,27 @@ class LoopClient(Client):
         """One echo turn: the ``reply`` event resolves the waiter as a bot message would."""
         self.sent += 1
         text = self.rng.choice(self.worker.questions["en"])[0]
-        await chat.turn("echo", {"id": f"e{self.index}-{self.sent}", "text": text},
-                        bucket=self.worker.step.value)
+        await chat.turn(
+            "echo",
+            {"id": f"e{self.index}-{self.sent}", "text": text},
+            bucket=self.worker.step.value,
+        )
 
 
 def worker_main(plan: Plan, counters: Any, row: int, active: Any, step: Any, out: Any) -> None:
     """Process entry point: run the plan, put the result (a plain dict) on ``out``."""
     exit_with_parent()
     result = asyncio.run(Worker(plan, counters, row, active, step).run())
-    out.put({
-        "row": row,
-        "latencies": result.latencies,
-        "step_latencies": result.step_latencies,
-        "handoff_waits": result.handoff_waits,
-        "lag": result.lag,
-        "counts": dict(result.counts),
-        "errors": dict(result.errors),
-        "examples": result.examples,
-        "cpu_seconds": result.cpu_seconds,
-    })
+    out.put(
+        {
+            "row": row,
+            "latencies": result.latencies,
+            "step_latencies": result.step_latencies,
+            "handoff_waits": result.handoff_waits,
+            "lag": result.lag,
+            "counts": dict(result.counts),
+            "errors": dict(result.errors),
+            "examples": result.examples,
+            "cpu_seconds": result.cpu_seconds,
+        }
+    )

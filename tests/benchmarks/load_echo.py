@@ -37,10 +37,15 @@ class EchoNamespace(socketio.AsyncNamespace):
 
 def create_app(origins: list[str]) -> web.Application:
     app = web.Application()
-    sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins=origins,
-                               ping_interval=25, ping_timeout=20,
-                               max_http_buffer_size=1_000_000, logger=False,
-                               engineio_logger=False)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origins,
+        ping_interval=25,
+        ping_timeout=20,
+        max_http_buffer_size=1_000_000,
+        logger=False,
+        engineio_logger=False,
+    )
     sio.attach(app, socketio_path="socket.io")
     sio.register_namespace(EchoNamespace("/chat"))
 
@@ -55,10 +60,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--allowed-origin", action="append", default=[],
-                        help="a web origin whose clients may connect (repeatable)")
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        help="a web origin whose clients may connect (repeatable)",
+    )
     args = parser.parse_args()
-    web.run_app(create_app(args.allowed_origin), host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(
+        create_app(args.allowed_origin), host=args.host, port=args.port, print=None, access_log=None
+    )
 
 
 if __name__ == "__main__":

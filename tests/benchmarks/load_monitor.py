@@ -44,8 +44,15 @@ def counter_sums(counters: Any, workers: int) -> list[float]:
 class Sampler:
     """Samples in a background thread until ``stop()``; ``samples`` grows meanwhile."""
 
-    def __init__(self, server_pid: int, port: int, counters: Any, workers: int,
-                 interval: float = 1.0, sockets_every: int = 5) -> None:
+    def __init__(
+        self,
+        server_pid: int,
+        port: int,
+        counters: Any,
+        workers: int,
+        interval: float = 1.0,
+        sockets_every: int = 5,
+    ) -> None:
         self.server = psutil.Process(server_pid)
         self.port = port
         self.counters = counters
@@ -77,8 +84,11 @@ class Sampler:
 
     def server_sockets(self) -> int | None:
         try:
-            return sum(1 for c in self.server.net_connections(kind="tcp")
-                       if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == self.port)
+            return sum(
+                1
+                for c in self.server.net_connections(kind="tcp")
+                if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == self.port
+            )
         except psutil.Error:
             return None
 
@@ -127,14 +137,26 @@ class Sampler:
             sums = counter_sums(self.counters, self.workers)
             sockets = self.server_sockets() if n % self.sockets_every == 0 else None
             n += 1
-            self.samples.append(Sample(
-                at=time.time(), server_cpu=cpu, server_rss=rss, clients_cpu=self._client_cpu(),
-                machine_cpu=busy, steal=steal,
-                load1=os.getloadavg()[0], connected=int(sums[CONNECTED]), server_sockets=sockets,
-                messages=sums[MESSAGES], replies=sums[REPLIES], errors=sums[ERRORS],
-                chats=sums[CHATS], escalated=sums[ESCALATED], rated=sums[RATED],
-                workers_cpu=self._workers_cpu(),
-            ))
+            self.samples.append(
+                Sample(
+                    at=time.time(),
+                    server_cpu=cpu,
+                    server_rss=rss,
+                    clients_cpu=self._client_cpu(),
+                    machine_cpu=busy,
+                    steal=steal,
+                    load1=os.getloadavg()[0],
+                    connected=int(sums[CONNECTED]),
+                    server_sockets=sockets,
+                    messages=sums[MESSAGES],
+                    replies=sums[REPLIES],
+                    errors=sums[ERRORS],
+                    chats=sums[CHATS],
+                    escalated=sums[ESCALATED],
+                    rated=sums[RATED],
+                    workers_cpu=self._workers_cpu(),
+                )
+            )
 
     def between(self, start: float, end: float) -> list[Sample]:
         return [s for s in self.samples if start <= s.at <= end]

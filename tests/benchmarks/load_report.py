@@ -61,9 +61,18 @@ class ShopFigures:
     agents_online: int = 0
 
     @classmethod
-    def build(cls, name: str, shoppers: int, rate: float, interval: float,
-              window: tuple[float, float], results: list[dict[str, Any]], agents: dict[str, Any],
-              samples: list[Sample], loads: list[tuple[float, float, float]]) -> ShopFigures:
+    def build(
+        cls,
+        name: str,
+        shoppers: int,
+        rate: float,
+        interval: float,
+        window: tuple[float, float],
+        results: list[dict[str, Any]],
+        agents: dict[str, Any],
+        samples: list[Sample],
+        loads: list[tuple[float, float, float]],
+    ) -> ShopFigures:
         start, end = window
         out = cls(name, shoppers, rate, interval, window, samples, agents=agents, loads=loads)
         for r in results:
@@ -86,8 +95,11 @@ class ShopFigures:
         return [s for s in self.samples if self.window[0] <= s.at <= self.window[1]]
 
     def rate_of(self, name: str, start: float | None = None, end: float | None = None) -> float:
-        inside = [s for s in self.samples
-                  if (start or self.window[0]) - 0.5 <= s.at <= (end or self.window[1]) + 0.5]
+        inside = [
+            s
+            for s in self.samples
+            if (start or self.window[0]) - 0.5 <= s.at <= (end or self.window[1]) + 0.5
+        ]
         if len(inside) < 2:
             return 0.0
         a, b = inside[0], inside[-1]
@@ -173,41 +185,65 @@ class Report:
     def print_shop(self, f: ShopFigures) -> None:
         start, end = f.window
         lo, hi = f.held
-        print(f"\n== {f.name}: {f.shoppers} shoppers, a question every ~{f.interval:.1f} s each "
-              f"(asked {f.rate:g} messages/s), measured for {end - start:.0f} s after the ramp")
-        print(f"  connections held          {lo} to {hi} (clients' view); server sockets "
-              f"{f.server_sockets[0]} to {f.server_sockets[1]} (shoppers + {f.agents_online} agents)")
-        print(f"  shopper messages          {f.rate_of('messages'):.1f}/s acknowledged; bot replies "
-              f"{f.rate_of('replies'):.1f}/s received")
-        print(f"  bot reply latency         p50 {ms(f.latencies, 50)} ms  p95 {ms(f.latencies, 95)} ms  "
-              f"p99 {ms(f.latencies, 99)} ms  max {ms(f.latencies, 100)} ms  ({len(f.latencies)} replies)")
-        print(f"  hand-off to an agent      p50 {ms(f.handoff_waits, 50)} ms  p99 "
-              f"{ms(f.handoff_waits, 99)} ms  ({len(f.handoff_waits)} chats, whole phase)")
-        print(f"  client event-loop lag     p50 {ms(f.lag, 50)} ms  p99 {ms(f.lag, 99)} ms  "
-              f"max {ms(f.lag, 100)} ms (a 100 ms sleep waking up late)")
+        print(
+            f"\n== {f.name}: {f.shoppers} shoppers, a question every ~{f.interval:.1f} s each "
+            f"(asked {f.rate:g} messages/s), measured for {end - start:.0f} s after the ramp"
+        )
+        print(
+            f"  connections held          {lo} to {hi} (clients' view); server sockets "
+            f"{f.server_sockets[0]} to {f.server_sockets[1]} (shoppers + {f.agents_online} agents)"
+        )
+        print(
+            f"  shopper messages          {f.rate_of('messages'):.1f}/s acknowledged; bot replies "
+            f"{f.rate_of('replies'):.1f}/s received"
+        )
+        print(
+            f"  bot reply latency         p50 {ms(f.latencies, 50)} ms  p95 {ms(f.latencies, 95)} ms  "
+            f"p99 {ms(f.latencies, 99)} ms  max {ms(f.latencies, 100)} ms  ({len(f.latencies)} replies)"
+        )
+        print(
+            f"  hand-off to an agent      p50 {ms(f.handoff_waits, 50)} ms  p99 "
+            f"{ms(f.handoff_waits, 99)} ms  ({len(f.handoff_waits)} chats, whole phase)"
+        )
+        print(
+            f"  client event-loop lag     p50 {ms(f.lag, 50)} ms  p99 {ms(f.lag, 99)} ms  "
+            f"max {ms(f.lag, 100)} ms (a 100 ms sleep waking up late)"
+        )
         during = f.during()
-        print(f"  server CPU                mean {mean([s.server_cpu for s in during]):.1f}%  max "
-              f"{max((s.server_cpu for s in during), default=0):.1f}% of one core; RSS max "
-              f"{f.rss_max:.1f} MB")
-        print(f"  FAQ slow-path workers CPU mean {mean([s.workers_cpu for s in during]):.1f}%  max "
-              f"{max((s.workers_cpu for s in during), default=0):.1f}% of one core (the server's "
-              "child processes)")
-        print(f"  client CPU                mean {mean([s.clients_cpu for s in during]):.1f}% of one core "
-              f"(shopper workers, agents, this process); other work on the machine "
-              f"{mean([other(s) for s in during]):.1f}%, of which hypervisor steal "
-              f"{mean([s.steal for s in during]):.1f}% (all {os.cpu_count()} cores: "
-              f"{os.cpu_count() * 100}%)")
+        print(
+            f"  server CPU                mean {mean([s.server_cpu for s in during]):.1f}%  max "
+            f"{max((s.server_cpu for s in during), default=0):.1f}% of one core; RSS max "
+            f"{f.rss_max:.1f} MB"
+        )
+        print(
+            f"  FAQ slow-path workers CPU mean {mean([s.workers_cpu for s in during]):.1f}%  max "
+            f"{max((s.workers_cpu for s in during), default=0):.1f}% of one core (the server's "
+            "child processes)"
+        )
+        print(
+            f"  client CPU                mean {mean([s.clients_cpu for s in during]):.1f}% of one core "
+            f"(shopper workers, agents, this process); other work on the machine "
+            f"{mean([other(s) for s in during]):.1f}%, of which hypervisor steal "
+            f"{mean([s.steal for s in during]):.1f}% (all {os.cpu_count()} cores: "
+            f"{os.cpu_count() * 100}%)"
+        )
         c = f.counts
-        print(f"  chats                     {f.samples[-1].chats:.0f} started, "
-              f"{c['hand-offs asked by shoppers']} hand-offs asked, "
-              f"{c['escalated by the bot']} escalated by the bot, "
-              f"{c['chats resolved by an agent']} resolved by agents, {f.samples[-1].rated:.0f} rated; "
-              f"agents: {_agent_line(f.agents)}")
-        print(f"  errors                    {f.error_count} {dict(f.errors) if f.errors else ''}"
-              f"; server log errors {f.server_log_errors}")
+        print(
+            f"  chats                     {f.samples[-1].chats:.0f} started, "
+            f"{c['hand-offs asked by shoppers']} hand-offs asked, "
+            f"{c['escalated by the bot']} escalated by the bot, "
+            f"{c['chats resolved by an agent']} resolved by agents, {f.samples[-1].rated:.0f} rated; "
+            f"agents: {_agent_line(f.agents)}"
+        )
+        print(
+            f"  errors                    {f.error_count} {dict(f.errors) if f.errors else ''}"
+            f"; server log errors {f.server_log_errors}"
+        )
         for example in f.examples[:5]:
             print(f"    e.g. {example}")
-        print(f"  load average              {' -> '.join('/'.join(f'{x:.2f}' for x in la) for la in f.loads)}")
+        print(
+            f"  load average              {' -> '.join('/'.join(f'{x:.2f}' for x in la) for la in f.loads)}"
+        )
         self.print_timeline(f)
 
     def print_timeline(self, f: ShopFigures) -> None:
@@ -215,35 +251,47 @@ class Report:
             return
         start, end = f.samples[0].at, f.window[1]
         step = 10 if end - start <= 180 else 60
-        print(f"  over time (every {step} s from the first connection; rates and CPU are means "
-              f"over the {step} s, '*' = measured)")
-        print("       t  conns  msgs/s  replies/s  p99 ms  server CPU%  RSS MB  clients CPU%"
-              "  other CPU%  steal%  load")
+        print(
+            f"  over time (every {step} s from the first connection; rates and CPU are means "
+            f"over the {step} s, '*' = measured)"
+        )
+        print(
+            "       t  conns  msgs/s  replies/s  p99 ms  server CPU%  RSS MB  clients CPU%"
+            "  other CPU%  steal%  load"
+        )
         t = start
         while t < end:
             inside = [s for s in f.samples if t <= s.at < t + step]
             if inside:
                 lat = [x for at, x in f.timed if t <= at < t + step]
                 mark = "*" if f.window[0] <= t + step / 2 <= f.window[1] else " "
-                print(f"  {mark}{t - start:5.0f}s {inside[-1].connected:6d} "
-                      f"{f.rate_of('messages', t, t + step):7.1f} {f.rate_of('replies', t, t + step):10.1f} "
-                      f"{ms(lat, 99):>7} {mean([s.server_cpu for s in inside]):11.1f} "
-                      f"{inside[-1].server_rss:7.1f} {mean([s.clients_cpu for s in inside]):13.1f} "
-                      f"{mean([other(s) for s in inside]):11.1f} "
-                      f"{mean([s.steal for s in inside]):7.1f} {inside[-1].load1:5.2f}")
+                print(
+                    f"  {mark}{t - start:5.0f}s {inside[-1].connected:6d} "
+                    f"{f.rate_of('messages', t, t + step):7.1f} {f.rate_of('replies', t, t + step):10.1f} "
+                    f"{ms(lat, 99):>7} {mean([s.server_cpu for s in inside]):11.1f} "
+                    f"{inside[-1].server_rss:7.1f} {mean([s.clients_cpu for s in inside]):13.1f} "
+                    f"{mean([other(s) for s in inside]):11.1f} "
+                    f"{mean([s.steal for s in inside]):7.1f} {inside[-1].load1:5.2f}"
+                )
             t += step
 
     def print_saturation(self) -> None:
         for name, steps in (("supportbot", self.ours), ("bare echo server", self.echo)):
-            print(f"\n== saturation: {name} (closed loop; turns/s = messages acknowledged whose "
-                  f"reply arrived, per second)")
-            print("  clients  turns/s   p50 ms   p99 ms  server CPU%  clients CPU%  other CPU%"
-                  "  steal%  RSS MB  load")
+            print(
+                f"\n== saturation: {name} (closed loop; turns/s = messages acknowledged whose "
+                f"reply arrived, per second)"
+            )
+            print(
+                "  clients  turns/s   p50 ms   p99 ms  server CPU%  clients CPU%  other CPU%"
+                "  steal%  RSS MB  load"
+            )
             for s in steps:
-                print(f"  {s.level:7d} {s.turns:8.1f} {ms(s.latencies, 50):>8} {ms(s.latencies, 99):>8} "
-                      f"{s.server_cpu:11.1f} {s.clients_cpu:13.1f} "
-                      f"{s.machine_cpu - s.server_cpu - s.clients_cpu:11.1f} {s.steal:7.1f} "
-                      f"{s.server_rss:7.1f} {s.load1:5.2f}")
+                print(
+                    f"  {s.level:7d} {s.turns:8.1f} {ms(s.latencies, 50):>8} {ms(s.latencies, 99):>8} "
+                    f"{s.server_cpu:11.1f} {s.clients_cpu:13.1f} "
+                    f"{s.machine_cpu - s.server_cpu - s.clients_cpu:11.1f} {s.steal:7.1f} "
+                    f"{s.server_rss:7.1f} {s.load1:5.2f}"
+                )
             errors = sum(steps[0].errors.values()) if steps else 0
             print(f"  errors: {errors} {dict(steps[0].errors) if errors else ''}")
 
@@ -254,7 +302,9 @@ class Report:
         rows: list[tuple[str, str, str, str]] = []
 
         def check(figure: str, value: str, target: str, ok: bool | None) -> None:
-            rows.append((figure, value, target, "not run" if ok is None else "PASS" if ok else "FAIL"))
+            rows.append(
+                (figure, value, target, "not run" if ok is None else "PASS" if ok else "FAIL")
+            )
 
         h = self.hold
         n = int(self.args["shoppers"])
@@ -263,14 +313,25 @@ class Report:
             lo, hi = h.held
             check("hold: concurrent connections held", f"{lo} (max {hi})", f">= {n}", lo >= n)
             got = h.rate_of("messages")
-            check("hold: shopper messages/s", f"{got:.1f}", f">= {rate * RATE_TOLERANCE:g} (asked {rate:g})",
-                  got >= rate * RATE_TOLERANCE)
+            check(
+                "hold: shopper messages/s",
+                f"{got:.1f}",
+                f">= {rate * RATE_TOLERANCE:g} (asked {rate:g})",
+                got >= rate * RATE_TOLERANCE,
+            )
             p99 = percentile(h.latencies, 99) if h.latencies else float("inf")
-            check("hold: bot reply p50 / p95 / p99",
-                  f"{ms(h.latencies, 50)} / {ms(h.latencies, 95)} / {ms(h.latencies, 99)} ms",
-                  "p99 < 100 ms", p99 < TARGET_P99)
-            check("hold: server RSS (max)", f"{h.rss_max:.1f} MB", f"< {TARGET_RSS:g} MB",
-                  h.rss_max < TARGET_RSS)
+            check(
+                "hold: bot reply p50 / p95 / p99",
+                f"{ms(h.latencies, 50)} / {ms(h.latencies, 95)} / {ms(h.latencies, 99)} ms",
+                "p99 < 100 ms",
+                p99 < TARGET_P99,
+            )
+            check(
+                "hold: server RSS (max)",
+                f"{h.rss_max:.1f} MB",
+                f"< {TARGET_RSS:g} MB",
+                h.rss_max < TARGET_RSS,
+            )
             check("hold: errors", f"{h.error_count}", "0", h.error_count == 0)
         else:
             for figure in ("hold: connections, rate, p99, RSS, errors",):
@@ -278,20 +339,38 @@ class Report:
         if self.ours and self.echo:
             ours, echo = best(self.ours), best(self.echo)
             ratio = ours.turns / echo.turns if echo.turns else 0.0
-            check("saturation: supportbot turns/s", f"{ours.turns:.0f} ({ours.level} clients)", "-", True)
-            check("saturation: bare echo turns/s", f"{echo.turns:.0f} ({echo.level} clients)", "-", True)
-            check("saturation: supportbot / echo", f"{ratio:.0%}", f">= {TARGET_RATIO:.0%}",
-                  ratio >= TARGET_RATIO)
+            check(
+                "saturation: supportbot turns/s",
+                f"{ours.turns:.0f} ({ours.level} clients)",
+                "-",
+                True,
+            )
+            check(
+                "saturation: bare echo turns/s",
+                f"{echo.turns:.0f} ({echo.level} clients)",
+                "-",
+                True,
+            )
+            check(
+                "saturation: supportbot / echo",
+                f"{ratio:.0%}",
+                f">= {TARGET_RATIO:.0%}",
+                ratio >= TARGET_RATIO,
+            )
         else:
             check("saturation: supportbot / echo", "-", f">= {TARGET_RATIO:.0%}", None)
         if self.soak:
             a, b, growth = self.soak_growth()
             ok = growth <= TARGET_GROWTH
             seconds = self.soak.window[1] - self.soak.window[0]
-            rows.append(("soak: RSS growth after warm-up",
-                         f"{growth:+.1f}% ({a:.1f} -> {b:.1f} MB, {seconds:.0f} s)",
-                         f"<= {TARGET_GROWTH:g}% over {TARGET_SOAK:g} s",
-                         ("PASS" if seconds >= TARGET_SOAK else "PASS*") if ok else "FAIL"))
+            rows.append(
+                (
+                    "soak: RSS growth after warm-up",
+                    f"{growth:+.1f}% ({a:.1f} -> {b:.1f} MB, {seconds:.0f} s)",
+                    f"<= {TARGET_GROWTH:g}% over {TARGET_SOAK:g} s",
+                    ("PASS" if seconds >= TARGET_SOAK else "PASS*") if ok else "FAIL",
+                )
+            )
             check("soak: errors", f"{self.soak.error_count}", "0", self.soak.error_count == 0)
         else:
             check("soak: RSS growth", "-", f"<= {TARGET_GROWTH:g}%", None)
@@ -305,8 +384,10 @@ class Report:
         rows = self.targets()
         print("\n" + "=" * 100)
         print(f"SUMMARY  load benchmark, {self.started}")
-        print(f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"load average (1/5/15 min) {self.load_at_start} at the start, {loadavg()} at the end")
+        print(
+            f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load average (1/5/15 min) {self.load_at_start} at the start, {loadavg()} at the end"
+        )
         print(f"command: {self.command}")
         print("-" * 100)
         width = max(len(r[0]) for r in rows)
@@ -335,31 +416,45 @@ class Report:
                 f"clients {mean([s.clients_cpu for s in during]):.0f}% (all client processes), "
                 f"client event-loop lag p99 {ms(h.lag, 99)} ms (included in the latencies); "
                 f"bot replies {h.rate_of('replies'):.0f}/s; hand-off to agent p99 "
-                f"{ms(h.handoff_waits, 99)} ms")
+                f"{ms(h.handoff_waits, 99)} ms"
+            )
         if self.ours and self.echo:
             ours, echo = best(self.ours), best(self.echo)
             out.append(
                 f"saturation: at their best steps the server used {ours.server_cpu:.0f}% (supportbot) "
                 f"and {echo.server_cpu:.0f}% (echo) of one core, the clients {ours.clients_cpu:.0f}% and "
                 f"{echo.clients_cpu:.0f}%: clients and server share {os.cpu_count()} cores, so both "
-                f"figures are for this machine with its clients on it")
+                f"figures are for this machine with its clients on it"
+            )
         if self.soak:
-            out.append(f"soak: RSS slope after warm-up {self.soak.rss_slope(self.soak_warmup):+.2f} MB/min, "
-                       f"max RSS {self.soak.rss_max:.1f} MB, bot reply p99 {ms(self.soak.latencies, 99)} ms, "
-                       f"{self.soak.rate_of('messages'):.0f} messages/s")
-        out.append("limits raised: SUPPORTBOT_RATE_LIMIT_MESSAGES and SUPPORTBOT_RATE_LIMIT_EVENTS, "
-                   "in the saturation phase only (closed-loop clients); hold and soak use the defaults")
+            out.append(
+                f"soak: RSS slope after warm-up {self.soak.rss_slope(self.soak_warmup):+.2f} MB/min, "
+                f"max RSS {self.soak.rss_max:.1f} MB, bot reply p99 {ms(self.soak.latencies, 99)} ms, "
+                f"{self.soak.rate_of('messages'):.0f} messages/s"
+            )
+        out.append(
+            "limits raised: SUPPORTBOT_RATE_LIMIT_MESSAGES and SUPPORTBOT_RATE_LIMIT_EVENTS, "
+            "in the saturation phase only (closed-loop clients); hold and soak use the defaults"
+        )
         return out
 
     def as_json(self) -> dict[str, Any]:
-        return {"command": self.command, "started": self.started, "args": self.args,
-                "targets": self.targets(), "hold": self.hold, "soak": self.soak,
-                "saturation": {"supportbot": self.ours, "echo": self.echo}}
+        return {
+            "command": self.command,
+            "started": self.started,
+            "args": self.args,
+            "targets": self.targets(),
+            "hold": self.hold,
+            "soak": self.soak,
+            "saturation": {"supportbot": self.ours, "echo": self.echo},
+        }
 
 
 def _agent_line(agents: dict[str, Any]) -> str:
     stats = agents.get("stats", {})
     late = sum(value for key, value in stats.items() if key.endswith("after the chat ended"))
-    return (f"{stats.get('assigned', 0)} assigned, {stats.get('send ok', 0)} replies sent, "
-            f"{stats.get('resolve ok', 0)} resolved"
-            + (f", {late} too late (the chat had ended)" if late else ""))
+    return (
+        f"{stats.get('assigned', 0)} assigned, {stats.get('send ok', 0)} replies sent, "
+        f"{stats.get('resolve ok', 0)} resolved"
+        + (f", {late} too late (the chat had ended)" if late else "")
+    )

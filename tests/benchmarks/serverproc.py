@@ -46,15 +46,24 @@ def cpu_seconds(pid: int) -> float:
 # Simulated shoppers all come from 127.0.0.1 where real ones come from many
 # addresses: the per-address limits are raised out of their way (still counted).
 # A caller's env can set them again.
-MANY_ADDRESSES = {f"SUPPORTBOT_ADDRESS_{name}": "1000000000"
-                  for name in ("CONNECTIONS", "CONVERSATIONS", "MESSAGES", "HANDOFFS", "TICKETS")}
+MANY_ADDRESSES = {
+    f"SUPPORTBOT_ADDRESS_{name}": "1000000000"
+    for name in ("CONNECTIONS", "CONVERSATIONS", "MESSAGES", "HANDOFFS", "TICKETS")
+}
 
 
 class ServerProcess:
     """``python -m bot serve`` on a free port; ``kill()`` is a real SIGKILL."""
 
-    def __init__(self, db: Path, *, port: int | None = None, env: dict[str, str] | None = None,
-                 args: list[str] | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        db: Path,
+        *,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -70,10 +79,25 @@ class ServerProcess:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self._out = out
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--db", str(self.db),
-             "--log-level", self.log_level, *self.args],
-            cwd=ROOT, env=self.env, stdout=out, stderr=out,
-            preexec_fn=self.preexec, user=self.user,
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+                "--log-level",
+                self.log_level,
+                *self.args,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=out,
+            preexec_fn=self.preexec,
+            user=self.user,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -126,9 +150,25 @@ def add_agents(db: Path, count: int, capacity: int, password: str) -> list[str]:
     for i in range(count):
         email = f"agent{i}@bench.example"
         subprocess.run(
-            [sys.executable, "-m", "bot", "agent", "add", email, "--name", f"Agent {i}",
-             "--capacity", str(capacity), "--password-stdin", "--db", str(db)],
-            input=password.encode(), cwd=ROOT, check=True, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "agent",
+                "add",
+                email,
+                "--name",
+                f"Agent {i}",
+                "--capacity",
+                str(capacity),
+                "--password-stdin",
+                "--db",
+                str(db),
+            ],
+            input=password.encode(),
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
         emails.append(email)
     return emails
@@ -143,23 +183,33 @@ async def sign_in(url: str, email: str, password: str) -> str:
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         if token is None:
             raise RuntimeError("no CSRF field on /login")
-        async with http.post(f"{url}/login", allow_redirects=False,
-                             headers={"Cookie": f"supportbot_login={login_cookie}"}, data={
-            "email": email, "password": password, "csrf_token": token.group(1), "next": "/console",
-        }) as response:
+        async with http.post(
+            f"{url}/login",
+            allow_redirects=False,
+            headers={"Cookie": f"supportbot_login={login_cookie}"},
+            data={
+                "email": email,
+                "password": password,
+                "csrf_token": token.group(1),
+                "next": "/console",
+            },
+        ) as response:
             cookie = response.cookies.get("supportbot_session")
             if cookie is None:
                 raise RuntimeError(f"login of {email} refused ({response.status})")
             return cookie.value
 
 
-async def go_online(sio: Any, url: str, email: str, password: str, *,
-                    timeout: float = 30) -> None:
+async def go_online(sio: Any, url: str, email: str, password: str, *, timeout: float = 30) -> None:
     """An agent at the console: sign in, connect ``sio`` to /agent, sync, go online."""
     cookie = await sign_in(url, email, password)
-    await sio.connect(url, namespaces=["/agent"], transports=["websocket"],
-                      headers={"Cookie": f"supportbot_session={cookie}", "Origin": url},
-                      wait_timeout=timeout)
+    await sio.connect(
+        url,
+        namespaces=["/agent"],
+        transports=["websocket"],
+        headers={"Cookie": f"supportbot_session={cookie}", "Origin": url},
+        wait_timeout=timeout,
+    )
     for event, data in (("sync", {}), ("status", {"status": "online"})):
         ack = await sio.call(event, data, namespace="/agent", timeout=timeout)
         if not ack.get("ok"):
