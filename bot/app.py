@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 
 from aiohttp import web
@@ -29,7 +30,7 @@ from bot.csat.service import CsatService
 from bot.fanout import Fanout
 from bot.hours import OfficeHours
 from bot.judging import Judging, SlowPath
-from bot.kb.semantic import EmbeddingCache, load_encoder
+from bot.kb.semantic import EmbeddingCache, Encoder, load_encoder
 from bot.kb.service import KnowledgeService
 from bot.keys import (
     AGENT_NAMESPACE,
@@ -99,10 +100,14 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     mode = semantic_mode(settings)
     encoder, cache = None, None
-    if mode == "inline":  # the slow path in this process (the judging threads)
+    preloaded = app[PRELOADED]
+    if mode == "inline" and preloaded.encoder is not None and model_dir(settings) is None:
+        encoder = preloaded.encoder
+    elif mode == "inline":  # the slow path in this process (the judging threads)
         encoder, warning = await loop.run_in_executor(None, load_encoder, mode, model_dir(settings))
         if warning:
             log.warning("FAQ slow path unavailable: %s", warning)
+    if mode == "inline":
         cache = EmbeddingCache(cache_dir(settings, server=True))
     knowledge = await loop.run_in_executor(
         None, KnowledgeService, settings.kb, matcher_config(settings), encoder, cache
@@ -152,9 +157,12 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     fanout = Fanout(sio, scale)
     locks = KeyedLocks()
     judging = app[JUDGING]
+    mood = app[PRELOADED].mood
+    if mood is None or mood.config != mood_config(settings):
+        mood = MoodDetector(mood_config(settings))
     brain = Brain(
         app[KNOWLEDGE],
-        MoodDetector(mood_config(settings)),
+        mood,
         policy_config(settings),
         executor=judging.executor,
         slow_path=judging.slow_path,
@@ -204,13 +212,28 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await db.flush()
 
 
-def create_app(settings: Settings) -> web.Application:
+@dataclass(frozen=True, slots=True)
+class Preloaded:
+    """Parts that take a second to build and never change while they run, built once
+    and shared by several apps (the tests start hundreds): the sentence encoder (used
+    only with the default model files) and a mood detector (used only when its config
+    is the one these settings ask for)."""
+
+    encoder: Encoder | None = None
+    mood: MoodDetector | None = None
+
+
+PRELOADED = web.AppKey("preloaded", Preloaded)
+
+
+def create_app(settings: Settings, preloaded: Preloaded | None = None) -> web.Application:
     # The client's real address first (behind trusted proxies), so everything after sees it.
     remotes = Remotes(settings.trusted_proxies)
     app = web.Application(
         middlewares=[remotes.middleware(), security_headers], client_max_size=256 * 1024
     )
     app[SETTINGS] = settings
+    app[PRELOADED] = preloaded or Preloaded()
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
     app[LIMITS] = Limits(settings)
     sio = Server(

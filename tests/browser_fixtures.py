@@ -24,8 +24,9 @@ ARGS = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the whole run; each test gets a fresh context (cookies, storage)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium")
     async with async_playwright() as playwright:

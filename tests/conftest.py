@@ -14,8 +14,10 @@ import pytest
 import socketio
 from aiohttp import web
 
-from bot.app import DB, create_app
-from bot.settings import Settings
+from bot.app import DB, Preloaded, create_app
+from bot.kb.semantic import load_encoder
+from bot.mood.detector import MoodDetector
+from bot.settings import Settings, mood_config
 from bot.store import Database, accounts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,15 +32,31 @@ def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("vectors")
 
 
-@pytest.fixture
-def settings(tmp_path: Path, vector_cache: Path) -> Settings:
+@pytest.fixture(scope="session")
+def preloaded() -> Preloaded:
+    """The sentence encoder and the mood detector, built once for the whole run and
+    shared by every server the tests start (each takes about a second to build)."""
+    encoder, warning = load_encoder("inline")
+    assert encoder is not None, warning
+    return Preloaded(encoder=encoder, mood=MoodDetector(mood_config(Settings())))
+
+
+def make_settings(tmp_path: Path, vector_cache: Path, **changes: Any) -> Settings:
+    """The settings of a test server: a fresh database, quick sweeps and reloads, the
+    slow path in the judging threads (no worker processes) with the run's one vector
+    cache; a module overriding the ``settings`` fixture passes its own ``changes``."""
     return Settings(
         db=tmp_path / "test.db",
         sweep_interval=0.2,
         kb_reload_interval=0.2,
-        faq_semantic="inline",  # the slow path in the judging threads (no worker processes)
+        faq_semantic="inline",
         faq_cache_dir=vector_cache,
-    )
+    ).replace(**changes)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, vector_cache: Path) -> Settings:
+    return make_settings(tmp_path, vector_cache)
 
 
 @dataclass
@@ -79,10 +97,12 @@ ServerFactory = Callable[..., Awaitable[LiveServer]]
 
 
 @pytest.fixture
-async def start_server(aiohttp_server: Any, settings: Settings) -> ServerFactory:
+async def start_server(
+    aiohttp_server: Any, settings: Settings, preloaded: Preloaded
+) -> ServerFactory:
     async def start(**changes: Any) -> LiveServer:
         s = settings.replace(**changes)
-        app = create_app(s)
+        app = create_app(s, preloaded)
         server = await aiohttp_server(app, host="127.0.0.1")
         return LiveServer(str(server.make_url("")).rstrip("/"), app, s)
 

@@ -30,4 +30,6 @@ fi
 .venv/bin/ruff check bot tests
 .venv/bin/ruff format --check bot tests
 .venv/bin/mypy --strict bot
-exec .venv/bin/python -m pytest "$@"
+# In as many processes as the machine has cores (at most 4; SUPPORTBOT_TEST_WORKERS
+# overrides, 0 runs in this one): each has its own servers, browser and databases.
+exec .venv/bin/python -m pytest -n "${SUPPORTBOT_TEST_WORKERS:-auto}" --maxprocesses=4 "$@"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from bot.app import Preloaded
 from bot.settings import Settings
 
 from conftest import Client, LiveServer
@@ -215,12 +216,14 @@ async def test_inactive_chats_end_by_timeout(start_server, connect) -> None:
     assert rows == [{"status": "closed", "closed_by": "timeout"}]
 
 
-async def test_conversations_survive_a_server_restart(aiohttp_server, settings: Settings) -> None:
+async def test_conversations_survive_a_server_restart(
+    aiohttp_server, settings: Settings, preloaded: Preloaded
+) -> None:
     import socketio
 
     from bot.app import create_app
 
-    first = await aiohttp_server(create_app(settings), host="127.0.0.1")
+    first = await aiohttp_server(create_app(settings, preloaded), host="127.0.0.1")
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(str(first.make_url("")), namespaces=["/chat"], transports=["websocket"])
     start = await sio.call("start", {}, namespace="/chat")
@@ -230,7 +233,7 @@ async def test_conversations_survive_a_server_restart(aiohttp_server, settings: 
     await sio.disconnect()
     await first.close()
 
-    second = await aiohttp_server(create_app(settings), host="127.0.0.1")
+    second = await aiohttp_server(create_app(settings, preloaded), host="127.0.0.1")
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(str(second.make_url("")), namespaces=["/chat"], transports=["websocket"])
     again = await sio.call("start", {"token": start["token"]}, namespace="/chat")

@@ -32,6 +32,11 @@ ROOT_ONLY = pytest.mark.skipif(
 )
 
 
+# These tests are about storage and connections: the bot answers on the lexical fast
+# path only, so that a server process starts in a fraction of a second.
+LEXICAL_ONLY = {"SUPPORTBOT_FAQ_SEMANTIC": "off"}
+
+
 def add_agent(db: Path, email: str, name: str, capacity: int = 3) -> None:
     conn = connect(db)
     migrate(conn)
@@ -63,7 +68,11 @@ async def close(*pairs: tuple[socketio.AsyncClient, aiohttp.ClientSession]) -> N
 async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> None:
     db = tmp_path / "kill.db"
     add_agent(db, "ada@shop.example", "Ada", capacity=1)
-    env = {"SUPPORTBOT_RATE_LIMIT_MESSAGES": "10000", "SUPPORTBOT_RATE_LIMIT_EVENTS": "10000"}
+    env = {
+        "SUPPORTBOT_RATE_LIMIT_MESSAGES": "10000",
+        "SUPPORTBOT_RATE_LIMIT_EVENTS": "10000",
+        **LEXICAL_ONLY,
+    }
     server = ServerProcess(db, env=env).start()
     try:
         cookie = await login(server.url, "ada@shop.example")
@@ -191,7 +200,7 @@ def _ignore_sigxfsz() -> None:
 @ROOT_ONLY
 async def test_a_full_disk_refuses_messages_clearly_and_recovers(tmp_path: Path) -> None:
     db = tmp_path / "full.db"
-    server = ServerProcess(db)
+    server = ServerProcess(db, env=LEXICAL_ONLY)
     server.preexec = _ignore_sigxfsz  # type: ignore[attr-defined]
     server.start()
     try:
@@ -255,7 +264,7 @@ async def test_a_read_only_database_refuses_writes_and_recovers(tmp_path: Path) 
     migrate(conn)
     conn.close()
     os.chmod(db, 0o444)
-    server = ServerProcess(db)
+    server = ServerProcess(db, env=LEXICAL_ONLY)
     server.preexec = _without_root_file_powers  # type: ignore[attr-defined]
     server.start()
     try:

@@ -14,17 +14,17 @@ from bot.app import AGENTS, LIFECYCLE
 from bot.settings import Settings
 from bot.store import accounts
 
-from conftest import Client, LiveServer, login
+from conftest import Client, LiveServer, login, make_settings
 
 SHOPPER_GRACE = 0.8
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        db=tmp_path / "test.db",
+def settings(tmp_path: Path, vector_cache: Path) -> Settings:
+    return make_settings(
+        tmp_path,
+        vector_cache,
         sweep_interval=0.1,
-        kb_reload_interval=0.2,
         shopper_grace_period=SHOPPER_GRACE,
         agent_grace_period=0.4,
     )

@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 
 from bot.settings import Settings
 
-from conftest import Client, LiveServer
+from conftest import Client, LiveServer, make_settings
 
 
 def free_port() -> int:
@@ -54,11 +54,10 @@ def inbox() -> Iterator[Inbox]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, inbox: Inbox) -> Settings:
-    return Settings(
-        db=tmp_path / "test.db",
-        sweep_interval=0.2,
-        kb_reload_interval=0.2,
+def settings(tmp_path: Path, vector_cache: Path, inbox: Inbox) -> Settings:
+    return make_settings(
+        tmp_path,
+        vector_cache,
         smtp_url=f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
         smtp_from="Casa Lino <support@casalino.example>",
         smtp_retry=0.3,

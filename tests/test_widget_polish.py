@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page
 
 from bot.settings import Settings
 
-from conftest import LiveServer
+from conftest import LiveServer, make_settings
 from images_data import HTML, png
 from widget_harness import (  # noqa: F401  (fixtures)
     Console,
@@ -33,13 +33,12 @@ POLISH = "Dzień dobry, ile kosztuje dostawa do Polski?"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, vector_cache: Path) -> Settings:
     """Closed all week but one minute (the team is never there during a test), a
     typical reply time of 5 minutes, a limit of 300 characters, small pictures."""
-    return Settings(
-        db=tmp_path / "test.db",
-        sweep_interval=0.2,
-        kb_reload_interval=0.2,
+    return make_settings(
+        tmp_path,
+        vector_cache,
         office_hours="sun 00:00-00:01",
         timezone="UTC",
         reply_time=300,

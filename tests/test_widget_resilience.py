@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, Page
 
-from bot.app import create_app
+from bot.app import Preloaded, create_app
 from bot.settings import Settings
 
 from conftest import LiveServer
@@ -160,11 +160,11 @@ async def test_a_stale_token_is_dropped_and_a_new_chat_starts(
 
 
 async def test_after_a_server_restart_it_reconnects_with_backoff(
-    aiohttp_server: Any, settings: Settings, shop: Shop, page: Page
+    aiohttp_server: Any, settings: Settings, shop: Shop, page: Page, preloaded: Preloaded
 ) -> None:
     """The support host goes away (connections refused) for a while, then comes back."""
     settings = settings.replace(allowed_origins=(shop.origin,))
-    first = await aiohttp_server(create_app(settings), host="127.0.0.1")
+    first = await aiohttp_server(create_app(settings, preloaded), host="127.0.0.1")
     port = first.port
     shop.config["chat"] = f"http://127.0.0.1:{port}"
     attempts: list[float] = []
@@ -193,7 +193,7 @@ async def test_after_a_server_restart_it_reconnects_with_backoff(
     assert 1.9 < gaps[2] < 6.5, gaps
     assert gaps[2] > gaps[0], gaps
 
-    second = await aiohttp_server(create_app(settings), host="127.0.0.1", port=port)
+    second = await aiohttp_server(create_app(settings, preloaded), host="127.0.0.1", port=port)
     restarted = LiveServer(f"http://127.0.0.1:{port}", second.app, settings)
     await w(page, ".conn[data-connection=online]").wait_for(timeout=15_000)
     await bubbles(page, "bot").nth(2).wait_for()
