@@ -317,3 +317,48 @@ async def test_a_closed_connection_leaves_every_room_and_the_others_stay(
     assert (await tab3.call("start", {"token": tab1.start["token"]}))["ok"]
     await tab3.call("message", {"id": "after-close", "text": "still there?"})
     assert await tab1.wait_for("message", lambda m: m["client_id"] == "after-close")
+
+
+async def test_replies_ride_in_the_ack_for_clients_that_ask(shopper, connect, agent) -> None:
+    """Protocol 2: the bot's replies come in the message's ack and are not sent to that
+    connection again; the shopper's other tabs (protocol 1 here) and the agents watching
+    still get them as events. Typing goes without an ack."""
+    tab1 = await shopper(replies_in_ack=True)
+    cid = tab1.start["conversation"]["id"]
+    tab2 = await connect("/chat")
+    assert (await tab2.call("start", {"token": tab1.start["token"]}))["ok"]
+
+    ack = await tab1.call("message", {"id": "p2-1", "text": "how long does delivery take?"})
+    assert ack["ok"] and ack["duplicate"] is False
+    replies = ack["replies"]
+    assert [r["author"] for r in replies] == ["bot"] and replies[0]["entry_id"]
+    assert replies[0]["id"] > ack["message"]["id"]
+    seen = await tab2.wait_for("message", lambda m: m["author"] == "bot")
+    assert seen["id"] == replies[0]["id"]
+    # Nothing else comes to tab1: a later event of its own (the sentinel) arrives first.
+    await tab2.call("message", {"id": "p2-sentinel", "text": "thanks"})
+    await tab1.wait_for("message", lambda m: m["client_id"] == "p2-sentinel")
+    assert replies[0]["id"] not in [m["id"] for m in tab1.of("message")]
+    assert [m["author"] for m in tab1.of("message")][:1] == ["shopper"]  # tab2's, then its reply
+
+    # A resent message: the same stored message, no replies again.
+    again = await tab1.call("message", {"id": "p2-1", "text": "how long does delivery take?"})
+    assert again["duplicate"] is True and again["replies"] == []
+
+    # Asking for a person: the hand-off notice is a reply in the ack.
+    handoff = await tab1.call("message", {"id": "p2-2", "text": "I want to talk to a human"})
+    assert handoff["ok"] and handoff["replies"] and handoff["replies"][-1]["author"] != "shopper"
+    ada = await agent("Ada")
+    await ada.wait_for("assigned", lambda a: a["conversation_id"] == cid)
+    assert (await ada.call("open", {"conversation_id": cid}))["ok"]
+    # typing without an ack reaches the agent
+    await tab1.emit("typing", {"typing": True, "preview": "where is"})
+    typing = await ada.wait_for("typing", lambda t: t["author"] == "shopper")
+    assert typing["typing"] is True and typing["preview"] == "where is"
+
+
+async def test_clients_that_do_not_ask_get_replies_as_events(shopper) -> None:
+    client = await shopper()
+    ack = await client.call("message", {"id": "p1-1", "text": "how long does delivery take?"})
+    assert ack["ok"] and "replies" not in ack
+    await client.wait_for("message", lambda m: m["author"] == "bot")

@@ -343,7 +343,15 @@ async def test_manager_sees_all_active_chats_and_may_only_note_on_others(
     await box.fill("Carol, offer a voucher.")
     await box.press("Enter")
     await expect(panel.locator(".msg-note .msg-text")).to_have_text("Carol, offer a voucher.")
-    rows = await server.query("SELECT kind FROM messages WHERE text = ?", "Carol, offer a voucher.")
+    # The console shows a note as it is sent; it is stored once the server acks it.
+    rows: list[dict[str, Any]] = []
+    for _ in range(50):
+        rows = await server.query(
+            "SELECT kind FROM messages WHERE text = ?", "Carol, offer a voucher."
+        )
+        if rows:
+            break
+        await asyncio.sleep(0.1)
     assert rows == [{"kind": "note"}]
     await never_receives(client, "Carol, offer a voucher.")
 

@@ -132,3 +132,30 @@ async def test_storage_errors_are_told_by_their_code_not_their_wording() -> None
     assert isinstance(_translate(full), StorageUnavailable)
     assert isinstance(_translate(io), StorageUnavailable)
     assert _translate(own) is own
+
+
+def test_a_turns_events_update_two_indexes_and_rare_types_have_their_own() -> None:
+    """Each event row is written to two secondary indexes (its conversation, its time);
+    the few types looked up by type are found through partial indexes of only them."""
+    from bot.privacy.store import last_privacy_event, privacy_events_after
+
+    conn = sqlite3.connect(":memory:")
+    migrate(conn)
+    full = [
+        row[1]
+        for row in conn.execute("PRAGMA index_list(events)")
+        if row[4] == 0  # not partial
+    ]
+    assert sorted(full) == ["idx_events_conversation_id_id", "idx_events_created_at"]
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    last_privacy_event(conn)
+    privacy_events_after(conn, 0)
+    conn.execute(
+        "SELECT count(*) FROM events WHERE type = 'bot.no_answer' AND created_at >= '2026-01'"
+    )
+    conn.set_trace_callback(None)
+    used = {row[3] for sql in statements for row in conn.execute("EXPLAIN QUERY PLAN " + sql)}
+    assert any("idx_events_privacy" in step for step in used), used
+    assert any("idx_events_no_answer" in step for step in used), used
+    assert not [step for step in used if step.startswith("SCAN")], used

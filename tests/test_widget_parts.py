@@ -203,16 +203,27 @@ async def test_a_picture_is_checked_shown_and_refused_with_a_reason(run: Run) ->
 
 
 async def test_the_shoppers_typing_is_told_sparingly(run: Run) -> None:
+    """At most every 3 s (50 ms here), once stopped, nothing after a send (null), and
+    only while a person may be watching (queued, assigned)."""
     result = await run(
         "typing.js",
         """
       const sent = [];
-      const signal = m.typingSignal((payload) => sent.push(payload.typing), 50);
+      let status = "assigned";
+      const signal = m.typingSignal((payload) => sent.push(payload.typing), () => status, 50);
       signal(true); signal(true); signal(false); signal(false);
       signal(true);
       await new Promise((r) => setTimeout(r, 80));
       signal(true);
+      signal(null);  // the message went: no "stopped" packet
+      signal(false);
+      status = "bot";  // nobody watches a chat with the bot
+      signal(true); signal(false);
+      status = "queued";
+      signal(true);
+      status = undefined;  // offline or ended
+      signal(true);
       return sent;
     """,
     )
-    assert result == [True, False, True, True]
+    assert result == [True, False, True, True, True]

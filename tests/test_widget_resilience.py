@@ -200,3 +200,31 @@ async def test_after_a_server_restart_it_reconnects_with_backoff(
     rows = await shopper_rows(restarted)
     assert [r["text"] for r in rows] == [FAQ, "Do you ship to Poland?"]
     assert len({r["conversation_id"] for r in rows}) == 1  # resumed, not a new chat
+
+
+async def test_a_turn_with_the_bot_is_two_packets(
+    server: LiveServer, shop: Shop, page: Page
+) -> None:
+    """Protocol 2: typing goes nowhere while the bot has the chat, no "stopped typing"
+    after a send, and the bot's reply comes in the message's ack: one frame each way."""
+    frames: list[tuple[str, str]] = []
+
+    def watch(ws: Any) -> None:
+        ws.on("framesent", lambda payload: frames.append(("out", str(payload))))
+        ws.on("framereceived", lambda payload: frames.append(("in", str(payload))))
+
+    page.on("websocket", watch)
+    await load(page, shop.page())
+    await open_chat(page)
+    await w(page, ".log .msg.bot").first.wait_for()
+    await page.wait_for_timeout(200)  # the start and its ack are done
+    frames.clear()
+    box = w(page, "textarea.input")
+    await box.press_sequentially(FAQ, delay=5)  # input events, as a shopper types
+    await box.press("Enter")
+    await bubbles(page, "bot").nth(1).wait_for()
+    await page.wait_for_timeout(300)
+    packets = [(way, data) for way, data in frames if data not in ("2", "3")]  # not pings
+    assert [way for way, _ in packets] == ["out", "in"], packets
+    assert packets[0][1].startswith("42/chat,") and '"message"' in packets[0][1]
+    assert packets[1][1].startswith("43/chat,") and '"replies"' in packets[1][1]

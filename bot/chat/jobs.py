@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import events as ev
@@ -133,7 +133,17 @@ def store_shopper_turn(
         live = tickets.live_ticket(conn, conversation_id)
         if live is not None and live.status == "answered":
             result.ticket_reopened = tickets.set_ticket_status(conn, live.id, "open", at)
-    result.conversation = convs.get_conversation(conn, conversation_id)
+    if result.escalated is None:
+        # What record_turn changed, without reading the row again.
+        result.conversation = replace(
+            conversation,
+            last_activity_at=at,
+            updated_at=at,
+            language=turn.language,
+            mood=turn.state,
+        )
+    else:
+        result.conversation = convs.get_conversation(conn, conversation_id)
     return result
 
 

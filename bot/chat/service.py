@@ -75,6 +75,9 @@ class ChatService:
         self.board = board
         self.csat = csat
         self._background: set[asyncio.Task[Any]] = set()
+        # Connections whose client takes the bot's replies in the message's ack (the
+        # widget since protocol 2): they are not sent to it again as events.
+        self._replies_in_ack: set[str] = set()
 
     # -- helpers -----------------------------------------------------------
 
@@ -132,6 +135,10 @@ class ChatService:
         hint = validate.optional_str(data, "page_lang", limit=20) or ""
         hint = hint[:2].lower()
 
+        if data.get("replies_in_ack") is True:
+            self._replies_in_ack.add(sid)
+        else:
+            self._replies_in_ack.discard(sid)
         resumed = token is not None
         if resumed:
             if not isinstance(token, str) or not TOKEN.fullmatch(token):
@@ -196,6 +203,7 @@ class ChatService:
         }
 
     async def left(self, sid: str) -> None:
+        self._replies_in_ack.discard(sid)
         conversation_id = await self.live.shopper_left(sid)
         if conversation_id is not None:
             await self._left_conversation(conversation_id)
@@ -240,14 +248,23 @@ class ChatService:
             )
             if result.escalated is not None:
                 await self.lifecycle.enter_queue(result.escalated.after)
+        ack: dict[str, Any] = {
+            "message": await self.public_message(result.message),
+            "duplicate": result.duplicate,
+        }
+        in_ack = sid in self._replies_in_ack
+        if in_ack:
+            ack["replies"] = [await self.public_message(reply) for reply in result.replies]
         if not result.duplicate:
-            self.later(self._after_turn(sid, result))
-        return {"message": await self.public_message(result.message), "duplicate": result.duplicate}
+            self.later(self._after_turn(sid, result, replied=in_ack))
+        return ack
 
-    async def _after_turn(self, sid: str, result: TurnResult) -> None:
+    async def _after_turn(self, sid: str, result: TurnResult, *, replied: bool) -> None:
+        """Tell the others: the shopper's other tabs, agents watching, and this tab the
+        bot's replies unless they went in the ack (``replied``)."""
         await self.publish(result.message, skip_sid=sid)
         for reply in result.replies:
-            await self.publish(reply)
+            await self.publish(reply, skip_sid=sid if replied else None)
         conversation = result.conversation
         if conversation is None:
             return

@@ -65,6 +65,7 @@ class Index:
     phrasing_group: np.ndarray  # phrasing -> group
     centroids: Postings  # group x feature
     group_entry: np.ndarray  # group -> entry index
+    entry_terms: Postings  # entry x feature, 1 where some phrasing of the entry has it
     group_lang: tuple[str, ...]
     spellers: dict[str, Speller]
 
@@ -163,6 +164,11 @@ def build_index(
     g_norm = np.sqrt(np.bincount(g_rows, summed * summed, minlength=len(groups)))
     summed = summed / np.maximum(g_norm[g_rows], 1e-9)
 
+    group_entry = np.array([g[0] for g in groups], dtype=np.int32)
+    pairs = np.unique(group_entry[group_of[row_arr]].astype(np.int64) * n_feat + col_arr)
+    entry_terms = Postings.from_triplets(
+        pairs // n_feat, pairs % n_feat, np.ones(len(pairs), np.float32), len(kb.entries), n_feat
+    )
     return Index(
         entry_ids=tuple(e.id for e in kb.entries),
         vocab=vocab,
@@ -172,7 +178,8 @@ def build_index(
         centroids=Postings.from_triplets(
             g_rows, g_cols, summed.astype(np.float32), len(groups), n_feat
         ),
-        group_entry=np.array([g[0] for g in groups], dtype=np.int32),
+        group_entry=group_entry,
+        entry_terms=entry_terms,
         group_lang=tuple(g[1] for g in groups),
         spellers={lang: Speller(ws, config) for lang, ws in lang_words.items()},
     )

@@ -156,25 +156,15 @@ class Matcher:
         a question whose telling word no phrasing of the entry uses is probably about
         something else ("set an alarm" against "cancel an alarm")."""
         cols, weights, unknown, used = self._query(text, lang)
-        coverage = np.zeros(len(self.index.entry_ids), dtype=np.float32)
         if len(cols):
-            index = self.index
-            post = index.phrasings
-            starts, ends = post.indptr[cols], post.indptr[cols + 1]
-            lengths = ends - starts
-            total = int(lengths.sum())
-            if total:
-                offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
-                    total
-                )
-                entries = index.group_entry[index.phrasing_group[post.rows[offsets]]]
-                col_of = np.repeat(np.arange(len(cols)), lengths)
-                pairs = np.unique(entries.astype(np.int64) * len(cols) + col_of)
-                mass = (weights.astype(np.float64) ** 2)[pairs % len(cols)]
-                np.add.at(coverage, pairs // len(cols), mass)
-                coverage *= self._coverage(cols, unknown) ** (
-                    1.0 / self.config.coverage_power if self.config.coverage_power else 0.0
-                )
+            # The weight of the question's words that each entry's phrasings contain.
+            squared = weights.astype(np.float64) ** 2
+            coverage = self.index.entry_terms.dot(cols, squared).astype(np.float32)
+            coverage *= self._coverage(cols, unknown) ** (
+                1.0 / self.config.coverage_power if self.config.coverage_power else 0.0
+            )
+        else:
+            coverage = np.zeros(len(self.index.entry_ids), dtype=np.float32)
         return self._rank(cols, weights, unknown, used, None), coverage
 
     def _rank(

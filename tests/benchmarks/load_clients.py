@@ -19,7 +19,8 @@ in one event loop, in one of three modes:
   ``echo`` with an ack, then the ``reply`` event.
 
 Latency of a turn: from just before the ``message`` (or ``echo``) is emitted to the
-arrival of the bot's ``message`` event (or ``reply``); the ack comes in between.
+arrival of the bot's reply: in the ack, as the widget asks for it (protocol 2,
+``replies_in_ack``), or for the echo server its ``reply`` event after the ack.
 Counters are published into a shared array four times a second so that the main
 process can follow rates over time; the samples are returned at the end.
 """
@@ -314,6 +315,14 @@ class Conversation:
         worker.result.counts["messages acknowledged"] += 1
         if self.waiter is None:
             return True
+        replies = ack.get("replies")
+        if isinstance(replies, list) and not self.waiter.done():
+            # Protocol 2 (as the widget): the bot's replies came in the ack.
+            bot = [r for r in replies if isinstance(r, dict) and r.get("author") == "bot"]
+            if bot:
+                self.on_message(bot[0])
+            else:
+                self.waiter.set_result(NO_REPLY)
         try:
             arrived = await asyncio.wait_for(self.waiter, worker.plan.reply_timeout)
         except TimeoutError:
@@ -353,6 +362,7 @@ def start_payload(rng: random.Random, lang: str) -> dict[str, Any]:
     return {
         "lang": "auto",
         "page_lang": lang,
+        "replies_in_ack": True,
         "site": "bench",
         "page": {"url": f"https://shop.bench.example/p/{product}", "title": f"Linen {product}"},
     }

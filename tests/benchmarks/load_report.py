@@ -16,7 +16,8 @@ from serverproc import percentile
 
 TARGET_P99 = 0.100  # seconds
 TARGET_RSS = 300.0  # MB
-TARGET_RATIO = 0.60
+TARGET_CPU_RATIO = 3.5  # server CPU per closed-loop turn, ours / bare echo
+TARGET_CPU_MS = 0.8  # ms of server CPU per closed-loop turn
 TARGET_GROWTH = 10.0  # %
 TARGET_SOAK = 600.0  # seconds
 RATE_TOLERANCE = 0.95  # the hold phase must reach this share of the requested rate
@@ -164,6 +165,11 @@ class StepFigures:
         self.load1 = samples[-1].load1 if samples else float("nan")
 
 
+def cpu_per_turn(step: StepFigures) -> float:
+    """The server's CPU time per turn in ms (CPU% of one core * 10 ms / turns per s)."""
+    return step.server_cpu * 10 / step.turns if step.turns else float("nan")
+
+
 def best(steps: list[StepFigures]) -> StepFigures:
     return max(steps, key=lambda s: s.turns)
 
@@ -282,13 +288,13 @@ class Report:
                 f"reply arrived, per second)"
             )
             print(
-                "  clients  turns/s   p50 ms   p99 ms  server CPU%  clients CPU%  other CPU%"
-                "  steal%  RSS MB  load"
+                "  clients  turns/s   p50 ms   p99 ms  server CPU%  ms/turn  clients CPU%"
+                "  other CPU%  steal%  RSS MB  load"
             )
             for s in steps:
                 print(
                     f"  {s.level:7d} {s.turns:8.1f} {ms(s.latencies, 50):>8} {ms(s.latencies, 99):>8} "
-                    f"{s.server_cpu:11.1f} {s.clients_cpu:13.1f} "
+                    f"{s.server_cpu:11.1f} {cpu_per_turn(s):8.3f} {s.clients_cpu:13.1f} "
                     f"{s.machine_cpu - s.server_cpu - s.clients_cpu:11.1f} {s.steal:7.1f} "
                     f"{s.server_rss:7.1f} {s.load1:5.2f}"
                 )
@@ -351,14 +357,18 @@ class Report:
                 "-",
                 True,
             )
+            check("saturation: supportbot / echo turns/s", f"{ratio:.0%}", "-", True)
+            # CPU per turn compared at the same number of clients (ours at its best step).
+            same = [s for s in self.echo if s.level == ours.level] or [echo]
+            mine, theirs = cpu_per_turn(ours), cpu_per_turn(same[0])
             check(
-                "saturation: supportbot / echo",
-                f"{ratio:.0%}",
-                f">= {TARGET_RATIO:.0%}",
-                ratio >= TARGET_RATIO,
+                "saturation: server CPU per turn, ours / echo",
+                f"{mine:.3f} / {theirs:.3f} ms = {mine / theirs:.2f}x ({ours.level} clients)",
+                f"<= {TARGET_CPU_RATIO:g}x and <= {TARGET_CPU_MS:g} ms",
+                mine / theirs <= TARGET_CPU_RATIO and mine <= TARGET_CPU_MS,
             )
         else:
-            check("saturation: supportbot / echo", "-", f">= {TARGET_RATIO:.0%}", None)
+            check("saturation: server CPU per turn, ours / echo", "-", "see above", None)
         if self.soak:
             a, b, growth = self.soak_growth()
             ok = growth <= TARGET_GROWTH

@@ -135,6 +135,10 @@ export function createConnection({ base, onConnect, onEvent, onState, load = loa
       if (socket) socket.disconnect();
       setState("idle");
     },
+    /** An event without an ack (typing): dropped while offline. */
+    cast(event, payload) {
+      if (socket && socket.connected) socket.volatile.emit(event, payload);
+    },
     /** An event with an ack; never rejects: offline and timeouts come back as errors. */
     async call(event, payload, timeout = 10_000) {
       if (!socket || !socket.connected) return refusal("offline");

@@ -37,7 +37,10 @@ export class Session {
     this.lastId = 0;
     this.openReported = false;
     this.wantHandoff = false;
-    this.typingSignal = typingSignal((payload) => this.connection.call("typing", payload));
+    this.typingSignal = typingSignal(
+      (payload) => this.connection.cast("typing", payload),
+      () => this.connection.ready && this.phase === "chat" && this.conversation?.status,
+    );
     this.view = createView({
       t,
       settings,
@@ -52,7 +55,7 @@ export class Session {
         handoff: () => this.handoff(),
         end: () => this.end(),
         feedback: (id, helpful) => this.feedback(id, helpful),
-        typing: (on) => this.typing(on),
+        typing: (on) => this.typingSignal(on),
       },
     });
     this.connection = createConnection({
@@ -71,7 +74,7 @@ export class Session {
       this.view.transcript.pending(item, t("sending"));
       return this.connection.call("message", item);
     }, {
-      onSent: (item, ack) => this.sent(ack.message),
+      onSent: (item, ack) => this.sent(ack.message, ack.replies),
       onRefused: (item) => this.view.transcript.fail(item.id, t("failed")),
     });
     this.handoffPanel = new HandoffPanel({
@@ -103,6 +106,7 @@ export class Session {
       lang: this.settings.lang,
       page: { url: location.href.slice(0, 2000), title: document.title.slice(0, 300) },
       page_lang: document.documentElement.lang || this.t.lang,
+      replies_in_ack: true, // protocol 2: the bot's replies come in the message's ack
     };
     if (this.settings.site) payload.site = this.settings.site;
     if (this.user) payload.user = this.user;
@@ -253,12 +257,17 @@ export class Session {
     if (this.connection.ready && this.outbox.size) this.drainOutbox();
   }
 
-  sent(message) {
-    const answered = this.lastId > message.id; // the reply came before the ack
+  sent(message, replies) {
     if (this.view.transcript.upsert(message)) {
       this.lastId = Math.max(this.lastId, message.id);
       this.remember(message.text);
     }
+    if (Array.isArray(replies)) {
+      for (const reply of replies) if (reply && typeof reply === "object") this.onMessage(reply);
+      return;
+    }
+    // An older server sends the replies as events, maybe before the ack.
+    const answered = this.lastId > message.id;
     if (!answered && this.conversation?.status === "bot") this.typingLine.show("bot", this.t("typing"), BOT_TYPING_MS);
   }
 
@@ -298,10 +307,6 @@ export class Session {
   answered() {
     const ids = this.storage.get("feedback", []);
     return Array.isArray(ids) ? ids : [];
-  }
-
-  typing(on) {
-    if (this.connection.ready && this.phase === "chat") this.typingSignal(on);
   }
 
   newChat() {

@@ -4,6 +4,7 @@
  */
 
 export const BOT_TYPING_MS = 8000;
+const WATCHED = new Set(["queued", "assigned"]); // statuses in which agents may watch
 const AGENT_TYPING_MS = 20_000;
 
 export class Typing {
@@ -34,12 +35,17 @@ export class Typing {
   }
 }
 
-/** The shopper's own typing for the server: "typing" at most every 3 s, and once "stopped". */
-export function typingSignal(send, every = 3000) {
+/** The shopper's own typing for the server: "typing" at most every 3 s, and once "stopped";
+ * `null` forgets it without sending (a sent message ends the typing by itself). It goes
+ * without an ack, and only while a person may be watching: `status()` is the chat's
+ * status while the chat can take it (connected, not ended), else falsy. */
+export function typingSignal(send, status, every = 3000) {
   let sentAt = 0;
   return (on) => {
     const now = Date.now();
-    if (on && now - sentAt > every) {
+    if (on === null || !WATCHED.has(status())) {
+      sentAt = 0;
+    } else if (on && now - sentAt > every) {
       sentAt = now;
       send({ typing: true });
     } else if (!on && sentAt) {

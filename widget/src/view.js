@@ -132,7 +132,7 @@ export function createView({ t, settings, handlers, answered, resolve }) {
     if (!text.trim()) return;
     if (handlers.send(text) !== false) {
       input.value = "";
-      handlers.typing(false);
+      handlers.typing(null);
     }
   }
 

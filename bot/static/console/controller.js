@@ -145,7 +145,7 @@ export class Controller {
   }
 
   typing(id, on) {
-    if (this.conn.connected) this.conn.call("typing", { conversation_id: id, typing: on }).catch(() => {});
+    if (this.conn.connected) this.conn.cast("typing", { conversation_id: id, typing: on });
   }
 
   ticketDone(ticketId) {
