@@ -47,6 +47,10 @@ class Fanout:
             return True
         return any(sid != skip_sid for sid, _ in self.sio.manager.get_participants(namespace, room))
 
+    def watched(self, conversation_id: str) -> bool:
+        """Whether an agent may have this conversation open (always, with Redis)."""
+        return self._anyone(AGENT_NS, conversation_room(conversation_id))
+
     async def to_shopper(
         self, conversation_id: str, event: str, data: Any, *, skip_sid: str | None = None
     ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 from functools import partial
 from typing import Any
 
@@ -50,6 +51,14 @@ log = logging.getLogger(__name__)
 
 def new_conversation_id() -> str:
     return "c_" + secrets.token_hex(8)
+
+
+def _transcript(conn: sqlite3.Connection, conversation_id: str) -> tuple[list[Message], int | None]:
+    """The messages of a chat and the last one its agent has seen (one trip to a reader)."""
+    return (
+        convs.transcript(conn, conversation_id),
+        attachments.seen_message_id(conn, conversation_id),
+    )
 
 
 class ChatService:
@@ -183,14 +192,11 @@ class ChatService:
         await self.fanout.join_shopper(sid, conversation.id)
         if user:
             await self.identify(sid, user)
-        messages = await self.db.read(partial(convs.transcript, conversation_id=conversation.id))
+        messages, seen = await self.db.read(partial(_transcript, conversation_id=conversation.id))
         if conversation.closed:
             self.later(self.csat.ask_if_open(conversation))
         else:
             self.later(self.lifecycle.shopper_presence(conversation.id, True))
-        seen = await self.db.read(
-            partial(attachments.seen_message_id, conversation_id=conversation.id)
-        )
         return {
             "conversation": await self.public_conversation(conversation),
             "token": token,

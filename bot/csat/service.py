@@ -104,12 +104,16 @@ class CsatService:
         stored, _ = await self.db.write(
             partial(store_rating, conversation=conversation, rating=rating, comment=comment)
         )
-        await self.rated(conversation.id)
+        await self.rated(conversation.id, stored)
         return {"csat": stored}
 
-    async def rated(self, conversation_id: str) -> None:
-        """Agents who have the chat open see the rating as it arrives."""
-        rating = await self.db.read(partial(get_rating, conversation_id=conversation_id))
+    async def rated(self, conversation_id: str, rating: dict[str, Any] | None = None) -> None:
+        """Agents who have the chat open see the rating as it arrives (read only when
+        someone watches and it was not given)."""
+        if not self.fanout.watched(conversation_id):
+            return
+        if rating is None:
+            rating = await self.db.read(partial(get_rating, conversation_id=conversation_id))
         await self.fanout.to_watchers(
             conversation_id, "card", {"id": conversation_id, "csat": rating}
         )
