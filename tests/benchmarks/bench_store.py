@@ -82,7 +82,8 @@ async def shopper(
     sio = socketio.AsyncClient(reconnection=False)
     await sio.connect(url, namespaces=["/chat"], transports=["websocket"])
     try:
-        await sio.call("start", {}, namespace="/chat")
+        # As the widget: the bot's replies come in the message's ack (protocol 2).
+        await sio.call("start", {"replies_in_ack": True}, namespace="/chat")
         started.release()
         measure_from, end = await asyncio.shield(ready)
         await asyncio.sleep(random.random())  # spread the clients over the second

@@ -148,6 +148,7 @@ class StepFigures:
     turns: float
     window: tuple[float, float]
     server_cpu: float = 0.0
+    workers_cpu: float = 0.0  # the server's slow-path worker processes
     clients_cpu: float = 0.0
     machine_cpu: float = 0.0
     steal: float = 0.0
@@ -158,6 +159,7 @@ class StepFigures:
 
     def fill(self, samples: list[Sample]) -> None:
         self.server_cpu = mean([s.server_cpu for s in samples])
+        self.workers_cpu = mean([s.workers_cpu for s in samples])
         self.clients_cpu = mean([s.clients_cpu for s in samples])
         self.machine_cpu = mean([s.machine_cpu for s in samples])
         self.steal = mean([s.steal for s in samples])
@@ -165,9 +167,11 @@ class StepFigures:
         self.load1 = samples[-1].load1 if samples else float("nan")
 
 
-def cpu_per_turn(step: StepFigures) -> float:
-    """The server's CPU time per turn in ms (CPU% of one core * 10 ms / turns per s)."""
-    return step.server_cpu * 10 / step.turns if step.turns else float("nan")
+def cpu_per_turn(step: StepFigures, *, workers: bool = False) -> float:
+    """The server's CPU time per turn in ms (CPU% of one core * 10 ms / turns per s);
+    with ``workers``, its slow-path worker processes' too."""
+    cpu = step.server_cpu + (step.workers_cpu if workers else 0.0)
+    return cpu * 10 / step.turns if step.turns else float("nan")
 
 
 def best(steps: list[StepFigures]) -> StepFigures:
@@ -288,14 +292,16 @@ class Report:
                 f"reply arrived, per second)"
             )
             print(
-                "  clients  turns/s   p50 ms   p99 ms  server CPU%  ms/turn  clients CPU%"
-                "  other CPU%  steal%  RSS MB  load"
+                "  clients  turns/s   p50 ms   p99 ms  server CPU%  ms/turn  +workers"
+                "  clients CPU%  other CPU%  steal%  RSS MB  load"
             )
             for s in steps:
                 print(
                     f"  {s.level:7d} {s.turns:8.1f} {ms(s.latencies, 50):>8} {ms(s.latencies, 99):>8} "
-                    f"{s.server_cpu:11.1f} {cpu_per_turn(s):8.3f} {s.clients_cpu:13.1f} "
-                    f"{s.machine_cpu - s.server_cpu - s.clients_cpu:11.1f} {s.steal:7.1f} "
+                    f"{s.server_cpu:11.1f} {cpu_per_turn(s):8.3f} "
+                    f"{cpu_per_turn(s, workers=True):9.3f} {s.clients_cpu:13.1f} "
+                    f"{max(0.0, s.machine_cpu - s.server_cpu - s.workers_cpu - s.clients_cpu):11.1f}"
+                    f" {s.steal:7.1f} "
                     f"{s.server_rss:7.1f} {s.load1:5.2f}"
                 )
             errors = sum(steps[0].errors.values()) if steps else 0
@@ -366,6 +372,13 @@ class Report:
                 f"{mine:.3f} / {theirs:.3f} ms = {mine / theirs:.2f}x ({ours.level} clients)",
                 f"<= {TARGET_CPU_RATIO:g}x and <= {TARGET_CPU_MS:g} ms",
                 mine / theirs <= TARGET_CPU_RATIO and mine <= TARGET_CPU_MS,
+            )
+            check(
+                "saturation: the same with the slow-path workers",
+                f"{cpu_per_turn(ours, workers=True):.3f} ms "
+                f"= {cpu_per_turn(ours, workers=True) / theirs:.2f}x",
+                "-",
+                True,
             )
         else:
             check("saturation: server CPU per turn, ours / echo", "-", "see above", None)
