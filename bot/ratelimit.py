@@ -8,9 +8,8 @@ in proportion to the keys active in the last window, and below ``max_keys``.
 
 The service's limits (README, "Security") are named :class:`Rule` s counted
 through :class:`Counters`. :class:`MemoryCounters` is the one-process
-implementation; a multi-process deployment would implement the same four
-coroutines on Redis (``INCR`` + ``EXPIRE`` on one key per bucket, ``INCR`` /
-``DECR`` for gauges) and nothing else would change.
+implementation; ``bot.cluster.counters.RedisCounters`` counts the same rules on
+Redis for a deployment of several processes (``supportbot serve --redis``).
 """
 
 from __future__ import annotations
@@ -172,6 +171,10 @@ class Counters(Protocol):
 
     async def undo(self, rule: Rule, key: str) -> None: ...
 
+    async def forget(self, rule: Rule, key: str) -> None:
+        """Start the key afresh (a successful sign-in clears its failures)."""
+        ...
+
     async def acquire(self, rule: Rule, key: str) -> bool:
         """Hold one of the gauge's ``limit``; False (nothing held) when all are."""
         ...
@@ -203,6 +206,9 @@ class MemoryCounters:
 
     async def undo(self, rule: Rule, key: str) -> None:
         self.window(rule).undo(key)
+
+    async def forget(self, rule: Rule, key: str) -> None:
+        self.window(rule).forget(key)
 
     async def acquire(self, rule: Rule, key: str) -> bool:
         return self.gauge(rule).acquire(key)
