@@ -214,6 +214,14 @@ async def test_rate_limits_are_counted_across_processes(clients: tuple[Redis, Re
     assert await a.hit(rule, "other") == 0.0  # keys are separate
     await b.forget(rule, "k")
     assert await a.hit(rule, "k") == 0.0
+    # several rules at once: all counted, or none
+    tight, loose = Rule("address_tickets", 1, 60.0), Rule("address_messages", 5, 60.0)
+    assert await a.hit_all([(loose, "ip"), (tight, "ip")]) is None
+    refused = await b.hit_all([(loose, "ip"), (tight, "ip")])
+    assert refused is not None and refused[0] == tight and 0 < refused[1] <= 60.0
+    for _ in range(4):  # the refused attempt counted nothing on the loose rule
+        assert await b.hit(loose, "ip") == 0.0
+    assert await b.hit(loose, "ip") > 0
 
 
 async def test_a_conversation_lock_is_held_by_one_process_at_a_time(

@@ -8,6 +8,8 @@ when the leader reaps it (``bot.cluster.node``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import Redis
 
 from bot.cluster.live import Scripts
@@ -33,6 +35,17 @@ class RedisCounters:
             "HIT", self._key(rule, key), rule.limit, _width_ms(rule), BUCKETS
         )
         return round(int(wait) / 1000, 2) if wait else 0.0
+
+    async def hit_all(self, hits: Sequence[tuple[Rule, str]]) -> tuple[Rule, float] | None:
+        if not hits:
+            return None
+        args: list[object] = []
+        for rule, key in hits:
+            args += [self._key(rule, key), rule.limit, _width_ms(rule), BUCKETS]
+        refused, wait = await self.scripts.run("HIT_ALL", *args)
+        if not refused:
+            return None
+        return hits[int(refused) - 1][0], round(int(wait) / 1000, 2)
 
     async def undo(self, rule: Rule, key: str) -> None:
         await self.scripts.run("UNDO", self._key(rule, key), _width_ms(rule), BUCKETS)

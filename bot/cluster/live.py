@@ -67,6 +67,10 @@ class RedisLiveState:
         self.redis = redis
         self.node = node
         self.scripts = Scripts(redis)
+        # The conversations of this process's own shopper connections: a connection's
+        # events are handled by the process that holds it, so that is where it is
+        # asked about (every turn); kept here, it costs no round trip.
+        self._mine: dict[str, str] = {}
 
     async def _run(self, name: str, *args: Any) -> Any:
         return await self.scripts.run(name, *args)
@@ -74,12 +78,17 @@ class RedisLiveState:
     # -- shoppers
     async def shopper_joined(self, sid: str, conversation_id: str) -> None:
         await self._run("SHOPPER_JOINED", sid, conversation_id, self.node)
+        self._mine[sid] = conversation_id
 
     async def shopper_left(self, sid: str) -> str | None:
+        self._mine.pop(sid, None)
         found = await self._run("SHOPPER_LEFT", sid, self.node)
         return str(found) if found else None
 
     async def shopper_conversation(self, sid: str) -> str | None:
+        mine = self._mine.get(sid)
+        if mine is not None:
+            return mine
         found = await self.redis.hget(P + "shopper_sid", sid)
         return str(found) if found is not None else None
 

@@ -335,6 +335,39 @@ redis.call('PEXPIRE', key, (n + 1) * width)
 return 0
 """)
 
+# Several rules at once, ARGV in groups of four as HIT's: all are counted, or none.
+# Returns {0, 0}, or {the number (from 1) of the first rule that refused, ms to wait}.
+HIT_ALL = script("""
+local now = now_ms()
+local counted = {}
+for g = 0, #ARGV / 4 - 1 do
+  local base, limit = ARGV[g * 4 + 1], tonumber(ARGV[g * 4 + 2])
+  local width, n = tonumber(ARGV[g * 4 + 3]), tonumber(ARGV[g * 4 + 4])
+  local bucket = math.floor(now / width)
+  local keys = {}
+  for i = bucket - n + 1, bucket do table.insert(keys, base .. ':' .. i) end
+  local counts = redis.call('MGET', unpack(keys))
+  local total = 0
+  for i = 1, n do if counts[i] then total = total + tonumber(counts[i]) end end
+  local over = total - limit + 1
+  if over > 0 then
+    for i = 1, n do
+      if counts[i] then
+        over = over - tonumber(counts[i])
+        if over <= 0 then return {g + 1, math.max((bucket + i) * width - now, 10)} end
+      end
+    end
+    return {g + 1, n * width}
+  end
+  table.insert(counted, {base .. ':' .. bucket, (n + 1) * width})
+end
+for _, c in ipairs(counted) do
+  redis.call('INCR', c[1])
+  redis.call('PEXPIRE', c[1], c[2])
+end
+return {0, 0}
+""")
+
 # ARGV: key, bucket width in ms, buckets. Takes back the latest counted hit.
 UNDO = script("""
 local now = now_ms()
