@@ -54,7 +54,7 @@ from bot.keys import (
     SIO,
     UPLOADS,
 )
-from bot.leadership import DISPATCH, QUEUE, Alone, Leadership
+from bot.leadership import DISPATCH, MAIL, QUEUE, Alone, Leadership
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mail import Mailer
@@ -183,7 +183,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     lifecycle = Lifecycle(db, live, fanout, locks, directory, board, cards, csat)
     dispatcher = Dispatcher(directory, board, lifecycle.assign, leadership)
     lifecycle.available = dispatcher.soon
-    mailer = Mailer(settings, db, lifecycle.ticket_pushed)
+    mailer = Mailer(settings, db, lifecycle.ticket_pushed, leadership)
     tickets = TicketService(db, fanout, locks, lifecycle, mailer, settings.shop_name)
     chat = ChatService(settings, db, live, brain, fanout, locks, lifecycle, board, csat)
     agents = AgentService(
@@ -199,7 +199,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(agent_namespace)
     await lifecycle.rebuild()
     if cluster is not None:
-        await _join_cluster(app, cluster.node, lifecycle, dispatcher, board, directory)
+        await _join_cluster(app, cluster.node, lifecycle, dispatcher, board, directory, mailer)
     tasks = [
         asyncio.create_task(
             Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit, leadership).run(),
@@ -213,6 +213,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if cluster is not None:
+        # Leave first: no more beats or relayed jobs starting dispatches and pushes while
+        # they settle below, and another process takes over the leader's work at once.
+        await cluster.node.stop()
     # Let pending fan-out and broadcasts finish while the database is still open;
     # every acknowledged write is already committed.
     await chat.drain()
@@ -221,7 +225,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await directory.settled()
     await db.flush()
     if cluster is not None:
-        await cluster.node.stop()
         await cluster.close()
 
 
@@ -232,15 +235,17 @@ async def _join_cluster(
     dispatcher: Dispatcher,
     board: QueueBoard,
     directory: AgentDirectory,
+    mailer: Mailer,
 ) -> None:
     """Wire this process into the deployment (``bot.cluster.node``) and join it."""
     sio = app[SIO]
-    node.jobs = {DISPATCH: dispatcher.soon, QUEUE: board.changed}
+    node.jobs = {DISPATCH: dispatcher.soon, QUEUE: board.changed, MAIL: mailer.poke}
 
     def elected() -> None:
         dispatcher.soon()
         board.changed()
         directory.changed()
+        mailer.poke()
 
     async def reaped(away: list[str], agents: list[int]) -> None:
         for conversation_id in away:

@@ -1,8 +1,8 @@
 """Which process runs the work that must run once per deployment.
 
 The dispatcher (matching waiting chats with free seats), the queue's pushes to
-consoles and waiting shoppers, and the sweeper's moves run on one process, the
-leader. Alone, a process always leads (:class:`Alone`); with ``--redis`` the
+consoles and waiting shoppers, the sweeper's moves and the mailer run on one
+process, the leader. Alone, a process always leads (:class:`Alone`); with ``--redis`` the
 leader is chosen by an expiring lock (``bot.cluster.node.Node``) and the other
 processes relay their requests to it.
 """
@@ -13,6 +13,7 @@ from typing import Protocol
 
 DISPATCH = "dispatch"  # match waiting chats and free seats
 QUEUE = "queue"  # push the queue to consoles and places to waiting shoppers
+MAIL = "mail"  # send the e-mails that are due (answers to offline tickets)
 
 
 class Leadership(Protocol):

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from cluster_helpers import CLUSTER_ENV, Clients, add_agents, stored_client_ids
 
 from benchmarks.serverproc import ServerProcess
+from cluster_helpers import CLUSTER_ENV, Clients, add_agents, stored_client_ids
 
 
 @pytest.fixture

@@ -4,20 +4,26 @@ agents on the other, through the whole journey; the same chat taken from both at
 from __future__ import annotations
 
 import asyncio
+import email
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
-from cluster_helpers import Clients, add_agents, start_servers
+from aiosmtpd.controller import Controller
 
-from benchmarks.serverproc import ServerProcess
+from benchmarks.serverproc import ServerProcess, free_port
+from cluster_helpers import CLUSTER_ENV, Clients, add_agents, start_servers
 from conftest import login
 
 
 @pytest.fixture
-async def clients() -> Clients:
+async def clients() -> AsyncIterator[Clients]:
     made = Clients()
-    yield made  # type: ignore[misc]
+    yield made
     await made.close()
 
 
@@ -161,3 +167,66 @@ async def test_the_same_chat_taken_from_two_processes_at_once(
             assert cid not in [c["id"] for c in sync["queue"]]
     finally:
         stop([a, b])
+
+
+@dataclass
+class Inbox:
+    """A real SMTP server's handler (aiosmtpd on 127.0.0.1): refuses the first ``refuse``
+    attempts (so that retries are due on both processes), keeps what it accepts."""
+
+    refuse: int = 0
+    attempts: int = 0
+    received: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.attempts += 1
+        if self.attempts <= self.refuse:
+            return "451 4.3.0 Try again later"
+        self.received.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+async def test_answers_to_tickets_are_emailed_once_by_the_leader(
+    tmp_path: Path, redis_url: str, clients: Clients
+) -> None:
+    inbox = Inbox(refuse=3)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    db = tmp_path / "cluster.db"
+    add_agents(db, ("ada@shop.example", "Ada", "agent", 3), ("bob@shop.example", "Bob", "agent", 3))
+    smtp = ["--smtp-url", f"smtp://127.0.0.1:{controller.port}"]
+    env = {**CLUSTER_ENV, "SUPPORTBOT_SMTP_RETRY": "0.5"}
+    a = ServerProcess(db, env=env, args=["--redis", redis_url, *smtp]).start()
+    b = ServerProcess(db, env=env, args=["--redis", redis_url, *smtp]).start()
+    try:
+        # Ada answers on A, Bob on B; the first attempts are refused, so retries fall
+        # due while both processes' mailers are awake: only the leader sends.
+        ada = await clients.agent(a.url, "ada@shop.example", online=False)
+        bob = await clients.agent(b.url, "bob@shop.example", online=False)
+        tickets = []
+        for n in range(4):
+            shopper, _ = await clients.shopper((a if n % 2 else b).url)
+            assert (await shopper.call("handoff", {}))["ok"]
+            left = await shopper.call(
+                "leave_message", {"email": f"shopper{n}@example.com", "text": f"question {n}"}
+            )
+            assert left["ok"], left
+            tickets.append(left["ticket_id"])
+        for n, ticket_id in enumerate(tickets):
+            answer = await (ada if n % 2 else bob).call(
+                "ticket_reply", {"id": ticket_id, "client_id": f"r{n}", "text": f"answer {n}"}
+            )
+            assert answer["ok"], answer
+        for ticket_id in tickets:
+            await ada.wait_for(
+                "ticket",
+                lambda t, i=ticket_id: t["id"] == i and (t["mail"] or {}).get("status") == "sent",
+                timeout=20,
+            )
+        await asyncio.sleep(2.5)  # time for a second sending of any of them
+        assert sorted(m["To"] for m in inbox.received) == [
+            f"shopper{n}@example.com" for n in range(4)
+        ]
+    finally:
+        stop([a, b])
+        controller.stop()

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from cluster_helpers import CLUSTER_ENV, Clients, add_agents
 
 from bot.cli import main
 
 from benchmarks.serverproc import free_port
+from cluster_helpers import CLUSTER_ENV, Clients, add_agents
 from conftest import ROOT
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

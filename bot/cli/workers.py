@@ -69,7 +69,7 @@ class Workers:
         self.ports = [settings.port + i for i in range(settings.workers)]
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.stopping = False
-        self.env = {**os.environ, "SUPPORTBOT_WORKERS": "1"}
+        self.env = {**os.environ, "SUPPORTBOT_WORKERS": "1", "PYTHONFAULTHANDLER": "1"}
 
     def spawn(self, port: int) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(worker_command(self.args, port), env=self.env)
@@ -134,9 +134,14 @@ class Workers:
             try:
                 proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
+                # SIGABRT first: the worker writes where each thread was (faulthandler).
                 announce(f"worker on port {port} did not stop in {STOP_TIMEOUT:.0f} s: killed")
-                proc.kill()
-                proc.wait()
+                proc.send_signal(signal.SIGABRT)
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
             if proc.returncode not in (0, -signal.SIGINT, 130):
                 announce(f"worker on port {port} exited with {proc.returncode}")
                 status = 1

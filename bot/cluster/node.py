@@ -60,17 +60,24 @@ class Node:
         self.orphaned: Callable[[], Awaitable[None]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._relays: set[asyncio.Task[None]] = set()
+        self._relaying: set[str] = set()  # jobs whose publish has not started yet
 
     # -- bot.leadership.Leadership
     def leads(self) -> bool:
         return self._leads
 
     def relay(self, job: str) -> None:
+        """Ask the leader to run ``job``. Requests made while one for the same job is
+        being published join it (a burst of changes is one request)."""
+        if job in self._relaying:
+            return
+        self._relaying.add(job)
         task = asyncio.create_task(self._publish(job), name=f"relay-{job}")
         self._relays.add(task)
         task.add_done_callback(self._relays.discard)
 
     async def _publish(self, job: str) -> None:
+        self._relaying.discard(job)  # a request from now on is published again
         try:
             await self.redis.publish(CHANNEL, job)
         except Exception:
