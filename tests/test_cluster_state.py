@@ -14,8 +14,9 @@ from bot.cluster.counters import RedisCounters
 from bot.cluster.live import RedisLiveState
 from bot.cluster.locks import RedisKeyedLocks
 from bot.cluster.node import Node
-from bot.cluster.setup import check_url
+from bot.cluster.setup import Cluster, check_url, database
 from bot.ratelimit import Rule
+from bot.settings import Settings
 
 
 @pytest.fixture
@@ -244,6 +245,37 @@ async def test_a_conversation_lock_is_held_by_one_process_at_a_time(
     await asyncio.gather(hold(a, "a1"), hold(a, "a2"), hold(b, "b1"), hold(b, "b2"))
     assert overlaps == 0
     assert await clients[0].exists("sb:lock:c1") == 0
+
+
+async def test_relays_stay_within_their_redis_database(redis_url: str) -> None:
+    """Pub/sub channels span a Redis server's databases: each deployment (database) has
+    its own, so a leader never runs another deployment's jobs."""
+    other_url = redis_url.rsplit("/", 1)[0] + "/1"
+    assert (database(redis_url), database(other_url)) == (0, 1)
+    clusters = [
+        Cluster.create(Settings(redis_url=url, redis_ttl=30))
+        for url in (redis_url, other_url, redis_url)
+    ]
+    leader0, leader1, sender = (c.node for c in clusters)
+    ran: list[str] = []
+    leader0.jobs = {"queue": lambda: ran.append("0")}
+    leader1.jobs = {"queue": lambda: ran.append("1")}
+    for node in (leader0, leader1, sender):
+        await node.start()
+    try:
+        assert leader0.leads() and leader1.leads() and not sender.leads()
+        for _ in range(50):
+            sender.relay("queue")
+            await asyncio.sleep(0.1)
+            if ran:
+                break
+        await asyncio.sleep(0.2)
+        assert set(ran) == {"0"}
+    finally:
+        for node in (sender, leader1, leader0):
+            await node.stop()
+        for cluster in clusters:
+            await cluster.close()
 
 
 def test_bad_redis_urls_are_refused_clearly() -> None:

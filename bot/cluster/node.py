@@ -44,8 +44,11 @@ Reaped = Callable[[list[str], list[int]], Awaitable[None]]
 
 
 class Node:
-    def __init__(self, redis: Redis, ttl: float, node_id: str | None = None) -> None:
+    def __init__(
+        self, redis: Redis, ttl: float, node_id: str | None = None, channel: str = CHANNEL
+    ) -> None:
         self.redis = redis
+        self.channel = channel  # pub/sub channels span Redis's databases: one per deployment
         self.id = node_id or uuid.uuid4().hex
         self.ttl = ttl
         self.ttl_ms = max(1, int(ttl * 1000))
@@ -79,7 +82,7 @@ class Node:
     async def _publish(self, job: str) -> None:
         self._relaying.discard(job)  # a request from now on is published again
         try:
-            await self.redis.publish(CHANNEL, job)
+            await self.redis.publish(self.channel, job)
         except Exception:
             log.exception("could not relay %s to the leader", job)
 
@@ -160,7 +163,7 @@ class Node:
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self.channel)
                 async for message in pubsub.listen():
                     if message.get("type") != "message" or not self._leads:
                         continue

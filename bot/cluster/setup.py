@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from bot.cluster.counters import RedisCounters
 from bot.cluster.live import RedisLiveState
 from bot.cluster.locks import RedisKeyedLocks
-from bot.cluster.node import Node
+from bot.cluster.node import CHANNEL, Node
 from bot.cluster.rooms import RedisRooms
 from bot.settings import Settings
 
@@ -31,6 +31,16 @@ def check_url(url: str) -> None:
     path = parsed.path.strip("/")
     if parsed.scheme != "unix" and path and not path.isdigit():
         raise ValueError(f"the database in {url!r} must be a number (redis://HOST:PORT/0)")
+
+
+def database(url: str) -> int:
+    """The database number of a Redis URL (0 when it names none)."""
+    parsed = urlparse(url)
+    path = parsed.path.strip("/")
+    if parsed.scheme != "unix" and path.isdigit():
+        return int(path)
+    query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
+    return int(query["db"]) if query.get("db", "").isdigit() else 0
 
 
 def ping(url: str) -> str | None:
@@ -58,8 +68,12 @@ class Cluster:
     def create(cls, settings: Settings) -> Cluster:
         check_url(settings.redis_url)
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        node = Node(redis, settings.redis_ttl)
-        return cls(redis, node, RedisRooms(settings.redis_url), settings)
+        # Keys live in the URL's database, but pub/sub channels are shared by every
+        # database of a Redis server: they are named after the database.
+        suffix = f":{database(settings.redis_url)}"
+        node = Node(redis, settings.redis_ttl, channel=CHANNEL + suffix)
+        rooms = RedisRooms(settings.redis_url, channel="supportbot" + suffix)
+        return cls(redis, node, rooms, settings)
 
     def live(self) -> RedisLiveState:
         return RedisLiveState(self.redis, self.node.id)
