@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -37,6 +38,7 @@ from bot.keys import (
     AGENTS,
     BOARD,
     CHAT,
+    CLUSTER,
     CSAT,
     DB,
     DISPATCHER,
@@ -52,6 +54,7 @@ from bot.keys import (
     SIO,
     UPLOADS,
 )
+from bot.leadership import DISPATCH, MAIL, QUEUE, Alone, Leadership
 from bot.live import LiveState, MemoryLiveState
 from bot.locks import KeyedLocks
 from bot.mail import Mailer
@@ -82,6 +85,9 @@ from bot.sweeper import Sweeper
 from bot.web import dashboard, pages
 from bot.web import uploads as uploads_web
 from bot.web.middleware import security_headers
+
+if TYPE_CHECKING:
+    from bot.cluster.node import Node
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +158,12 @@ async def _judging(app: web.Application) -> AsyncIterator[None]:
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, sio = app[SETTINGS], app[DB], app[SIO]
-    live: LiveState = MemoryLiveState()
+    cluster = app.get(CLUSTER)
+    live: LiveState = MemoryLiveState() if cluster is None else cluster.live()
+    leadership: Leadership = Alone() if cluster is None else cluster.node
     scale = MoodScale.for_threshold(policy_config(settings).mood_threshold)
     fanout = Fanout(sio, scale)
-    locks = KeyedLocks()
+    locks = KeyedLocks() if cluster is None else cluster.locks()
     judging = app[JUDGING]
     mood = app[PRELOADED].mood
     if mood is None or mood.config != mood_config(settings):
@@ -170,18 +178,18 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     directory = AgentDirectory(db, live, fanout)
     cards = Cards(db, live, directory, scale)
     team = Team(settings, db, OfficeHours.parse(settings.office_hours, settings.timezone))
-    board = QueueBoard(settings, db, live, fanout, directory, cards, team)
+    board = QueueBoard(settings, db, live, fanout, directory, cards, team, leadership)
     csat = CsatService(settings, db, live, fanout)
     lifecycle = Lifecycle(db, live, fanout, locks, directory, board, cards, csat)
-    dispatcher = Dispatcher(directory, board, lifecycle.assign)
+    dispatcher = Dispatcher(directory, board, lifecycle.assign, leadership)
     lifecycle.available = dispatcher.soon
-    mailer = Mailer(settings, db, lifecycle.ticket_pushed)
+    mailer = Mailer(settings, db, lifecycle.ticket_pushed, leadership)
     tickets = TicketService(db, fanout, locks, lifecycle, mailer, settings.shop_name)
     chat = ChatService(settings, db, live, brain, fanout, locks, lifecycle, board, csat)
     agents = AgentService(
         settings, db, live, fanout, locks, lifecycle, directory, board, cards, dispatcher, tickets
     )
-    sessions = Sessions(settings, db)
+    sessions = Sessions(settings, db, app[LIMITS].counters)
     agent_namespace = AgentNamespace(settings, sessions, agents, live, app[ORIGINS])
     app[LIVE], app[LIFECYCLE], app[BOARD], app[DISPATCHER] = live, lifecycle, board, dispatcher
     app[CHAT], app[AGENTS], app[SESSIONS], app[CSAT] = chat, agents, sessions, csat
@@ -190,9 +198,11 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     sio.register_namespace(ShopperNamespace(settings, chat, csat, app[LIMITS]))
     sio.register_namespace(agent_namespace)
     await lifecycle.rebuild()
+    if cluster is not None:
+        await _join_cluster(app, cluster.node, lifecycle, dispatcher, board, directory, mailer)
     tasks = [
         asyncio.create_task(
-            Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit).run(),
+            Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit, leadership).run(),
             name="sweeper",
         ),
         asyncio.create_task(mailer.run(), name="mailer"),
@@ -203,6 +213,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if cluster is not None:
+        # Leave first: no more beats or relayed jobs starting dispatches and pushes while
+        # they settle below, and another process takes over the leader's work at once.
+        await cluster.node.stop()
     # Let pending fan-out and broadcasts finish while the database is still open;
     # every acknowledged write is already committed.
     await chat.drain()
@@ -210,6 +224,42 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await board.settled()
     await directory.settled()
     await db.flush()
+    if cluster is not None:
+        await cluster.close()
+
+
+async def _join_cluster(
+    app: web.Application,
+    node: Node,
+    lifecycle: Lifecycle,
+    dispatcher: Dispatcher,
+    board: QueueBoard,
+    directory: AgentDirectory,
+    mailer: Mailer,
+) -> None:
+    """Wire this process into the deployment (``bot.cluster.node``) and join it."""
+    sio = app[SIO]
+    node.jobs = {DISPATCH: dispatcher.soon, QUEUE: board.changed, MAIL: mailer.poke}
+
+    def elected() -> None:
+        dispatcher.soon()
+        board.changed()
+        directory.changed()
+        mailer.poke()
+
+    async def reaped(away: list[str], agents: list[int]) -> None:
+        for conversation_id in away:
+            await lifecycle.shopper_presence(conversation_id, False)
+        directory.changed()
+        board.changed()
+
+    async def orphaned() -> None:
+        # Our connections were closed in Redis: have every client connect again.
+        await sio.eio.disconnect()
+
+    node.elected, node.reaped, node.orphaned = elected, reaped, orphaned
+    app[CLUSTER].rooms.fenced = lifecycle.fenced_elsewhere
+    await node.start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +285,19 @@ def create_app(settings: Settings, preloaded: Preloaded | None = None) -> web.Ap
     app[SETTINGS] = settings
     app[PRELOADED] = preloaded or Preloaded()
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
-    app[LIMITS] = Limits(settings)
+    manager: RoomIndex = RoomIndex()
+    if settings.redis_url:  # several processes: live state, limits and emits in Redis
+        from bot.cluster.setup import Cluster
+
+        cluster = app[CLUSTER] = Cluster.create(settings)
+        manager = cluster.rooms
+        app[LIMITS] = Limits(settings, cluster.counters())
+    else:
+        app[LIMITS] = Limits(settings)
     sio = Server(
         limits=app[LIMITS],
         async_mode="aiohttp",
-        client_manager=RoomIndex(),
+        client_manager=manager,
         cors_allowed_origins=app[ORIGINS],
         cors_credentials=False,
         max_http_buffer_size=1_000_000,

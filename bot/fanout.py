@@ -106,6 +106,12 @@ class Fanout:
             )
         ]
 
+    async def fence_elsewhere(self, conversation_id: str) -> None:
+        """With a Redis manager: the other processes fence their watchers of this chat."""
+        fence = getattr(self.sio.manager, "fence", None)
+        if fence is not None:
+            await fence(conversation_id)
+
     async def to_agent(self, agent_id: int, event: str, data: Any) -> None:
         await self.sio.emit(event, data, room=agent_room(agent_id), namespace=AGENT_NS)
 

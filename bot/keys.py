@@ -6,6 +6,8 @@ factory all import it at the top: no module needs a late import to dodge a cycle
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from bot.agents.namespace import AgentNamespace
@@ -27,6 +29,9 @@ from bot.settings import Settings
 from bot.sockets import Server
 from bot.store import Database
 
+if TYPE_CHECKING:  # only with --redis: the redis package is imported then
+    from bot.cluster.setup import Cluster
+
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
 SIO = web.AppKey("sio", Server)
@@ -45,3 +50,5 @@ ORIGINS = web.AppKey("origins", OriginPolicy)
 LIMITS = web.AppKey("limits", Limits)
 JUDGING = web.AppKey("judging", Judging)
 UPLOADS = web.AppKey("uploads", Uploads)
+# With --redis only (bot.cluster): absent when the process runs alone.
+CLUSTER: web.AppKey[Cluster] = web.AppKey("cluster")

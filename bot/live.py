@@ -5,10 +5,10 @@ Everything here is volatile and rebuilt from the database at start-up (see
 conversation is committed first (``bot.store.lifecycle``) and the live state
 follows it. The services use only the :class:`LiveState` interface;
 :class:`MemoryLiveState` is the single-process implementation, and all methods
-are coroutines so that another implementation (Redis) can do I/O. Per-process
-things stay outside it today: the per-conversation locks (``bot.locks``), rate
-limits and the agent-name cache, so running several processes needs more than a
-second implementation of this class.
+are coroutines so that another implementation can do I/O:
+``bot.cluster.live.RedisLiveState`` keeps it in Redis for several processes
+(``supportbot serve --redis``), where the per-conversation locks, the rate limits
+and the leader's work are shared too (see ``bot.cluster``).
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ class LiveState(Protocol):
     async def enqueue(self, conversation_id: str, since: float) -> None: ...
     async def dequeue(self, conversation_id: str) -> bool: ...
     async def queue(self) -> list[tuple[str, float]]: ...
+    async def queue_presence(self) -> list[tuple[str, float, bool]]:
+        """The queue, each chat with whether its shopper is connected."""
+        ...
+
     async def queued(self, conversation_id: str) -> bool: ...
     async def queue_length(self) -> int: ...
 
@@ -168,6 +172,9 @@ class MemoryLiveState:
 
     async def queue(self) -> list[tuple[str, float]]:
         return sorted(self._queue.items(), key=lambda item: (item[1], item[0]))
+
+    async def queue_presence(self) -> list[tuple[str, float, bool]]:
+        return [(cid, since, bool(self._shoppers.get(cid))) for cid, since in await self.queue()]
 
     async def queued(self, conversation_id: str) -> bool:
         return conversation_id in self._queue

@@ -5,7 +5,9 @@ transaction as the answer itself, so nothing is lost across a restart. The maile
 sends what is due in a worker thread (``smtplib``), marks each e-mail sent or
 failed, and retries failures with growing pauses (``smtp_retry`` seconds, then 4x
 longer each time) up to ``smtp_attempts``; every change is pushed to the
-consoles, so an agent sees an e-mail that did not go out.
+consoles, so an agent sees an e-mail that did not go out. With several processes
+only the leader sends (``bot.leadership``): the others relay their pokes to it, so
+an answer is never e-mailed twice.
 
 ``--smtp-url``: ``smtp://[user[:password]@]host[:port]`` (add ``?starttls=true``
 to upgrade the connection) or ``smtps://...`` (TLS from the start, port 465).
@@ -29,6 +31,7 @@ from functools import partial
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot import events as ev
+from bot.leadership import MAIL, Alone, Leadership
 from bot.settings import Settings
 from bot.store import Database, tickets
 from bot.store.clock import iso, now, now_iso, parse_iso
@@ -37,6 +40,7 @@ from bot.store.tickets import Mail
 log = logging.getLogger(__name__)
 
 MAX_PAUSE = 3600.0
+FOLLOWER_WAIT = 2.0  # seconds: how often a process that does not lead checks again
 
 
 class MailConfigError(ValueError):
@@ -91,7 +95,11 @@ class SmtpServer:
 
 class Mailer:
     def __init__(
-        self, settings: Settings, db: Database, changed: Callable[[int | None], Awaitable[None]]
+        self,
+        settings: Settings,
+        db: Database,
+        changed: Callable[[int | None], Awaitable[None]],
+        leadership: Leadership | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -101,10 +109,14 @@ class Mailer:
         if self.server is not None:
             self.sender = settings.smtp_from or f"noreply@{self.server.host}"
         self._wake = asyncio.Event()
+        self.leadership: Leadership = leadership or Alone()
 
     def poke(self) -> None:
-        """An e-mail was queued: look at the outbox now."""
-        self._wake.set()
+        """An e-mail was queued: look at the outbox now (on the leader)."""
+        if self.leadership.leads():
+            self._wake.set()
+        else:
+            self.leadership.relay(MAIL)
 
     def pause(self, attempts: int) -> float:
         return float(min(MAX_PAUSE, self.settings.smtp_retry * 4 ** max(0, attempts - 1)))
@@ -114,8 +126,11 @@ class Mailer:
             return
         while True:
             try:
-                await self.send_due()
-                wait = await self._next_wait()
+                if self.leadership.leads():
+                    await self.send_due()
+                    wait = await self._next_wait()
+                else:  # another process sends; look again in case this one comes to lead
+                    wait = FOLLOWER_WAIT
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -8,9 +8,8 @@ in proportion to the keys active in the last window, and below ``max_keys``.
 
 The service's limits (README, "Security") are named :class:`Rule` s counted
 through :class:`Counters`. :class:`MemoryCounters` is the one-process
-implementation; a multi-process deployment would implement the same four
-coroutines on Redis (``INCR`` + ``EXPIRE`` on one key per bucket, ``INCR`` /
-``DECR`` for gauges) and nothing else would change.
+implementation; ``bot.cluster.counters.RedisCounters`` counts the same rules on
+Redis for a deployment of several processes (``supportbot serve --redis``).
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -172,6 +172,15 @@ class Counters(Protocol):
 
     async def undo(self, rule: Rule, key: str) -> None: ...
 
+    async def hit_all(self, hits: Sequence[tuple[Rule, str]]) -> tuple[Rule, float] | None:
+        """Count one hit on each, or on none: then the first rule that refused and the
+        seconds until it allows one."""
+        ...
+
+    async def forget(self, rule: Rule, key: str) -> None:
+        """Start the key afresh (a successful sign-in clears its failures)."""
+        ...
+
     async def acquire(self, rule: Rule, key: str) -> bool:
         """Hold one of the gauge's ``limit``; False (nothing held) when all are."""
         ...
@@ -204,6 +213,20 @@ class MemoryCounters:
     async def undo(self, rule: Rule, key: str) -> None:
         self.window(rule).undo(key)
 
+    async def hit_all(self, hits: Sequence[tuple[Rule, str]]) -> tuple[Rule, float] | None:
+        counted: list[tuple[Rule, str]] = []
+        for rule, key in hits:
+            wait = self.window(rule).hit(key)
+            if wait:
+                for done, done_key in reversed(counted):
+                    self.window(done).undo(done_key)
+                return rule, wait
+            counted.append((rule, key))
+        return None
+
+    async def forget(self, rule: Rule, key: str) -> None:
+        self.window(rule).forget(key)
+
     async def acquire(self, rule: Rule, key: str) -> bool:
         return self.gauge(rule).acquire(key)
 
@@ -234,13 +257,7 @@ class Limits:
 
     async def check(self, *hits: tuple[Rule, str]) -> None:
         """Count one hit on each (rule, key), or none and raise ``rate_limited``."""
-        counted: list[tuple[Rule, str]] = []
-        for rule, key in hits:
-            if rule.limit <= 0:
-                continue  # turned off
-            wait = await self.counters.hit(rule, key)
-            if wait:
-                for done in reversed(counted):
-                    await self.counters.undo(*done)
-                raise ClientError("rate_limited", retry_after=wait, limit=rule.name)
-            counted.append((rule, key))
+        refused = await self.counters.hit_all([hit for hit in hits if hit[0].limit > 0])
+        if refused is not None:  # (a limit of 0 is turned off)
+            rule, wait = refused
+            raise ClientError("rate_limited", retry_after=wait, limit=rule.name)

@@ -56,6 +56,14 @@ class Settings:
     # anyone else they are ignored (see bot.remotes).
     trusted_proxies: tuple[str, ...] = ()
 
+    # -- several processes (bot.cluster): live state, limits and emits through this
+    # Redis (redis://HOST:PORT/DB); empty: one process, everything in memory
+    redis_url: str = ""
+    # a process (or the leader) silent for this many seconds is taken for dead; also
+    # the longest a conversation's lock is held by a process that died
+    redis_ttl: float = 10.0
+    workers: int = 1  # server processes started by `serve` (more than 1 needs redis_url)
+
     # -- conversations
     inactivity_timeout: float = 600.0  # seconds without a shopper message -> chat ends
     max_message_length: int = 2000

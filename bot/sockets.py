@@ -81,11 +81,12 @@ class RoomIndex(socketio.AsyncManager):
     The stock manager finds a leaving client's rooms by scanning every room of the
     namespace; with a room per conversation and per connection, each disconnect
     then costs time in proportion to the connections held. The index makes it a
-    lookup, whatever the number of connections.
+    lookup, whatever the number of connections. ``bot.cluster.rooms`` puts it in
+    front of python-socketio's Redis manager for several processes.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._joined: dict[tuple[str, str], set[Any]] = {}
 
     def basic_enter_room(self, sid, namespace, room, eio_sid=None):  # type: ignore[no-untyped-def]

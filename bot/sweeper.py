@@ -3,7 +3,8 @@ chats whose shopper left the queue become offline tickets, and agents whose acce
 ended elsewhere are dropped.
 
 Driven by the database and the live state, not by per-chat timers, so it also
-covers chats from before a restart. Every change goes through the lifecycle
+covers chats from before a restart. With several processes every process audits
+its own agents' connections and only the leader sweeps (``bot.leadership``). Every change goes through the lifecycle
 (``bot.chat.lifecycle``), whose moves check the conversation's state as committed:
 a chat the shopper closed meanwhile is never requeued.
 """
@@ -19,6 +20,7 @@ from functools import partial
 
 from bot.chat.lifecycle import Lifecycle
 from bot.errors import ClientError
+from bot.leadership import Alone, Leadership
 from bot.live import LiveState
 from bot.routing.queue import QueueBoard
 from bot.settings import Settings
@@ -43,7 +45,9 @@ class Sweeper:
         lifecycle: Lifecycle,
         board: QueueBoard,
         audit: Callable[[], Awaitable[None]],
+        leadership: Leadership | None = None,
     ) -> None:
+        self.leadership = leadership or Alone()
         self.settings = settings
         self.db = db
         self.live = live
@@ -58,7 +62,10 @@ class Sweeper:
             await asyncio.sleep(every)
             try:
                 await self.audit()
-                if time.monotonic() - last_sweep >= self.settings.sweep_interval:
+                if (
+                    time.monotonic() - last_sweep >= self.settings.sweep_interval
+                    and self.leadership.leads()
+                ):
                     last_sweep = time.monotonic()
                     await self.sweep()
             except asyncio.CancelledError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from bot.kb.semantic import load_encoder
 from bot.mood.detector import MoodDetector
 from bot.settings import Settings, mood_config
 from bot.store import Database, accounts
+
+import redisproc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +59,16 @@ def make_settings(tmp_path: Path, vector_cache: Path, **changes: Any) -> Setting
 @pytest.fixture
 def settings(tmp_path: Path, vector_cache: Path) -> Settings:
     return make_settings(tmp_path, vector_cache)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server of this test's own (skipped when it is not installed)."""
+    if not redisproc.available():
+        pytest.skip(redisproc.MISSING)
+    server = redisproc.RedisServer(tmp_path / "redis").start()
+    yield server.url
+    server.stop()
 
 
 @dataclass

@@ -3,8 +3,8 @@
 #   sh tests/run.sh [pytest arguments]
 # Creates .venv (if missing), installs the locked test environment
 # (tests/requirements.lock, made from pyproject.toml with pip-compile) and the project,
-# installs Debian's chromium for the browser tests when it is missing (as root, or via
-# sudo), runs the checks of the README's "Development" section (ruff check and format,
+# installs Debian's chromium, redis-server and nginx for the tests when they are missing
+# (as root, or via sudo), runs the checks of the README's "Development" section (ruff check and format,
 # mypy --strict),
 # then pytest. Browsers are never downloaded by Playwright.
 set -eu
@@ -19,12 +19,19 @@ $PIP install --upgrade pip
 $PIP install -r tests/requirements.lock
 $PIP install --no-deps -e .
 
+# Debian packages the tests start: chromium (browser tests), redis-server and nginx
+# (several server processes behind a proxy); each installed only when missing.
+MISSING=""
 CHROMIUM=${SUPPORTBOT_CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$CHROMIUM" ]; then
-    echo "installing Debian's chromium for the browser tests..."
+[ -x "$CHROMIUM" ] || MISSING="$MISSING chromium"
+[ -x /usr/bin/redis-server ] || MISSING="$MISSING redis-server"
+[ -x /usr/sbin/nginx ] || MISSING="$MISSING nginx-light"
+if [ -n "$MISSING" ]; then
+    echo "installing Debian's$MISSING for the tests..."
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 
 .venv/bin/ruff check bot tests

@@ -139,8 +139,7 @@ async def test_a_legitimate_agent_signs_in_during_a_burst(
         "boss@shop.example", PASSWORD, OFFICE
     )
     attempts = await asyncio.gather(*burst)
-    assert boss.cookie, boss
-    assert boss.seconds < 2.0, boss
+    assert boss.cookie, boss  # how fast: tests/benchmarks/bench_login.py
     # the burst from one address got a few checks, the rest were refused unchecked
     assert sum(a.checked for a in attempts) <= server.settings.login_address_attempts
     assert all(a.checked or a.status == 429 for a in attempts)

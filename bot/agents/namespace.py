@@ -133,10 +133,13 @@ class AgentNamespace(Namespace):
 
     async def audit(self) -> None:
         """Drop connections whose session ended elsewhere (an account disabled from the
-        command line, a session expired): one query for every connected agent."""
+        command line, a session expired): one query for every agent connected to this
+        process (each process audits its own)."""
         cookies: dict[str, str] = {}
         for presence in await self.live.agents():
             for sid in presence.sids:
+                if not self.server.manager.is_connected(sid, AGENT_NS):
+                    continue  # on another process
                 stored = await self.get_session(sid)
                 if stored.get("cookie"):
                     cookies[sid] = stored["cookie"]

@@ -34,7 +34,7 @@ from functools import partial
 from typing import TypeVar
 
 from bot import passwords
-from bot.ratelimit import Gauge, RateLimiter
+from bot.ratelimit import Counters, Gauge, MemoryCounters, RateLimiter, Rule
 from bot.remotes import address_key
 from bot.settings import Settings
 from bot.store import Database, accounts
@@ -101,11 +101,15 @@ class CheckGate:
 
 
 class Sessions:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, counters: Counters | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.by_account = RateLimiter(settings.login_attempts, settings.login_window)
-        self.by_address = RateLimiter(settings.login_address_attempts, settings.login_window)
+        # Counted where every process of a deployment sees them (Redis with --redis).
+        self.counters: Counters = counters or MemoryCounters()
+        self.by_account = Rule("login_account", settings.login_attempts, settings.login_window)
+        self.by_address = Rule(
+            "login_address", settings.login_address_attempts, settings.login_window
+        )
         self.checks = CheckGate(settings.login_hash_slots)
         self.known = asyncio.Semaphore(1)  # the password checks of known devices
         self._limits_logged = RateLimiter(1, settings.login_window)
@@ -132,20 +136,20 @@ class Sessions:
         account = f"{email} {address}"
         # Counted before the check, given back on success (and when not checked):
         # only failures count, so a team behind one address can still sign in.
-        for limiter, key in ((self.by_account, account), (self.by_address, address)):
-            wait = limiter.hit(key)
+        for rule, key in ((self.by_account, account), (self.by_address, address)):
+            wait = await self.counters.hit(rule, key)
             if wait:
-                if limiter is self.by_address:
-                    self.by_account.undo(account)
+                if rule is self.by_address:
+                    await self.counters.undo(self.by_account, account)
                 if not self._limits_logged.hit(key):
                     log.warning(
                         "sign-in attempts limited for %s",
-                        address if limiter is self.by_address else f"one e-mail from {address}",
+                        address if rule is self.by_address else f"one e-mail from {address}",
                     )
                 raise LoginRefused(retry_after=wait)
         if not self.checks.enter(address):
-            self.by_account.undo(account)
-            self.by_address.undo(address)
+            await self.counters.undo(self.by_account, account)
+            await self.counters.undo(self.by_address, address)
             raise LoginRefused(retry_after=1.0, busy=True)
         try:
             found = await self.db.read(partial(accounts.find_agent, email=email))
@@ -157,8 +161,8 @@ class Sessions:
             log.info("failed sign-in from %s", address)
             raise LoginRefused()
         agent = found[0]
-        self.by_account.forget(account)
-        self.by_address.undo(address)
+        await self.counters.forget(self.by_account, account)
+        await self.counters.undo(self.by_address, address)
         return await self._open_session(agent, None)  # a device cookie of another agent stays
 
     async def _login_known(

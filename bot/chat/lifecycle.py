@@ -115,12 +115,23 @@ class Lifecycle:
         else:
             await self.fanout.to_managers("all_chats", {"upsert": [], "remove": [conversation.id]})
 
-    async def fence(self, conversation: Conversation) -> None:
-        """Agents who may no longer read the chat stop getting its live updates."""
+    async def fence(self, conversation: Conversation, *, everywhere: bool = True) -> None:
+        """Agents who may no longer read the chat stop getting its live updates (on
+        every process unless ``everywhere`` is false)."""
         for sid in await self.fanout.watchers(conversation.id):
             presence = await self.live.agent_for_sid(sid)
             if presence is None or not may_read(presence.agent_id, presence.manager, conversation):
                 await self.fanout.unwatch(sid, conversation.id)
+        if everywhere:
+            await self.fanout.fence_elsewhere(conversation.id)
+
+    async def fenced_elsewhere(self, conversation_id: str) -> None:
+        """Another process moved the chat: fence this process's watchers of it."""
+        conversation = await self.db.read(
+            partial(convs.get_conversation, conversation_id=conversation_id)
+        )
+        if conversation is not None:
+            await self.fence(conversation, everywhere=False)
 
     # -- start-up ------------------------------------------------------------------
 

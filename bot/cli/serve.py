@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.cli.common import add_db_argument, check_db_path
 from bot.resources import default_kb_path
+from bot.settings import Settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -82,6 +83,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="remove the personal data of chats that ended more than DAYS days "
         "ago, in the background (default 0: keep everything)",
     )
+    p.add_argument(
+        "--redis",
+        dest="redis_url",
+        metavar="URL",
+        help="run as one of several processes sharing live state, limits and emits "
+        "through this Redis: redis://HOST:PORT/DB (needs the 'redis' extra: "
+        "pip install 'supportbot[redis]'; default: none, one process)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start N server processes on ports PORT..PORT+N-1 (N > 1 needs --redis; default 1)",
+    )
     p.set_defaults(func=run)
 
 
@@ -118,9 +133,12 @@ def run(args: argparse.Namespace) -> int:
             smtp_url=args.smtp_url,
             smtp_from=args.smtp_from,
             retention_days=args.retention_days,
+            redis_url=args.redis_url,
+            workers=args.workers,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    _check_cluster(settings)
     if settings.smtp_url:
         from bot.mail import MailConfigError, SmtpServer
 
@@ -149,6 +167,12 @@ def run(args: argparse.Namespace) -> int:
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
     check_db_path(settings.db, readonly_ok=True)
+    if settings.workers > 1:
+        from bot.cli.workers import Workers
+
+        for i in range(settings.workers):
+            _check_port(settings.host, settings.port + i)
+        return Workers(settings, args).run()
     _check_port(settings.host, settings.port)
 
     logging.basicConfig(
@@ -185,6 +209,38 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         raise
     return 0
+
+
+def _check_cluster(settings: Settings) -> None:
+    """--workers and --redis: clear errors for what cannot work."""
+    from bot.cli import CommandError
+
+    if settings.workers < 1:
+        raise CommandError(f"--workers must be 1 or more, not {settings.workers}")
+    if settings.workers > 1 and not settings.redis_url:
+        raise CommandError(
+            "--workers above 1 needs --redis (SUPPORTBOT_REDIS_URL): the processes share "
+            "their live state through Redis"
+        )
+    if settings.workers > 1 and settings.port + settings.workers - 1 > 65535:
+        raise CommandError(f"--workers {settings.workers} from port {settings.port} passes 65535")
+    if settings.redis_ttl <= 0:
+        raise CommandError("SUPPORTBOT_REDIS_TTL must be positive")
+    if not settings.redis_url:
+        return
+    try:
+        from bot.cluster.setup import check_url, ping
+    except ImportError:
+        raise CommandError(
+            "--redis needs the redis package: pip install 'supportbot[redis]'"
+        ) from None
+    try:
+        check_url(settings.redis_url)
+    except ValueError as exc:
+        raise CommandError(f"--redis: {exc}") from None
+    problem = ping(settings.redis_url)
+    if problem:
+        raise CommandError(f"--redis: cannot reach {settings.redis_url}: {problem}")
 
 
 # Full passes of the cycle collector, at most once per this many gen-1 passes

@@ -7,13 +7,15 @@ page first, oldest escalation first. Chats whose shopper left are never given a
 seat; they wait for their shopper or become offline tickets. Each chat goes to
 the available agent with the most free seats (round-robin among equals). Runs
 are coalesced and one at a time, so a hand-off or a resolve is acknowledged
-without waiting for them.
+without waiting for them. With several processes it runs on the leader only
+(``bot.leadership``): the others relay their requests to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from bot.leadership import DISPATCH, Alone, Leadership
 from bot.live import AgentPresence
 from bot.locks import Coalesced
 from bot.routing.directory import AgentDirectory
@@ -23,15 +25,25 @@ Assign = Callable[[str, int, str], Awaitable[bool]]
 
 
 class Dispatcher:
-    def __init__(self, directory: AgentDirectory, board: QueueBoard, assign: Assign) -> None:
+    def __init__(
+        self,
+        directory: AgentDirectory,
+        board: QueueBoard,
+        assign: Assign,
+        leadership: Leadership | None = None,
+    ) -> None:
         self.directory = directory
         self.board = board
         self._assign = assign
+        self.leadership = leadership or Alone()
         self._soon = Coalesced(self.dispatch, "dispatch")
 
     def soon(self) -> None:
         """Something became available: match chats and seats now, in the background."""
-        self._soon()
+        if self.leadership.leads():
+            self._soon()
+        else:
+            self.leadership.relay(DISPATCH)
 
     async def dispatch(self) -> None:
         changed = False

@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 from bot.fanout import Fanout
+from bot.leadership import QUEUE, Alone, Leadership
 from bot.live import LiveState
 from bot.locks import Coalesced
 from bot.routing.cards import Cards
@@ -50,8 +51,10 @@ class QueueBoard:
         directory: AgentDirectory,
         cards: Cards,
         team: Team,
+        leadership: Leadership | None = None,
     ) -> None:
         self.settings = settings
+        self.leadership = leadership or Alone()  # pushes run on the leader only
         self.team = team
         self.db = db
         self.live = live
@@ -67,8 +70,7 @@ class QueueBoard:
         """Waiting chats in the order they are served, each with "is the shopper there"."""
         present: list[tuple[str, bool]] = []
         absent: list[tuple[str, bool]] = []
-        for conversation_id, _ in await self.live.queue():
-            online = await self.live.shopper_online(conversation_id)
+        for conversation_id, _, online in await self.live.queue_presence():
             (present if online else absent).append((conversation_id, online))
         return present + absent
 
@@ -156,7 +158,10 @@ class QueueBoard:
 
     def changed(self) -> None:
         """Soon push the queue to every console and the new place to every waiting shopper."""
-        self._push()
+        if self.leadership.leads():
+            self._push()
+        else:
+            self.leadership.relay(QUEUE)
 
     async def _send(self) -> None:
         order = await self.order()

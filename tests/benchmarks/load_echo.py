@@ -1,6 +1,7 @@
 """The baseline of the load benchmark: a bare python-socketio echo server on aiohttp.
 
     .venv/bin/python tests/benchmarks/load_echo.py --port 8099 [--allowed-origin URL]
+        [--redis redis://127.0.0.1:6379/0]
 
 The framework's own limit, with nothing of ours in it: the same ``AsyncServer``
 (``async_mode="aiohttp"``, the same heartbeat settings as ``supportbot serve``),
@@ -9,6 +10,8 @@ back to the caller as a ``reply`` event, right after the ack: the shape of a
 shopper turn (the ack, then the bot's ``message`` event) without the bot, the
 database or the rooms.
 ``GET /healthz`` answers 200 so that the benchmark can wait for the server to start.
+With ``--redis``, python-socketio's ``AsyncRedisManager`` is the client manager, as
+in ``supportbot serve --redis``: the baseline of several processes (``load_scale.py``).
 """
 
 from __future__ import annotations
@@ -35,9 +38,11 @@ class EchoNamespace(socketio.AsyncNamespace):
         return {"ok": True, "echo": data}
 
 
-def create_app(origins: list[str]) -> web.Application:
+def create_app(origins: list[str], redis_url: str | None = None) -> web.Application:
     app = web.Application()
+    manager = socketio.AsyncRedisManager(redis_url) if redis_url else None
     sio = socketio.AsyncServer(
+        client_manager=manager,
         async_mode="aiohttp",
         cors_allowed_origins=origins,
         ping_interval=25,
@@ -66,9 +71,14 @@ def main() -> None:
         default=[],
         help="a web origin whose clients may connect (repeatable)",
     )
+    parser.add_argument("--redis", metavar="URL", help="AsyncRedisManager on this Redis")
     args = parser.parse_args()
     web.run_app(
-        create_app(args.allowed_origin), host=args.host, port=args.port, print=None, access_log=None
+        create_app(args.allowed_origin, args.redis),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
     )
 
 
