@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 from typing import Any
 
 import socketio
@@ -59,7 +60,7 @@ def create_app(origins: list[str]) -> web.Application:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="0 (default): any free port")
     parser.add_argument(
         "--allowed-origin",
         action="append",
@@ -67,9 +68,10 @@ def main() -> None:
         help="a web origin whose clients may connect (repeatable)",
     )
     args = parser.parse_args()
-    web.run_app(
-        create_app(args.allowed_origin), host=args.host, port=args.port, print=None, access_log=None
-    )
+    # Bound here, so the port the system picks for --port 0 can be told (first line).
+    listener = socket.create_server((args.host, args.port))
+    print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
+    web.run_app(create_app(args.allowed_origin), sock=listener, print=None, access_log=None)
 
 
 if __name__ == "__main__":
