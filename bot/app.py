@@ -37,6 +37,7 @@ from bot.keys import (
     AGENTS,
     BOARD,
     CHAT,
+    CLOCK,
     CSAT,
     DB,
     DISPATCHER,
@@ -77,6 +78,7 @@ from bot.settings import (
 )
 from bot.sockets import RoomIndex, Server
 from bot.store import Database
+from bot.store.clock import Clock
 from bot.store.migrations import migrate
 from bot.sweeper import Sweeper
 from bot.web import dashboard, pages
@@ -114,9 +116,11 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
     )
     app[KNOWLEDGE] = knowledge
 
+    clock = app[CLOCK]
+
     async def watch() -> None:
         while True:
-            await asyncio.sleep(settings.kb_reload_interval)
+            await clock.sleep(settings.kb_reload_interval)
             try:
                 if await loop.run_in_executor(None, knowledge.reload_if_changed):
                     log.info("knowledge base reloaded from %s", settings.kb)
@@ -192,7 +196,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await lifecycle.rebuild()
     tasks = [
         asyncio.create_task(
-            Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit).run(),
+            Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit, app[CLOCK]).run(),
             name="sweeper",
         ),
         asyncio.create_task(mailer.run(), name="mailer"),
@@ -226,7 +230,11 @@ class Preloaded:
 PRELOADED = web.AppKey("preloaded", Preloaded)
 
 
-def create_app(settings: Settings, preloaded: Preloaded | None = None) -> web.Application:
+def create_app(
+    settings: Settings, preloaded: Preloaded | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The application; ``clock`` (the real one by default) paces the knowledge base's
+    reload and the sweeper."""
     # The client's real address first (behind trusted proxies), so everything after sees it.
     remotes = Remotes(settings.trusted_proxies)
     app = web.Application(
@@ -234,6 +242,7 @@ def create_app(settings: Settings, preloaded: Preloaded | None = None) -> web.Ap
     )
     app[SETTINGS] = settings
     app[PRELOADED] = preloaded or Preloaded()
+    app[CLOCK] = clock or Clock()
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
     app[LIMITS] = Limits(settings)
     sio = Server(

@@ -24,7 +24,7 @@ from bot.routing.queue import QueueBoard
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
-from bot.store.clock import iso, now
+from bot.store.clock import Clock, iso, now
 from bot.types import Status
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class Sweeper:
         lifecycle: Lifecycle,
         board: QueueBoard,
         audit: Callable[[], Awaitable[None]],
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -50,16 +51,18 @@ class Sweeper:
         self.lifecycle = lifecycle
         self.board = board
         self.audit = audit
+        self.clock = clock or Clock()
 
     async def run(self) -> None:
         every = min(AUDIT_INTERVAL, self.settings.sweep_interval)
-        last_sweep = time.monotonic()
+        clock = self.clock
+        last_sweep = clock.monotonic()
         while True:
-            await asyncio.sleep(every)
+            await clock.sleep(every)
             try:
                 await self.audit()
-                if time.monotonic() - last_sweep >= self.settings.sweep_interval:
-                    last_sweep = time.monotonic()
+                if clock.monotonic() - last_sweep >= self.settings.sweep_interval:
+                    last_sweep = clock.monotonic()
                     await self.sweep()
             except asyncio.CancelledError:
                 raise

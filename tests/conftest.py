@@ -19,6 +19,7 @@ from bot.kb.semantic import load_encoder
 from bot.mood.detector import MoodDetector
 from bot.settings import Settings, mood_config
 from bot.store import Database, accounts
+from bot.store.clock import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,6 +94,60 @@ class LiveServer:
         )
 
 
+class ManualClock(Clock):
+    """A clock that moves only when a test advances it. ``advance`` wakes every task
+    whose sleep is over and returns once each has done its round and sleeps again (or
+    ended): a test waits for exactly one knowledge-base reload or sweep, not a while."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None], asyncio.Task[Any]]] = []
+        self._changed = asyncio.Event()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, woken, task))
+        self._changed.set()
+        try:
+            await woken
+        finally:
+            self._sleepers = [s for s in self._sleepers if s[1] is not woken]
+
+    def sleeping(self) -> set[str]:
+        """The names of the tasks that wait on this clock."""
+        return {task.get_name() for _, _, task in self._sleepers}
+
+    async def _until(self, done: Callable[[], bool], timeout: float) -> None:
+        async def wait() -> None:
+            while not done():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    async def wait_sleeping(self, name: str, timeout: float = 10) -> None:
+        """Until the task called ``name`` waits on this clock."""
+        await self._until(lambda: name in self.sleeping(), timeout)
+
+    async def advance(self, seconds: float, timeout: float = 10) -> None:
+        self.now += seconds
+        due = [s for s in self._sleepers if s[0] <= self.now]
+        for _, woken, task in due:
+            woken.set_result(None)
+            task.add_done_callback(lambda _: self._changed.set())
+
+        # each woken task is back asleep (a new sleep of its own) or has ended
+        def waiting_again(task: asyncio.Task[Any]) -> bool:
+            return task.done() or any(t is task and not f.done() for _, f, t in self._sleepers)
+
+        await self._until(lambda: all(waiting_again(task) for _, _, task in due), timeout)
+
+
 ServerFactory = Callable[..., Awaitable[LiveServer]]
 
 
@@ -100,9 +155,9 @@ ServerFactory = Callable[..., Awaitable[LiveServer]]
 async def start_server(
     aiohttp_server: Any, settings: Settings, preloaded: Preloaded
 ) -> ServerFactory:
-    async def start(**changes: Any) -> LiveServer:
+    async def start(clock: Clock | None = None, **changes: Any) -> LiveServer:
         s = settings.replace(**changes)
-        app = create_app(s, preloaded)
+        app = create_app(s, preloaded, clock)
         server = await aiohttp_server(app, host="127.0.0.1")
         return LiveServer(str(server.make_url("")).rstrip("/"), app, s)
 
