@@ -14,8 +14,9 @@ import pytest
 import socketio
 from aiohttp import web
 
-from bot.app import DB, Preloaded, create_app
+from bot.app import Preloaded, create_app
 from bot.kb.semantic import load_encoder
+from bot.keys import BOARD, CHAT, DB, DISPATCHER, LIFECYCLE
 from bot.mood.detector import MoodDetector
 from bot.settings import Settings, mood_config
 from bot.store import Database, accounts
@@ -85,6 +86,19 @@ class LiveServer:
             sql += " AND conversation_id = ?"
             params.append(conversation_id)
         return await self.query(sql + " ORDER BY id", *params)
+
+    async def settled(self, *clients: Client) -> None:
+        """Until the server has finished what it had started (the turns' fan-out, the
+        dispatcher's and the queue's pushes, queued writes: what it waits for before
+        shutting down) and each of ``clients`` has everything it was sent (a round
+        trip). A check that something did NOT arrive is sure after this."""
+        await self.app[CHAT].drain()
+        await self.app[DISPATCHER].settled()
+        await self.app[BOARD].settled()
+        await self.app[LIFECYCLE].directory.settled()
+        await self.db.flush()
+        for client in clients:
+            await client.round_trip()
 
     async def add_agent(
         self, email: str, name: str, role: str = "agent", capacity: int = 3
@@ -216,6 +230,14 @@ class Client:
                 await self._arrived.wait()
 
         return await asyncio.wait_for(scan(), timeout)
+
+    async def round_trip(self) -> None:
+        """Returns once everything the server sent this client before the call has
+        arrived: the refusal of an unknown event (immediate, without side effects) comes
+        on the same connection, after it. "Nothing arrived" checks end on this, not on a
+        sleep: whatever the server had sent by then would be in ``received``."""
+        ack = await self.call("round-trip")
+        assert ack["error"]["code"] == "unknown_event", ack
 
     async def close(self) -> None:
         if self.sio.connected:

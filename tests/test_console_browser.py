@@ -8,7 +8,6 @@ note, manages and uses a canned reply, and resolves the chat. Text from shoppers
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -66,8 +65,9 @@ def conversation_of(client: Client) -> str:
     return str(client.start["conversation"]["id"])  # type: ignore[attr-defined]
 
 
-async def never_receives(client: Client, text: str, wait: float = 0.5) -> None:
-    await asyncio.sleep(wait)
+async def never_receives(server: LiveServer, client: Client, text: str) -> None:
+    """Once the server has sent ``client`` all it was going to, nothing said ``text``."""
+    await server.settled(client)
     assert not [m for m in client.of("message") if m["text"] == text]
 
 
@@ -153,7 +153,7 @@ async def test_agent_replies_notes_uses_canned_replies_and_resolves(
     note = panel.locator(".msg-note:not(.msg-pending)")
     await expect(note.locator(".msg-text")).to_have_text("Parcel 1234 is stuck at the depot.")
     await expect(note.locator(".msg-author")).to_have_text("Internal note \u00b7 Ada")
-    await never_receives(client, "Parcel 1234 is stuck at the depot.")
+    await never_receives(server, client, "Parcel 1234 is stuck at the depot.")
     rows = await server.query(
         "SELECT kind FROM messages WHERE conversation_id = ? AND text = ?",
         cid,
@@ -343,17 +343,12 @@ async def test_manager_sees_all_active_chats_and_may_only_note_on_others(
     await box.fill("Carol, offer a voucher.")
     await box.press("Enter")
     await expect(panel.locator(".msg-note .msg-text")).to_have_text("Carol, offer a voucher.")
-    # The console shows a note as it is sent; it is stored once the server acks it.
-    rows: list[dict[str, Any]] = []
-    for _ in range(50):
-        rows = await server.query(
-            "SELECT kind FROM messages WHERE text = ?", "Carol, offer a voucher."
-        )
-        if rows:
-            break
-        await asyncio.sleep(0.1)
+    # The console shows a note as it is sent, and as sent once the server acks it,
+    # after storing it (and telling whoever was to be told).
+    await expect(panel.locator(".msg-note:not(.msg-pending)")).to_have_count(1)
+    rows = await server.query("SELECT kind FROM messages WHERE text = ?", "Carol, offer a voucher.")
     assert rows == [{"kind": "note"}]
-    await never_receives(client, "Carol, offer a voucher.")
+    await never_receives(server, client, "Carol, offer a voucher.")
 
     # A chat a manager resolves is gone from the list of active chats.
     await panel.get_by_role("button", name="Resolve").click()
