@@ -156,7 +156,7 @@ async def _judging(app: web.Application) -> AsyncIterator[None]:
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, sio = app[SETTINGS], app[DB], app[SIO]
-    live: LiveState = MemoryLiveState()
+    live: LiveState = MemoryLiveState(app[CLOCK])
     scale = MoodScale.for_threshold(policy_config(settings).mood_threshold)
     fanout = Fanout(sio, scale)
     locks = KeyedLocks()

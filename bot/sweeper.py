@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
@@ -89,7 +88,7 @@ class Sweeper:
 
     async def requeue_absent_agents(self) -> None:
         grace = self.settings.agent_grace_period
-        moment = time.monotonic()
+        moment = self.clock.monotonic()
         for presence in await self.live.agents():
             if presence.connected or presence.disconnected_at is None:
                 continue
@@ -110,7 +109,7 @@ class Sweeper:
         """A waiting shopper gone for longer than the grace period: the chat leaves the
         queue and becomes an offline ticket (never a seat for a shopper who is not there)."""
         grace = self.settings.shopper_grace_period
-        moment = time.monotonic()
+        moment = self.clock.monotonic()
         for conversation_id, _ in await self.live.queue():
             away = await self.live.shopper_away_since(conversation_id)
             if away is None or moment - away < grace:

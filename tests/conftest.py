@@ -162,6 +162,21 @@ class ManualClock(Clock):
         await self._until(lambda: all(waiting_again(task) for _, _, task in due), timeout)
 
 
+async def until(check: Callable[[], Any], timeout: float = 5, every: float = 0.01) -> None:
+    """Wait for a condition the test can observe (``check()`` true; a coroutine's result
+    counts), at most ``timeout`` seconds, instead of sleeping for a guessed while."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not true after {timeout} s: {check}")
+        await asyncio.sleep(every)
+
+
 ServerFactory = Callable[..., Awaitable[LiveServer]]
 
 
