@@ -38,6 +38,7 @@ from bot.keys import (
     AGENTS,
     BOARD,
     CHAT,
+    CLOCK,
     CLUSTER,
     CSAT,
     DB,
@@ -80,6 +81,7 @@ from bot.settings import (
 )
 from bot.sockets import RoomIndex, Server
 from bot.store import Database
+from bot.store.clock import Clock
 from bot.store.migrations import migrate
 from bot.sweeper import Sweeper
 from bot.web import dashboard, pages
@@ -120,9 +122,11 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
     )
     app[KNOWLEDGE] = knowledge
 
+    clock = app[CLOCK]
+
     async def watch() -> None:
         while True:
-            await asyncio.sleep(settings.kb_reload_interval)
+            await clock.sleep(settings.kb_reload_interval)
             try:
                 if await loop.run_in_executor(None, knowledge.reload_if_changed):
                     log.info("knowledge base reloaded from %s", settings.kb)
@@ -159,7 +163,7 @@ async def _judging(app: web.Application) -> AsyncIterator[None]:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, sio = app[SETTINGS], app[DB], app[SIO]
     cluster = app.get(CLUSTER)
-    live: LiveState = MemoryLiveState() if cluster is None else cluster.live()
+    live: LiveState = MemoryLiveState(app[CLOCK]) if cluster is None else cluster.live()
     leadership: Leadership = Alone() if cluster is None else cluster.node
     scale = MoodScale.for_threshold(policy_config(settings).mood_threshold)
     fanout = Fanout(sio, scale)
@@ -202,7 +206,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         await _join_cluster(app, cluster.node, lifecycle, dispatcher, board, directory, mailer)
     tasks = [
         asyncio.create_task(
-            Sweeper(settings, db, live, lifecycle, board, agent_namespace.audit, leadership).run(),
+            Sweeper(
+                settings,
+                db,
+                live,
+                lifecycle,
+                board,
+                agent_namespace.audit,
+                leadership,
+                app[CLOCK],
+            ).run(),
             name="sweeper",
         ),
         asyncio.create_task(mailer.run(), name="mailer"),
@@ -276,7 +289,11 @@ class Preloaded:
 PRELOADED = web.AppKey("preloaded", Preloaded)
 
 
-def create_app(settings: Settings, preloaded: Preloaded | None = None) -> web.Application:
+def create_app(
+    settings: Settings, preloaded: Preloaded | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The application; ``clock`` (the real one by default) paces the knowledge base's
+    reload and the sweeper."""
     # The client's real address first (behind trusted proxies), so everything after sees it.
     remotes = Remotes(settings.trusted_proxies)
     app = web.Application(
@@ -284,6 +301,7 @@ def create_app(settings: Settings, preloaded: Preloaded | None = None) -> web.Ap
     )
     app[SETTINGS] = settings
     app[PRELOADED] = preloaded or Preloaded()
+    app[CLOCK] = clock or Clock()
     app[ORIGINS] = OriginPolicy(settings.allowed_origins)
     manager: RoomIndex = RoomIndex()
     if settings.redis_url:  # several processes: live state, limits and emits in Redis

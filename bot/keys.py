@@ -28,12 +28,14 @@ from bot.routing.queue import QueueBoard
 from bot.settings import Settings
 from bot.sockets import Server
 from bot.store import Database
+from bot.store.clock import Clock
 
 if TYPE_CHECKING:  # only with --redis: the redis package is imported then
     from bot.cluster.setup import Cluster
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
+CLOCK = web.AppKey("clock", Clock)
 SIO = web.AppKey("sio", Server)
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeService)
 LIVE = web.AppKey("live", LiveState)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.store.clock import Clock
+
 
 @dataclass(slots=True)
 class AgentPresence:
@@ -85,7 +87,9 @@ class LiveState(Protocol):
 class MemoryLiveState:
     """:class:`LiveState` for one process, in plain dictionaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        # times of leaving (shoppers, agents), which the sweeper compares with its clock
+        self._clock = clock or Clock()
         self._shopper_sids: dict[str, str] = {}  # sid -> conversation
         self._shoppers: dict[str, set[str]] = {}  # conversation -> sids
         self._away: dict[str, float] = {}  # conversation -> monotonic time its shopper left
@@ -109,7 +113,7 @@ class MemoryLiveState:
             sids.discard(sid)
             if not sids:
                 self._shoppers.pop(conversation_id, None)
-                self._away[conversation_id] = time.monotonic()
+                self._away[conversation_id] = self._clock.monotonic()
         return conversation_id
 
     async def shopper_away_since(self, conversation_id: str) -> float | None:
@@ -119,7 +123,7 @@ class MemoryLiveState:
     async def shopper_expected(self, conversation_id: str) -> None:
         """After a start: the shopper of this open chat is not connected yet."""
         if conversation_id not in self._shoppers:
-            self._away.setdefault(conversation_id, time.monotonic())
+            self._away.setdefault(conversation_id, self._clock.monotonic())
 
     async def forget_conversation(self, conversation_id: str) -> None:
         self._away.pop(conversation_id, None)
@@ -205,7 +209,7 @@ class MemoryLiveState:
         presence = self._agents[agent_id]
         presence.sids.discard(sid)
         if not presence.sids:
-            presence.disconnected_at = time.monotonic()
+            presence.disconnected_at = self._clock.monotonic()
         return presence
 
     async def agent_gone(self, agent_id: int) -> set[str]:
@@ -239,4 +243,4 @@ class MemoryLiveState:
     async def expect_agent(self, agent_id: int) -> None:
         presence = self._agents.setdefault(agent_id, AgentPresence(agent_id))
         if not presence.sids and presence.disconnected_at is None:
-            presence.disconnected_at = time.monotonic()
+            presence.disconnected_at = self._clock.monotonic()

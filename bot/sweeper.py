@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
@@ -26,7 +25,7 @@ from bot.routing.queue import QueueBoard
 from bot.settings import Settings
 from bot.store import Database
 from bot.store import conversations as convs
-from bot.store.clock import iso, now
+from bot.store.clock import Clock, iso, now
 from bot.types import Status
 
 log = logging.getLogger(__name__)
@@ -46,6 +45,7 @@ class Sweeper:
         board: QueueBoard,
         audit: Callable[[], Awaitable[None]],
         leadership: Leadership | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.leadership = leadership or Alone()
         self.settings = settings
@@ -54,19 +54,21 @@ class Sweeper:
         self.lifecycle = lifecycle
         self.board = board
         self.audit = audit
+        self.clock = clock or Clock()
 
     async def run(self) -> None:
         every = min(AUDIT_INTERVAL, self.settings.sweep_interval)
-        last_sweep = time.monotonic()
+        clock = self.clock
+        last_sweep = clock.monotonic()
         while True:
-            await asyncio.sleep(every)
+            await clock.sleep(every)
             try:
                 await self.audit()
                 if (
-                    time.monotonic() - last_sweep >= self.settings.sweep_interval
+                    clock.monotonic() - last_sweep >= self.settings.sweep_interval
                     and self.leadership.leads()
                 ):
-                    last_sweep = time.monotonic()
+                    last_sweep = clock.monotonic()
                     await self.sweep()
             except asyncio.CancelledError:
                 raise
@@ -93,7 +95,7 @@ class Sweeper:
 
     async def requeue_absent_agents(self) -> None:
         grace = self.settings.agent_grace_period
-        moment = time.monotonic()
+        moment = self.clock.monotonic()
         for presence in await self.live.agents():
             if presence.connected or presence.disconnected_at is None:
                 continue
@@ -114,7 +116,7 @@ class Sweeper:
         """A waiting shopper gone for longer than the grace period: the chat leaves the
         queue and becomes an offline ticket (never a seat for a shopper who is not there)."""
         grace = self.settings.shopper_grace_period
-        moment = time.monotonic()
+        moment = self.clock.monotonic()
         for conversation_id, _ in await self.live.queue():
             away = await self.live.shopper_away_since(conversation_id)
             if away is None or moment - away < grace:

@@ -14,11 +14,13 @@ import pytest
 import socketio
 from aiohttp import web
 
-from bot.app import DB, Preloaded, create_app
+from bot.app import Preloaded, create_app
 from bot.kb.semantic import load_encoder
+from bot.keys import BOARD, CHAT, DB, DISPATCHER, LIFECYCLE
 from bot.mood.detector import MoodDetector
 from bot.settings import Settings, mood_config
 from bot.store import Database, accounts
+from bot.store.clock import Clock
 
 import redisproc
 
@@ -97,12 +99,94 @@ class LiveServer:
             params.append(conversation_id)
         return await self.query(sql + " ORDER BY id", *params)
 
+    async def settled(self, *clients: Client) -> None:
+        """Until the server has finished what it had started (the turns' fan-out, the
+        dispatcher's and the queue's pushes, queued writes: what it waits for before
+        shutting down) and each of ``clients`` has everything it was sent (a round
+        trip). A check that something did NOT arrive is sure after this."""
+        await self.app[CHAT].drain()
+        await self.app[DISPATCHER].settled()
+        await self.app[BOARD].settled()
+        await self.app[LIFECYCLE].directory.settled()
+        await self.db.flush()
+        for client in clients:
+            await client.round_trip()
+
     async def add_agent(
         self, email: str, name: str, role: str = "agent", capacity: int = 3
     ) -> accounts.Agent:
         return await self.db.write(
             lambda c: accounts.add_agent(c, email, name, role, PASSWORD, capacity)
         )
+
+
+class ManualClock(Clock):
+    """A clock that moves only when a test advances it. ``advance`` wakes every task
+    whose sleep is over and returns once each has done its round and sleeps again (or
+    ended): a test waits for exactly one knowledge-base reload or sweep, not a while."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None], asyncio.Task[Any]]] = []
+        self._changed = asyncio.Event()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + seconds, woken, task))
+        self._changed.set()
+        try:
+            await woken
+        finally:
+            self._sleepers = [s for s in self._sleepers if s[1] is not woken]
+
+    def sleeping(self) -> set[str]:
+        """The names of the tasks that wait on this clock."""
+        return {task.get_name() for _, _, task in self._sleepers}
+
+    async def _until(self, done: Callable[[], bool], timeout: float) -> None:
+        async def wait() -> None:
+            while not done():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    async def wait_sleeping(self, name: str, timeout: float = 10) -> None:
+        """Until the task called ``name`` waits on this clock."""
+        await self._until(lambda: name in self.sleeping(), timeout)
+
+    async def advance(self, seconds: float, timeout: float = 10) -> None:
+        self.now += seconds
+        due = [s for s in self._sleepers if s[0] <= self.now]
+        for _, woken, task in due:
+            woken.set_result(None)
+            task.add_done_callback(lambda _: self._changed.set())
+
+        # each woken task is back asleep (a new sleep of its own) or has ended
+        def waiting_again(task: asyncio.Task[Any]) -> bool:
+            return task.done() or any(t is task and not f.done() for _, f, t in self._sleepers)
+
+        await self._until(lambda: all(waiting_again(task) for _, _, task in due), timeout)
+
+
+async def until(check: Callable[[], Any], timeout: float = 5, every: float = 0.01) -> None:
+    """Wait for a condition the test can observe (``check()`` true; a coroutine's result
+    counts), at most ``timeout`` seconds, instead of sleeping for a guessed while."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not true after {timeout} s: {check}")
+        await asyncio.sleep(every)
 
 
 ServerFactory = Callable[..., Awaitable[LiveServer]]
@@ -112,9 +196,9 @@ ServerFactory = Callable[..., Awaitable[LiveServer]]
 async def start_server(
     aiohttp_server: Any, settings: Settings, preloaded: Preloaded
 ) -> ServerFactory:
-    async def start(**changes: Any) -> LiveServer:
+    async def start(clock: Clock | None = None, **changes: Any) -> LiveServer:
         s = settings.replace(**changes)
-        app = create_app(s, preloaded)
+        app = create_app(s, preloaded, clock)
         server = await aiohttp_server(app, host="127.0.0.1")
         return LiveServer(str(server.make_url("")).rstrip("/"), app, s)
 
@@ -173,6 +257,14 @@ class Client:
                 await self._arrived.wait()
 
         return await asyncio.wait_for(scan(), timeout)
+
+    async def round_trip(self) -> None:
+        """Returns once everything the server sent this client before the call has
+        arrived: the refusal of an unknown event (immediate, without side effects) comes
+        on the same connection, after it. "Nothing arrived" checks end on this, not on a
+        sleep: whatever the server had sent by then would be in ``received``."""
+        ack = await self.call("round-trip")
+        assert ack["error"]["code"] == "unknown_event", ack
 
     async def close(self) -> None:
         if self.sio.connected:

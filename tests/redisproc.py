@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from benchmarks.serverproc import free_port
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 MISSING = (
     "redis-server is not installed (Debian: apt-get install redis-server; tests/run.sh installs it)"
@@ -17,12 +19,6 @@ MISSING = (
 
 def available() -> bool:
     return Path(REDIS_SERVER).exists()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RedisServer:

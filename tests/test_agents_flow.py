@@ -48,8 +48,10 @@ async def test_whole_flow_escalate_assign_chat_resolve_csat(
         "message", lambda m: m["author"] == "shopper" and m["client_id"] == "s-1"
     )
     assert heard["conversation_id"] == cid
-    # the bot stays quiet while an agent owns the chat
-    await asyncio.sleep(0.3)
+    # the bot stays quiet while an agent owns the chat, even on a question it knows
+    await client.call("message", {"id": "s-2", "text": "how long does delivery take"})
+    await ada.wait_for("message", lambda m: m["client_id"] == "s-2")
+    await server.settled(client)
     bot_after = [
         m
         for m in client.of("message")
@@ -69,7 +71,7 @@ async def test_whole_flow_escalate_assign_chat_resolve_csat(
         "note", {"conversation_id": cid, "id": "n-1", "text": "customer seems upset"}
     )
     assert note["ok"] and note["message"]["kind"] == "note"
-    await asyncio.sleep(0.2)
+    await server.settled(client)
     assert not [m for m in client.of("message") if m["text"] == "customer seems upset"]
 
     assert (await ada.call("resolve", {"conversation_id": cid}))["ok"]
@@ -162,7 +164,7 @@ async def test_waiting_shoppers_hear_of_their_place_only_when_it_changes(
             for m in card["recent"]
         ),
     )
-    await asyncio.sleep(0.3)
+    await server.settled(third)
     places = [s for s in third.of("status") if s["status"] == "queued"]
     assert [s["position"] for s in places] == [2]
 

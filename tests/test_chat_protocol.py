@@ -64,7 +64,7 @@ async def test_a_resent_message_is_stored_once(server: LiveServer, shopper) -> N
         "SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND author = 'shopper'", cid
     )
     assert rows[0]["n"] == 1
-    await asyncio.sleep(0.2)
+    await server.settled()
     assert len(await server.events("message.received", cid)) == 1
 
 
@@ -258,7 +258,9 @@ async def test_other_tabs_see_the_shoppers_messages(shopper, connect) -> None:
     ]  # not echoed to the sender
 
 
-async def test_a_new_chat_on_the_same_connection_leaves_the_old_one(shopper, connect) -> None:
+async def test_a_new_chat_on_the_same_connection_leaves_the_old_one(
+    server: LiveServer, shopper, connect
+) -> None:
     client = await shopper()
     old = client.start
     fresh = await client.call("start", {})
@@ -267,7 +269,7 @@ async def test_a_new_chat_on_the_same_connection_leaves_the_old_one(shopper, con
     assert (await other_tab.call("start", {"token": old["token"]}))["ok"]
     await other_tab.call("message", {"id": "old-chat", "text": "hello in the old chat"})
     await other_tab.wait_for("message", lambda m: m["author"] == "bot")
-    await asyncio.sleep(0.2)
+    await server.settled(client)
     assert not [
         m for m in client.of("message") if m["conversation_id"] == old["conversation"]["id"]
     ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from pathlib import Path
 
 from bot.app import KNOWLEDGE
+
+from conftest import ManualClock
 
 ROOT = Path(__file__).resolve().parent
 GIFT_CARDS = """
@@ -25,7 +26,9 @@ answer = "Yes: gift cards from 25 to 300 euro, sent by e-mail."
 async def test_edits_take_effect_without_a_restart(start_server, connect, tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     shutil.copytree(ROOT / "data" / "kb_small", kb)
-    server = await start_server(kb=kb, kb_reload_interval=0.1)
+    clock = ManualClock()
+    server = await start_server(kb=kb, kb_reload_interval=2.0, clock=clock)
+    await clock.wait_sleeping("kb-reload")
     client = await connect("/chat", url=server.url)
     await client.call("start", {})
     await client.call("message", {"id": "before", "text": "do you sell gift cards"})
@@ -35,10 +38,10 @@ async def test_edits_take_effect_without_a_restart(start_server, connect, tmp_pa
     with (kb / "delivery.toml").open("a", encoding="utf-8") as f:
         f.write(GIFT_CARDS)
     knowledge = server.app[KNOWLEDGE]
-    for _ in range(100):  # the reload task polls every 0.1 s
-        if knowledge.kb.get("gift-cards") is not None:
-            break
-        await asyncio.sleep(0.1)
+    await clock.advance(1.9)  # not yet time to look
+    assert knowledge.kb.get("gift-cards") is None
+    await clock.advance(0.1)  # one check of the files, done when this returns
+    assert knowledge.kb.get("gift-cards") is not None
     await client.call("message", {"id": "after", "text": "do you sell gift cards"})
     reply = await client.wait_for(
         "message", lambda m: m["author"] == "bot" and m["id"] > before["id"]
@@ -53,9 +56,11 @@ async def test_a_broken_edit_keeps_the_last_good_version(
 ) -> None:
     kb = tmp_path / "kb"
     shutil.copytree(ROOT / "data" / "kb_small", kb)
-    server = await start_server(kb=kb, kb_reload_interval=0.1)
+    clock = ManualClock()
+    server = await start_server(kb=kb, kb_reload_interval=0.1, clock=clock)
+    await clock.wait_sleeping("kb-reload")
     (kb / "returns.toml").write_text('topic = "Returns"\n[[entries]\nid = broken', encoding="utf-8")
-    await asyncio.sleep(0.6)
+    await clock.advance(0.1)  # one check of the files, done when this returns
     assert any("returns.toml" in r.getMessage() for r in caplog.records)
     client = await connect("/chat", url=server.url)
     await client.call("start", {})
@@ -78,17 +83,17 @@ async def test_the_slow_path_workers_follow_an_edit(start_server, connect, tmp_p
 
     kb = tmp_path / "faq.csv"
     shutil.copy(ROOT / "data" / "kb_bikes" / "faq.csv", kb)
-    server = await start_server(kb=kb, kb_reload_interval=0.1, faq_semantic="process")
+    clock = ManualClock()
+    server = await start_server(kb=kb, kb_reload_interval=0.1, faq_semantic="process", clock=clock)
+    await clock.wait_sleeping("kb-reload")
     slow = server.app[JUDGING].slow_path
     assert slow is not None
     knowledge = server.app[KNOWLEDGE]
     old = knowledge.fingerprint
     with kb.open("a", encoding="utf-8") as f:
         f.write(RENTAL)
-    for _ in range(100):
-        if knowledge.kb.get("bike-rental") is not None:
-            break
-        await asyncio.sleep(0.1)
+    await clock.advance(0.1)  # one check of the files, done when this returns
+    assert knowledge.kb.get("bike-rental") is not None
     assert knowledge.fingerprint != old
     result = await slow.match(
         "could I take one of your bicycles for a couple of days", "en", knowledge.fingerprint

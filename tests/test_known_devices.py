@@ -80,9 +80,10 @@ async def test_a_known_device_signs_in_during_a_burst_from_many_addresses(
     boss = await sign_in(http, server.url, "boss@shop.example", PASSWORD, OFFICE, first.device)
     attempts = await asyncio.gather(*burst)
     assert sum(a.status == 429 for a in attempts) > 100
-    # Let in at the first try while strangers are turned away (how fast is measured by
-    # tests/benchmarks/bench_login.py, not here: this machine may be busy).
+    # let in at the first try and at once: the time of one sign-in (the first, measured
+    # alone: several times longer on a busy machine), not of a wait behind the burst
     assert boss.status == 303 and boss.session, boss
+    assert boss.seconds < max(1.0, 5 * first.seconds), (boss, first)
     assert stranger.status in (303, 429)  # without the device cookie: a stranger like any other
     # the device cookie is renewed at each sign-in; the old one is spent
     assert boss.device and boss.device != first.device

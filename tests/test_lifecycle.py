@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import AGENTS, LIFECYCLE
+from bot.app import AGENTS, LIFECYCLE, LIVE
 from bot.settings import Settings
 from bot.store import accounts
 
-from conftest import Client, LiveServer, login, make_settings
+from conftest import Client, LiveServer, ManualClock, ServerFactory, login, make_settings, until
 
 SHOPPER_GRACE = 0.8
 
@@ -28,6 +28,25 @@ def settings(tmp_path: Path, vector_cache: Path) -> Settings:
         shopper_grace_period=SHOPPER_GRACE,
         agent_grace_period=0.4,
     )
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> ManualClock | None:
+    """The real clock, unless a test asks for one it advances by hand
+    (``@pytest.mark.parametrize("clock", ["manual"], indirect=True)``): then the
+    sweeper sweeps and the grace periods pass only when the test says so."""
+    return ManualClock() if getattr(request, "param", None) == "manual" else None
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory, clock: ManualClock | None) -> LiveServer:
+    return await start_server(clock=clock)
+
+
+async def all_away(server: LiveServer, *conversation_ids: str) -> bool:
+    """Whether the server has seen the shopper of each of these chats go."""
+    live = server.app[LIVE]
+    return all([await live.shopper_away_since(c) is not None for c in conversation_ids])
 
 
 async def escalate(client: Client) -> str:
@@ -59,8 +78,9 @@ async def settle(server: LiveServer) -> None:
 # -- 1. routing prefers shoppers who are there ------------------------------------------
 
 
+@pytest.mark.parametrize("clock", ["manual"], indirect=True)
 async def test_shoppers_who_left_never_take_a_seat_and_become_tickets(
-    server: LiveServer, shopper, agent
+    server: LiveServer, shopper, agent, clock: ManualClock
 ) -> None:
     gone = []
     for _ in range(3):
@@ -79,6 +99,13 @@ async def test_shoppers_who_left_never_take_a_seat_and_become_tickets(
     assert [a["conversation_id"] for a in ada.of("assigned")] == [live_id]
 
     # The shoppers who left become offline tickets after the grace period, not seats.
+    await until(lambda: all_away(server, *gone))
+    await clock.wait_sleeping("sweeper")
+    await clock.advance(SHOPPER_GRACE / 2)  # a sweep, within the grace period
+    await server.settled(ada)
+    assert ada.of("ticket") == []
+    assert all([(await status_of(server, cid))["status"] == "queued" for cid in gone])
+    await clock.advance(SHOPPER_GRACE / 2)  # a sweep once it is over
     tickets = []
     for _ in gone:
         tickets.append(
@@ -100,18 +127,21 @@ async def test_shoppers_who_left_never_take_a_seat_and_become_tickets(
     assert [a["conversation_id"] for a in ada.of("assigned")] == [live_id]
 
 
+@pytest.mark.parametrize("clock", ["manual"], indirect=True)
 async def test_a_waiting_shopper_who_comes_back_keeps_the_place(
-    server: LiveServer, shopper, agent, connect
+    server: LiveServer, shopper, agent, connect, clock: ManualClock
 ) -> None:
     client = await shopper()
     cid = await escalate(client)
     token = client.start["token"]
     await client.close()
-    await asyncio.sleep(SHOPPER_GRACE / 3)
+    await until(lambda: all_away(server, cid))
+    await clock.wait_sleeping("sweeper")
+    await clock.advance(SHOPPER_GRACE / 3)  # a sweep while the shopper is away
     back = await connect("/chat")
     ack = await back.call("start", {"token": token})
     assert ack["ok"] and ack["status"]["status"] == "queued" and ack["status"]["position"] == 1
-    await asyncio.sleep(SHOPPER_GRACE)  # longer than the grace period in all
+    await clock.advance(SHOPPER_GRACE)  # a sweep past the grace period in all
     assert (await status_of(server, cid))["status"] == "queued"
     ada = await agent("Ada")
     assert (await ada.wait_for("assigned"))["conversation_id"] == cid

@@ -291,7 +291,7 @@ async def test_forget_from_the_dashboard_ends_the_live_chat_first(
 
         ended = await open_chat.wait_for("ended")
         assert ended == {"by": "system", "reason": "personal data erased"}
-        await asyncio.sleep(0.2)
+        await server.settled(open_chat)
         assert open_chat.of("csat_request") == []  # nobody asks an erased shopper for a rating
         await ada.wait_for("closed", lambda d: d["conversation_id"] == zofia.conversations[1])
         await ada.wait_for("ticket", lambda t: t["status"] == "done")

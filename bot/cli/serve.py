@@ -25,7 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "Every option can also be set as SUPPORTBOT_<OPTION> in the environment.",
     )
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="TCP port (default 8080)")
+    p.add_argument(
+        "--port",
+        type=int,
+        help="TCP port (default 8080; 0: any free port, printed as 'listening on HOST:PORT')",
+    )
     add_db_argument(p)
     p.add_argument(
         "--kb",
@@ -146,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
             SmtpServer.parse(settings.smtp_url)
         except MailConfigError as exc:
             raise CommandError(f"--smtp-url: {exc}") from None
-    if not 0 < settings.port < 65536:
-        raise CommandError(f"--port must be 1-65535, not {settings.port}")
+    if not 0 <= settings.port < 65536:
+        raise CommandError(f"--port must be 0-65535, not {settings.port}")
     if settings.inactivity_timeout <= 0:
         raise CommandError("--inactivity-timeout must be positive")
     try:
@@ -170,10 +174,19 @@ def run(args: argparse.Namespace) -> int:
     if settings.workers > 1:
         from bot.cli.workers import Workers
 
+        if settings.port == 0:
+            raise CommandError("--workers N takes a fixed --port (its processes use PORT+i)")
         for i in range(settings.workers):
             _check_port(settings.host, settings.port + i)
         return Workers(settings, args).run()
-    _check_port(settings.host, settings.port)
+    listener = None
+    if settings.port == 0:
+        # The system picks a free port, bound here and handed to the server, so the
+        # address printed below is the one it listens on.
+        listener = _bind_any_port(settings.host)
+        settings = settings.replace(port=listener.getsockname()[1])
+    else:
+        _check_port(settings.host, settings.port)
 
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -182,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     app = create_app(settings)
     _tune_collector()
+    if listener is not None:  # --port 0: say which port the system gave us
+        print(f"listening on {settings.host}:{settings.port}", flush=True)
     print(
         f"supportbot on {settings.base_url}  (database {settings.db}, knowledge base "
         f"{settings.kb})",
@@ -193,14 +208,17 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            handle_signals=True,
-            shutdown_timeout=5,
-        )
+        if listener is None:
+            web.run_app(
+                app,
+                host=settings.host,
+                port=settings.port,
+                print=None,
+                handle_signals=True,
+                shutdown_timeout=5,
+            )
+        else:
+            web.run_app(app, sock=listener, print=None, handle_signals=True, shutdown_timeout=5)
     except Exception as exc:  # the knowledge base or the database failed at start-up
         from bot.kb.loader import KnowledgeBaseError
         from bot.store import StorageUnavailable
@@ -256,6 +274,24 @@ def _tune_collector() -> None:
     """Only the serving process does this; tests and other commands keep the defaults."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
+
+
+def _bind_any_port(host: str) -> socket.socket:
+    """A socket bound to a port of the system's choice on ``host``."""
+    from bot.cli import CommandError
+
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CommandError(f"--host {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        raise CommandError(f"cannot listen on {host}: {exc.strerror}") from None
+    return listener
 
 
 def _check_port(host: str, port: int) -> None:

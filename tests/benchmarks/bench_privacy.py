@@ -51,7 +51,7 @@ from bench_reports import build
 from bot.reports import ReportFilter, build_report
 from bot.store.db import connect
 
-from serverproc import free_port, percentile
+from serverproc import percentile
 
 QUESTIONS = [
     ("en", "how long does delivery take"),
@@ -188,12 +188,12 @@ async def run(path: Path, shoppers: int, rate: float, warmup: float) -> None:
         "SELECT count(*) FROM conversations WHERE closed_at IS NOT NULL"
     ).fetchone()[0]
     conn.close()
-    port = free_port()
     # no background purge: the benchmark starts it once the shoppers are chatting
-    app = create_app(Settings(db=path, port=port, retention_days=0))
+    app = create_app(Settings(db=path, port=0, retention_days=0))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()  # a port the system picks
+    port = runner.addresses[0][1]
     _tune_collector()
     gc.collect()
     await app[REPORT_WARMUP]

@@ -52,8 +52,6 @@ from bot.store.clock import iso
 from bot.store.db import connect
 from bot.store.migrations import migrate
 
-from serverproc import free_port
-
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "benchmark password"
 LANGUAGES = (("en", 0.6), ("it", 0.25), ("pl", 0.15))
@@ -533,14 +531,13 @@ async def bench_http(path: Path, runs: int, end: date) -> None:
     from bot.settings import Settings
     from bot.web.dashboard import REPORT_CACHE, REPORT_WARMUP
 
-    port = free_port()
-    app = create_app(Settings(db=path, port=port, secure_cookies=False))
+    app = create_app(Settings(db=path, port=0, secure_cookies=False))
     runner = web.AppRunner(app, access_log=None)
     t0, c0 = time.perf_counter(), time.process_time()
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", 0)  # a port the system picks
     await site.start()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     await app[REPORT_WARMUP]
     print(
         f"server start-up, day cache warmed up ({len(app[REPORT_CACHE])} settled days): "

@@ -71,7 +71,7 @@ from load_clients import CONNECTED, FIELDS, REPLIES, Plan, worker_main  # noqa: 
 from load_monitor import Sampler, counter_sums  # noqa: E402
 from load_report import Report, ShopFigures, StepFigures  # noqa: E402
 
-from serverproc import ROOT, ServerProcess, add_agents, free_port  # noqa: E402
+from serverproc import LISTENING, ROOT, ServerProcess, add_agents  # noqa: E402
 
 ORIGIN = "https://shop.bench.example"
 PASSWORD = "load bench password 1234"
@@ -83,12 +83,18 @@ class EchoProcess:
     """The bare echo server (``load_echo.py``) in its own process."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, str(ECHO), "--port", str(self.port), "--allowed-origin", ORIGIN],
+            [sys.executable, str(ECHO), "--port", "0", "--allowed-origin", ORIGIN],
             cwd=ROOT,
+            stdout=subprocess.PIPE,
         )
+        assert self.proc.stdout is not None
+        said = LISTENING.match(self.proc.stdout.readline())  # its first line names the port
+        if said is None:
+            self.stop()
+            raise RuntimeError("echo server did not say its port")
+        self.port = int(said.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -108,6 +114,8 @@ class EchoProcess:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 class Workers:

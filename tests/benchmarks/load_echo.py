@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 from typing import Any
 
 import socketio
@@ -64,7 +65,7 @@ def create_app(origins: list[str], redis_url: str | None = None) -> web.Applicat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="0 (default): any free port")
     parser.add_argument(
         "--allowed-origin",
         action="append",
@@ -73,12 +74,11 @@ def main() -> None:
     )
     parser.add_argument("--redis", metavar="URL", help="AsyncRedisManager on this Redis")
     args = parser.parse_args()
+    # Bound here, so the port the system picks for --port 0 can be told (first line).
+    listener = socket.create_server((args.host, args.port))
+    print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
     web.run_app(
-        create_app(args.allowed_origin, args.redis),
-        host=args.host,
-        port=args.port,
-        print=None,
-        access_log=None,
+        create_app(args.allowed_origin, args.redis), sock=listener, print=None, access_log=None
     )
 
 

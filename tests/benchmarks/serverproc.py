@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
+    """A port free now, for servers that must be told theirs beforehand (the consecutive
+    ports of ``--workers``, nginx, redis-server, a threaded SMTP server). Servers of
+    ours that can bind port 0 and report it do that instead (``ServerProcess``)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -46,6 +49,9 @@ def cpu_seconds(pid: int) -> float:
 # Simulated shoppers all come from 127.0.0.1 where real ones come from many
 # addresses: the per-address limits are raised out of their way (still counted).
 # A caller's env can set them again.
+# The line ``supportbot serve --port 0`` prints first.
+LISTENING = re.compile(rb"listening on \S+:(\d+)$")
+
 MANY_ADDRESSES = {
     f"SUPPORTBOT_ADDRESS_{name}": "1000000000"
     for name in ("CONNECTIONS", "CONVERSATIONS", "MESSAGES", "HANDOFFS", "TICKETS")
@@ -53,7 +59,8 @@ MANY_ADDRESSES = {
 
 
 class ServerProcess:
-    """``python -m bot serve`` on a free port; ``kill()`` is a real SIGKILL."""
+    """``python -m bot serve`` on a port the system picks (``--port 0``; the server
+    prints it) or on ``port``; ``kill()`` is a real SIGKILL."""
 
     def __init__(
         self,
@@ -65,8 +72,7 @@ class ServerProcess:
         log: Path | None = None,
     ) -> None:
         self.db = db
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = port or 0
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **MANY_ADDRESSES, **(env or {})}
         self.args = args or []
         self.log = log
@@ -75,9 +81,13 @@ class ServerProcess:
         self.user: int | None = None  # run as this uid (needs root)
         self.log_level = "info" if log else "warning"
 
+    @property
+    def url(self) -> str:
+        if not self.port:
+            raise RuntimeError("the server has not said its port yet (call start())")
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 30) -> ServerProcess:
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        self._out = out
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -94,12 +104,25 @@ class ServerProcess:
             ],
             cwd=ROOT,
             env=self.env,
-            stdout=out,
-            stderr=out,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             preexec_fn=self.preexec,
             user=self.user,
         )
+        # The output is read all along (a full pipe would block the server), copied to
+        # the log when there is one; with --port 0 its first line names the port.
+        said_port = threading.Event()
+        self._reader = threading.Thread(
+            target=self._read_output, args=(self.proc, said_port), daemon=True
+        )
+        self._reader.start()
         deadline = time.monotonic() + timeout
+        while not said_port.wait(0.1):
+            if self.proc.poll() is not None:
+                self._reader.join(5)
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError("server did not say its port")
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}")
@@ -110,6 +133,26 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.1)
         raise TimeoutError("server did not start")
+
+    def _read_output(self, proc: subprocess.Popen[bytes], said_port: threading.Event) -> None:
+        assert proc.stdout is not None
+        out = open(self.log, "ab") if self.log else None  # noqa: SIM115
+        try:
+            if self.port:
+                said_port.set()
+            for line in proc.stdout:
+                if out is not None:
+                    out.write(line)
+                    out.flush()
+                if not said_port.is_set():
+                    found = LISTENING.match(line)
+                    if found:
+                        self.port = int(found.group(1))
+                        said_port.set()
+        finally:
+            proc.stdout.close()
+            if out is not None:
+                out.close()
 
     @property
     def pid(self) -> int:
@@ -124,9 +167,9 @@ class ServerProcess:
         self._close_log()
 
     def _close_log(self) -> None:
-        out = getattr(self, "_out", None)
-        if out is not None and out is not subprocess.DEVNULL:
-            out.close()
+        reader = getattr(self, "_reader", None)
+        if reader is not None:
+            reader.join(5)  # the pipe ends with the process: the log is complete
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
