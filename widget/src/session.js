@@ -37,6 +37,7 @@ export class Session {
     this.lastId = 0;
     this.openReported = false;
     this.wantHandoff = false;
+    this.statusTold = 0; // status events so far (an ack's status is older than a new one)
     this.typingSignal = typingSignal(
       (payload) => this.connection.cast("typing", payload),
       () => this.connection.ready && this.phase === "chat" && this.conversation?.status,
@@ -82,8 +83,8 @@ export class Session {
       view: this.view,
       maxLength: () => this.limits.text,
       leave: async (values) => {
-        const ack = await this.call("leave_message", values);
-        if (ack.ok && ack.status) this.later(() => this.applyStatus(ack.status));
+        const ack = await this.callForStatus("leave_message", values);
+        if (ack.status) setTimeout(() => this.applyStatus(ack.status), 0); // after the form's own update
         return ack;
       },
     });
@@ -147,7 +148,7 @@ export class Session {
     if (this.view.open) this.reportOpen();
     if (this.wantHandoff) {
       this.wantHandoff = false;
-      if (this.phase === "chat" && conversation.status === "bot") this.later(() => this.handoff());
+      if (this.phase === "chat" && conversation.status === "bot") setTimeout(() => this.handoff(), 0);
     }
     return true;
   }
@@ -163,7 +164,7 @@ export class Session {
   onEvent(event, data) {
     if (!data || typeof data !== "object") return;
     if (event === "message") this.onMessage(data);
-    else if (event === "status") this.applyStatus(data);
+    else if (event === "status") { this.statusTold += 1; this.applyStatus(data); }
     else if (event === "typing") this.typingLine.onEvent(data);
     else if (event === "seen") this.view.transcript.setSeen(data.message_id);
     else if (event === "ended") this.ended("ended");
@@ -262,13 +263,9 @@ export class Session {
       this.lastId = Math.max(this.lastId, message.id);
       this.remember(message.text);
     }
-    if (Array.isArray(replies)) {
-      for (const reply of replies) if (reply && typeof reply === "object") this.onMessage(reply);
-      return;
-    }
-    // An older server sends the replies as events, maybe before the ack.
-    const answered = this.lastId > message.id;
-    if (!answered && this.conversation?.status === "bot") this.typingLine.show("bot", this.t("typing"), BOT_TYPING_MS);
+    if (Array.isArray(replies)) for (const reply of replies) this.onMessage(reply || {});
+    // An older server sends the replies as events (maybe before the ack): until then, "Typing…"
+    else if (this.lastId <= message.id && this.conversation?.status === "bot") this.typingLine.show("bot", this.t("typing"), BOT_TYPING_MS);
   }
 
   /** A picture the shopper chose or pasted (only once the chat has started). */
@@ -291,8 +288,15 @@ export class Session {
       if (this.connection.state === "idle") this.connection.connect();
       return;
     }
-    const ack = await this.call("handoff", {});
-    if (ack.ok && ack.status) this.applyStatus(ack.status);
+    const ack = await this.callForStatus("handoff", {});
+    if (ack.status) this.applyStatus(ack.status);
+  }
+
+  /** A call whose ack has the chat's status, dropped when a status event came meanwhile. */
+  async callForStatus(event, payload) {
+    const told = this.statusTold;
+    const ack = await this.call(event, payload);
+    return { ...ack, status: ack.ok && this.statusTold === told ? ack.status : null };
   }
 
   end() {
@@ -361,10 +365,6 @@ export class Session {
 
   call(event, payload) {
     return this.connection.ready ? this.connection.call(event, payload) : Promise.resolve(refusal("offline"));
-  }
-
-  later(fn) {
-    setTimeout(fn, 0);
   }
 
   setPhase(phase) {
