@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from bot.store import Database, accounts
 from bot.store.clock import Clock
 
 import redisproc
+from benchmarks.serverproc import try_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -345,30 +345,8 @@ async def shopper(connect: Callable[..., Awaitable[Client]]) -> Callable[..., Aw
 
 
 async def login(url: str, email: str, password: str = PASSWORD) -> str | None:
-    """Sign in through the real login form; return the session cookie value.
-
-    Cookies are carried by hand: the server marks them Secure, which a browser
-    accepts from http://127.0.0.1 but aiohttp's cookie jar does not.
-    """
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-        async with http.get(f"{url}/login") as response:
-            page = await response.text()
-            login_cookie = response.cookies["supportbot_login"].value
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert token, "login page has no CSRF field"
-        async with http.post(
-            f"{url}/login",
-            allow_redirects=False,
-            headers={"Cookie": f"supportbot_login={login_cookie}"},
-            data={
-                "email": email,
-                "password": password,
-                "csrf_token": token.group(1),
-                "next": "/console",
-            },
-        ) as response:
-            cookie = response.cookies.get("supportbot_session")
-            return cookie.value if cookie else None
+    """Sign in through the real login form; return the session cookie value."""
+    return await try_sign_in(url, email, password)
 
 
 @pytest.fixture
