@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import AGENTS, LIFECYCLE, LIVE
+from bot.app import AGENTS, BOARD, LIFECYCLE, LIVE
 from bot.settings import Settings
 from bot.store import accounts
 
@@ -221,6 +221,42 @@ async def test_going_online_and_freeing_a_seat_assign_at_once(
 
 
 # -- 7. races: every status change goes through one transition --------------------------
+
+
+@pytest.mark.parametrize("clock", ["manual"], indirect=True)  # no sweeps pushing meanwhile
+async def test_a_queue_push_that_began_before_an_assignment_never_undoes_it(
+    server: LiveServer, shopper, agent
+) -> None:
+    """The place-in-queue push reads the queue, then the cards, then tells each waiting
+    shopper. An assignment that lands in between is told at once; the push, finishing
+    later, must not send that shopper "queued" again (the widget would show the queue
+    with an agent already in the chat)."""
+    board = server.app[BOARD]
+    ada = await agent("Ada", online=False)
+    client = await shopper()
+    cid = await escalate(client)
+    await server.settled(client)
+    cards_read, go_on = asyncio.Event(), asyncio.Event()
+    real_cards_for = board.cards.cards_for
+
+    async def slow_cards_for(ids: list[str]) -> list[dict[str, Any]]:
+        if ids == [cid] and not cards_read.is_set():
+            cards_read.set()
+            await go_on.wait()  # the push is held after it read the queue
+        return await real_cards_for(ids)
+
+    board.cards.cards_for = slow_cards_for
+    try:
+        board.changed()
+        await asyncio.wait_for(cards_read.wait(), 5)
+        assert (await ada.call("status", {"status": "online"}))["ok"]
+        await client.wait_for("status", lambda s: s["status"] == "assigned", timeout=5)
+        go_on.set()
+        await server.settled(client)
+    finally:
+        board.cards.cards_for = real_cards_for
+    last = client.of("status")[-1]
+    assert last["status"] == "assigned" and last["agent"]["name"] == "Ada", last
 
 
 async def test_take_and_end_at_once_never_leave_an_agent_on_a_closed_chat(

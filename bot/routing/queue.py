@@ -65,6 +65,10 @@ class QueueBoard:
         # The status each waiting shopper was last sent: a push tells only those
         # whose place or expected wait changed.
         self._told: dict[str, dict[str, Any]] = {}
+        # Moves told to shoppers (``tell``), numbered: a push that began before a
+        # shopper's chat moved must not overwrite the newer status with "queued".
+        self._moves = 0
+        self._moved: dict[str, int] = {}
 
     async def order(self) -> list[tuple[str, bool]]:
         """Waiting chats in the order they are served, each with "is the shopper there"."""
@@ -151,8 +155,10 @@ class QueueBoard:
 
     async def tell(self, conversation: Conversation | str) -> None:
         """Send the shopper its status now (after a move)."""
-        status = await self.status_for(conversation)
         conversation_id = conversation if isinstance(conversation, str) else conversation.id
+        self._moves += 1
+        self._moved[conversation_id] = self._moves
+        status = await self.status_for(conversation)
         self._told.pop(conversation_id, None)  # told something else: the next push repeats
         await self.fanout.to_shopper(conversation_id, "status", status)
 
@@ -164,6 +170,7 @@ class QueueBoard:
             self.leadership.relay(QUEUE)
 
     async def _send(self) -> None:
+        began = self._moves
         order = await self.order()
         cards = await self.cards.cards_for([conversation_id for conversation_id, _ in order])
         for position, card in enumerate(cards, start=1):
@@ -178,12 +185,15 @@ class QueueBoard:
             if not there:
                 continue  # nobody to tell; told afresh when the shopper is back
             place += 1
+            if self._moved.get(conversation_id, 0) > began:
+                continue  # moved since this push began: told its new status already
             status = told[conversation_id] = self.queued_status(
                 place, online, free, languages.get(conversation_id), team
             )
             if self._told.get(conversation_id) != status:
                 await self.fanout.to_shopper(conversation_id, "status", status)
         self._told = told
+        self._moved = {c: n for c, n in self._moved.items() if n > began}
 
     async def settled(self) -> None:
         await self._push.settled()
