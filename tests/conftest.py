@@ -13,6 +13,7 @@ import pytest
 import socketio
 from aiohttp import web
 
+from bot import passwords
 from bot.app import Preloaded, create_app
 from bot.kb.semantic import load_encoder
 from bot.keys import BOARD, CHAT, DB, DISPATCHER, LIFECYCLE
@@ -28,6 +29,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["browser_fixtures"]
 PASSWORD = "correct horse battery"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (a stable sort keeps the rest in order): spread over the
+    test processes early, they do not end the run with one process busy and the
+    others idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+# scrypt's work factor for the accounts the tests make: 2**10 instead of 2**15, a
+# millisecond instead of about 90 ms of CPU per hash (the suite hashes about a thousand
+# times). The hash records its own factor, so signing in runs the real check on it.
+# Modules that measure sign-in under load (``REAL_PASSWORD_COST = True``) keep the
+# real factor, as does every server started as its own process.
+TEST_SCRYPT_N = 2**10
+
+
+@pytest.fixture(autouse=True)
+def password_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not getattr(request.module, "REAL_PASSWORD_COST", False):
+        monkeypatch.setattr(passwords, "SCRYPT_N", TEST_SCRYPT_N)
+    passwords.dummy_hash.cache_clear()  # made again at this test's factor
+    request.addfinalizer(passwords.dummy_hash.cache_clear)
 
 
 @pytest.fixture(scope="session")

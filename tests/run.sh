@@ -39,4 +39,6 @@ fi
 .venv/bin/mypy --strict bot
 # In as many processes as the machine has cores (at most 4; SUPPORTBOT_TEST_WORKERS
 # overrides, 0 runs in this one): each has its own servers, browser and databases.
-exec .venv/bin/python -m pytest -n "${SUPPORTBOT_TEST_WORKERS:-auto}" --maxprocesses=4 "$@"
+# The slow tests are collected first; an idle process takes tests from a busy one.
+exec .venv/bin/python -m pytest -n "${SUPPORTBOT_TEST_WORKERS:-auto}" --maxprocesses=4 \
+    --dist worksteal "$@"

@@ -13,6 +13,8 @@ import pytest
 from benchmarks.serverproc import ServerProcess
 from cluster_helpers import CLUSTER_ENV, Clients, add_agents, stored_client_ids
 
+pytestmark = pytest.mark.slow  # server processes: scheduled first
+
 
 @pytest.fixture
 async def clients() -> AsyncIterator[Clients]:
@@ -109,4 +111,5 @@ async def test_kill_9_one_of_two_processes_mid_chat(
         await back.wait_for("status", lambda s: s["status"] == "assigned", timeout=10)
     finally:
         a.kill()
-        b.stop()
+        await clients.close()  # first: B's shutdown waits a while for open connections
+        await asyncio.to_thread(b.stop)

@@ -19,6 +19,8 @@ from benchmarks.serverproc import ServerProcess, free_port
 from cluster_helpers import CLUSTER_ENV, Clients, add_agents, start_servers
 from conftest import login
 
+pytestmark = pytest.mark.slow  # server processes: scheduled first
+
 
 @pytest.fixture
 async def clients() -> AsyncIterator[Clients]:
@@ -27,9 +29,11 @@ async def clients() -> AsyncIterator[Clients]:
     await made.close()
 
 
-def stop(servers: list[ServerProcess]) -> None:
-    for server in servers:
-        server.stop()
+async def stop(servers: list[ServerProcess], clients: Clients) -> None:
+    """The clients leave first (a server's shutdown waits a while for connections that
+    stay open), then the servers stop together, off the event loop."""
+    await clients.close()
+    await asyncio.gather(*(asyncio.to_thread(server.stop) for server in servers))
 
 
 async def test_the_whole_journey_across_two_processes(
@@ -109,7 +113,7 @@ async def test_the_whole_journey_across_two_processes(
             assert totals["ratings"] == 1 and totals["average_rating"] == 5.0, totals
             assert totals["distribution"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}, totals
     finally:
-        stop([a, b])
+        await stop([a, b], clients)
 
 
 async def test_auto_assignment_reaches_an_agent_on_the_other_process(
@@ -130,7 +134,7 @@ async def test_auto_assignment_reaches_an_agent_on_the_other_process(
         assert status["agents_online"] is True
         assert not any(m.get("leave_message") for m in shopper.of("message") if isinstance(m, dict))
     finally:
-        stop([a, b])
+        await stop([a, b], clients)
 
 
 async def test_the_same_chat_taken_from_two_processes_at_once(
@@ -166,7 +170,7 @@ async def test_the_same_chat_taken_from_two_processes_at_once(
             assert cid not in [c["id"] for c in (await loser.call("sync", {}))["chats"]]
             assert cid not in [c["id"] for c in sync["queue"]]
     finally:
-        stop([a, b])
+        await stop([a, b], clients)
 
 
 @dataclass
@@ -228,5 +232,5 @@ async def test_answers_to_tickets_are_emailed_once_by_the_leader(
             f"shopper{n}@example.com" for n in range(4)
         ]
     finally:
-        stop([a, b])
+        await stop([a, b], clients)
         controller.stop()

@@ -24,6 +24,8 @@ from benchmarks.serverproc import free_port
 from cluster_helpers import CLUSTER_ENV, Clients, add_agents
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # server processes: scheduled first
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -191,7 +193,9 @@ async def test_workers_behind_the_readme_nginx_configuration(
             ),
             60,
         )
-        # SIGINT stops them all.
+        # SIGINT stops them all (the clients leave first: a shutdown waits a while for
+        # connections that stay open).
+        await clients.close()
         supervisor.send_signal(signal.SIGINT)
         assert supervisor.wait(30) == 0, (tmp_path / "workers.log").read_text()[-3000:]
         assert not any(healthy(f"http://127.0.0.1:{p}") for p in ports)

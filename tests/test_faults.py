@@ -65,6 +65,7 @@ async def close(*pairs: tuple[socketio.AsyncClient, aiohttp.ClientSession]) -> N
         await http.close()
 
 
+@pytest.mark.slow
 async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> None:
     db = tmp_path / "kill.db"
     add_agent(db, "ada@shop.example", "Ada", capacity=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -131,6 +132,7 @@ def check_ack(event: Any, payload: Any, ack: Any) -> None:
         assert isinstance(error["message"], str) and error["message"]
 
 
+@pytest.mark.slow
 async def test_fuzz_every_event_of_both_namespaces(start_server, connect, agent) -> None:
     # Generate first: hypothesis blocks the event loop while it works.
     shopper_cases = collect(sorted(ShopperNamespace.events), 1200)

@@ -12,6 +12,9 @@ import aiohttp
 
 from conftest import PASSWORD, ServerFactory
 
+# Sign-in under load: accounts hashed at the real scrypt work factor.
+REAL_PASSWORD_COST = True
+
 OFFICE = "198.51.100.20"
 
 

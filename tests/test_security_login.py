@@ -9,13 +9,20 @@ in X-Forwarded-For).
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import time
 from dataclasses import dataclass
 
 import aiohttp
+import pytest
+
+from bot import passwords
 
 from conftest import PASSWORD, ServerFactory
+
+# Sign-in under load: accounts hashed at the real scrypt work factor.
+REAL_PASSWORD_COST = True
 
 OFFICE = "198.51.100.20"
 
@@ -72,6 +79,26 @@ class LoginForm:
                 cookie.value if cookie else None,
                 time.perf_counter() - started,
             )
+
+
+async def test_passwords_are_stored_at_the_full_scrypt_work_factor(
+    start_server: ServerFactory,
+) -> None:
+    """The factor the rest of the suite lowers for speed: 2**15, r=8, p=1, a salt of
+    16 bytes, for accounts and for the hash checked when the e-mail is unknown."""
+    server = await start_server()
+    account = await server.add_agent("ada@shop.example", "Ada")
+    stored = await server.db.read(
+        lambda c: c.execute(
+            "SELECT password_hash FROM agents WHERE id = ?", (account.id,)
+        ).fetchone()[0]
+    )
+    for encoded in (stored, passwords.dummy_hash()):
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        assert (scheme, n, r, p) == ("scrypt", "32768", "8", "1")
+        assert len(base64.b64decode(salt)) == 16 and len(base64.b64decode(digest)) == 32
+    assert passwords.verify_password(PASSWORD, stored)
+    assert not passwords.verify_password(PASSWORD + "!", stored)
 
 
 async def test_guesses_sent_together_cannot_slip_past_the_limit(
@@ -161,6 +188,7 @@ async def test_failures_are_counted_per_email_and_address(
     assert (await form.post("ada@shop.example", PASSWORD, "192.0.2.44")).cookie
 
 
+@pytest.mark.slow
 async def test_spraying_from_an_office_address_does_not_lock_the_office_out(
     start_server: ServerFactory, http
 ) -> None:

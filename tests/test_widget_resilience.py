@@ -6,6 +6,7 @@ import itertools
 import time
 from typing import Any
 
+import pytest
 from playwright.async_api import BrowserContext, Page
 
 from bot.app import Preloaded, create_app
@@ -159,6 +160,7 @@ async def test_a_stale_token_is_dropped_and_a_new_chat_starts(
     assert len(await server.query("SELECT id FROM conversations")) == 1
 
 
+@pytest.mark.slow
 async def test_after_a_server_restart_it_reconnects_with_backoff(
     aiohttp_server: Any, settings: Settings, shop: Shop, page: Page, preloaded: Preloaded
 ) -> None:

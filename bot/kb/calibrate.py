@@ -30,8 +30,6 @@ fixed, conservative defaults of :class:`~bot.kb.matcher.MatcherConfig`.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -422,29 +420,3 @@ def _tally(
         rate = float(weight[ins & answered & right].sum()) / w_ins if w_ins else 0.0
         out[lang] = LanguageFigures(int(ins.sum()), rate, precision)
     return out
-
-
-class CalibrationMemo:
-    """Calibrations already made in this process, by KB fingerprint and configuration
-    (a reload that changes nothing, or many servers on one KB in tests, reuse them)."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[tuple[str, ...], Calibration] = OrderedDict()
-        self._lock = threading.Lock()
-        self.size = size
-
-    def get(self, key: tuple[str, ...]) -> Calibration | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, ...], value: Calibration) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-MEMO = CalibrationMemo()

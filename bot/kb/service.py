@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.kb.calibrate import MEMO, Calibration, calibrate, default_calibration
+from bot.kb.calibrate import Calibration, calibrate, default_calibration
 from bot.kb.cascade import FaqCascade
 from bot.kb.loader import FileResult, KnowledgeBaseError, combine, kb_files, parse_file
 from bot.kb.matcher import Matcher, MatcherConfig
 from bot.kb.model import KnowledgeBase, Problem
-from bot.kb.semantic import EmbeddingCache, Encoder, build_semantic_index
+from bot.kb.semantic import EmbeddingCache, Encoder, SemanticIndex, build_semantic_index
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,46 @@ def fingerprint(kb: KnowledgeBase) -> str:
     return h.hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class Built:
+    """What one KB version builds: read-only once made, so shared by every state of it."""
+
+    matcher: Matcher
+    semantic: SemanticIndex | None
+    calibration: Calibration
+
+
+class BuildMemo:
+    """KB versions already built in this process, by content fingerprint, matcher
+    configuration, model and vector cache (a reload that changes nothing, or the many
+    servers the tests start on one KB, reuse them). The newest ``size`` are kept."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict[tuple[str, ...], Built] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = size
+
+    def get(self, key: tuple[str, ...]) -> Built | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, ...], value: Built) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+BUILT = BuildMemo()
+
+
 def build_state(
     kb: KnowledgeBase,
     config: MatcherConfig,
@@ -73,26 +115,31 @@ def build_state(
 ) -> KnowledgeState:
     """Matcher, semantic index (with an encoder) and calibration of one KB version."""
     started = time.perf_counter()
-    matcher = Matcher(kb, config)
-    semantic = build_semantic_index(kb, encoder, cache) if encoder is not None else None
     digest = fingerprint(kb)
-    key = (digest, repr(config), encoder.version if encoder is not None else "-")
-    calibration = MEMO.get(key)
-    if calibration is None:
+    key = (
+        digest,
+        repr(config),
+        encoder.version if encoder is not None else "-",
+        str(cache.folder) if cache is not None else "-",
+    )
+    built = BUILT.get(key)
+    if built is None:
+        matcher = Matcher(kb, config)
+        semantic = build_semantic_index(kb, encoder, cache) if encoder is not None else None
         calibration = (
             calibrate(kb, config, semantic) if config.calibrate else default_calibration(config)
         )
-        MEMO.put(key, calibration)
-    if calibration.warning:
-        log.warning("knowledge base: %s", calibration.warning)
+        built = Built(matcher, semantic, calibration)
+        BUILT.put(key, built)
+    if built.calibration.warning:
+        log.warning("knowledge base: %s", built.calibration.warning)
     log.debug(
         "knowledge base state built in %.2f s (%s phrasings encoded)",
         time.perf_counter() - started,
-        semantic.encoded if semantic else "no",
+        built.semantic.encoded if built.semantic else "no",
     )
-    return KnowledgeState(
-        kb, matcher, problems, FaqCascade(matcher, calibration, semantic, encoder), digest
-    )
+    cascade = FaqCascade(built.matcher, built.calibration, built.semantic, encoder)
+    return KnowledgeState(kb, built.matcher, problems, cascade, digest)
 
 
 class KnowledgeService:
