@@ -179,13 +179,16 @@ class QueueBoard:
         online, free = await self.directory.seats()
         team = await self.team.fields()
         languages = {card["id"]: card["language"] for card in cards}
+        # Still waiting after the reads above? A chat taken meanwhile (on this process:
+        # ``_moved``; on another one: gone from the live queue) keeps its new status.
+        waiting = {conversation_id for conversation_id, _ in await self.live.queue()}
         told: dict[str, dict[str, Any]] = {}
         place = 0
         for conversation_id, there in order:
             if not there:
                 continue  # nobody to tell; told afresh when the shopper is back
             place += 1
-            if self._moved.get(conversation_id, 0) > began:
+            if self._moved.get(conversation_id, 0) > began or conversation_id not in waiting:
                 continue  # moved since this push began: told its new status already
             status = told[conversation_id] = self.queued_status(
                 place, online, free, languages.get(conversation_id), team
