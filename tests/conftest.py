@@ -39,10 +39,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # scrypt's work factor for the accounts the tests make: 2**10 instead of 2**15, a
-# millisecond instead of about 90 ms of CPU per hash (the suite hashes about a thousand
+# millisecond instead of about 90 ms of CPU per hash (the suite hashes hundreds of
 # times). The hash records its own factor, so signing in runs the real check on it.
 # Modules that measure sign-in under load (``REAL_PASSWORD_COST = True``) keep the
-# real factor, as does every server started as its own process.
+# real factor, as do servers started as their own processes for what they hash
+# themselves (accounts made with the CLI, the check of an unknown e-mail).
 TEST_SCRYPT_N = 2**10
 
 
