@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.kb.calibrate import calibrate
+from bot.kb.calibrate import Calibration, calibrate
 from bot.kb.loader import load_kb
 from bot.kb.matcher import MatcherConfig
 from bot.kb.semantic import (
@@ -23,7 +23,7 @@ from bot.kb.semantic import (
     default_model_dir,
     load_encoder,
 )
-from bot.kb.service import build_state
+from bot.kb.service import BUILT, build_state
 
 DATA = Path(__file__).parent / "data"
 BIKES = DATA / "kb_bikes"
@@ -145,6 +145,65 @@ def test_phrasing_vectors_are_cached_and_an_edit_encodes_only_what_changed(
     assert kb2 is not None
     third = build_semantic_index(kb2, encoder, EmbeddingCache(tmp_path))
     assert third.encoded == 1
+
+
+def test_a_calibration_is_stored_with_the_vectors_and_used_after_a_restart(
+    encoder: Encoder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kb = load_kb(BIKES / "faq.csv").kb
+    assert kb is not None
+    config = MatcherConfig()
+    BUILT.clear()
+    made = build_state(kb, config, (), encoder, EmbeddingCache(tmp_path))
+    [stored] = tmp_path.glob("calibration-*.json")
+    BUILT.clear()  # a restart: nothing in memory
+    again = build_state(kb, config, (), encoder, EmbeddingCache(tmp_path))
+    assert _same(again.calibration, made.calibration)
+    questions = ["which frame size for 190 cm", "do you ship bikes to Italy", "weather today"]
+    for question in questions:
+        assert again.faq.match(question) == made.faq.match(question)
+
+    # Unreadable: a warning naming the file, and the KB is calibrated again.
+    stored.write_text("{not json", encoding="utf-8")
+    BUILT.clear()
+    with caplog.at_level("WARNING"):
+        third = build_state(kb, config, (), encoder, EmbeddingCache(tmp_path))
+    assert str(stored) in caplog.text and "calibrating again" in caplog.text
+    assert _same(third.calibration, made.calibration)
+    json.loads(stored.read_text(encoding="utf-8"))  # written again, whole
+
+    # Another KB version (one phrasing edited) gets its own calibration.
+    changed = tmp_path / "faq.csv"
+    changed.write_text(
+        (BIKES / "faq.csv")
+        .read_text(encoding="utf-8")
+        .replace("which bike size fits my height", "what frame for somebody 190 cm tall"),
+        encoding="utf-8",
+    )
+    kb2 = load_kb(changed).kb
+    assert kb2 is not None
+    build_state(kb2, config, (), encoder, EmbeddingCache(tmp_path))
+    assert len(list(tmp_path.glob("calibration-*.json"))) == 2
+
+
+def _same(a: Calibration, b: Calibration) -> bool:
+    models = [(a.lexical, b.lexical), (a.fused, b.fused)]
+    return all(
+        (x is None and y is None)
+        or (
+            x is not None
+            and y is not None
+            and x.weights.dtype == y.weights.dtype
+            and (x.weights == y.weights).all()
+            and (x.none, x.threshold) == (y.none, y.threshold)
+        )
+        for x, y in models
+    ) and (a.lexical_figures, a.fused_figures, a.warning, a.too_small) == (
+        b.lexical_figures,
+        b.fused_figures,
+        b.warning,
+        b.too_small,
+    )
 
 
 def test_a_missing_model_file_is_a_clear_error_naming_it(tmp_path: Path) -> None:

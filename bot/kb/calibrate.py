@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -167,6 +168,64 @@ class Calibration:
     fused_figures: dict[str, LanguageFigures] = field(default_factory=dict)
     held_out: int = 0
     out_of_scope: int = 0
+
+
+def calibration_to_json(calibration: Calibration) -> dict[str, Any]:
+    """A plain-JSON form of ``calibration`` (kept on disk beside the phrasing vectors)."""
+
+    def model(m: OpenSetModel | None) -> dict[str, Any] | None:
+        if m is None:
+            return None
+        return {
+            "weights": m.weights.tolist(),
+            "dtype": str(m.weights.dtype),
+            "none": m.none,
+            "threshold": m.threshold,
+        }
+
+    def figures(f: dict[str, LanguageFigures]) -> dict[str, list[float]]:
+        return {lang: [v.held_out, v.answer_rate, v.precision] for lang, v in f.items()}
+
+    return {
+        "lexical": model(calibration.lexical),
+        "fused": model(calibration.fused),
+        "too_small": calibration.too_small,
+        "warning": calibration.warning,
+        "lexical_figures": figures(calibration.lexical_figures),
+        "fused_figures": figures(calibration.fused_figures),
+        "held_out": calibration.held_out,
+        "out_of_scope": calibration.out_of_scope,
+    }
+
+
+def calibration_from_json(data: dict[str, Any]) -> Calibration:
+    """The inverse of :func:`calibration_to_json`; KeyError, TypeError or ValueError on
+    anything else."""
+
+    def model(m: dict[str, Any] | None) -> OpenSetModel | None:
+        if m is None:
+            return None
+        weights = np.asarray(m["weights"], dtype=np.dtype(str(m["dtype"])))
+        if weights.ndim != 1:
+            raise ValueError("weights must be a vector")
+        return OpenSetModel(weights, float(m["none"]), float(m["threshold"]))
+
+    def figures(f: dict[str, list[float]]) -> dict[str, LanguageFigures]:
+        return {
+            str(lang): LanguageFigures(int(n), float(rate), float(precision))
+            for lang, (n, rate, precision) in f.items()
+        }
+
+    return Calibration(
+        model(data["lexical"]),
+        model(data["fused"]),
+        too_small=bool(data["too_small"]),
+        warning=str(data["warning"]),
+        lexical_figures=figures(data["lexical_figures"]),
+        fused_figures=figures(data["fused_figures"]),
+        held_out=int(data["held_out"]),
+        out_of_scope=int(data["out_of_scope"]),
+    )
 
 
 def default_calibration(config: MatcherConfig, warning: str = "") -> Calibration:

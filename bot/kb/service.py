@@ -19,15 +19,25 @@ the swap.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.kb.calibrate import Calibration, calibrate, default_calibration
+from bot.kb.calibrate import (
+    Calibration,
+    calibrate,
+    calibration_from_json,
+    calibration_to_json,
+    default_calibration,
+)
 from bot.kb.cascade import FaqCascade
 from bot.kb.loader import FileResult, KnowledgeBaseError, combine, kb_files, parse_file
 from bot.kb.matcher import Matcher, MatcherConfig
@@ -105,6 +115,75 @@ class BuildMemo:
 
 BUILT = BuildMemo()
 
+CALIBRATIONS_KEPT = 8  # newest calibration files kept in the vector cache's folder
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code a calibration depends on (the matcher, its features, the
+    calibration itself, the text handling): a stored calibration is used only by the
+    code that made it."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in [*sorted(here.glob("*.py")), here.parent / "text.py", here.parent / "lang.py"]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _stored_calibration(folder: Path, key: str) -> Calibration | None:
+    path = folder / f"calibration-{key}.json"
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return calibration_from_json(json.load(fh))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("stored calibration %s unreadable (%s); calibrating again", path, exc)
+        return None
+
+
+def _store_calibration(folder: Path, key: str, calibration: Calibration) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(calibration_to_json(calibration), fh)
+        os.replace(tmp, folder / f"calibration-{key}.json")
+    except OSError as exc:
+        log.warning("cannot store the calibration in %s (%s)", folder, exc)
+        return
+    stored = sorted(
+        folder.glob("calibration-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for old in stored[CALIBRATIONS_KEPT:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
+
+
+def _calibration(
+    kb: KnowledgeBase,
+    config: MatcherConfig,
+    semantic: SemanticIndex | None,
+    key: tuple[str, ...],
+    cache: EmbeddingCache | None,
+) -> Calibration:
+    """The KB version's calibration: from the vector cache's folder when this code made
+    it for the same content, configuration and model before, else made now (and stored)."""
+    if not config.calibrate:
+        return default_calibration(config)
+    folder = cache.folder if cache is not None else None
+    name = hashlib.sha256("\x1f".join([*key[:3], _code_version()]).encode()).hexdigest()[:24]
+    if folder is not None:
+        stored = _stored_calibration(folder, name)
+        if stored is not None:
+            return stored
+    calibration = calibrate(kb, config, semantic)
+    if folder is not None:
+        _store_calibration(folder, name, calibration)
+    return calibration
+
 
 def build_state(
     kb: KnowledgeBase,
@@ -126,9 +205,7 @@ def build_state(
     if built is None:
         matcher = Matcher(kb, config)
         semantic = build_semantic_index(kb, encoder, cache) if encoder is not None else None
-        calibration = (
-            calibrate(kb, config, semantic) if config.calibrate else default_calibration(config)
-        )
+        calibration = _calibration(kb, config, semantic, key, cache)
         built = Built(matcher, semantic, calibration)
         BUILT.put(key, built)
     if built.calibration.warning:
