@@ -64,25 +64,53 @@ class Coalesced:
         self._stretch = (1 - duty) / duty
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        # Calls so far, and how many of them a finished run has covered; ``settled``
+        # waits for the calls made before it, not for later ones or the pause.
+        self._calls = 0
+        self._covered = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def __call__(self) -> None:
         self._dirty = True
+        self._calls += 1
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=self._name)
 
     async def _run(self) -> None:
-        while self._dirty:
-            self._dirty = False
-            started = time.monotonic()
-            try:
-                await self._fn()
-            except Exception:
-                log.exception("%s failed", self._name)
-            pause = max(self._interval, (time.monotonic() - started) * self._stretch)
-            if pause:
-                await asyncio.sleep(pause)
+        try:
+            while self._dirty:
+                self._dirty = False
+                covers = self._calls  # every call made so far sees this run's state
+                started = time.monotonic()
+                try:
+                    await self._fn()
+                except Exception:
+                    log.exception("%s failed", self._name)
+                self._covered = covers
+                self._wake(covers)
+                pause = max(self._interval, (time.monotonic() - started) * self._stretch)
+                if pause:
+                    await asyncio.sleep(pause)
+        finally:
+            # Ended with every call covered, or cancelled (shutdown): nobody waits on.
+            self._wake(self._calls)
+
+    def _wake(self, covered: int) -> None:
+        still = []
+        for wanted, waiter in self._waiters:
+            if wanted <= covered:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((wanted, waiter))
+        self._waiters = still
 
     async def settled(self) -> None:
-        """Wait until no run is pending (tests, shutdown)."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        """Wait until a run has covered every call made before this one (tests,
+        shutdown): later calls and the pause after the run are not waited for."""
+        wanted = self._calls
+        if self._covered >= wanted or self._task is None or self._task.done():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((wanted, waiter))
+        await waiter

@@ -50,3 +50,34 @@ def test_duty_must_be_a_share() -> None:
     for duty in (0, -0.5, 1.5):
         with pytest.raises(ValueError):
             Coalesced(push, "push", duty=duty)
+
+
+async def test_settled_waits_for_the_calls_before_it_not_for_later_ones() -> None:
+    """Triggered again and again (a sweep pushing the queue each time), a broadcast is
+    settled once a run has covered what was asked before: not when it goes quiet."""
+    runs: list[int] = []
+
+    async def push() -> None:
+        runs.append(len(runs))
+        await asyncio.sleep(0.01)
+
+    coalesced = Coalesced(push, "push", interval=0.05)
+    stop = asyncio.Event()
+
+    async def keep_calling() -> None:
+        while not stop.is_set():
+            coalesced()
+            await asyncio.sleep(0.02)  # more often than the runs can go: never quiet
+
+    caller = asyncio.create_task(keep_calling())
+    try:
+        await asyncio.sleep(0.1)
+        before = len(runs)
+        await asyncio.wait_for(coalesced.settled(), 2)
+        assert len(runs) >= before + 1  # a run that began after the call, or was under way
+    finally:
+        stop.set()
+        await caller
+    await asyncio.wait_for(coalesced.settled(), 2)
+    # Never called: settled at once.
+    await asyncio.wait_for(Coalesced(push, "idle").settled(), 0.1)
