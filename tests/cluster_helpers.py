@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import socketio
+import pytest
 
 from bot.store import accounts
 from bot.store.db import connect
 from bot.store.migrations import migrate
 
 from benchmarks.serverproc import ServerProcess
-from conftest import PASSWORD, SERVER_EVENTS, Client, login
+from conftest import PASSWORD, Client, login, open_client
 
 # The bot answers on the lexical fast path only: a process starts in about a second.
 # Processes are taken for dead after 2 s without a heartbeat; sweeps are frequent.
@@ -60,24 +61,7 @@ class Clients:
         self.all: list[Client] = []
 
     async def open(self, url: str, namespace: str, headers: dict[str, str] | None = None) -> Client:
-        http = aiohttp.ClientSession()
-        sio = socketio.AsyncClient(reconnection=False, http_session=http)
-        client = Client(sio, namespace, http)
-        self.all.append(client)
-        for name in SERVER_EVENTS:
-            sio.on(
-                name,
-                (lambda n: lambda data=None: client.record(n, data))(name),
-                namespace=namespace,
-            )
-        await sio.connect(
-            url,
-            namespaces=[namespace],
-            headers=dict(headers or {}),
-            transports=["websocket"],
-            wait_timeout=10,
-        )
-        return client
+        return await open_client(url, namespace, self.all, headers=headers, wait_timeout=10)
 
     async def agent(self, url: str, email: str, *, online: bool = True) -> Client:
         cookie = await login(url, email)
@@ -101,6 +85,21 @@ class Clients:
                 await client.close()
             except Exception:  # noqa: BLE001 - its server may have been killed
                 pass
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[Clients]:
+    """The test's socket.io clients, closed at the end (a plugin of ``conftest``)."""
+    made = Clients()
+    yield made
+    await made.close()
+
+
+async def stop_servers(servers: list[ServerProcess], clients: Clients) -> None:
+    """The clients leave first (a server's shutdown waits a while for connections that
+    stay open), then the servers stop together, off the event loop."""
+    await clients.close()
+    await asyncio.gather(*(asyncio.to_thread(server.stop) for server in servers))
 
 
 def stored_client_ids(db: Path) -> set[tuple[str, str]]:

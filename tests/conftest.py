@@ -27,7 +27,7 @@ from benchmarks.serverproc import try_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["browser_fixtures"]
+pytest_plugins = ["browser_fixtures", "cluster_helpers"]
 PASSWORD = "correct horse battery"
 
 
@@ -319,6 +319,38 @@ SERVER_EVENTS = (
 )
 
 
+async def open_client(
+    url: str,
+    namespace: str,
+    made: list[Client],
+    *,
+    headers: dict[str, str] | None = None,
+    auth: Any = None,
+    wait_timeout: float = 5,
+) -> Client:
+    """A recording client connected over websocket; added to ``made`` first, so that it
+    is closed at the end even when connecting fails."""
+    http = aiohttp.ClientSession()
+    sio = socketio.AsyncClient(reconnection=False, http_session=http)
+    client = Client(sio, namespace, http)
+    made.append(client)
+    for name in SERVER_EVENTS:
+        sio.on(
+            name,
+            (lambda n: lambda data=None: client.record(n, data))(name),
+            namespace=namespace,
+        )
+    await sio.connect(
+        url,
+        namespaces=[namespace],
+        headers=dict(headers or {}),
+        auth=auth,
+        transports=["websocket"],
+        wait_timeout=wait_timeout,
+    )
+    return client
+
+
 @pytest.fixture
 async def connect(server: LiveServer) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     clients: list[Client] = []
@@ -330,25 +362,7 @@ async def connect(server: LiveServer) -> AsyncIterator[Callable[..., Awaitable[C
         headers: dict[str, str] | None = None,
         auth: Any = None,
     ) -> Client:
-        http = aiohttp.ClientSession()
-        sio = socketio.AsyncClient(reconnection=False, http_session=http)
-        client = Client(sio, namespace, http)
-        clients.append(client)
-        for name in SERVER_EVENTS:
-            sio.on(
-                name,
-                (lambda n: lambda data=None: client.record(n, data))(name),
-                namespace=namespace,
-            )
-        await sio.connect(
-            url or server.url,
-            namespaces=[namespace],
-            headers=headers or {},
-            auth=auth,
-            transports=["websocket"],
-            wait_timeout=5,
-        )
-        return client
+        return await open_client(url or server.url, namespace, clients, headers=headers, auth=auth)
 
     yield make
     for client in clients:

@@ -5,22 +5,20 @@ is lost; no chat stays in a queue that nobody sees."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from benchmarks.serverproc import ServerProcess
-from cluster_helpers import CLUSTER_ENV, Clients, add_agents, stored_client_ids
+from cluster_helpers import (
+    CLUSTER_ENV,
+    Clients,
+    add_agents,
+    stop_servers,
+    stored_client_ids,
+)
 
 pytestmark = pytest.mark.slow  # server processes: scheduled first
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    made = Clients()
-    yield made
-    await made.close()
 
 
 async def test_kill_9_one_of_two_processes_mid_chat(
@@ -111,5 +109,4 @@ async def test_kill_9_one_of_two_processes_mid_chat(
         await back.wait_for("status", lambda s: s["status"] == "assigned", timeout=10)
     finally:
         a.kill()
-        await clients.close()  # first: B's shutdown waits a while for open connections
-        await asyncio.to_thread(b.stop)
+        await stop_servers([b], clients)

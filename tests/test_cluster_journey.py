@@ -4,36 +4,24 @@ agents on the other, through the whole journey; the same chat taken from both at
 from __future__ import annotations
 
 import asyncio
-import email
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 
 from benchmarks.serverproc import ServerProcess, free_port
-from cluster_helpers import CLUSTER_ENV, Clients, add_agents, start_servers
+from cluster_helpers import (
+    CLUSTER_ENV,
+    Clients,
+    add_agents,
+    start_servers,
+    stop_servers,
+)
 from conftest import login
+from inbox import Inbox
 
 pytestmark = pytest.mark.slow  # server processes: scheduled first
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    made = Clients()
-    yield made
-    await made.close()
-
-
-async def stop(servers: list[ServerProcess], clients: Clients) -> None:
-    """The clients leave first (a server's shutdown waits a while for connections that
-    stay open), then the servers stop together, off the event loop."""
-    await clients.close()
-    await asyncio.gather(*(asyncio.to_thread(server.stop) for server in servers))
 
 
 async def test_the_whole_journey_across_two_processes(
@@ -113,7 +101,7 @@ async def test_the_whole_journey_across_two_processes(
             assert totals["ratings"] == 1 and totals["average_rating"] == 5.0, totals
             assert totals["distribution"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}, totals
     finally:
-        await stop([a, b], clients)
+        await stop_servers([a, b], clients)
 
 
 async def test_auto_assignment_reaches_an_agent_on_the_other_process(
@@ -134,7 +122,7 @@ async def test_auto_assignment_reaches_an_agent_on_the_other_process(
         assert status["agents_online"] is True
         assert not any(m.get("leave_message") for m in shopper.of("message") if isinstance(m, dict))
     finally:
-        await stop([a, b], clients)
+        await stop_servers([a, b], clients)
 
 
 async def test_the_same_chat_taken_from_two_processes_at_once(
@@ -170,24 +158,7 @@ async def test_the_same_chat_taken_from_two_processes_at_once(
             assert cid not in [c["id"] for c in (await loser.call("sync", {}))["chats"]]
             assert cid not in [c["id"] for c in sync["queue"]]
     finally:
-        await stop([a, b], clients)
-
-
-@dataclass
-class Inbox:
-    """A real SMTP server's handler (aiosmtpd on 127.0.0.1): refuses the first ``refuse``
-    attempts (so that retries are due on both processes), keeps what it accepts."""
-
-    refuse: int = 0
-    attempts: int = 0
-    received: list[Message] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.attempts += 1
-        if self.attempts <= self.refuse:
-            return "451 4.3.0 Try again later"
-        self.received.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+        await stop_servers([a, b], clients)
 
 
 async def test_answers_to_tickets_are_emailed_once_by_the_leader(
@@ -232,5 +203,5 @@ async def test_answers_to_tickets_are_emailed_once_by_the_leader(
             f"shopper{n}@example.com" for n in range(4)
         ]
     finally:
-        await stop([a, b], clients)
+        await stop_servers([a, b], clients)
         controller.stop()

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psutil
@@ -27,13 +26,6 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow  # server processes: scheduled first
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[Clients]:
-    made = Clients()
-    yield made
-    await made.close()
 
 
 def test_more_than_one_worker_needs_redis(capsys: pytest.CaptureFixture[str]) -> None:

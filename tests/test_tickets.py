@@ -5,10 +5,7 @@ failed send is retried and shown to the agent, and resolving it brings the surve
 from __future__ import annotations
 
 import asyncio
-import email
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +15,7 @@ from aiosmtpd.smtp import SMTP
 from bot.settings import Settings
 
 from conftest import Client, LiveServer, make_settings
-
-
-@dataclass
-class Inbox:
-    """An SMTP server's handler: keeps what it accepts; refuses the first ``refuse`` tries."""
-
-    refuse: int = 0
-    received: list[Message] = field(default_factory=list)
-    attempts: int = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.attempts += 1
-        if self.attempts <= self.refuse:
-            return "451 4.3.0 Try again later"
-        self.received.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
+from inbox import Inbox
 
 
 @pytest.fixture

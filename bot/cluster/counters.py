@@ -31,10 +31,8 @@ class RedisCounters:
         return f"{PREFIX}rl:{rule.name}|{key}"
 
     async def hit(self, rule: Rule, key: str) -> float:
-        wait = await self.scripts.run(
-            "HIT", self._key(rule, key), rule.limit, _width_ms(rule), BUCKETS
-        )
-        return round(int(wait) / 1000, 2) if wait else 0.0
+        refused = await self.hit_all([(rule, key)])
+        return refused[1] if refused else 0.0
 
     async def hit_all(self, hits: Sequence[tuple[Rule, str]]) -> tuple[Rule, float] | None:
         if not hits:

@@ -306,37 +306,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# -- counters (ARGV: key, limit, bucket width in ms, buckets): returns 0 when counted,
-# else the milliseconds until a hit would be allowed (nothing counted)
-HIT = script("""
-local now = now_ms()
-local base, limit, width, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local bucket = math.floor(now / width)
-local keys = {}
-for i = bucket - n + 1, bucket do table.insert(keys, base .. ':' .. i) end
-local counts = redis.call('MGET', unpack(keys))
-local total = 0
-for i = 1, n do if counts[i] then total = total + tonumber(counts[i]) end end
-local over = total - limit + 1
-if over > 0 then
-  for i = 1, n do
-    if counts[i] then
-      over = over - tonumber(counts[i])
-      if over <= 0 then
-        return math.max((bucket - n + i + n) * width - now, 10)
-      end
-    end
-  end
-  return n * width
-end
-local key = base .. ':' .. bucket
-redis.call('INCR', key)
-redis.call('PEXPIRE', key, (n + 1) * width)
-return 0
-""")
-
-# Several rules at once, ARGV in groups of four as HIT's: all are counted, or none.
-# Returns {0, 0}, or {the number (from 1) of the first rule that refused, ms to wait}.
+# -- counters. ARGV in groups of four, one per rule: key, limit, bucket width in ms,
+# buckets. Every rule is counted, or none: returns {0, 0}, or {the number (from 1) of
+# the first rule that refused, the milliseconds until a hit would be allowed}.
 HIT_ALL = script("""
 local now = now_ms()
 local counted = {}
