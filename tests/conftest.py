@@ -42,14 +42,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # millisecond instead of about 90 ms of CPU per hash (the suite hashes hundreds of
 # times). The hash records its own factor, so signing in runs the real check on it.
 # Modules that measure sign-in under load (``REAL_PASSWORD_COST = True``) keep the
-# real factor, as do servers started as their own processes for what they hash
+# real factor (except their tests marked ``cheap_passwords``, which count attempts and
+# do not time them), as do servers started as their own processes for what they hash
 # themselves (accounts made with the CLI, the check of an unknown e-mail).
 TEST_SCRYPT_N = 2**10
 
 
 @pytest.fixture(autouse=True)
 def password_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not getattr(request.module, "REAL_PASSWORD_COST", False):
+    real = getattr(request.module, "REAL_PASSWORD_COST", False)
+    if not real or request.node.get_closest_marker("cheap_passwords"):
         monkeypatch.setattr(passwords, "SCRYPT_N", TEST_SCRYPT_N)
     passwords.dummy_hash.cache_clear()  # made again at this test's factor
     request.addfinalizer(passwords.dummy_hash.cache_clear)

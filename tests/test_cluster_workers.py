@@ -189,7 +189,7 @@ async def test_workers_behind_the_readme_nginx_configuration(
         # connections that stay open).
         await clients.close()
         supervisor.send_signal(signal.SIGINT)
-        assert supervisor.wait(30) == 0, (tmp_path / "workers.log").read_text()[-3000:]
+        assert supervisor.wait(30) == 0, (tmp_path / "workers.log").read_text()[-20000:]
         assert not any(healthy(f"http://127.0.0.1:{p}") for p in ports)
     finally:
         if proxy is not None:

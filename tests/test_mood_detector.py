@@ -262,6 +262,10 @@ def test_emoji_and_punctuation_only(detector: MoodDetector) -> None:
     assert not detector.analyse("🙂👍").escalate
     assert detector.analyse("🙂👍").score > 0
     assert detector.analyse("😡😡😡").escalate
+    # emoticons alone: no word to start a question with
+    for text in (":P", ":)", ";-)", ":(", "xD"):
+        assert -1.0 <= detector.analyse(text).score <= 1.0, text
+    assert not detector.analyse(":P").escalate
 
 
 @settings(max_examples=300, deadline=None)

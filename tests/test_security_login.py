@@ -188,7 +188,7 @@ async def test_failures_are_counted_per_email_and_address(
     assert (await form.post("ada@shop.example", PASSWORD, "192.0.2.44")).cookie
 
 
-@pytest.mark.slow
+@pytest.mark.cheap_passwords  # 51 sign-ins counted, not timed
 async def test_spraying_from_an_office_address_does_not_lock_the_office_out(
     start_server: ServerFactory, http
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 import pytest
@@ -164,13 +163,19 @@ async def test_a_stale_token_is_dropped_and_a_new_chat_starts(
 async def test_after_a_server_restart_it_reconnects_with_backoff(
     aiohttp_server: Any, settings: Settings, shop: Shop, page: Page, preloaded: Preloaded
 ) -> None:
-    """The support host goes away (connections refused) for a while, then comes back."""
+    """The support host goes away (connections refused) for a while, then comes back.
+
+    The page runs on Playwright's fake clock, paused while the host is down and moved
+    on in small steps: the retries' gaps are measured on the page's own timers, with no
+    real seconds spent waiting for them."""
     settings = settings.replace(allowed_origins=(shop.origin,))
     first = await aiohttp_server(create_app(settings, preloaded), host="127.0.0.1")
     port = first.port
     shop.config["chat"] = f"http://127.0.0.1:{port}"
-    attempts: list[float] = []
-    page.on("websocket", lambda ws: attempts.append(time.monotonic()))
+    await page.clock.install()
+    clock = {"ms": 0}
+    attempts: list[int] = []
+    page.on("websocket", lambda ws: attempts.append(clock["ms"]))
     await load(page, shop.page())
     await open_chat(page)
     await ask(page, FAQ)
@@ -183,13 +188,22 @@ async def test_after_a_server_restart_it_reconnects_with_backoff(
             handler.transport.abort()
     await first.close()
     await w(page, ".conn[data-connection=offline]").wait_for()
+    await page.clock.pause_at(await page.evaluate("Date.now()"))
     attempts.clear()
     await ask(page, "Do you ship to Poland?")  # typed while the host is down: queued
+
+    async def step(ms: int) -> None:
+        await page.clock.run_for(ms)
+        clock["ms"] += ms
+        await page.wait_for_timeout(1)  # a refused connection fails in real time
+
     while len(attempts) < 4:
-        await page.wait_for_timeout(100)
-    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+        assert clock["ms"] < 30_000, attempts
+        await step(100)
+    gaps = [(b - a) / 1000 for a, b in itertools.pairwise(attempts)]
     # socket.io-client's backoff: 0.5 s doubling (the first retry waits 0.5 s, the next
     # ones 1, 2, 4 s ...) up to 10 s, each randomised by +-50 %.
+    # Measured to the 0.1 s step.
     assert 0.4 < gaps[0] < 1.7, gaps
     assert 0.9 < gaps[1] < 3.3, gaps
     assert 1.9 < gaps[2] < 6.5, gaps
@@ -197,7 +211,10 @@ async def test_after_a_server_restart_it_reconnects_with_backoff(
 
     second = await aiohttp_server(create_app(settings, preloaded), host="127.0.0.1", port=port)
     restarted = LiveServer(f"http://127.0.0.1:{port}", second.app, settings)
-    await w(page, ".conn[data-connection=online]").wait_for(timeout=15_000)
+    while await w(page, ".conn[data-connection=online]").count() == 0:
+        assert clock["ms"] < 60_000, attempts
+        await step(500)
+    await page.clock.resume()
     await bubbles(page, "bot").nth(2).wait_for()
     rows = await shopper_rows(restarted)
     assert [r["text"] for r in rows] == [FAQ, "Do you ship to Poland?"]

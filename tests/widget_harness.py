@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Page
+from playwright.async_api import Page, Request
 
 from conftest import LiveServer, ServerFactory
 
@@ -181,15 +181,34 @@ class Console:
 async def load(page: Page, url: str) -> None:
     """Open a host page and wait until the widget says it is ready.
 
-    Also waits until no file is being fetched (the widget fetches the socket.io
-    client when idle): aiohttp's test server cancels the handler of an aborted
-    request, and a FileResponse cancelled while opening its file leaks it (a
-    ResourceWarning, an error here) if the page goes away mid-fetch.
+    Also waits until the socket.io client the widget fetches when idle has arrived
+    (or failed): aiohttp's test server cancels the handler of an aborted request, and
+    a FileResponse cancelled while opening its file leaks it (a ResourceWarning, an
+    error here) if the page goes away mid-fetch. Playwright's "networkidle" would do
+    too, but it waits for half a second of quiet on every load.
     """
-    await page.goto(url)
-    await page.wait_for_function("window.SupportWidget !== undefined")
-    await page.evaluate("""() => new Promise((resolve) => SupportWidget.on("ready", resolve))""")
-    await page.wait_for_load_state("networkidle")
+    fetched = asyncio.get_running_loop().create_future()
+
+    def done(request: Request) -> None:
+        if request.url.endswith(CLIENT) and not fetched.done():
+            fetched.set_result(None)
+
+    page.on("requestfinished", done)
+    page.on("requestfailed", done)
+    try:
+        await page.goto(url)
+        await page.wait_for_function("window.SupportWidget !== undefined")
+        await page.evaluate("() => new Promise((resolve) => SupportWidget.on('ready', resolve))")
+        try:
+            await asyncio.wait_for(fetched, timeout=5)
+        except TimeoutError:  # never asked for: wait for the network to be quiet
+            await page.wait_for_load_state("networkidle")
+    finally:
+        page.remove_listener("requestfinished", done)
+        page.remove_listener("requestfailed", done)
+
+
+CLIENT = "/vendor/socket.io.esm.min.js"
 
 
 W = "supportbot-widget"  # the widget's host element; Playwright's CSS pierces its shadow root

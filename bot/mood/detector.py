@@ -261,7 +261,8 @@ class MoodDetector:
         words = [t for t in msg.tokens if is_word(t)]
         # "how do I ..." without a question mark, but not "what a mess." or "how awful!"
         return (
-            words[0] in lex.question_starts
+            bool(words)
+            and words[0] in lex.question_starts
             and msg.tokens[-1] not in (".", "!")
             and " ".join(words[:2]) not in lex.exclamations
         )
