@@ -57,7 +57,7 @@ from bot.keys import (
 )
 from bot.leadership import DISPATCH, MAIL, QUEUE, Alone, Leadership
 from bot.live import LiveState, MemoryLiveState
-from bot.locks import KeyedLocks
+from bot.locks import KeyedLocks, cancel_and_wait
 from bot.mail import Mailer
 from bot.mood.detector import MoodDetector
 from bot.mood.scale import MoodScale
@@ -221,11 +221,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(mailer.run(), name="mailer"),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await cancel_and_wait(tasks)
     if cluster is not None:
         # Leave first: no more beats or relayed jobs starting dispatches and pushes while
         # they settle below, and another process takes over the leader's work at once.

@@ -1,14 +1,59 @@
-"""Concurrency helpers: per-conversation locks, coalesced broadcasts."""
+"""Concurrency helpers: per-conversation locks, coalesced broadcasts, stopping tasks."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE = 2.0  # seconds a cancelled task gets before it is asked again
+STOP_TRIES = 3
+
+
+async def cancel_and_wait(
+    tasks: Iterable[asyncio.Task[Any]], grace: float = STOP_GRACE, tries: int = STOP_TRIES
+) -> None:
+    """Cancel ``tasks`` and wait for them to end, asking again those that do not.
+
+    A cancellation can be swallowed on its way through a library (caught, or turned
+    into another error that a retry loop catches): the task goes on, waiting on
+    something else, and a plain ``await task`` would keep a shutdown waiting forever.
+    A task still running after ``grace`` seconds is logged with where it waits and
+    cancelled again; after ``tries`` requests it is left behind.
+    """
+    pending = {task for task in tasks if not task.done()}
+    for attempt in range(1, tries + 1):
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=grace)
+        for task in pending:
+            log.warning(
+                "%s did not stop %g s after cancellation %d of %d; waiting at %s",
+                task.get_name(),
+                grace,
+                attempt,
+                tries,
+                _where(task),
+            )
+
+
+def _where(task: asyncio.Task[Any]) -> str:
+    """The innermost frames a task is suspended in (its chain of awaited coroutines)."""
+    frames = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return " -> ".join(frames[-4:]) or "?"
 
 
 class KeyedLocks:

@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from bot.cluster.live import Scripts
 from bot.cluster.scripts import PREFIX
 from bot.leadership import DISPATCH
+from bot.locks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +97,7 @@ class Node:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         for task in list(self._relays):
             with contextlib.suppress(Exception):
                 await task
