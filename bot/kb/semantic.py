@@ -23,10 +23,11 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -118,6 +119,39 @@ def _key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8", "replace")).digest()
 
 
+def _pattern(version: str) -> str:
+    """The names of a model version's vector files."""
+    return f"kb-{hashlib.sha1(version.encode()).hexdigest()[:12]}-*.npz"
+
+
+def newest_first(folder: Path, pattern: str) -> list[Path]:
+    """The files of ``folder`` whose names match ``pattern``, the newest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def replace_file(target: Path, write: Callable[[BinaryIO], None], pattern: str, kept: int) -> None:
+    """Write ``target`` whole or not at all (a temporary file in its folder, renamed
+    over it), then remove all but the newest ``kept`` files matching ``pattern`` there.
+    OSError when it cannot be written; no temporary file is left behind."""
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    for old in newest_first(folder, pattern)[kept:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
+
+
 class EmbeddingCache:
     """Phrasing vectors on disk, keyed by the text and the model version.
 
@@ -130,11 +164,9 @@ class EmbeddingCache:
         self._memory: dict[bytes, np.ndarray] = {}
 
     def _files(self, version: str) -> list[Path]:
-        if self.folder is None or not self.folder.is_dir():
+        if self.folder is None:
             return []
-        tag = hashlib.sha1(version.encode()).hexdigest()[:12]
-        files = list(self.folder.glob(f"kb-{tag}-*.npz"))
-        return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)
+        return newest_first(self.folder, _pattern(version))
 
     def vectors(self, texts: Sequence[str], encoder: Encoder) -> tuple[np.ndarray, int]:
         """Vectors of ``texts`` and how many had to be encoded now."""
@@ -171,31 +203,21 @@ class EmbeddingCache:
     def _save(self, keys: list[bytes], vectors: np.ndarray, version: str) -> None:
         if self.folder is None:
             return
-        tag = hashlib.sha1(version.encode()).hexdigest()[:12]
         digest = hashlib.sha1(b"".join(keys)).hexdigest()[:16]
-        target = self.folder / f"kb-{tag}-{digest}.npz"
+        target = self.folder / _pattern(version).replace("*", digest)
+
+        def write(fh: BinaryIO) -> None:
+            keys_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 20)
+            np.savez(fh, keys=keys_array, vectors=vectors)
+
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 20),
-                    vectors=vectors,
-                )
-            os.replace(tmp, target)
+            replace_file(target, write, _pattern(version), CACHE_FILES_KEPT)
         except OSError as exc:
             log.warning(
                 "cannot write the embedding cache in %s (%s); vectors are kept in memory only",
                 self.folder,
                 exc,
             )
-            return
-        for old in self._files(version)[CACHE_FILES_KEPT:]:
-            try:
-                old.unlink()
-            except OSError:
-                pass
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,12 @@ import functools
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from bot.kb.calibrate import (
     Calibration,
@@ -42,7 +41,13 @@ from bot.kb.cascade import FaqCascade
 from bot.kb.loader import FileResult, KnowledgeBaseError, combine, kb_files, parse_file
 from bot.kb.matcher import Matcher, MatcherConfig
 from bot.kb.model import KnowledgeBase, Problem
-from bot.kb.semantic import EmbeddingCache, Encoder, SemanticIndex, build_semantic_index
+from bot.kb.semantic import (
+    EmbeddingCache,
+    Encoder,
+    SemanticIndex,
+    build_semantic_index,
+    replace_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,23 +148,14 @@ def _stored_calibration(folder: Path, key: str) -> Calibration | None:
 
 
 def _store_calibration(folder: Path, key: str, calibration: Calibration) -> None:
+    def write(fh: BinaryIO) -> None:
+        fh.write(json.dumps(calibration_to_json(calibration)).encode())
+
+    target = folder / f"calibration-{key}.json"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(calibration_to_json(calibration), fh)
-        os.replace(tmp, folder / f"calibration-{key}.json")
+        replace_file(target, write, "calibration-*.json", CALIBRATIONS_KEPT)
     except OSError as exc:
         log.warning("cannot store the calibration in %s (%s)", folder, exc)
-        return
-    stored = sorted(
-        folder.glob("calibration-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    for old in stored[CALIBRATIONS_KEPT:]:
-        try:
-            old.unlink()
-        except OSError:
-            pass
 
 
 def _calibration(

@@ -65,10 +65,9 @@ class QueueBoard:
         # The status each waiting shopper was last sent: a push tells only those
         # whose place or expected wait changed.
         self._told: dict[str, dict[str, Any]] = {}
-        # Moves told to shoppers (``tell``), numbered: a push that began before a
-        # shopper's chat moved must not overwrite the newer status with "queued".
-        self._moves = 0
-        self._moved: dict[str, int] = {}
+        # Chats told a move (``tell``) while a push is under way (one at a time): the
+        # push must not overwrite their newer status with "queued". None: no push.
+        self._moved: set[str] | None = None
 
     async def order(self) -> list[tuple[str, bool]]:
         """Waiting chats in the order they are served, each with "is the shopper there"."""
@@ -156,8 +155,8 @@ class QueueBoard:
     async def tell(self, conversation: Conversation | str) -> None:
         """Send the shopper its status now (after a move)."""
         conversation_id = conversation if isinstance(conversation, str) else conversation.id
-        self._moves += 1
-        self._moved[conversation_id] = self._moves
+        if self._moved is not None:
+            self._moved.add(conversation_id)
         status = await self.status_for(conversation)
         self._told.pop(conversation_id, None)  # told something else: the next push repeats
         await self.fanout.to_shopper(conversation_id, "status", status)
@@ -170,7 +169,13 @@ class QueueBoard:
             self.leadership.relay(QUEUE)
 
     async def _send(self) -> None:
-        began = self._moves
+        self._moved = set()
+        try:
+            await self._push_to_all(self._moved)
+        finally:
+            self._moved = None
+
+    async def _push_to_all(self, moved: set[str]) -> None:
         order = await self.order()
         cards = await self.cards.cards_for([conversation_id for conversation_id, _ in order])
         for position, card in enumerate(cards, start=1):
@@ -180,7 +185,7 @@ class QueueBoard:
         team = await self.team.fields()
         languages = {card["id"]: card["language"] for card in cards}
         # Still waiting after the reads above? A chat taken meanwhile (on this process:
-        # ``_moved``; on another one: gone from the live queue) keeps its new status.
+        # ``moved``; on another one: gone from the live queue) keeps its new status.
         waiting = {conversation_id for conversation_id, _ in await self.live.queue()}
         told: dict[str, dict[str, Any]] = {}
         place = 0
@@ -188,7 +193,7 @@ class QueueBoard:
             if not there:
                 continue  # nobody to tell; told afresh when the shopper is back
             place += 1
-            if self._moved.get(conversation_id, 0) > began or conversation_id not in waiting:
+            if conversation_id in moved or conversation_id not in waiting:
                 continue  # moved since this push began: told its new status already
             status = told[conversation_id] = self.queued_status(
                 place, online, free, languages.get(conversation_id), team
@@ -196,7 +201,6 @@ class QueueBoard:
             if self._told.get(conversation_id) != status:
                 await self.fanout.to_shopper(conversation_id, "status", status)
         self._told = told
-        self._moved = {c: n for c, n in self._moved.items() if n > began}
 
     async def settled(self) -> None:
         await self._push.settled()
