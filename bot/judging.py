@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -136,6 +137,10 @@ def _init_worker(
 ) -> None:
     global _SERVICE, _ERROR
     from threadpoolctl import threadpool_limits
+
+    # Ctrl-C in a terminal reaches the whole process group: the server stops its
+    # workers itself (a KeyboardInterrupt here only printed a traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from bot.kb.semantic import EmbeddingCache, load_encoder
     from bot.kb.service import KnowledgeService

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 import socketio
 
@@ -371,3 +372,27 @@ async def test_silent_and_slow_clients_do_not_stall_others(start_server, connect
     for ws in (silent, slow):
         await ws.close()
         await ws._test_http.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal_stops_the_server_and_its_workers_quietly(tmp_path: Path) -> None:
+    """Ctrl-C signals the whole foreground process group: the server and the worker
+    processes of the semantic slow path. The server stops them; nobody prints a
+    KeyboardInterrupt traceback."""
+    log = tmp_path / "serve.log"
+    server = ServerProcess(
+        tmp_path / "db.sqlite", env={"SUPPORTBOT_FAQ_SEMANTIC": "process"}, log=log
+    )
+    server.preexec = os.setsid  # its own process group, as a terminal's job
+    server.start(timeout=60)
+    deadline = time.monotonic() + 60
+    while "FAQ slow path ready" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    workers = psutil.Process(server.pid).children()
+    assert workers, "no slow-path worker process"
+    os.killpg(server.pid, signal.SIGINT)
+    assert server.proc is not None and server.proc.wait(20) == 0
+    server.stop()  # the log is complete
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    assert "Traceback" not in log.read_text(), log.read_text()
