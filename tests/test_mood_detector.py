@@ -347,6 +347,17 @@ def test_custom_lexicon_folder(tmp_path: Path) -> None:
     assert detector.analyse("grrrr the parcel").escalate
     assert detector.analyse("gimme the boss").asks_for_person
     assert not detector.analyse("the parcel").escalate
+    # a folder is read again by each detector, so an edit shows
+    (tmp_path / "en.toml").write_text('language = "en"\n[words]\n"grr*" = 1.0\n', "utf-8")
+    edited = MoodDetector(MoodConfig(languages=("en",), lexicon_dir=tmp_path))
+    assert not edited.analyse("grrrr the parcel").escalate
+
+
+def test_the_bundled_lexicons_are_parsed_once_per_process() -> None:
+    """Every detector (one per test server, per config) shares them: they are
+    immutable, and parsing one compiles hundreds of patterns."""
+    assert load_lexicon("it") is load_lexicon("it")
+    assert MoodDetector()._lexicons["pl"] is MoodDetector(MoodConfig())._lexicons["pl"]
 
 
 def test_first_words_of_patterns() -> None:

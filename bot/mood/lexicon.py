@@ -32,6 +32,7 @@ Keys and non-ASCII characters of patterns are folded like the messages are.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -218,7 +219,20 @@ def parse_lexicon(data: Mapping[str, object], base: Mapping[str, float] | None =
 
 
 def load_lexicon(language: str, folder: Path | None = None) -> Lexicon:
-    """Load ``<language>.toml`` from ``folder`` (default: the bundled lexicons)."""
+    """Load ``<language>.toml`` from ``folder`` (default: the bundled lexicons, parsed
+    once per process: a lexicon is immutable, and parsing one compiles hundreds of
+    patterns; a folder's files are read again on every call, so edits show)."""
+    if folder is None:
+        return _bundled_lexicon(language)
+    return _read_lexicon(language, folder)
+
+
+@functools.cache
+def _bundled_lexicon(language: str) -> Lexicon:
+    return _read_lexicon(language, None)
+
+
+def _read_lexicon(language: str, folder: Path | None) -> Lexicon:
     if folder is None:
         root = resources.files(_PACKAGE).joinpath(_FOLDER)
         source = root.joinpath(f"{language}.toml").read_text(encoding="utf-8")
