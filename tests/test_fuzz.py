@@ -1,4 +1,5 @@
-"""Thousands of random and malformed payloads to every shopper and agent event.
+"""1,500 random and malformed payloads to every shopper and agent event (about a
+thousand of them to a real event, whose handler checks the payload).
 
 Hypothesis generates the payloads; every one is sent to the real server while a
 well-behaved conversation goes on in parallel. The server must answer each with
@@ -108,6 +109,13 @@ odd_names = st.one_of(
 )
 
 
+def event_names(events: list[str]) -> st.SearchStrategy[Any]:
+    """Three cases in four name a real event, whose handler checks the payload; the
+    rest are names no handler has (one refusal path, however odd the name)."""
+    real = st.sampled_from(events)
+    return st.integers(0, 3).flatmap(lambda n: real if n else odd_names)
+
+
 def collect(events: list[str], count: int) -> list[tuple[Any, Any]]:
     """Use hypothesis as the generator of (event, payload) pairs."""
     found: list[tuple[Any, Any]] = []
@@ -115,7 +123,7 @@ def collect(events: list[str], count: int) -> list[tuple[Any, Any]]:
     @settings(
         max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck)
     )
-    @given(st.one_of(st.sampled_from(events), odd_names), payloads)
+    @given(event_names(events), payloads)
     def gather(event: Any, payload: Any) -> None:
         found.append((event, payload))
 
@@ -135,8 +143,8 @@ def check_ack(event: Any, payload: Any, ack: Any) -> None:
 @pytest.mark.slow
 async def test_fuzz_every_event_of_both_namespaces(start_server, connect, agent) -> None:
     # Generate first: hypothesis blocks the event loop while it works.
-    shopper_cases = collect(sorted(ShopperNamespace.events), 1200)
-    agent_cases = collect(sorted(AgentNamespace.events), 1000)
+    shopper_cases = collect(sorted(ShopperNamespace.events), 800)
+    agent_cases = collect(sorted(AgentNamespace.events), 700)
     # Limits off: the payloads, not the floods, are under test here (tests/test_security_*).
     server = await start_server(
         rate_limit_messages=100_000,
