@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    CDPSession,
+    Page,
+    Request,
+    ViewportSize,
+    async_playwright,
+)
 
 CHROMIUM = os.environ.get("SUPPORTBOT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -35,11 +45,83 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+
+
+class SharedContext:
+    """The browser context the tests of one process take turns in.
+
+    A fresh context per test costs Chromium about a second of CPU (a new storage
+    partition, and a new renderer process for its first page); a page left open here
+    keeps one renderer process alive for every test's pages, so a test's page costs a
+    third of that. Between tests everything a test can change is put back: its pages
+    closed, cookies, permissions, offline mode and routes cleared, and the storage and
+    HTTP cache of every origin it reached emptied. A test that changes what cannot be
+    put back (``page.clock``, which is the context's) is marked ``own_context``.
+    """
+
+    def __init__(self, context: BrowserContext, keeper: Page, cdp: CDPSession) -> None:
+        self.context = context
+        self.keeper = keeper
+        self.cdp = cdp
+        self.origins: set[str] = set()
+        context.on("request", self._seen)
+
+    @classmethod
+    async def open(cls, browser: Browser) -> SharedContext:
+        context = await browser.new_context(viewport=VIEWPORT)
+        keeper = await context.new_page()
+        return cls(context, keeper, await context.new_cdp_session(keeper))
+
+    def _seen(self, request: Request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https"):
+            self.origins.add(f"{parts.scheme}://{parts.netloc}")
+
+    async def reset(self) -> None:
+        for page in self.context.pages:
+            if page is not self.keeper:
+                await page.close()
+        await self.context.clear_cookies()
+        await self.context.clear_permissions()
+        await self.context.set_offline(False)
+        await self.context.unroute_all(behavior="ignoreErrors")
+        for origin in sorted(self.origins):
+            await self.cdp.send(
+                "Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"}
+            )
+        self.origins.clear()
+        await self.cdp.send("Network.clearBrowserCache")
+
+
+@pytest.fixture(scope="session")
+async def shared_context(browser: Browser) -> AsyncIterator[list[SharedContext]]:
+    """The process's shared context (in a list: a failed reset replaces it)."""
+    holder = [await SharedContext.open(browser)]
+    yield holder
+    await holder[0].context.close()
+
+
 @pytest.fixture
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    yield context
-    await context.close()
+async def context(
+    request: pytest.FixtureRequest, browser: Browser, shared_context: list[SharedContext]
+) -> AsyncIterator[BrowserContext]:
+    """A context with nothing of earlier tests in it: the shared one, put back after
+    the test, or one of its own for a test marked ``own_context``."""
+    if request.node.get_closest_marker("own_context"):
+        context = await browser.new_context(viewport=VIEWPORT)
+        yield context
+        await context.close()
+        return
+    shared = shared_context[0]
+    yield shared.context
+    try:
+        await shared.reset()
+    except Exception:
+        # a crashed renderer or a closed context: start the next test on a new one
+        shared_context[0] = await SharedContext.open(browser)
+        with contextlib.suppress(Exception):
+            await shared.context.close()
 
 
 @pytest.fixture

@@ -160,6 +160,7 @@ async def test_a_stale_token_is_dropped_and_a_new_chat_starts(
 
 
 @pytest.mark.slow
+@pytest.mark.own_context  # page.clock is the context's, and stays installed
 async def test_after_a_server_restart_it_reconnects_with_backoff(
     aiohttp_server: Any, settings: Settings, shop: Shop, page: Page, preloaded: Preloaded
 ) -> None:
