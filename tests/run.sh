@@ -18,6 +18,10 @@ PIP=".venv/bin/python -m pip --quiet --disable-pip-version-check"
 $PIP install --upgrade pip
 $PIP install -r tests/requirements.lock
 $PIP install --no-deps -e .
+# The package is installed editable, so pip compiled none of its bytecode: compile it
+# once here (even where PYTHONDONTWRITEBYTECODE is set) rather than in each of the many
+# server, worker and command-line processes the tests start.
+.venv/bin/python -m compileall -q bot
 
 # Debian packages the tests start: chromium (browser tests), redis-server and nginx
 # (several server processes behind a proxy); each installed only when missing.

@@ -6,13 +6,15 @@ import json
 import logging
 
 from bot.app import JUDGING
-from bot.kb.service import KnowledgeService
+from bot.kb.loader import load_kb
 from bot.resources import default_kb_path
 from bot.texts import say
 
 from conftest import Client, LiveServer
 
-KB = KnowledgeService(default_kb_path()).kb
+_LOADED = load_kb(default_kb_path()).kb  # the entries' texts, no matcher built
+assert _LOADED is not None
+KB = _LOADED
 
 
 def bot_messages(client: Client) -> list[dict]:

@@ -40,6 +40,7 @@ def test_the_wheel_contains_the_widget_kb_pages_and_lexicons(tmp_path: Path) -> 
     kb = [n for n in names if n.startswith("bot/_knowledge_base/") and n.endswith(".toml")]
     assert len(kb) == len(list((ROOT / "knowledge_base").glob("*.toml")))
     lexicons = [n for n in names if n.startswith("bot/mood/lexicons/")]
-    assert len(lexicons) == len(list((ROOT / "bot" / "mood" / "lexicons").iterdir()))
+    folder = ROOT / "bot" / "mood" / "lexicons"
+    assert len(lexicons) == len([p for p in folder.iterdir() if p.name != "__pycache__"])
     vendored = [n for n in names if n.startswith("bot/_widget/vendor/")]
     assert len(vendored) == len(list((ROOT / "widget" / "vendor").iterdir()))
