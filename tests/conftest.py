@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,8 +60,24 @@ def password_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 @pytest.fixture(scope="session")
 def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache of phrasing vectors for the whole run (the KB is encoded once)."""
+    """One cache of phrasing vectors and calibrations for the whole run (a KB is
+    encoded and calibrated once)."""
     return tmp_path_factory.mktemp("vectors")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_faq_cache(vector_cache: Path) -> Iterator[None]:
+    """The servers and commands the tests start as processes of their own use the
+    run's cache too (otherwise each calibrates the KB again, about a second of CPU,
+    in a cache beside its fresh database). A test that gives its own
+    SUPPORTBOT_FAQ_CACHE_DIR in a process's environment still gets that."""
+    before = os.environ.get("SUPPORTBOT_FAQ_CACHE_DIR")
+    os.environ["SUPPORTBOT_FAQ_CACHE_DIR"] = str(vector_cache)
+    yield
+    if before is None:
+        del os.environ["SUPPORTBOT_FAQ_CACHE_DIR"]
+    else:
+        os.environ["SUPPORTBOT_FAQ_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,10 @@
 Runs the README's test command, `sh tests/run.sh` (ruff, ruff format --check, mypy
 --strict, then pytest in as many processes as the machine has cores), RUNS times and
 prints for each: the wall time of the whole command, pytest's own figure, the CPU time
-of every process it started (user + sys), the result line, and two figures of the
-machine around it: the load average before and after, and the time of a fixed
-10-million-step Python loop just before (it shows how fast the shared machine is at
-that moment). Target: the suite under 3 minutes.
+of every process it started (user + sys), the result line (and the failed tests),
+and two figures of the machine around it: the load average before and after, and
+the time of a fixed 10-million-step Python loop just before (it shows how fast the
+shared machine is at that moment). Target: the suite under 3 minutes.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Run:
     result: str
     load: tuple[float, float]
     probe: float
+    failures: list[str]
 
 
 def one_run(extra: list[str]) -> Run:
@@ -68,6 +69,7 @@ def one_run(extra: list[str]) -> Run:
         line,
         (load_before, os.getloadavg()[0]),
         speed,
+        re.findall(r"^(?:FAILED|ERROR) .*$", result.stdout, re.M),
     )
 
 
@@ -91,6 +93,8 @@ def main() -> int:
             f"{'yes' if run.pytest < TARGET else 'no'}",
             flush=True,
         )
+        for failure in run.failures:
+            print(f"  {failure}", flush=True)
         failed += run.exit != 0
     return 1 if failed else 0
 
