@@ -13,17 +13,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from bot.store import events as store
 from bot.store.clock import now_iso
+from bot.store.db import Database
 
 Actor = Literal["shopper", "bot", "agent", "manager", "system"]
 
 EVENT_TYPES: dict[str, type[Event]] = {}
 _BASE_FIELDS = {"conversation_id", "actor", "agent_id", "created_at"}
-
-INSERT_SQL = (
-    "INSERT INTO events (conversation_id, actor, agent_id, type, created_at, properties) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -42,7 +39,7 @@ class Event:
             if f.name not in _BASE_FIELDS
         }
 
-    def row(self) -> tuple[Any, ...]:
+    def row(self) -> store.EventRow:
         return (
             self.conversation_id,
             self.actor,
@@ -54,7 +51,13 @@ class Event:
 
 
 def insert_events(conn: sqlite3.Connection, *events: Event) -> None:
-    conn.executemany(INSERT_SQL, [event.row() for event in events])
+    """Store the events in the caller's transaction (a write job)."""
+    store.insert_events(conn, [event.row() for event in events])
+
+
+def submit(db: Database, event: Event) -> None:
+    """Store the event without waiting for it (fire and forget, see ``Database.submit``)."""
+    store.submit_event(db, event.row())
 
 
 def _event(type_: str, description: str) -> Any:

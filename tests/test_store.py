@@ -11,6 +11,7 @@ import pytest
 
 from bot import events as ev
 from bot.store import Database
+from bot.store import events as store_events
 from bot.store.migrations import MIGRATIONS, migrate
 
 
@@ -64,7 +65,9 @@ async def test_a_failing_job_does_not_undo_its_batch_neighbours(db: Database) ->
 
 async def test_fire_and_forget_rows_are_batched_and_flushed(db: Database) -> None:
     for n in range(2000):
-        db.submit(ev.INSERT_SQL, ev.WidgetClosed(conversation_id=f"c{n}", actor="shopper").row())
+        db.submit(
+            store_events.INSERT_SQL, ev.WidgetClosed(conversation_id=f"c{n}", actor="shopper").row()
+        )
     await db.flush()
     count = await db.read(lambda c: c.execute("SELECT count(*) FROM events").fetchone()[0])
     assert count == 2000
@@ -84,7 +87,7 @@ async def test_stop_finishes_queued_writes(tmp_path: Path) -> None:
     database = Database(tmp_path / "s.db")
     database.start(migrate)
     for n in range(500):
-        database.submit(ev.INSERT_SQL, ev.WidgetOpened(conversation_id=f"c{n}").row())
+        database.submit(store_events.INSERT_SQL, ev.WidgetOpened(conversation_id=f"c{n}").row())
     database.stop()
     conn = sqlite3.connect(tmp_path / "s.db")
     assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 500
@@ -97,9 +100,9 @@ async def test_a_bad_fire_and_forget_row_never_fails_other_writes(
     logged; the awaited write and the good rows of the same batch are committed."""
     good = ev.WidgetOpened(conversation_id="c1", actor="shopper").row()
     bad = (*good[:3], None, *good[4:])
-    db.submit(ev.INSERT_SQL, good)
-    db.submit(ev.INSERT_SQL, bad)
-    db.submit(ev.INSERT_SQL, good)
+    db.submit(store_events.INSERT_SQL, good)
+    db.submit(store_events.INSERT_SQL, bad)
+    db.submit(store_events.INSERT_SQL, good)
 
     def insert(conn: sqlite3.Connection) -> int:
         ev.insert_events(conn, ev.WidgetClosed(conversation_id="c2", actor="shopper"))

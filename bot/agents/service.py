@@ -115,9 +115,7 @@ class AgentService:
         drop (the namespace drops them)."""
         sids = await self.live.agent_gone(agent_id)
         owned = sorted(await self.live.owned_by(agent_id))
-        self.db.submit(
-            ev.INSERT_SQL, ev.AgentRevoked(actor="system", agent_id=agent_id, reason=reason).row()
-        )
+        ev.submit(self.db, ev.AgentRevoked(actor="system", agent_id=agent_id, reason=reason))
         for conversation_id in owned:
             await self.lifecycle.requeue(conversation_id, agent_id, f"agent {reason}")
         self.directory.changed()
@@ -220,8 +218,8 @@ class AgentService:
             presence.capacity,
             by,
         )
-        self.db.submit(
-            ev.INSERT_SQL,
+        ev.submit(
+            self.db,
             ev.CapacityOverridden(
                 conversation_id=conversation_id,
                 actor="agent",
@@ -230,7 +228,7 @@ class AgentService:
                 target=agent_id,
                 load=load + 1,
                 capacity=presence.capacity,
-            ).row(),
+            ),
         )
 
     async def take(self, agent: Agent, sid: str, data: dict[str, Any]) -> dict[str, Any]:

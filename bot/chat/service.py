@@ -158,11 +158,11 @@ class ChatService:
             if found is None:
                 raise ClientError("invalid_token")
             conversation = found
-            self.db.submit(
-                ev.INSERT_SQL,
+            ev.submit(
+                self.db,
                 ev.ChatResumed(
                     conversation_id=conversation.id, actor="shopper", status=conversation.status
-                ).row(),
+                ),
             )
         else:
             token = secrets.token_urlsafe(32)
@@ -326,15 +326,15 @@ class ChatService:
         message = await self.db.read(partial(convs.get_message, message_id=message_id))
         if message is None or message.conversation_id != conversation_id or message.author != "bot":
             raise ClientError("not_found", "No such bot answer in this conversation.")
-        self.db.submit(
-            ev.INSERT_SQL,
+        ev.submit(
+            self.db,
             ev.AnswerFeedback(
                 conversation_id=conversation_id,
                 actor="shopper",
                 message_id=message_id,
                 entry_id=message.meta.get("entry_id"),
                 helpful=helpful,
-            ).row(),
+            ),
         )
         if helpful:
             return {}
@@ -422,9 +422,7 @@ class ChatService:
         kinds = {"opened": ev.WidgetOpened, "closed": ev.WidgetClosed}
         if not isinstance(action, str) or action not in kinds:
             raise ClientError("invalid_payload", "'action' must be 'opened' or 'closed'.")
-        self.db.submit(
-            ev.INSERT_SQL, kinds[action](conversation_id=conversation_id, actor="shopper").row()
-        )
+        ev.submit(self.db, kinds[action](conversation_id=conversation_id, actor="shopper"))
         return {}
 
     async def leave_message(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:

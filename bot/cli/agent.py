@@ -87,12 +87,12 @@ def _password(args: argparse.Namespace) -> str:
 def run_add(args: argparse.Namespace) -> int:
     from bot.cli import CommandError
     from bot.store import accounts
+    from bot.store.db import write_transaction
 
     password = _password(args)
     conn = _database(args)
     try:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with write_transaction(conn):
             agent = accounts.add_agent(
                 conn, args.email, args.name, args.role, password, args.capacity
             )
@@ -133,11 +133,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_disable(args: argparse.Namespace) -> int:
     from bot.cli import CommandError
     from bot.store import accounts
+    from bot.store.db import write_transaction
 
     conn = _database(args, must_exist=True)
     try:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
+        with write_transaction(conn):
             agent = accounts.set_disabled(conn, args.email, args.disabled)
     except accounts.AccountError as exc:
         raise CommandError(str(exc)) from None

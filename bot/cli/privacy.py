@@ -122,14 +122,14 @@ def describe(selector: Selector) -> str:
 def open_database(args: argparse.Namespace) -> sqlite3.Connection:
     """The database for writing, migrated (the server may be running)."""
     from bot.cli import CommandError
-    from bot.store.db import connect
+    from bot.store.db import check_schema, connect
     from bot.store.migrations import migrate
 
     path = db_path(args)
     check_db_path(path, must_exist=True)
     try:
         conn = connect(path)
-        conn.execute("SELECT 1 FROM conversations LIMIT 1")
+        check_schema(conn)
         migrate(conn)
     except sqlite3.Error as exc:
         raise CommandError(f"--db {path}: not a usable supportbot database ({exc})") from None
@@ -139,15 +139,11 @@ def open_database(args: argparse.Namespace) -> sqlite3.Connection:
 def _transaction(conn: sqlite3.Connection, job: Callable[..., T], **kwargs: Any) -> T:
     """``job(conn, **kwargs)`` in one write transaction (waits up to 5 s for the server's)."""
     from bot.cli import CommandError
+    from bot.store.db import write_transaction
 
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             result = job(conn, **kwargs)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
     except sqlite3.Error as exc:
         raise CommandError(f"the database cannot take the change: {exc}") from None
     return result

@@ -28,25 +28,12 @@ from datetime import date, datetime, timedelta
 
 from bot.reports.filters import ReportFilter
 from bot.reports.queries import collect
+from bot.reports.store import first_day
 from bot.reports.tally import Partial
 from bot.store.clock import now
 
 SETTLE_MARGIN = 3600.0  # seconds on top of the rating window (writes in flight, clocks)
 DayKey = tuple[int | None, int | None, str | None, str | None, str]
-
-_FIRST_DAY_SQL = (
-    "SELECT min(first) FROM ("
-    "SELECT min(closed_at) AS first FROM conversations WHERE closed_at IS NOT NULL "
-    "UNION ALL SELECT min(asked_at) FROM csat WHERE asked_at IS NOT NULL "
-    "UNION ALL SELECT min(given_at) FROM csat WHERE given_at IS NOT NULL "
-    "UNION ALL SELECT min(created_at) FROM events WHERE type = 'bot.no_answer')"
-)
-
-
-def first_day(conn: sqlite3.Connection) -> date | None:
-    """The first day anything in the report is counted on (None for an empty database)."""
-    first = conn.execute(_FIRST_DAY_SQL).fetchone()[0]
-    return date.fromisoformat(first[:10]) if first else None
 
 
 def _days(first: date, last: date) -> Iterator[date]:

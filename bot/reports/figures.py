@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.reports.filters import ReportFilter
 from bot.reports.model import Figures, Nps, Question, Report, Segment
 from bot.reports.queries import collect
+from bot.reports.store import agent_names
 from bot.reports.tally import TOTAL, Partial, Tally, week_of
 
 if TYPE_CHECKING:
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
 PERIODS = ("day", "week")
 DEFAULT_TOP = 20
 MAX_TOP = 500
-
-
-def agent_names(conn: sqlite3.Connection) -> dict[int, str]:
-    return {row[0]: row[1] for row in conn.execute("SELECT id, name FROM agents")}
 
 
 def nps_of(scores: Counter[int]) -> Nps:

@@ -8,16 +8,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.mood.scale import MoodScale
-from bot.reports.figures import agent_names
-from bot.reports.filters import (
-    BOT_ONLY_SQL,
-    CSAT_JOIN,
-    LOW_RATING,
-    FilterError,
-    ReportFilter,
-    conversation_conditions,
-    time_range,
-)
+from bot.reports import store
+from bot.reports.filters import LOW_RATING, FilterError, ReportFilter
 from bot.reports.tally import reasons_of
 from bot.store import conversations as convs
 from bot.wire import DEFAULT_SCALE, message_public
@@ -68,12 +60,6 @@ class LogPage:
         }
 
 
-def _conditions(f: ReportFilter) -> tuple[list[str], list[Any]]:
-    parts, params = time_range("s.given_at", f)
-    more, more_params = conversation_conditions(f, rating_column="s.rating")
-    return ["s.rating BETWEEN 1 AND 5", *parts, *more], params + more_params
-
-
 def parse_cursor(cursor: str) -> tuple[str, str]:
     given_at, sep, conversation_id = cursor.partition(CURSOR_SEPARATOR)
     if not sep or len(given_at) != 24 or not conversation_id or len(conversation_id) > 64:
@@ -84,19 +70,9 @@ def parse_cursor(cursor: str) -> tuple[str, str]:
 def _rows(
     conn: sqlite3.Connection, f: ReportFilter, limit: int, cursor: str | None
 ) -> list[LogRow]:
-    parts, params = _conditions(f)
-    if cursor is not None:
-        given_at, conversation_id = parse_cursor(cursor)
-        parts.append("(s.given_at < ? OR (s.given_at = ? AND s.conversation_id < ?))")
-        params += [given_at, given_at, conversation_id]
-    sql = (
-        "SELECT s.conversation_id, s.given_at, s.updated_at, s.rating, s.comment, s.nps, "
-        f"c.last_agent_id, {BOT_ONLY_SQL}, c.language, s.mood, c.escalation_reasons "
-        f"FROM csat s {CSAT_JOIN} "
-        f"WHERE {' AND '.join(parts)} "
-        "ORDER BY s.given_at DESC, s.conversation_id DESC LIMIT ?"
-    )
-    names = agent_names(conn)
+    before = parse_cursor(cursor) if cursor is not None else None
+    names = store.agent_names(conn)
+    rows = store.log_rows(conn, f, limit, before)
     return [
         LogRow(
             conversation_id=cid,
@@ -112,9 +88,7 @@ def _rows(
             mood=mood,
             escalation_reasons=reasons_of(reasons),
         )
-        for cid, given, updated, rating, comment, nps, agent, bot, language, mood, reasons in conn.execute(
-            sql, [*params, limit]
-        )
+        for cid, given, updated, rating, comment, nps, agent, bot, language, mood, reasons in rows
     ]
 
 
@@ -131,11 +105,7 @@ def csat_log(
     rows = _rows(conn, f, limit + 1, cursor)
     more = len(rows) > limit
     rows = rows[:limit]
-    parts, params = _conditions(f)
-    total = conn.execute(
-        f"SELECT count(*) FROM csat s {CSAT_JOIN} WHERE {' AND '.join(parts)}",
-        params,
-    ).fetchone()[0]
+    total = store.log_total(conn, f)
     last = rows[-1] if rows else None
     return LogPage(
         rows=tuple(rows),
@@ -180,16 +150,10 @@ def conversation_detail(
     conversation = convs.get_conversation(conn, conversation_id)
     if conversation is None:
         return None
-    names = agent_names(conn)
-    columns = ("rating", "comment", "nps", "asked_at", "given_at", "updated_at", "mood")
-    row = conn.execute(
-        f"SELECT {', '.join(columns)} FROM csat WHERE conversation_id = ?",
-        (conversation_id,),
-    ).fetchone()
+    names = store.agent_names(conn)
+    csat = store.csat_row(conn, conversation_id)
     messages = convs.transcript(conn, conversation_id, include_notes=True)
-    anonymised_at = conn.execute(
-        "SELECT anonymised_at FROM conversations WHERE id = ?", (conversation_id,)
-    ).fetchone()[0]
+    anonymised_at = store.anonymised_at(conn, conversation_id)
     agent_id = conversation.last_agent_id
     bot_only = conversation.escalated_at is None and agent_id is None
     return {
@@ -213,7 +177,7 @@ def conversation_detail(
             # set when retention or an erasure removed the personal data (bot.privacy)
             "personal_data_removed_at": anonymised_at,
         },
-        "csat": dict(zip(columns, row, strict=True)) if row is not None else None,
+        "csat": csat,
         "messages": [
             message_public(
                 m, names.get(m.agent_id) if m.agent_id else None, for_agents=True, scale=scale

@@ -24,8 +24,9 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +69,27 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
         # only a power loss can lose the last transactions.
         conn.execute("PRAGMA synchronous = NORMAL")
     return conn
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Raise ``sqlite3.Error`` unless the file is a supportbot database (of any version),
+    before migrations would make one of any other SQLite file."""
+    conn.execute("SELECT 1 FROM conversations LIMIT 1")
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction on a connection of its own (the command line's): taken at
+    once, waiting up to ``busy_timeout`` for the server's writer; committed at the end,
+    rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class Database:

@@ -214,9 +214,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         response.set_status(429)
         response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
         return response
-    request.app[DB].submit(
-        ev.INSERT_SQL, ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id).row()
-    )
+    ev.submit(request.app[DB], ev.AgentLoggedIn(actor="agent", agent_id=session.agent.id))
     response = web.HTTPSeeOther(next_url)
     _set_session_cookie(request, response, cookie)
     response.set_cookie(
@@ -237,9 +235,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     session = await require_agent(request)
     await check_csrf(request, session)
     await request.app[SESSIONS].logout(request.cookies[COOKIE])
-    request.app[DB].submit(
-        ev.INSERT_SQL, ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id).row()
-    )
+    ev.submit(request.app[DB], ev.AgentLoggedOut(actor="agent", agent_id=session.agent.id))
     # The console's open sockets of this session end now (and its chats are requeued
     # when it was the agent's last one).
     await request.app[AGENT_NAMESPACE].audit()

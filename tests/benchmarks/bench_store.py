@@ -37,6 +37,7 @@ import socketio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bot import events as ev  # noqa: E402
 from bot.store import Database  # noqa: E402
+from bot.store import events as store_events  # noqa: E402
 from bot.store.migrations import migrate  # noqa: E402
 
 from serverproc import ServerProcess, cpu_seconds, percentile  # noqa: E402
@@ -48,7 +49,7 @@ async def writer_throughput(path: Path, count: int) -> tuple[float, float]:
     row = ev.WidgetOpened(conversation_id="c_bench", actor="shopper").row()
     t0 = time.perf_counter()
     for _ in range(count):
-        db.submit(ev.INSERT_SQL, row)
+        db.submit(store_events.INSERT_SQL, row)
     await db.flush()
     fire_and_forget = count / (time.perf_counter() - t0)
 
