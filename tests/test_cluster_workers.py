@@ -3,6 +3,7 @@ configuration (Debian's nginx, started by the test on 127.0.0.1)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
@@ -56,10 +57,13 @@ def readme_nginx() -> str:
 
 
 def healthy(url: str) -> bool:
+    """Whether a server answers on ``url``. Polled before the server listens: a
+    connection to a free local port can get that very port as its own source port
+    and connect to itself, and then reads its own request back (BadStatusLine)."""
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
             return bool(response.status == 200)
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return False
 
 

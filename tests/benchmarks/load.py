@@ -51,6 +51,7 @@ latency figures. The exit status is 0 when every target passes, 1 when one fails
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing as mp
 import os
@@ -106,7 +107,7 @@ class EchoProcess:
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
                     return self
-            except OSError:
+            except (OSError, http.client.HTTPException):  # a self-connect reads its request
                 time.sleep(0.1)
         self.stop()
         raise TimeoutError("echo server did not start")

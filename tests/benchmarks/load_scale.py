@@ -66,6 +66,7 @@ class Echo:
         return self.proc.pid
 
     def start(self) -> Echo:
+        import http.client
         import urllib.request
 
         deadline = time.monotonic() + 30
@@ -73,7 +74,7 @@ class Echo:
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
                     return self
-            except OSError:
+            except (OSError, http.client.HTTPException):  # a self-connect reads its request
                 time.sleep(0.1)
         raise TimeoutError("echo server did not start")
 
