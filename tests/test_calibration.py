@@ -24,6 +24,7 @@ from bot.kb.semantic import (
     load_encoder,
 )
 from bot.kb.service import BUILT, build_state
+from bot.settings import Settings, cache_dir
 
 DATA = Path(__file__).parent / "data"
 BIKES = DATA / "kb_bikes"
@@ -251,3 +252,20 @@ def test_ask_warns_about_a_broken_model_and_answers_lexically(tmp_path: Path) ->
 def test_a_bad_semantic_mode_is_an_error_naming_the_variable() -> None:
     proc = run_cli("ask", "hello", env={"SUPPORTBOT_FAQ_SEMANTIC": "sometimes"})
     assert proc.returncode == 2 and "SUPPORTBOT_FAQ_SEMANTIC" in proc.stderr
+
+
+def test_where_vectors_and_calibrations_are_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the database for the server, in the user's cache folder for the other
+    commands, or where the setting says (the tests' processes all use the run's one,
+    through SUPPORTBOT_FAQ_CACHE_DIR, so these defaults are checked here)."""
+    settings = Settings(db=tmp_path / "shop.db")
+    assert cache_dir(settings, server=True) == tmp_path / "shop.db.cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir(settings, server=False) == tmp_path / "xdg" / "supportbot"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir(settings, server=False) == tmp_path / "home" / ".cache" / "supportbot"
+    chosen = settings.replace(faq_cache_dir=tmp_path / "vectors")
+    assert cache_dir(chosen, server=True) == cache_dir(chosen, server=False) == tmp_path / "vectors"

@@ -3,7 +3,10 @@
 The layers are namespace -> service -> store, and the store's typed functions are the
 only place that knows the schema, so a change of table or index is made in one place.
 This finds every string (f-strings included, docstrings not) shaped like an SQL
-statement and fails on those outside a store module.
+statement, keywords in capitals as the code writes them (so "Select a picture from
+your phone" is not one), and every call that runs SQL (``execute`` and its kin,
+which also catches SQL put together by concatenation), and fails on those outside a
+store module.
 """
 
 from __future__ import annotations
@@ -16,21 +19,28 @@ ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 
 STATEMENT = re.compile(
-    r"""\s*(
+    r"""(?:\s|--[^\n]*\n|/\*.*?\*/|\()*(
         SELECT\s.*?\bFROM\b
+      | SELECT\s+\w+\s*\(
       | (INSERT|REPLACE)\s+(OR\s+\w+\s+)?INTO\s
-      | UPDATE\s+\S+\s+SET\s
+      | UPDATE\s+(OR\s+\w+\s+)?\S+\s+SET\s
       | DELETE\s+FROM\s
       | (CREATE|DROP)\s+(UNIQUE\s+|TEMP\w*\s+|VIRTUAL\s+)*(TABLE|INDEX|VIEW|TRIGGER)\s
       | ALTER\s+TABLE\s
       | WITH\s+(RECURSIVE\s+)?\w+(\s*\([^)]*\))?\s+AS\s*\(
       | PRAGMA\s+\w+
+      | EXPLAIN\s+(QUERY\s+PLAN\s+)?(SELECT|INSERT|UPDATE|DELETE|WITH)\s
+      | ATTACH\s+(DATABASE\s+)?\S+\s+AS\s
+      | DETACH\s+(DATABASE\s+)?\w+\s*;?\s*$
+      | (VACUUM|ANALYZE|REINDEX)(\s+\w+)?\s*;?\s*$
       | BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$
       | (COMMIT|ROLLBACK)(\s+TRANSACTION)?(\s+TO\s+(SAVEPOINT\s+)?\w+)?\s*;?\s*$
       | (SAVEPOINT|RELEASE(\s+SAVEPOINT)?)\s+\w+\s*;?\s*$
     )""",
-    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+    re.DOTALL | re.VERBOSE,
 )
+# Calls that run SQL on a connection, however the statement was put together.
+RUNS_SQL = {"execute", "executemany", "executescript"}
 
 
 def is_store(path: Path) -> bool:
@@ -75,10 +85,24 @@ def test_sql_is_only_in_store_modules() -> None:
     assert not offending, "SQL outside a store module:\n" + "\n".join(offending)
 
 
+def test_only_store_modules_run_sql() -> None:
+    """Catches SQL the text check cannot see (put together by concatenation)."""
+    offending = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: .{node.func.attr}()"
+        for path in sorted(BOT.rglob("*.py"))
+        if not is_store(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in RUNS_SQL
+    ]
+    assert not offending, "SQL run outside a store module:\n" + "\n".join(offending)
+
+
 def test_the_check_sees_sql_and_not_english() -> None:
     sql = [
         "SELECT id, name FROM agents",
-        "\n  insert into events (type) VALUES (?)",
+        "\n  INSERT INTO events (type) VALUES (?)",
         "UPDATE conversations SET status = ?",
         "DELETE FROM messages WHERE id = ?",
         "CREATE UNIQUE INDEX idx ON t (a)",
@@ -88,6 +112,12 @@ def test_the_check_sees_sql_and_not_english() -> None:
         "ROLLBACK TO job",
         "RELEASE job",
         "COMMIT",
+        "-- the schema\nCREATE TABLE t (a)",
+        "(SELECT max(id) FROM t)",
+        "SELECT changes()",
+        "UPDATE OR IGNORE t SET a = 1",
+        "EXPLAIN QUERY PLAN SELECT a FROM t",
+        "VACUUM",
     ]
     english = [
         "Update the agent's status when the console reconnects",
@@ -96,6 +126,11 @@ def test_the_check_sees_sql_and_not_english() -> None:
         "Begin a new chat",
         "With an agent",
         "commit message",
+        "Select a picture from your phone",
+        "Delete from this device?",
+        "Begin",
+        "Attach a picture",
+        "Release notes",
     ]
     assert [s for s in sql if not STATEMENT.match(s)] == []
     assert [s for s in english if STATEMENT.match(s)] == []

@@ -12,6 +12,7 @@ import pytest
 from bot import events as ev
 from bot.store import Database
 from bot.store import events as store_events
+from bot.store.db import connect, write_transaction
 from bot.store.migrations import MIGRATIONS, migrate
 
 
@@ -162,3 +163,21 @@ def test_a_turns_events_update_two_indexes_and_rare_types_have_their_own() -> No
     assert any("idx_events_privacy" in step for step in used), used
     assert any("idx_events_no_answer" in step for step in used), used
     assert not [step for step in used if step.startswith("SCAN")], used
+
+
+def test_a_write_transaction_commits_or_leaves_nothing(tmp_path: Path) -> None:
+    """The command line's transactions: committed at the end; rolled back when the
+    job raises, and when the commit itself fails (a deferred foreign key)."""
+    conn = connect(tmp_path / "t.db")
+    conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TABLE c (pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)")
+    with write_transaction(conn):
+        conn.execute("INSERT INTO p VALUES (1)")
+    with pytest.raises(RuntimeError), write_transaction(conn):
+        conn.execute("INSERT INTO p VALUES (2)")
+        raise RuntimeError("the job failed")
+    with pytest.raises(sqlite3.IntegrityError), write_transaction(conn):
+        conn.execute("INSERT INTO c VALUES (99)")  # no such p: refused at COMMIT
+    assert not conn.in_transaction
+    assert [r[0] for r in conn.execute("SELECT id FROM p")] == [1]
+    assert conn.execute("SELECT count(*) FROM c").fetchone()[0] == 0

@@ -159,6 +159,19 @@ async def test_a_stale_token_is_dropped_and_a_new_chat_starts(
     assert len(await server.query("SELECT id FROM conversations")) == 1
 
 
+async def test_the_shared_context_refuses_what_it_could_not_put_back(
+    context: BrowserContext, page: Page
+) -> None:
+    """Without ``own_context`` a test gets the browser context the next tests share:
+    the fake clock and init scripts would stay on it, so they are refused by name."""
+    with pytest.raises(RuntimeError, match="own_context"):
+        await page.clock.install()
+    with pytest.raises(RuntimeError, match="own_context"):
+        await context.add_init_script("window.leaked = true")
+    await page.goto("about:blank")
+    assert await page.evaluate("typeof window.leaked") == "undefined"
+
+
 @pytest.mark.slow
 @pytest.mark.own_context  # page.clock is the context's, and stays installed
 async def test_after_a_server_restart_it_reconnects_with_backoff(

@@ -61,6 +61,7 @@ CUE_CATEGORIES = (
 )
 
 _CACHE_LIMIT = 50_000  # words remembered before the look-up cache starts afresh
+_MISSING = object()
 _PACKAGE = "bot.mood"
 _FOLDER = "lexicons"
 
@@ -97,8 +98,9 @@ class Lexicon:
         if value is not None:
             return value
         cache = self._cache
-        if word in cache:
-            return cache[word]
+        known = cache.get(word, _MISSING)  # one look-up: another thread may clear it
+        if known is not _MISSING:
+            return known  # type: ignore[return-value]
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
         value = cache[word] = self._prefix_valence(word)
