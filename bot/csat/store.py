@@ -9,7 +9,7 @@ from typing import Any
 from bot import events as ev
 from bot.errors import ClientError
 from bot.store.clock import now_iso
-from bot.store.conversations import Conversation
+from bot.store.conversations import Conversation, anonymised_at
 
 
 def record_asked(conn: sqlite3.Connection, conversation: Conversation, at: str) -> bool:
@@ -52,10 +52,7 @@ def get_rating(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any]
 def _refuse_if_anonymised(conn: sqlite3.Connection, conversation_id: str) -> None:
     """A conversation whose personal data was removed (bot.privacy) takes no rating: a
     shopper still connected to it must not add a comment back."""
-    row = conn.execute(
-        "SELECT anonymised_at FROM conversations WHERE id = ?", (conversation_id,)
-    ).fetchone()
-    if row is not None and row[0] is not None:
+    if anonymised_at(conn, conversation_id) is not None:
         raise ClientError("rating_window_closed")
 
 

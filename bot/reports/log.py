@@ -153,7 +153,7 @@ def conversation_detail(
     names = store.agent_names(conn)
     csat = store.csat_row(conn, conversation_id)
     messages = convs.transcript(conn, conversation_id, include_notes=True)
-    anonymised_at = store.anonymised_at(conn, conversation_id)
+    anonymised_at = convs.anonymised_at(conn, conversation_id)
     agent_id = conversation.last_agent_id
     bot_only = conversation.escalated_at is None and agent_id is None
     return {

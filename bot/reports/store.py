@@ -264,7 +264,7 @@ def log_rows(
         "SELECT s.conversation_id, s.given_at, s.updated_at, s.rating, s.comment, s.nps, "
         f"c.last_agent_id, {BOT_ONLY_SQL}, c.language, s.mood, c.escalation_reasons "
         f"FROM csat s {CSAT_JOIN} "
-        f"WHERE {' AND '.join(parts)} "
+        f"WHERE {_where(parts)} "
         "ORDER BY s.given_at DESC, s.conversation_id DESC LIMIT ?"
     )
     return conn.execute(sql, [*params, limit])
@@ -274,7 +274,7 @@ def log_total(conn: sqlite3.Connection, f: ReportFilter) -> int:
     """The number of ratings in the log, over all pages."""
     parts, params = _log_conditions(f)
     total: int = conn.execute(
-        f"SELECT count(*) FROM csat s {CSAT_JOIN} WHERE {' AND '.join(parts)}",
+        f"SELECT count(*) FROM csat s {CSAT_JOIN} WHERE {_where(parts)}",
         params,
     ).fetchone()[0]
     return total
@@ -287,11 +287,3 @@ def csat_row(conn: sqlite3.Connection, conversation_id: str) -> dict[str, Any] |
         (conversation_id,),
     ).fetchone()
     return dict(zip(CSAT_COLUMNS, row, strict=True)) if row is not None else None
-
-
-def anonymised_at(conn: sqlite3.Connection, conversation_id: str) -> str | None:
-    """When the conversation's personal data was removed (bot.privacy), or None."""
-    row = conn.execute(
-        "SELECT anonymised_at FROM conversations WHERE id = ?", (conversation_id,)
-    ).fetchone()
-    return row[0] if row is not None else None

@@ -123,6 +123,14 @@ def get_conversation(conn: sqlite3.Connection, conversation_id: str) -> Conversa
     return Conversation.from_row(row) if row else None
 
 
+def anonymised_at(conn: sqlite3.Connection, conversation_id: str) -> str | None:
+    """When the conversation's personal data was removed (bot.privacy), or None."""
+    row = conn.execute(
+        "SELECT anonymised_at FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    return row[0] if row is not None else None
+
+
 def find_by_token_hash(conn: sqlite3.Connection, token_hash: str) -> Conversation | None:
     row = conn.execute("SELECT * FROM conversations WHERE token_hash = ?", (token_hash,)).fetchone()
     return Conversation.from_row(row) if row else None
