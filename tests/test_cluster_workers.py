@@ -3,7 +3,6 @@ configuration (Debian's nginx, started by the test on 127.0.0.1)."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
@@ -12,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -20,7 +18,7 @@ import pytest
 
 from bot.cli import main
 
-from benchmarks.serverproc import free_port
+from benchmarks.serverproc import free_port, healthy
 from cluster_helpers import CLUSTER_ENV, Clients, add_agents
 from conftest import ROOT
 
@@ -54,17 +52,6 @@ def readme_nginx() -> str:
     found = re.search(r"```nginx\n(.*?)```", text, re.S)
     assert found, "the README has no nginx configuration"
     return found.group(1)
-
-
-def healthy(url: str) -> bool:
-    """Whether a server answers on ``url``. Polled before the server listens: a
-    connection to a free local port can get that very port as its own source port
-    and connect to itself, and then reads its own request back (BadStatusLine)."""
-    try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-            return bool(response.status == 200)
-    except (OSError, http.client.HTTPException):
-        return False
 
 
 def wait_until(check: object, timeout: float = 60) -> None:

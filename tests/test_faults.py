@@ -13,7 +13,6 @@ import resource
 import signal
 import sqlite3
 import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -25,7 +24,7 @@ from bot.store import accounts
 from bot.store.db import connect
 from bot.store.migrations import migrate
 
-from benchmarks.serverproc import ServerProcess
+from benchmarks.serverproc import ServerProcess, healthy
 from conftest import PASSWORD, login
 
 ROOT_ONLY = pytest.mark.skipif(
@@ -198,11 +197,6 @@ async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> 
         server.kill()
 
 
-def _healthy(url: str) -> bool:
-    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-        return response.status == 200
-
-
 def _ignore_sigxfsz() -> None:
     # Writing past RLIMIT_FSIZE sends SIGXFSZ, which would kill the server; ignored,
     # the write fails with EFBIG like on a full disk.
@@ -233,7 +227,7 @@ async def test_a_full_disk_refuses_messages_clearly_and_recovers(tmp_path: Path)
         assert (await other[0].call("start", {}, namespace="/chat"))["error"][
             "code"
         ] == "storage_unavailable"
-        assert _healthy(server.url) and sio.connected
+        assert healthy(server.url, timeout=2) and sio.connected
 
         resource.prlimit(
             server.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
@@ -283,7 +277,7 @@ async def test_a_read_only_database_refuses_writes_and_recovers(tmp_path: Path) 
         shopper = await sio_client(server.url, "/chat")
         refused = await shopper[0].call("start", {}, namespace="/chat")
         assert refused["ok"] is False and refused["error"]["code"] == "storage_unavailable"
-        assert _healthy(server.url) and shopper[0].connected
+        assert healthy(server.url, timeout=2) and shopper[0].connected
 
         os.chmod(db, 0o644)
         # The writer reopens its connection after a failure: the first write after the

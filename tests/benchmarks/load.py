@@ -51,7 +51,6 @@ latency figures. The exit status is 0 when every target passes, 1 when one fails
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -60,7 +59,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -72,7 +70,7 @@ from load_clients import CONNECTED, FIELDS, REPLIES, Plan, worker_main  # noqa: 
 from load_monitor import Sampler, counter_sums  # noqa: E402
 from load_report import Report, ShopFigures, StepFigures  # noqa: E402
 
-from serverproc import LISTENING, ROOT, ServerProcess, add_agents  # noqa: E402
+from serverproc import LISTENING, ROOT, ServerProcess, add_agents, healthy  # noqa: E402
 
 ORIGIN = "https://shop.bench.example"
 PASSWORD = "load bench password 1234"
@@ -104,11 +102,9 @@ class EchoProcess:
     def start(self, timeout: float = 30) -> EchoProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return self
-            except (OSError, http.client.HTTPException):  # a self-connect reads its request
-                time.sleep(0.1)
+            if healthy(self.url):
+                return self
+            time.sleep(0.1)
         self.stop()
         raise TimeoutError("echo server did not start")
 

@@ -42,7 +42,7 @@ from load import ECHO, ORIGIN, Workers, plans  # noqa: E402
 from load_clients import CONNECTED, REPLIES  # noqa: E402
 
 from redisproc import RedisServer  # noqa: E402
-from serverproc import ROOT, ServerProcess, free_port, percentile  # noqa: E402
+from serverproc import ROOT, ServerProcess, free_port, healthy, percentile  # noqa: E402
 
 UNLIMITED = {
     "SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000",
@@ -66,16 +66,11 @@ class Echo:
         return self.proc.pid
 
     def start(self) -> Echo:
-        import http.client
-        import urllib.request
-
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return self
-            except (OSError, http.client.HTTPException):  # a self-connect reads its request
-                time.sleep(0.1)
+            if healthy(self.url):
+                return self
+            time.sleep(0.1)
         raise TimeoutError("echo server did not start")
 
     def stop(self) -> None:

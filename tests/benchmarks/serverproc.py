@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import re
 import signal
@@ -28,6 +29,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def healthy(url: str, timeout: float = 1) -> bool:
+    """Whether a server answers ``url``/healthz with 200. Also polled before a server
+    listens: a connection to a free local port can get that very port as its source
+    and connect to itself, reading its own request back (BadStatusLine): not ready."""
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, http.client.HTTPException):
+        return False
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -126,12 +138,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
+            if healthy(self.url):
+                return self
+            time.sleep(0.1)
         raise TimeoutError("server did not start")
 
     def _read_output(self, proc: subprocess.Popen[bytes], said_port: threading.Event) -> None:
