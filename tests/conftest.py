@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,13 +70,9 @@ def shared_faq_cache(vector_cache: Path) -> Iterator[None]:
     run's cache too (otherwise each calibrates the KB again, about a second of CPU,
     in a cache beside its fresh database). A test that gives its own
     SUPPORTBOT_FAQ_CACHE_DIR in a process's environment still gets that."""
-    before = os.environ.get("SUPPORTBOT_FAQ_CACHE_DIR")
-    os.environ["SUPPORTBOT_FAQ_CACHE_DIR"] = str(vector_cache)
-    yield
-    if before is None:
-        del os.environ["SUPPORTBOT_FAQ_CACHE_DIR"]
-    else:
-        os.environ["SUPPORTBOT_FAQ_CACHE_DIR"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SUPPORTBOT_FAQ_CACHE_DIR", str(vector_cache))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -204,14 +204,15 @@ class EmbeddingCache:
         if self.folder is None:
             return
         digest = hashlib.sha1(b"".join(keys)).hexdigest()[:16]
-        target = self.folder / _pattern(version).replace("*", digest)
+        pattern = _pattern(version)
+        target = self.folder / pattern.replace("*", digest)
 
         def write(fh: BinaryIO) -> None:
             keys_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 20)
             np.savez(fh, keys=keys_array, vectors=vectors)
 
         try:
-            replace_file(target, write, _pattern(version), CACHE_FILES_KEPT)
+            replace_file(target, write, pattern, CACHE_FILES_KEPT)
         except OSError as exc:
             log.warning(
                 "cannot write the embedding cache in %s (%s); vectors are kept in memory only",
