@@ -96,7 +96,7 @@ log = logging.getLogger(__name__)
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    db = Database(settings.db, batch=settings.writer_batch)
+    db = Database(settings.store, batch=settings.writer_batch)
     await asyncio.get_running_loop().run_in_executor(None, partial(db.start, migrate))
     app[DB] = db
     yield

@@ -40,6 +40,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db: Path = Path("supportbot.db")
+    # PostgreSQL instead of the SQLite file (postgresql://USER:PASSWORD@HOST:PORT/DB), for
+    # several processes or machines on one store (bot.store.postgres)
+    database: str = ""
     kb: Path = field(default_factory=default_kb_path)
     # Shop origins whose pages may open widget connections. Empty means "the
     # server's own origin only" (the demo page); see bot.origins.
@@ -149,6 +152,18 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def store(self) -> Path | str:
+        """Where the data is: the PostgreSQL URL, else the SQLite file."""
+        return self.database or self.db
+
+    @property
+    def store_name(self) -> str:
+        """The store as told in messages (a URL without its password)."""
+        from bot.store.postgres import redact
+
+        return redact(self.database) if self.database else str(self.db)
 
     @property
     def uploads(self) -> Path:

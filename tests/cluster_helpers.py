@@ -1,9 +1,9 @@
-"""Helpers of the tests of several server processes on one Redis and one SQLite file."""
+"""Helpers of the tests of several server processes on one Redis and one store (a SQLite
+file or a PostgreSQL database)."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ CLUSTER_ENV = {
 }
 
 
-def add_agents(db: Path, *agents: tuple[str, str, str, int]) -> dict[str, int]:
+def add_agents(db: Path | str, *agents: tuple[str, str, str, int]) -> dict[str, int]:
     """(email, name, role, capacity) accounts; returns their ids by name."""
     conn = connect(db)
     migrate(conn)
@@ -43,7 +43,7 @@ def add_agents(db: Path, *agents: tuple[str, str, str, int]) -> dict[str, int]:
 
 
 def start_servers(
-    db: Path, redis_url: str, count: int = 2, log_dir: Path | None = None
+    db: Path | str, redis_url: str, count: int = 2, log_dir: Path | None = None
 ) -> list[ServerProcess]:
     servers = []
     for i in range(count):
@@ -87,6 +87,15 @@ class Clients:
                 pass
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def cluster_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where the processes store: one SQLite file, or one PostgreSQL database (a real
+    server; skipped when it is not installed)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return tmp_path / "cluster.db"
+
+
 @pytest.fixture
 async def clients() -> AsyncIterator[Clients]:
     """The test's socket.io clients, closed at the end (a plugin of ``conftest``)."""
@@ -102,13 +111,14 @@ async def stop_servers(servers: list[ServerProcess], clients: Clients) -> None:
     await asyncio.gather(*(asyncio.to_thread(server.stop) for server in servers))
 
 
-def stored_client_ids(db: Path) -> set[tuple[str, str]]:
-    conn = sqlite3.connect(db)
+def stored_client_ids(db: Path | str) -> set[tuple[str, str]]:
+    conn = connect(db, readonly=True)
     try:
-        return set(
-            conn.execute(
+        return {
+            (row[0], row[1])
+            for row in conn.execute(
                 "SELECT conversation_id, client_id FROM messages WHERE client_id IS NOT NULL"
             )
-        )
+        }
     finally:
         conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.settings import Settings, mood_config
 from bot.store import Database, accounts
 from bot.store.clock import Clock
 
+import pgproc
 import redisproc
 from benchmarks.serverproc import try_sign_in
 
@@ -29,6 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["browser_fixtures", "cluster_helpers"]
 PASSWORD = "correct horse battery"
+# SUPPORTBOT_TEST_STORE=postgres runs every server of the ``settings`` fixture on
+# PostgreSQL (a development aid: tests that open the SQLite file themselves fail);
+# tests marked ``postgres`` always do.
+STORE_VARIABLE = "SUPPORTBOT_TEST_STORE"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -98,7 +104,11 @@ def make_settings(tmp_path: Path, vector_cache: Path, **changes: Any) -> Setting
 
 
 @pytest.fixture
-def settings(tmp_path: Path, vector_cache: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path, vector_cache: Path) -> Settings:
+    if request.node.get_closest_marker("postgres") or os.environ.get(STORE_VARIABLE) == "postgres":
+        # the same server on a PostgreSQL database of the test's own
+        url = request.getfixturevalue("postgres_url")
+        return make_settings(tmp_path, vector_cache, database=url)
     return make_settings(tmp_path, vector_cache)
 
 
@@ -110,6 +120,23 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     server = redisproc.RedisServer(tmp_path / "redis").start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pgproc.PostgresServer]:
+    """One real PostgreSQL server per test process, started when a test first needs it
+    (skipped when it is not installed)."""
+    if not pgproc.available():
+        pytest.skip(pgproc.MISSING)
+    server = pgproc.PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: pgproc.PostgresServer) -> str:
+    """The URL of a new, empty PostgreSQL database of this test's own."""
+    return postgres_server.database()
 
 
 @dataclass

@@ -3,7 +3,7 @@
 #   sh tests/run.sh [pytest arguments]
 # Creates .venv (if missing), installs the locked test environment
 # (tests/requirements.lock, made from pyproject.toml with pip-compile) and the project,
-# installs Debian's chromium, redis-server and nginx for the tests when they are missing
+# installs Debian's chromium, redis-server, nginx and postgresql for the tests when they are missing
 # (as root, or via sudo), runs the checks of the README's "Development" section (ruff check and format,
 # mypy --strict),
 # then pytest. Browsers are never downloaded by Playwright.
@@ -23,13 +23,15 @@ $PIP install --no-deps -e .
 # server, worker and command-line processes the tests start.
 .venv/bin/python -m compileall -q bot
 
-# Debian packages the tests start: chromium (browser tests), redis-server and nginx
-# (several server processes behind a proxy); each installed only when missing.
+# Debian packages the tests start: chromium (browser tests), redis-server, nginx and
+# postgresql (several server processes behind a proxy, on one store); each installed
+# only when missing.
 MISSING=""
 CHROMIUM=${SUPPORTBOT_CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || MISSING="$MISSING chromium"
 [ -x /usr/bin/redis-server ] || MISSING="$MISSING redis-server"
 [ -x /usr/sbin/nginx ] || MISSING="$MISSING nginx-light"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || MISSING="$MISSING postgresql"
 if [ -n "$MISSING" ]; then
     echo "installing Debian's$MISSING for the tests..."
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

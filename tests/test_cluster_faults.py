@@ -22,9 +22,9 @@ pytestmark = pytest.mark.slow  # server processes: scheduled first
 
 
 async def test_kill_9_one_of_two_processes_mid_chat(
-    tmp_path: Path, redis_url: str, clients: Clients
+    tmp_path: Path, redis_url: str, clients: Clients, cluster_store: Path | str
 ) -> None:
-    db = tmp_path / "cluster.db"
+    db = cluster_store
     add_agents(db, ("ada@shop.example", "Ada", "agent", 1))
     env = {**CLUSTER_ENV, "SUPPORTBOT_SHOPPER_GRACE_PERIOD": "3"}
     args = ["--redis", redis_url]

@@ -1,4 +1,5 @@
-"""Two server processes on one SQLite file and one real redis-server: a shopper on one,
+"""Two server processes on one store (a SQLite file; the journey and the race also on
+PostgreSQL) and one real redis-server: a shopper on one,
 agents on the other, through the whole journey; the same chat taken from both at once."""
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ pytestmark = pytest.mark.slow  # server processes: scheduled first
 
 
 async def test_the_whole_journey_across_two_processes(
-    tmp_path: Path, redis_url: str, clients: Clients
+    tmp_path: Path, redis_url: str, clients: Clients, cluster_store: Path | str
 ) -> None:
-    db = tmp_path / "cluster.db"
+    db = cluster_store
     add_agents(
         db,
         ("ada@shop.example", "Ada", "agent", 3),
@@ -126,9 +127,9 @@ async def test_auto_assignment_reaches_an_agent_on_the_other_process(
 
 
 async def test_the_same_chat_taken_from_two_processes_at_once(
-    tmp_path: Path, redis_url: str, clients: Clients
+    redis_url: str, clients: Clients, cluster_store: Path | str
 ) -> None:
-    db = tmp_path / "cluster.db"
+    db = cluster_store
     add_agents(
         db,
         ("ada@shop.example", "Ada", "agent", 10),

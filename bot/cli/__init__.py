@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "bot.cli.report",
     "bot.cli.export",
     "bot.cli.privacy",
+    "bot.cli.database",
 )
 
 

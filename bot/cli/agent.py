@@ -7,7 +7,7 @@ import getpass
 import json
 import sys
 
-from bot.cli.common import add_db_argument, check_db_path, db_path
+from bot.cli.common import add_db_argument, check_db_path, db_label, db_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -66,7 +66,7 @@ def _database(args: argparse.Namespace, *, must_exist: bool = False):  # type: i
         conn = connect(path)
         migrate(conn)
     except Exception as exc:  # sqlite3.Error, OSError
-        raise CommandError(f"--db {path}: {exc}") from None
+        raise CommandError(f"{db_label(path)}: {exc}") from None
     return conn
 
 

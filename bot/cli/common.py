@@ -14,15 +14,49 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=Path, help=f"SQLite database file (default ./{DEFAULT_DB}, or SUPPORTBOT_DB)"
     )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="PostgreSQL instead of the SQLite file: postgresql://USER:PASSWORD@HOST:PORT/DB "
+        "(or SUPPORTBOT_DATABASE)",
+    )
 
 
-def db_path(args: argparse.Namespace) -> Path:
+def db_path(args: argparse.Namespace) -> Path | str:
+    """The SQLite file, or the PostgreSQL URL given by --database / SUPPORTBOT_DATABASE."""
     from bot.settings import settings_from_env
 
-    return settings_from_env(db=getattr(args, "db", None)).db
+    settings = settings_from_env(
+        db=getattr(args, "db", None), database=getattr(args, "database", None)
+    )
+    if settings.database and not is_url(settings.database):
+        raise_command_error(
+            f"--database {settings.store_name}: expected a postgresql:// URL "
+            "(a SQLite file is given with --db)"
+        )
+    return settings.store
 
 
-def check_db_path(path: Path, *, must_exist: bool = False, readonly_ok: bool = False) -> None:
+def is_url(target: object) -> bool:
+    from bot.store.postgres import is_url as url
+
+    return url(target)
+
+
+def db_label(target: Path | str) -> str:
+    """``--db FILE`` or ``--database URL`` (without its password), for messages."""
+    from bot.store.postgres import redact
+
+    return f"--database {redact(str(target))}" if is_url(target) else f"--db {target}"
+
+
+def raise_command_error(message: str) -> None:
+    from bot.cli import CommandError
+
+    raise CommandError(message)
+
+
+def check_db_path(path: Path | str, *, must_exist: bool = False, readonly_ok: bool = False) -> None:
     """Fail early, with a clear message, when the database cannot be used.
 
     With ``readonly_ok`` (the server), an existing read-only file only warns: the
@@ -31,6 +65,9 @@ def check_db_path(path: Path, *, must_exist: bool = False, readonly_ok: bool = F
     """
     from bot.cli import CommandError
 
+    if is_url(path):  # PostgreSQL: the connection says what is wrong
+        return
+    path = Path(path)
     if path.is_dir():
         raise CommandError(f"--db {path} is a directory, not a database file")
     if path.exists():

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from bot.cli.common import add_db_argument, check_db_path, db_path
+from bot.cli.common import add_db_argument, check_db_path, db_label, db_path
 
 if TYPE_CHECKING:
     from bot.privacy.model import Found, Removed, Selector
@@ -132,7 +132,7 @@ def open_database(args: argparse.Namespace) -> sqlite3.Connection:
         check_schema(conn)
         migrate(conn)
     except sqlite3.Error as exc:
-        raise CommandError(f"--db {path}: not a usable supportbot database ({exc})") from None
+        raise CommandError(f"{db_label(path)}: not a usable supportbot database ({exc})") from None
     return conn
 
 

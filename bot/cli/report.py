@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.cli.common import add_db_argument, check_db_path, db_path
+from bot.cli.common import add_db_argument, check_db_path, db_label, db_path
 
 if TYPE_CHECKING:
     from bot.reports import Durations, Figures, Report, ReportFilter
@@ -85,11 +85,11 @@ def open_readonly(args: argparse.Namespace) -> sqlite3.Connection:
         conn = connect(path, readonly=True)
         needed = pending(conn)
     except sqlite3.Error as exc:
-        raise CommandError(f"--db {path}: not a supportbot database ({exc})") from None
+        raise CommandError(f"{db_label(path)}: not a supportbot database ({exc})") from None
     if needed:
         conn.close()
         raise CommandError(
-            f"--db {path}: the database is from an older version; start "
+            f"{db_label(path)}: the database is from an older version; start "
             "`supportbot serve` on it once to bring it up to date"
         )
     return conn

@@ -10,7 +10,7 @@ import os
 import socket
 from pathlib import Path
 
-from bot.cli.common import add_db_argument, check_db_path
+from bot.cli.common import add_db_argument, check_db_path, is_url
 from bot.resources import default_kb_path
 from bot.settings import Settings
 
@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             db=args.db,
+            database=args.database,
             kb=args.kb,
             allowed_origins=origins or None,
             trusted_proxies=proxies or None,
@@ -170,7 +171,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"SUPPORTBOT_OFFICE_HOURS / SUPPORTBOT_TIMEZONE: {exc}") from None
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
-    check_db_path(settings.db, readonly_ok=True)
+    if settings.database and not is_url(settings.database):
+        raise CommandError(
+            f"--database {settings.store_name}: expected a postgresql:// URL "
+            "(a SQLite file is given with --db)"
+        )
+    check_db_path(settings.store, readonly_ok=True)
     if settings.workers > 1:
         from bot.cli.workers import Workers
 
@@ -198,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     if listener is not None:  # --port 0: say which port the system gave us
         print(f"listening on {settings.host}:{settings.port}", flush=True)
     print(
-        f"supportbot on {settings.base_url}  (database {settings.db}, knowledge base "
+        f"supportbot on {settings.base_url}  (database {settings.store_name}, knowledge base "
         f"{settings.kb})",
         flush=True,
     )

@@ -28,6 +28,7 @@ STOP_TIMEOUT = 20.0
 PASSED_ON: tuple[tuple[str, str], ...] = (
     ("host", "--host"),
     ("db", "--db"),
+    ("database", "--database"),
     ("kb", "--kb"),
     ("public_url", "--public-url"),
     ("inactivity_timeout", "--inactivity-timeout"),

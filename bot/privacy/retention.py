@@ -84,7 +84,7 @@ class Retention:
         before = cutoff(days)
         started = time.perf_counter()
         total = Removed()
-        checkpointer = await asyncio.to_thread(connect, self.db.path)
+        checkpointer = await asyncio.to_thread(connect, self.db.target)
         await self.db.write(partial(store.commits_checkpoint, pages=0))
         try:
             await self._batches(before, total, checkpointer)

@@ -65,7 +65,7 @@ _FIRST_DAY_SQL = (
     "SELECT min(closed_at) AS first FROM conversations WHERE closed_at IS NOT NULL "
     "UNION ALL SELECT min(asked_at) FROM csat WHERE asked_at IS NOT NULL "
     "UNION ALL SELECT min(given_at) FROM csat WHERE given_at IS NOT NULL "
-    "UNION ALL SELECT min(created_at) FROM events WHERE type = 'bot.no_answer')"
+    "UNION ALL SELECT min(created_at) FROM events WHERE type = 'bot.no_answer') AS firsts"
 )
 
 

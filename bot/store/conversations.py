@@ -303,7 +303,7 @@ def retried_since_escalation(conn: sqlite3.Connection, conversation: Conversatio
     it last came back from a person?"""
     row = conn.execute(
         "SELECT 1 FROM messages WHERE conversation_id = ? AND author = 'bot' "
-        "AND json_extract(meta, '$.retry') = 1 AND created_at >= ? LIMIT 1",
+        "AND json_extract(meta, '$.retry') IS NOT NULL AND created_at >= ? LIMIT 1",
         (conversation.id, conversation.escalated_at or ""),
     ).fetchone()
     return row is not None

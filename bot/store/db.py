@@ -14,7 +14,11 @@ code (``sqlite_errorname``).
 Reads run in a small thread pool, each thread with its own connection (WAL lets
 them read while the writer writes).
 
-This follows datasette's ``execute_write_fn`` design.
+This follows datasette's ``execute_write_fn`` design. The same class serves
+PostgreSQL (a ``postgresql://`` URL instead of a path): one writer thread per
+process there too, its connection behind the SQLite interface of
+``bot.store.postgres``. A job that a deadlock with another process chose as its
+victim is run again in a new transaction after the jobs before it are committed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from bot.store import postgres
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,10 @@ _STOP = _Job(None, None, None)
 
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection to the SQLite file, or to PostgreSQL for a ``postgresql://`` URL
+    (the same interface: bot.store.postgres)."""
+    if postgres.is_url(path):
+        return postgres.connect(str(path), readonly=readonly)
     if readonly:
         conn = sqlite3.connect(
             f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
@@ -94,7 +104,9 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 class Database:
     def __init__(self, path: Path | str, *, batch: int = 500, readers: int = 4) -> None:
-        self.path = Path(path)
+        # a SQLite file's path, or a PostgreSQL URL (kept as it is)
+        self.target: Path | str = str(path) if postgres.is_url(path) else Path(path)
+        self.name = postgres.redact(str(path)) if postgres.is_url(path) else str(path)
         self.batch = batch
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
@@ -112,11 +124,11 @@ class Database:
         Raises :class:`StorageUnavailable` when the file cannot be opened or migrated.
         """
         try:
-            conn = connect(self.path)
+            conn = connect(self.target)
             if migrate is not None:
                 migrate(conn)
         except sqlite3.Error as exc:
-            raise StorageUnavailable(f"cannot open database {self.path}: {exc}") from exc
+            raise StorageUnavailable(f"cannot open database {self.name}: {exc}") from exc
         self._writer = threading.Thread(
             target=self._run_writer, args=(conn,), name="sqlite-writer", daemon=True
         )
@@ -158,8 +170,10 @@ class Database:
 
     def _read_conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(conn, "closed", False):  # PostgreSQL went away
+            conn = None
         if conn is None:
-            conn = connect(self.path)
+            conn = connect(self.target)
             conn.execute("PRAGMA query_only = ON")
             conn.execute("PRAGMA cache_size = -16000")  # 16 MB: report queries group a lot
             self._local.conn = conn
@@ -170,7 +184,16 @@ class Database:
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(conn)`` on a reader thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, lambda: fn(self._read_conn()))
+        return await loop.run_in_executor(self._readers, self._run_read, fn)
+
+    def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._read_conn()
+        try:
+            return fn(conn)
+        except sqlite3.Error:
+            if getattr(conn, "closed", False):  # PostgreSQL went away: once more, anew
+                return fn(self._read_conn())
+            raise
 
     # -- the writer thread ----------------------------------------------
 
@@ -217,10 +240,10 @@ class Database:
         next one could. So the new connection begins and rolls back a write first, and
         is opened once more if that fails.
         """
-        conn = connect(self.path)
+        conn = connect(self.target)
         if not _can_write(conn):
             conn.close()
-            conn = connect(self.path)  # if this one cannot either, the batch says why
+            conn = connect(self.target)  # if this one cannot either, the batch says why
         return conn
 
     def _fail(self, jobs: list[_Job], error: BaseException) -> None:
@@ -232,12 +255,17 @@ class Database:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         rows: dict[str, list[Sequence[Any]]] = {}
         healthy = True
+        first = 0  # jobs before it are committed (a retried deadlock commits early)
+        retries = 0
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for job in jobs:
+            index = 0
+            while index < len(jobs):
+                job = jobs[index]
                 if job.fn is None:
                     assert job.sql is not None and job.params is not None
                     rows.setdefault(job.sql, []).append(job.params)
+                    index += 1
                     continue
                 conn.execute("SAVEPOINT job")
                 try:
@@ -245,6 +273,19 @@ class Database:
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
+                    if getattr(exc, "retry", False) and retries < _RETRIES:
+                        # PostgreSQL chose this job as a deadlock's victim: commit the
+                        # jobs before it, so that their locks go, and run it again.
+                        retries += 1
+                        for sql, params in rows.items():
+                            _insert_rows(conn, sql, params)
+                        rows = {}
+                        conn.execute("COMMIT")
+                        self.batches_committed += 1
+                        self._settle(outcomes)
+                        outcomes, first = [], index
+                        conn.execute("BEGIN IMMEDIATE")
+                        continue
                     error = _translate(exc)
                     if isinstance(error, StorageUnavailable):
                         raise exc
@@ -252,12 +293,13 @@ class Database:
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((job, result, None))
+                index += 1
             for sql, params in rows.items():
                 _insert_rows(conn, sql, params)
             conn.execute("COMMIT")
             self.batches_committed += 1
         except sqlite3.Error as exc:
-            log.error("database write failed, %d jobs refused: %s", len(jobs), exc)
+            log.error("database write failed, %d jobs refused: %s", len(jobs) - first, exc)
             try:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -265,7 +307,7 @@ class Database:
                 log.exception("rollback failed")
             error = _translate(exc)
             healthy = not isinstance(error, StorageUnavailable)
-            outcomes = [(job, None, error) for job in jobs if job.fn is not None]
+            outcomes = [(job, None, error) for job in jobs[first:] if job.fn is not None]
         self._settle(outcomes)
         return healthy
 
@@ -278,6 +320,8 @@ class Database:
         for loop, settled in by_loop.items():
             loop.call_soon_threadsafe(_settle_all, settled)
 
+
+_RETRIES = 3  # deadlock victims run again at most this often per batch
 
 # SQLite's primary result codes that mean the storage, not the job, is at fault
 # (extended codes such as SQLITE_IOERR_WRITE or SQLITE_READONLY_DBMOVED included).

@@ -6,15 +6,21 @@ each in its own transaction. Never edit a migration that has shipped: add one.
 
 Times are ISO 8601 UTC strings with milliseconds (``2026-11-27T03:17:40.123Z``):
 readable, and they sort as text.
+
+They are written for SQLite; a PostgreSQL database gets the schema they make
+(``bot.store.postgres.migrate``), so a migration of the schema (tables, columns,
+indexes) serves both. A migration that also changes rows needs its PostgreSQL
+counterpart there.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import sqlite_utils
 
+from bot.store import postgres
 from bot.store.clock import now_iso
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -121,7 +127,15 @@ def pending(conn: sqlite3.Connection) -> list[str]:
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations; return the names applied."""
+    """Apply pending migrations; return the names applied. On PostgreSQL, the schema
+    these migrations make in SQLite (bot.store.postgres)."""
+    if postgres.is_postgres(conn):
+        return postgres.migrate(conn, [name for name, _ in MIGRATIONS], now_iso())
+    return migrate_sqlite(conn)
+
+
+def migrate_sqlite(conn: sqlite3.Connection, *, only: Sequence[str] | None = None) -> list[str]:
+    """Apply pending migrations (or those named in ``only``) to a SQLite database."""
     db = sqlite_utils.Database(conn)
     conn.execute(
         "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -129,7 +143,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     applied = []
     for name, fn in MIGRATIONS:
-        if name in done:
+        if name in done or (only is not None and name not in only):
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -65,11 +65,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: pgproc
 from load_agents import agents_main  # noqa: E402
 from load_clients import CONNECTED, FIELDS, REPLIES, Plan, worker_main  # noqa: E402
 from load_monitor import Sampler, counter_sums  # noqa: E402
 from load_report import Report, ShopFigures, StepFigures  # noqa: E402
 
+from pgproc import PostgresServer  # noqa: E402
 from serverproc import LISTENING, ROOT, ServerProcess, add_agents, healthy  # noqa: E402
 
 ORIGIN = "https://shop.bench.example"
@@ -183,12 +185,34 @@ def server_errors(log: Path) -> int:
     return sum(1 for line in text.splitlines() if " ERROR " in line or line.startswith("Traceback"))
 
 
+def store_cpu(pg: PostgresServer | None) -> float:
+    """CPU seconds so far of the PostgreSQL server and its backends (0 without one)."""
+    if pg is None or pg.proc is None:
+        return 0.0
+    import psutil
+
+    total = 0.0
+    try:
+        process = psutil.Process(pg.proc.pid)
+        for p in [process, *process.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
+
+
 def shop_phase(
     args: argparse.Namespace, tmp: Path, name: str, shoppers: int, rate: float, measured: float
 ) -> ShopFigures:
     """The realistic chat mix (hold and soak): SHOPPERS at RATE messages/s for MEASURED s."""
     interval = shoppers / rate
-    db, log = tmp / f"{name}.db", tmp / f"{name}-server.log"
+    log = tmp / f"{name}-server.log"
+    db: Path | str = tmp / f"{name}.db"
+    pg = None
+    if args.store == "postgres":
+        pg = PostgresServer().start()
+        db = pg.database()
     emails = add_agents(db, args.agents, args.capacity, PASSWORD)
     server = ServerProcess(db, log=log, args=["--allowed-origin", ORIGIN])
     server.log_level = "warning"
@@ -216,7 +240,9 @@ def shop_phase(
         for proc in [*workers.procs, agents]:
             sampler.add_client(proc.pid)
         sampler.start()
+        pg_cpu = store_cpu(pg)
         progress(name, sampler, start_at, stop_at, window_start)
+        pg_cpu = (store_cpu(pg) - pg_cpu) / max(time.time() - start_at, 1)
         results = workers.results(timeout=120)
         sampler.stop()
         stop_agents.set()
@@ -226,6 +252,10 @@ def shop_phase(
     finally:
         stop_agents.set()
         server.stop()
+        if pg is not None:
+            pg.stop()
+    if pg is not None:
+        print(f"[{name}] PostgreSQL CPU {100 * pg_cpu:.1f}% of one core (mean over the phase)")
     figures = ShopFigures.build(
         name,
         shoppers,
@@ -396,6 +426,13 @@ def main() -> int:
         "--sat-settle", type=float, default=3.0, help="unmeasured seconds before each step"
     )
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the server's store in the hold and soak phases (postgres: a real server "
+        "started here; its CPU printed beside the server's)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write every figure and sample as JSON")
     p.add_argument("--keep", action="store_true", help="keep the databases and server logs")
     args = p.parse_args()

@@ -9,7 +9,9 @@ stops growing by 5%), run on six set-ups, each on fresh servers and a fresh
 database and Redis:
 
 - supportbot: 1 process without Redis (a deployment today), 1 process with
-  ``--redis``, 2 processes with ``--redis`` on one database;
+  ``--redis``, 2 processes with ``--redis`` on one database; with ``--stores
+  sqlite,postgres`` the three again on PostgreSQL (a real server started by the
+  script, Debian's ``postgresql``; its CPU counted with the servers');
 - echo (``load_echo.py``): 1 process, 1 with python-socketio's ``AsyncRedisManager``,
   2 with it.
 
@@ -41,6 +43,7 @@ import psutil  # noqa: E402
 from load import ECHO, ORIGIN, Workers, plans  # noqa: E402
 from load_clients import CONNECTED, REPLIES  # noqa: E402
 
+from pgproc import PostgresServer  # noqa: E402
 from redisproc import RedisServer  # noqa: E402
 from serverproc import ROOT, ServerProcess, free_port, healthy, percentile  # noqa: E402
 
@@ -159,14 +162,23 @@ def saturate(args: argparse.Namespace, name: str, urls: list[str], pids: list[in
 
 
 def run_setup(
-    args: argparse.Namespace, tmp: Path, kind: str, processes: int, redis: bool
+    args: argparse.Namespace,
+    tmp: Path,
+    kind: str,
+    processes: int,
+    redis: bool,
+    store: str = "sqlite",
 ) -> dict[str, Any]:
     name = f"{kind}: {processes} process{'es' if processes > 1 else ''}" + (
         " + Redis" if redis else ""
     )
+    if kind != "echo":
+        name += " + PostgreSQL" if store == "postgres" else " + SQLite"
     folder = tmp / name.replace(" ", "_").replace(":", "").replace("+", "")
     folder.mkdir()
     server = RedisServer(folder / "redis").start() if redis else None
+    pg = PostgresServer().start() if store == "postgres" else None
+    database: Path | str = pg.database() if pg else folder / "bench.db"
     targets: list[Any] = []
     try:
         for _ in range(processes):
@@ -174,10 +186,12 @@ def run_setup(
                 targets.append(Echo(server.url if server else None).start())
             else:
                 extra = ["--allowed-origin", ORIGIN] + (["--redis", server.url] if server else [])
-                target = ServerProcess(folder / "bench.db", env=UNLIMITED, args=extra)
+                target = ServerProcess(database, env=UNLIMITED, args=extra)
                 target.log_level = "warning"
                 targets.append(target.start())
         pids = [t.pid for t in targets] + ([server.proc.pid] if server and server.proc else [])
+        if pg is not None and pg.proc is not None:
+            pids.append(pg.proc.pid)  # the postmaster and its backends
         load_before = os.getloadavg()
         steps = saturate(args, name, [t.url for t in targets], pids)
     finally:
@@ -185,6 +199,8 @@ def run_setup(
             target.stop()
         if server is not None:
             server.stop()
+        if pg is not None:
+            pg.stop()
     top = max(steps, key=lambda s: s.turns)
     return {
         "name": name,
@@ -201,6 +217,9 @@ def main() -> int:
     p.add_argument("--sat-step", type=float, default=10.0)
     p.add_argument("--sat-settle", type=float, default=3.0)
     p.add_argument("--kinds", default="supportbot,echo")
+    p.add_argument(
+        "--stores", default="sqlite", help="supportbot's stores: sqlite, postgres or both"
+    )
     p.add_argument("--json", metavar="FILE")
     # what load.plans() reads
     p.add_argument("--min-questions", type=int, default=5)
@@ -215,10 +234,12 @@ def main() -> int:
     rows: dict[str, list[dict[str, Any]]] = {}
     try:
         for kind in [k.strip() for k in args.kinds.split(",")]:
-            rows[kind] = [
-                run_setup(args, tmp, kind, processes, redis)
-                for processes, redis in ((1, False), (1, True), (2, True))
-            ]
+            stores = ["-"] if kind == "echo" else [x.strip() for x in args.stores.split(",")]
+            for store in stores:
+                rows[kind if store == "-" else f"{kind} on {store}"] = [
+                    run_setup(args, tmp, kind, processes, redis, store)
+                    for processes, redis in ((1, False), (1, True), (2, True))
+                ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(

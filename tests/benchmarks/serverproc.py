@@ -76,7 +76,7 @@ class ServerProcess:
 
     def __init__(
         self,
-        db: Path,
+        db: Path | str,
         *,
         port: int | None = None,
         env: dict[str, str] | None = None,
@@ -108,7 +108,8 @@ class ServerProcess:
                 "serve",
                 "--port",
                 str(self.port),
-                "--db",
+                # a SQLite file, or PostgreSQL for a postgresql:// URL
+                "--database" if str(self.db).startswith("postgres") else "--db",
                 str(self.db),
                 "--log-level",
                 self.log_level,
@@ -196,7 +197,7 @@ class ServerProcess:
         self.stop()
 
 
-def add_agents(db: Path, count: int, capacity: int, password: str) -> list[str]:
+def add_agents(db: Path | str, count: int, capacity: int, password: str) -> list[str]:
     """Agent accounts agent0@bench.example ... through the real CLI; returns their emails."""
     emails = []
     for i in range(count):
@@ -214,7 +215,7 @@ def add_agents(db: Path, count: int, capacity: int, password: str) -> list[str]:
                 "--capacity",
                 str(capacity),
                 "--password-stdin",
-                "--db",
+                "--database" if str(db).startswith("postgres") else "--db",
                 str(db),
             ],
             input=password.encode(),
