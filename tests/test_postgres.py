@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 import sys
 import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from test_reports import MARCH, seed
 from bot.reports import ReportFilter, build_report, csat_log, iter_csat_log
 from bot.store import Database, accounts, postgres
 from bot.store import conversations as convs
-from bot.store.db import StorageUnavailable, connect
+from bot.store.db import connect
 from bot.store.migrations import MIGRATIONS, migrate, migrate_sqlite, pending
 
 from benchmarks.serverproc import ROOT
@@ -39,7 +40,9 @@ def test_statements_are_rewritten_for_postgresql() -> None:
     assert postgres.translate(
         "SELECT ifnull(agent_id, 0), CAST(x AS INTEGER) FROM c INDEXED BY idx_c WHERE 1"
     ) == ("SELECT coalesce(agent_id, 0), CAST(x AS BIGINT) FROM c WHERE 1", False)
-    assert postgres.translate("BEGIN IMMEDIATE")[0] == "BEGIN"
+    assert (
+        postgres.translate("BEGIN IMMEDIATE")[0] == "BEGIN; SELECT pg_advisory_xact_lock(7265627)"
+    )
     assert (
         postgres.redact("postgresql://shop:s3cret@db:5432/x") == "postgresql://shop:***@db:5432/x"
     )
@@ -86,14 +89,20 @@ def test_the_schema_is_the_one_the_migrations_make_in_sqlite(
     # A database made by the first migrations gets the difference, not a new schema.
     old = connect(postgres_server.database())
     old.execute("BEGIN")
-    for statement in postgres.schema_sql([], NAMES[:4]):
+    for statement in postgres.schema_sql([], NAMES[:2]):
         old.execute(statement)
-    for name in NAMES[:4]:
+    for name in NAMES[:2]:
         old.execute("INSERT INTO _migrations VALUES (?, ?)", (name, "2026-01-01T00:00:00.000Z"))
     old.execute("COMMIT")
-    assert pending(old) == NAMES[4:]
-    assert migrate(old) == NAMES[4:]
+    assert pending(old) == NAMES[2:]
+    assert migrate(old) == NAMES[2:]  # tables made again by SQLite: columns altered
     assert _pg_schema(old) == _pg_schema(fresh)
+    columns = (
+        "SELECT table_name, column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "ORDER BY table_name, column_name"
+    )
+    assert [tuple(r) for r in old.execute(columns)] == [tuple(r) for r in fresh.execute(columns)]
     for conn in (lite, fresh, old):
         conn.close()
 
@@ -160,52 +169,88 @@ async def test_the_writer_keeps_its_promises_on_postgresql(postgres_url: str) ->
         db.stop()
 
 
-async def test_a_deadlock_victim_is_run_again(postgres_url: str) -> None:
-    """Two processes' writers lock the same two rows in opposite orders: PostgreSQL ends
-    one transaction's wait as a deadlock; its job runs again and both succeed."""
-    setup = connect(postgres_url)
-    migrate(setup)
-    setup.execute("BEGIN")
-    for cid in ("a", "b"):
-        _add_conversation(setup, cid)
-    setup.execute("COMMIT")
-    setup.execute(
-        "ALTER DATABASE " + postgres_url.rsplit("/", 1)[1] + " SET deadlock_timeout = '100ms'"
-    )
-    setup.close()
+async def test_writes_of_two_processes_take_turns(postgres_url: str) -> None:
+    """As with SQLite's write lock, one write transaction at a time across processes
+    (and commands): a second process's write waits for the first one's commit."""
     first, second = Database(postgres_url), Database(postgres_url)
-    first.start()
-    second.start()
-    both_hold_one = threading.Barrier(2, timeout=10)
-    runs: list[str] = []
+    first.start(migrate)
+    second.start(migrate)
+    inside = threading.Event()
+    spans: dict[str, tuple[float, float]] = {}
 
-    def job(mine: str, theirs: str) -> Any:
-        def run(conn: sqlite3.Connection) -> str:
-            runs.append(mine)
-            conn.execute("UPDATE conversations SET mood = mood + 1 WHERE id = ?", (mine,))
-            if runs.count(mine) == 1:
-                both_hold_one.wait()
-            conn.execute("UPDATE conversations SET mood = mood + 1 WHERE id = ?", (theirs,))
-            return mine
+    def slow(conn: sqlite3.Connection) -> None:
+        began = time.monotonic()
+        _add_conversation(conn, "slow")
+        inside.set()
+        time.sleep(0.3)
+        spans["slow"] = (began, time.monotonic())
 
-        return run
+    def quick(conn: sqlite3.Connection) -> None:
+        began = time.monotonic()
+        _add_conversation(conn, "quick")
+        spans["quick"] = (began, time.monotonic())
 
     try:
-        results = await asyncio.gather(first.write(job("a", "b")), second.write(job("b", "a")))
-        assert sorted(results) == ["a", "b"]
-        assert len(runs) == 3  # one of the two ran twice
-        moods = await first.read(
-            lambda conn: [r[0] for r in conn.execute("SELECT mood FROM conversations ORDER BY id")]
+        slow_write = asyncio.ensure_future(first.write(slow))
+        await asyncio.to_thread(inside.wait, 10)
+        await asyncio.gather(slow_write, second.write(quick))
+        assert spans["quick"][0] >= spans["slow"][1]  # began after the slow one ended
+        ids = await second.read(
+            lambda conn: [r[0] for r in conn.execute("SELECT id FROM conversations ORDER BY id")]
         )
-        assert moods == [2.0, 2.0]  # each job counted once
+        assert ids == ["quick", "slow"]
     finally:
         first.stop()
         second.stop()
 
 
-async def test_a_lost_connection_fails_the_batch_and_the_writer_reconnects(
+async def test_a_deadlock_victim_runs_again_after_the_jobs_before_it_commit(
+    tmp_path: Path,
+) -> None:
+    """The writer's answer to PostgreSQL ending a wait as a deadlock (an error marked
+    ``retry``): the jobs before it are committed, it runs again in a new transaction;
+    a job chosen more than three times gets its own error, the others are kept."""
+    db = Database(tmp_path / "w.db")
+    db.start(migrate)
+    tries: dict[str, int] = {"once": 0, "always": 0}
+
+    def victim(name: str, times: int) -> Any:
+        def run(conn: sqlite3.Connection) -> str:
+            tries[name] += 1
+            _add_conversation(conn, f"{name}{tries[name]}")
+            if tries[name] <= times:
+                error = sqlite3.OperationalError("deadlock detected")
+                error.retry = True  # type: ignore[attr-defined]
+                raise error
+            return name
+
+        return run
+
+    try:
+        results = await asyncio.gather(
+            db.write(lambda conn: _add_conversation(conn, "before")),
+            db.write(victim("once", 1)),
+            db.write(victim("always", 99)),
+            db.write(lambda conn: _add_conversation(conn, "after")),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[1] == "once" and results[3] is None
+        assert isinstance(results[2], sqlite3.OperationalError)
+        assert tries == {"once": 2, "always": 4}
+        ids = await db.read(
+            lambda conn: {r[0] for r in conn.execute("SELECT id FROM conversations")}
+        )
+        assert ids == {"before", "once2", "after"}  # the victims' rolled-back rows are gone
+    finally:
+        db.stop()
+
+
+async def test_connections_the_server_cut_are_made_again(
     postgres_url: str, postgres_server: Any
 ) -> None:
+    """A PostgreSQL restart or time-out closes idle connections: the writer finds its
+    own closed before a batch and opens a new one, a reader tries once more on a new
+    one; nothing is refused or lost."""
     db = Database(postgres_url)
     db.start(migrate)
     try:
@@ -215,20 +260,50 @@ async def test_a_lost_connection_fails_the_batch_and_the_writer_reconnects(
         postgres_server.execute(
             f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
         )
-        outcome: list[Any] = []
+        await asyncio.sleep(0.2)
         for cid in ("during", "after"):
-            try:
-                outcome.append(await db.write(lambda conn, cid=cid: _add_conversation(conn, cid)))
-            except StorageUnavailable as exc:
-                outcome.append(exc)
-        # the write on the cut connection is refused as storage trouble, never lost silently
-        assert isinstance(outcome[0], StorageUnavailable) and outcome[1] is None
+            await db.write(lambda conn, cid=cid: _add_conversation(conn, cid))
         stored = await db.read(
             lambda conn: {r[0] for r in conn.execute("SELECT id FROM conversations")}
         )
-        assert stored == {"before", "after"}
+        assert stored == {"before", "during", "after"}
     finally:
         db.stop()
+
+
+def test_errors_are_told_apart_by_their_kind() -> None:
+    """Storage trouble (the batch fails, the writer reconnects) against a statement's own
+    error (the job fails alone), by SQLSTATE."""
+    import psycopg
+
+    def name(exc: Exception) -> str:
+        return str(postgres._sqlite_error(exc).sqlite_errorname)
+
+    assert name(psycopg.errors.AdminShutdown("x")) == "SQLITE_IOERR"
+    assert name(psycopg.errors.ConnectionFailure("x")) == "SQLITE_IOERR"
+    assert name(psycopg.OperationalError("the connection is closed")) == "SQLITE_IOERR"
+    assert name(psycopg.errors.DiskFull("x")) == "SQLITE_FULL"
+    assert name(psycopg.errors.QueryCanceled("statement timeout")) == "SQLITE_ERROR"
+    assert name(psycopg.errors.LockNotAvailable("x")) == "SQLITE_ERROR"
+    assert name(psycopg.errors.UniqueViolation("x")) == "SQLITE_CONSTRAINT"
+    deadlock = postgres._sqlite_error(psycopg.errors.DeadlockDetected("x"))
+    assert (
+        getattr(deadlock, "retry", False) and deadlock.sqlite_errorname == "SQLITE_ABORT_ROLLBACK"
+    )
+
+
+def test_identity_tables_are_those_with_an_integer_id() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    migrate_sqlite(conn)
+    integer_ids = {
+        table
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if any(
+            r[1] == "id" and r[2] == "INTEGER" and r[5]
+            for r in conn.execute(f'PRAGMA table_info("{table}")')
+        )
+    }
+    assert integer_ids == postgres.IDENTITY_TABLES
 
 
 async def _command(*args: str) -> tuple[int, str, str]:

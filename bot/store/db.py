@@ -107,6 +107,10 @@ class Database:
         # a SQLite file's path, or a PostgreSQL URL (kept as it is)
         self.target: Path | str = str(path) if postgres.is_url(path) else Path(path)
         self.name = postgres.redact(str(path)) if postgres.is_url(path) else str(path)
+        if postgres.is_url(path):
+            # each job is a savepoint: PostgreSQL keeps 64 of them per transaction in
+            # memory; more slow every reader's visibility checks down
+            batch = min(batch, postgres.MAX_BATCH)
         self.batch = batch
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
@@ -171,6 +175,9 @@ class Database:
     def _read_conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None and getattr(conn, "closed", False):  # PostgreSQL went away
+            with self._lock:
+                self._read_conns.remove(conn)
+            conn.close()
             conn = None
         if conn is None:
             conn = connect(self.target)
@@ -223,6 +230,16 @@ class Database:
                     except sqlite3.Error as exc:
                         self._fail(jobs, _translate(exc, reopen=True))
                         continue
+                if current is not None and self._lost_before_begin(current):
+                    # PostgreSQL dropped the idle connection (a restart, a time-out):
+                    # nothing of this batch was sent, so run it on a new one.
+                    current.close()
+                    try:
+                        current = self._reopen()
+                    except sqlite3.Error as exc:
+                        current = None
+                        self._fail(jobs, _translate(exc, reopen=True))
+                        continue
                 if not self._run_batch(current, jobs):
                     current.close()
                     current = None
@@ -231,6 +248,11 @@ class Database:
         finally:
             if current is not None:
                 current.close()
+
+    def _lost_before_begin(self, conn: sqlite3.Connection) -> bool:
+        """Whether a PostgreSQL connection is found lost before the batch begins."""
+        check = getattr(conn, "lost", None)
+        return bool(check is not None and check())
 
     def _reopen(self) -> sqlite3.Connection:
         """A new write connection, after the storage failed.
@@ -256,7 +278,7 @@ class Database:
         rows: dict[str, list[Sequence[Any]]] = {}
         healthy = True
         first = 0  # jobs before it are committed (a retried deadlock commits early)
-        retries = 0
+        retries = 0  # of the current job
         try:
             conn.execute("BEGIN IMMEDIATE")
             index = 0
@@ -289,11 +311,12 @@ class Database:
                     error = _translate(exc)
                     if isinstance(error, StorageUnavailable):
                         raise exc
-                    outcomes.append((job, None, error))
+                    outcomes.append((job, None, error))  # a victim too often: its own error
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((job, result, None))
                 index += 1
+                retries = 0
             for sql, params in rows.items():
                 _insert_rows(conn, sql, params)
             conn.execute("COMMIT")
@@ -321,7 +344,7 @@ class Database:
             loop.call_soon_threadsafe(_settle_all, settled)
 
 
-_RETRIES = 3  # deadlock victims run again at most this often per batch
+_RETRIES = 3  # a deadlock victim runs again at most this often
 
 # SQLite's primary result codes that mean the storage, not the job, is at fault
 # (extended codes such as SQLITE_IOERR_WRITE or SQLITE_READONLY_DBMOVED included).

@@ -8,13 +8,20 @@ one set of store functions, one writer thread per process and one set of tests s
 both engines. What differs between the two is kept here:
 
 - **SQL text**, rewritten once per statement (:func:`translate`): ``?`` placeholders,
-  ``ifnull``, ``INDEXED BY`` hints, ``BEGIN IMMEDIATE``, ``CAST(.. AS INTEGER|REAL)``;
+  ``ifnull``, ``INDEXED BY`` hints, ``CAST(.. AS INTEGER|REAL)``;
   ``INSERT`` into a table with an identity column gets ``RETURNING id`` (``lastrowid``).
   SQLite's ``julianday``, ``json_extract``, ``json_replace`` and ``instr`` exist in
   the PostgreSQL schema as functions of the same meaning (:data:`FUNCTIONS`).
   ``PRAGMA`` statements set SQLite's file options: here they do nothing and read 0.
 - **Values**: booleans are stored and read as 0/1 and sums come back as Python
   numbers, as in SQLite.
+- **Writes, one at a time.** ``BEGIN IMMEDIATE`` takes SQLite's write lock, and the
+  store is written for that: a job reads, decides and writes as the only writer
+  (a lifecycle move's compare-and-set, the privacy watcher's ``id > last seen``, an
+  erasure from the command line while the server writes). Here it becomes
+  ``BEGIN`` plus a transaction-scoped advisory lock, taken by every writer of every
+  process and command: writes stay serial, and ids are committed in their order.
+  Waiting for it is a queue in PostgreSQL, not SQLite's sleep-and-retry.
 - **Errors** are raised as ``sqlite3`` exceptions with SQLite's result-code names
   (a lost connection reads as ``SQLITE_IOERR``: the writer reconnects; a constraint
   as ``sqlite3.IntegrityError``), so the callers' handling is the same for both. A
@@ -39,6 +46,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 URL_PREFIXES = ("postgresql://", "postgres://")
+MAX_BATCH = 60  # jobs (savepoints) per write transaction
 
 
 def is_url(target: object) -> bool:
@@ -56,7 +64,12 @@ def redact(url: str) -> str:
 IDENTITY_TABLES = frozenset({"messages", "events", "agents", "canned_replies", "tickets", "outbox"})
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+\"?(\w+)\"?", re.IGNORECASE)
 _REWRITES = (
-    (re.compile(r"\bBEGIN\s+IMMEDIATE\b", re.IGNORECASE), "BEGIN"),
+    # SQLite's write lock: one writing transaction at a time across every process
+    # and command, as with SQLite (see WRITE_LOCK)
+    (
+        re.compile(r"\bBEGIN\s+IMMEDIATE\b", re.IGNORECASE),
+        "BEGIN; SELECT pg_advisory_xact_lock(7265627)",
+    ),
     (re.compile(r"\bifnull\s*\(", re.IGNORECASE), "coalesce("),
     (re.compile(r"\bINDEXED\s+BY\s+\w+\s*", re.IGNORECASE), ""),
     (re.compile(r"\bAS\s+INTEGER\s*\)", re.IGNORECASE), "AS BIGINT)"),
@@ -73,12 +86,13 @@ FUNCTIONS = (
     # the value at '$.a.b' as text (SQL NULL for a JSON null or a missing key)
     "CREATE OR REPLACE FUNCTION json_extract(doc text, path text) RETURNS text "
     "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
-    "$$ SELECT doc::jsonb #>> string_to_array(substr(path, 3), '.') $$",
+    "$$ SELECT replace(doc, '\\u0000', '\\ufffd')::jsonb "
+    "#>> string_to_array(substr(path, 3), '.') $$",
     # json_replace(doc, '$.a', NULL, ...): keys that exist become null (the store
     # only ever replaces with NULL)
     "CREATE OR REPLACE FUNCTION json_replace(doc text, VARIADIC args text[]) RETURNS text "
     "LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$ "
-    "DECLARE j jsonb := doc::jsonb; k text; i int; BEGIN "
+    "DECLARE j jsonb := replace(doc, '\\u0000', '\\ufffd')::jsonb; k text; i int; BEGIN "
     "IF doc IS NULL THEN RETURN NULL; END IF; "
     "FOR i IN 1 .. coalesce(array_length(args, 1), 0) BY 2 LOOP "
     "k := substr(args[i], 3); "
@@ -197,23 +211,31 @@ def _adapters() -> Any:
 
 # -- errors ----------------------------------------------------------------------
 
+# SQLSTATE classes of a storage failure: connection exception, operator intervention
+# (admin or crash shutdown, cannot connect now), system error
+_STORAGE_STATES = ("08", "57P", "58")
+
 
 def _sqlite_error(exc: Exception) -> sqlite3.Error:
     """The psycopg error as the sqlite3 error the store's callers handle."""
     import psycopg
 
     error: sqlite3.Error
+    state = getattr(exc, "sqlstate", None) or ""
     if isinstance(exc, psycopg.errors.IntegrityError):
         error, name = sqlite3.IntegrityError(str(exc)), "SQLITE_CONSTRAINT"
-    elif (getattr(exc, "sqlstate", None) or "").startswith("40"):  # deadlock, serialisation
-        error, name = sqlite3.OperationalError(str(exc)), "SQLITE_LOCKED_RETRY"
+    elif state.startswith("40"):  # deadlock, serialisation
+        error, name = sqlite3.OperationalError(str(exc)), "SQLITE_ABORT_ROLLBACK"
         error.retry = True  # type: ignore[attr-defined]
     elif isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
         error, name = sqlite3.OperationalError(str(exc)), "SQLITE_READONLY"
-    elif isinstance(exc, psycopg.errors.DiskFull | psycopg.errors.InsufficientResources):
+    elif state.startswith("53"):  # disk full, out of memory, too many connections
         error, name = sqlite3.OperationalError(str(exc)), "SQLITE_FULL"
-    elif isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-        # the server went away, refused us or shuts down: storage, not the job
+    elif state.startswith(_STORAGE_STATES) or (
+        not state and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    ):
+        # the connection is lost or refused, the server shuts down or failed: storage,
+        # not the job (errors of a statement, e.g. a time-out, are the job's)
         error, name = sqlite3.OperationalError(str(exc)), "SQLITE_IOERR"
     elif isinstance(exc, psycopg.errors.DataError | psycopg.errors.ProgrammingError):
         error, name = sqlite3.OperationalError(str(exc)), "SQLITE_ERROR"
@@ -304,6 +326,24 @@ class PgConnection:
     def closed(self) -> bool:
         return bool(self._conn.closed or self._conn.broken)
 
+    def lost(self) -> bool:
+        """Whether the server has closed this idle connection (a restart, a time-out),
+        found without a round trip: an idle connection of ours has nothing to read (we
+        listen to no notifications), so a readable socket is the server's goodbye
+        (its error message, then end of file). Rarely a harmless notice: then a new
+        connection is opened for nothing."""
+        import select
+
+        if self.closed:
+            return True
+        if self.in_transaction:
+            return False
+        try:
+            readable, _, _ = select.select([self._conn.pgconn.socket], [], [], 0)
+        except Exception:  # noqa: BLE001 - no socket to look at: treat as lost
+            return True
+        return bool(readable)
+
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
@@ -367,7 +407,7 @@ class PgConnection:
         try:
             with self._conn.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(_values(row))
                     count += 1
         except psycopg.Error as exc:
             raise _sqlite_error(exc) from exc
@@ -409,6 +449,9 @@ _DDL_REWRITES = (
 )
 
 
+_REFERENCES = re.compile(r'REFERENCES\s+"?\[?(\w+)')
+
+
 def _ddl(sql: str) -> str:
     for pattern, replacement in _DDL_REWRITES:
         sql = pattern.sub(replacement, sql)
@@ -437,15 +480,21 @@ def _columns(sql: str) -> dict[str, str]:
     """Column name -> its definition, of a CREATE TABLE statement as SQLite stores it."""
     body = sql[sql.index("(") + 1 : sql.rindex(")")]
     columns: dict[str, str] = {}
-    depth, part = 0, ""
+    depth, part, quote = 0, "", ""
     for ch in body + ",":
-        if ch == "(":
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        if ch == "," and depth == 0:
+        if ch == "," and depth == 0 and not quote:
             words = part.strip()
-            if words and not words.upper().startswith(("PRIMARY", "FOREIGN", "UNIQUE", "CHECK")):
+            if words and not words.upper().startswith(
+                ("PRIMARY", "FOREIGN", "UNIQUE", "CHECK", "CONSTRAINT")
+            ):
                 name = words.split()[0].strip('"[]`')
                 columns[name] = words
             part = ""
@@ -454,20 +503,62 @@ def _columns(sql: str) -> dict[str, str]:
     return columns
 
 
+_DEFAULT = re.compile(r"\bDEFAULT\s+('(?:[^']|'')*'|[^\s,]+)", re.IGNORECASE)
+
+
+def _alter_column(table: str, column: str, old: str, new: str) -> list[str]:
+    """ALTER COLUMN statements for a column whose type, NOT NULL or default changed
+    (SQLite re-makes the table for that: sqlite-utils' ``transform``)."""
+
+    def parts(definition: str) -> tuple[str, bool, str | None]:
+        words = _ddl(definition).split()
+        kind = words[1].upper() if len(words) > 1 else "TEXT"
+        default = _DEFAULT.search(definition)
+        return kind, "NOT NULL" in definition.upper(), default.group(1) if default else None
+
+    (old_type, old_null, old_default), (new_type, new_null, new_default) = parts(old), parts(new)
+    where = f'ALTER TABLE "{table}" ALTER COLUMN "{column}"'
+    out = []
+    if old_type != new_type:
+        out.append(f'{where} TYPE {new_type} USING "{column}"::{new_type}')
+    if old_null != new_null:
+        out.append(f"{where} {'SET' if new_null else 'DROP'} NOT NULL")
+    if old_default != new_default:
+        out.append(f"{where} SET DEFAULT {new_default}" if new_default else f"{where} DROP DEFAULT")
+    return out
+
+
 def schema_sql(applied: Sequence[str], wanted: Sequence[str]) -> list[str]:
     """The statements that take a PostgreSQL database made by the migrations
     ``applied`` to the schema of ``wanted`` (from nothing when ``applied`` is empty)."""
     before = _sqlite_schema(applied) if applied else {}
     after = _sqlite_schema(wanted)
     statements: list[str] = []
+    # new tables first, each after the tables it references (a table that SQLite
+    # re-made comes last in its schema, after the tables that reference it)
+    new_tables = {n: v[2] for n, v in after.items() if v[0] == "table" and n not in before}
+    made: set[str] = set(before)
+    while new_tables:
+        ready = [
+            n
+            for n, sql in new_tables.items()
+            if set(_REFERENCES.findall(sql)) - {n} <= made | (set(after) - set(new_tables))
+        ] or list(new_tables)[:1]
+        for n in ready:
+            statements.append(_ddl(new_tables.pop(n)))
+            made.add(n)
     for name, (kind, table, sql) in after.items():
+        if kind == "table" and name not in before:
+            continue
         if name not in before:
             statements.append(_ddl(sql))
         elif kind == "table" and before[name][2] != sql:
-            old = _columns(before[name][2])
-            for column, definition in _columns(sql).items():
+            old, new = _columns(before[name][2]), _columns(sql)
+            for column, definition in new.items():
                 if column not in old:
                     statements.append(f'ALTER TABLE "{table}" ADD COLUMN {_ddl(definition)}')
+                elif _ddl(old[column]) != _ddl(definition):
+                    statements += _alter_column(table, column, old[column], definition)
         elif kind == "index" and before[name][2] != sql:
             statements += [f'DROP INDEX IF EXISTS "{name}"', _ddl(sql)]
     for name, (kind, _table, _sql) in before.items():
