@@ -234,6 +234,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     await directory.settled()
     await db.flush()
     if cluster is not None:
+        await cluster.rooms.flush()  # the last emits reach the other processes
         await cluster.close()
 
 

@@ -278,6 +278,50 @@ async def test_relays_stay_within_their_redis_database(redis_url: str) -> None:
             await cluster.close()
 
 
+async def test_a_turns_emits_reach_redis_in_one_round_trip_in_order(redis_url: str) -> None:
+    """Emits made one after another are published together (one pipeline), in the
+    order made, the fence among them; the other processes receive every one."""
+    import json
+
+    import socketio
+
+    from bot.cluster.rooms import RedisRooms
+
+    rooms = RedisRooms(redis_url, channel="test-emits")
+    socketio.AsyncServer(async_mode="aiohttp", client_manager=rooms)  # rooms.server
+    listener = Redis.from_url(redis_url, decode_responses=True)
+    pubsub = listener.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe("test-emits")
+    try:
+        await rooms.emit("message", {"n": 1}, namespace="/chat", room="conversation:c1")
+        await rooms.emit("message", {"n": 2}, namespace="/chat", room="watch:c1")
+        await rooms.fence("c1")
+        await rooms.emit("mood", {"n": 3}, namespace="/agent", room="watch:c1")
+        await rooms.flush()
+        assert rooms.round_trips == 1
+        received = []
+        deadline = time.monotonic() + 5
+        while len(received) < 4 and time.monotonic() < deadline:
+            # None for the subscription's own confirmation, which is not shown
+            message = await pubsub.get_message(timeout=1)
+            if message is not None:
+                received.append(json.loads(message["data"]))
+        assert [m.get("data", [{}])[0].get("n", m.get("method")) for m in received] == [
+            1,
+            2,
+            "supportbot_fence",
+            3,
+        ]
+        await rooms.emit("message", {"n": 4}, namespace="/chat", room="conversation:c1")
+        await rooms.flush()
+        assert rooms.round_trips == 2
+    finally:
+        await pubsub.aclose()
+        await listener.aclose()
+        await rooms.pubsub.aclose()  # made by python-socketio with its client
+        await rooms.redis.aclose()
+
+
 def test_bad_redis_urls_are_refused_clearly() -> None:
     check_url("redis://127.0.0.1:6379/0")
     for bad, words in (

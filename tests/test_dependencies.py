@@ -58,6 +58,9 @@ def test_the_private_methods_we_override_are_as_we_know_them() -> None:
         (socketio.AsyncManager, "basic_enter_room"): "(self, sid, namespace, room, eio_sid=None)",
         (socketio.AsyncManager, "basic_leave_room"): "(self, sid, namespace, room)",
         (socketio.AsyncManager, "get_rooms"): "(self, sid, namespace)",
+        # bot/cluster/rooms.py: publishing coalesced into pipelines
+        (socketio.AsyncRedisManager, "_publish"): "(self, data)",
+        (socketio.AsyncRedisManager, "_redis_connect"): "(self)",
     }
     for (cls, name), signature in expected.items():
         assert str(inspect.signature(getattr(cls, name))) == signature, (cls.__name__, name)
