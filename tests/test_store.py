@@ -64,6 +64,24 @@ async def test_a_failing_job_does_not_undo_its_batch_neighbours(db: Database) ->
     assert sorted(ids) == ["c1", "c2"]
 
 
+async def test_a_failing_job_alone_in_its_batch_leaves_nothing_and_keeps_the_rows(
+    db: Database,
+) -> None:
+    """A job alone in its batch runs without a savepoint: when it fails, its writes are
+    rolled back all the same, and fire-and-forget rows of the batch are kept."""
+
+    def bad(conn: sqlite3.Connection) -> None:
+        ev.insert_events(conn, ev.NpsGiven(conversation_id="bad", score=0))
+        raise ValueError("boom")
+
+    ev.submit(db, ev.NpsGiven(conversation_id="row", score=1))
+    with pytest.raises(ValueError):
+        await db.write(bad)  # mostly one batch with the row above
+    await db.write(lambda conn: ev.insert_events(conn, ev.NpsGiven(conversation_id="ok", score=2)))
+    ids = await db.read(lambda c: [r[0] for r in c.execute("SELECT conversation_id FROM events")])
+    assert sorted(ids) == ["ok", "row"]
+
+
 async def test_fire_and_forget_rows_are_batched_and_flushed(db: Database) -> None:
     for n in range(2000):
         db.submit(

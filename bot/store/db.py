@@ -4,7 +4,8 @@ All writes go through **one writer thread** fed by a queue. The writer takes
 whatever jobs are waiting (up to ``batch``), runs each inside its own SAVEPOINT
 of one transaction and commits once; only then are the callers' futures
 resolved, so an awaited :meth:`Database.write` means "committed". A job that
-raises rolls back to its savepoint alone, and so do fire-and-forget rows (a bad
+raises rolls back to its savepoint alone (a job alone in its batch needs none:
+its transaction is rolled back and begun again), and so do fire-and-forget rows (a bad
 row is logged and dropped, the others are kept); a failed COMMIT (disk full,
 read-only file) fails every job of the batch with :class:`StorageUnavailable`
 and the writer goes on with the next batch, so the service recovers once the
@@ -279,6 +280,9 @@ class Database:
         healthy = True
         first = 0  # jobs before it are committed (a retried deadlock commits early)
         retries = 0  # of the current job
+        # A batch of one job needs no savepoint: the transaction is the job's (the
+        # rows come after it). Two round trips fewer per write on PostgreSQL.
+        solo = sum(1 for job in jobs if job.fn is not None) == 1
         try:
             conn.execute("BEGIN IMMEDIATE")
             index = 0
@@ -289,12 +293,17 @@ class Database:
                     rows.setdefault(job.sql, []).append(job.params)
                     index += 1
                     continue
-                conn.execute("SAVEPOINT job")
+                if not solo:
+                    conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(conn)
                 except Exception as exc:  # noqa: BLE001 - handed to the caller
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
+                    if solo:
+                        conn.execute("ROLLBACK")
+                        conn.execute("BEGIN IMMEDIATE")
+                    else:
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
                     if getattr(exc, "retry", False) and retries < _RETRIES:
                         # PostgreSQL chose this job as a deadlock's victim: commit the
                         # jobs before it, so that their locks go, and run it again.
@@ -313,7 +322,8 @@ class Database:
                         raise exc
                     outcomes.append((job, None, error))  # a victim too often: its own error
                 else:
-                    conn.execute("RELEASE job")
+                    if not solo:
+                        conn.execute("RELEASE job")
                     outcomes.append((job, result, None))
                 index += 1
                 retries = 0

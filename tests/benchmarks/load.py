@@ -428,10 +428,10 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
         "--store",
-        choices=("sqlite", "postgres"),
         default="sqlite",
-        help="the server's store in the hold and soak phases (postgres: a real server "
-        "started here; its CPU printed beside the server's)",
+        help="the server's store in the hold and soak phases: sqlite, postgres (a real "
+        "server started here; its CPU printed beside the server's) or sqlite,postgres "
+        "(the hold on each, one after the other)",
     )
     p.add_argument("--json", metavar="FILE", help="also write every figure and sample as JSON")
     p.add_argument("--keep", action="store_true", help="keep the databases and server logs")
@@ -443,9 +443,22 @@ def main() -> int:
     report = Report(command=" ".join([Path(sys.executable).name, *sys.argv]), args=vars(args))
     tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
     try:
+        stores = [x.strip() for x in args.store.split(",") if x.strip()]
+        if any(store not in ("sqlite", "postgres") for store in stores):
+            p.error(f"--store: expected sqlite, postgres or both, got {args.store!r}")
+        args.store = stores[-1]  # the soak's
         if "hold" in phases:
-            report.hold = shop_phase(args, tmp, "hold", args.shoppers, args.rate, args.hold)
-            report.print_shop(report.hold)
+            for store in stores:
+                name = "hold" if len(stores) == 1 else f"hold on {store}"
+                report.hold = shop_phase(
+                    argparse.Namespace(**{**vars(args), "store": store}),
+                    tmp,
+                    name,
+                    args.shoppers,
+                    args.rate,
+                    args.hold,
+                )
+                report.print_shop(report.hold)
         if "saturation" in phases:
             report.ours, report.echo = saturation_phase(args, tmp)
             report.print_saturation()
