@@ -186,15 +186,15 @@ async def test_writes_of_two_processes_take_turns(postgres_url: str) -> None:
         spans["slow"] = (began, time.monotonic())
 
     def quick(conn: sqlite3.Connection) -> None:
-        began = time.monotonic()
-        _add_conversation(conn, "quick")
-        spans["quick"] = (began, time.monotonic())
+        _add_conversation(conn, "quick")  # its first statement takes the lock
+        wrote = time.monotonic()
+        spans["quick"] = (wrote, wrote)
 
     try:
         slow_write = asyncio.ensure_future(first.write(slow))
         await asyncio.to_thread(inside.wait, 10)
         await asyncio.gather(slow_write, second.write(quick))
-        assert spans["quick"][0] >= spans["slow"][1]  # began after the slow one ended
+        assert spans["quick"][0] >= spans["slow"][1]  # wrote after the slow one ended
         ids = await second.read(
             lambda conn: [r[0] for r in conn.execute("SELECT id FROM conversations ORDER BY id")]
         )

@@ -295,6 +295,9 @@ class PgCursor:
             self._cursor.close()
 
 
+# Statements that change no data and return nothing: sent with the next one.
+_DEFERRABLE = re.compile(r"^\s*(?:BEGIN\s+IMMEDIATE|SAVEPOINT\s+\w+|RELEASE\s+\w+)\s*$", re.I)
+_ENDS = re.compile(r"^\s*(?:COMMIT|ROLLBACK)\s*$", re.I)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(\w+)\s*(?:=\s*(\w+))?", re.IGNORECASE)
 
 
@@ -307,6 +310,9 @@ class PgConnection:
         import psycopg
 
         self.url = url
+        # BEGIN, SAVEPOINT and RELEASE wait here and go with the next statement, in
+        # the same round trip (a write job: 3 round trips instead of 5, or more)
+        self._pending: list[str] = []
         try:
             self._conn = psycopg.connect(
                 url,
@@ -348,6 +354,8 @@ class PgConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
+        if self._pending and self._pending[0].startswith("BEGIN"):
+            return True  # begun, though not sent yet
         return bool(self._conn.info.transaction_status != TransactionStatus.IDLE)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
@@ -359,10 +367,24 @@ class PgConnection:
                 on = pragma.group(2).lower() in ("1", "on", "true")
                 self.execute(f"SET default_transaction_read_only = {'on' if on else 'off'}")
             return PgCursor(None, rows=[(0,)])
+        if _DEFERRABLE.match(sql):
+            self._pending.append(translate(sql)[0])
+            return PgCursor(None)
+        if self._pending and _ENDS.match(sql) and self._pending[0].startswith("BEGIN"):
+            self._pending = []  # a transaction that wrote nothing: never sent at all
+            return PgCursor(None)
         text, returns_id = translate(sql)
+        prefix, self._pending = self._pending, []
         try:
             cursor = self._conn.cursor()  # raises too when the connection is lost
-            cursor.execute(text, _values(params))
+            if prefix:
+                # the deferred statements and this one in one round trip; the
+                # cursor moves on to this one's result
+                cursor.execute("; ".join([*prefix, text]), _values(params))
+                for _ in range(sum(part.count(";") + 1 for part in prefix)):
+                    cursor.nextset()
+            else:
+                cursor.execute(text, _values(params))
         except psycopg.Error as exc:
             raise _sqlite_error(exc) from exc
         if returns_id:
@@ -377,14 +399,24 @@ class PgConnection:
         """A statement as it is, not translated (PostgreSQL's own, e.g. a function)."""
         import psycopg
 
+        if self._pending:
+            sql = "; ".join([*self._pending, sql])
+            self._pending = []
         try:
             self._conn.execute(cast(Any, sql))
         except psycopg.Error as exc:
             raise _sqlite_error(exc) from exc
 
+    def _flush(self) -> None:
+        """Send the deferred statements now (before a statement that cannot carry them)."""
+        if self._pending:
+            prefix, self._pending = self._pending, []
+            self.execute_raw("; ".join(prefix))
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
         import psycopg
 
+        self._flush()
         text, returns_id = translate(sql)
         if returns_id:  # ids of many rows are not asked for: leave RETURNING out
             text = text[: -len(" RETURNING id")]
@@ -404,6 +436,7 @@ class PgConnection:
             sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
         count = 0
+        self._flush()
         try:
             with self._conn.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in rows:
