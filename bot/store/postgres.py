@@ -307,7 +307,14 @@ class PgConnection:
     ``isolation_level=None`` in SQLite."""
 
     def __init__(self, url: str, *, readonly: bool = False) -> None:
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:
+            error = sqlite3.OperationalError(
+                "PostgreSQL storage needs psycopg: pip install 'supportbot[postgres]'"
+            )
+            error.sqlite_errorname = "SQLITE_CANTOPEN"
+            raise error from None
 
         self.url = url
         # BEGIN, SAVEPOINT and RELEASE wait here and go with the next statement, in
