@@ -383,6 +383,35 @@ async def test_db_copy_gives_postgresql_the_same_data_and_every_report(
     lite.close()
 
 
+async def test_nul_characters_are_copied_and_read(tmp_path: Path, postgres_url: str) -> None:
+    """SQLite keeps a NUL in text (a page title as the browser sent it) and in JSON as
+    ``\\u0000``; PostgreSQL's text and jsonb take neither: the copy and the JSON
+    functions read them as U+FFFD instead of failing."""
+    source = tmp_path / "nul.db"
+    lite = connect(source)
+    migrate(lite)
+    lite.execute("BEGIN")
+    convs.insert_conversation(
+        lite, id="c1", token_hash="h1", language="en", status="bot", page_title="a\x00b"
+    )
+    lite.execute(
+        "INSERT INTO events (conversation_id, actor, type, created_at, properties) "
+        "VALUES (?, ?, ?, ?, ?)",
+        ("c1", "shopper", "chat.started", "2026-12-06T10:00:00.000Z", '{"page_url": "x\\u0000y"}'),
+    )
+    lite.execute("COMMIT")
+    lite.close()
+    code, _, err = await _command("db", "copy", "--db", str(source), "--database", postgres_url)
+    assert code == 0, err
+    pg = connect(postgres_url)
+    try:
+        assert pg.execute("SELECT page_title FROM conversations").fetchone()[0] == "a\ufffdb"
+        found = pg.execute("SELECT json_extract(properties, '$.page_url') FROM events").fetchone()
+        assert found[0] == "x\ufffdy"
+    finally:
+        pg.close()
+
+
 async def test_wrong_database_urls_get_clear_errors(tmp_path: Path, postgres_server: Any) -> None:
     code, _, err = await _command("report", "--database", "mysql://x@y/z")
     assert code == 2 and "expected a postgresql:// URL" in err
