@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,22 @@ async def until(check: Callable[[], Any], timeout: float = 5, every: float = 0.0
 
 
 ServerFactory = Callable[..., Awaitable[LiveServer]]
+
+
+async def supportbot(*args: str) -> tuple[int, str, str]:
+    """The real command, in its own process (as a shop's operator runs it)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

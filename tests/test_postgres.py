@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 import threading
 import time
 from datetime import date
@@ -21,7 +20,7 @@ from bot.store import conversations as convs
 from bot.store.db import connect
 from bot.store.migrations import MIGRATIONS, migrate, migrate_sqlite, pending
 
-from benchmarks.serverproc import ROOT
+from conftest import supportbot
 
 NAMES = [name for name, _ in MIGRATIONS]
 
@@ -306,21 +305,6 @@ def test_identity_tables_are_those_with_an_integer_id() -> None:
     assert integer_ids == postgres.IDENTITY_TABLES
 
 
-async def _command(*args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 FILTERS = [
     ReportFilter(),
     MARCH,
@@ -342,11 +326,11 @@ async def test_db_copy_gives_postgresql_the_same_data_and_every_report(
     lite.execute("COMMIT")
     lite.close()
 
-    code, out, err = await _command("db", "copy", "--db", str(source), "--database", postgres_url)
+    code, out, err = await supportbot("db", "copy", "--db", str(source), "--database", postgres_url)
     assert code == 0, err
     assert "copied" in out and "events" in err
     # Not twice: the destination holds data now.
-    code, _, err = await _command("db", "copy", "--db", str(source), "--database", postgres_url)
+    code, _, err = await supportbot("db", "copy", "--db", str(source), "--database", postgres_url)
     assert code == 2 and "already holds data" in err
 
     lite, pg = connect(source, readonly=True), connect(postgres_url, readonly=True)
@@ -366,7 +350,7 @@ async def test_db_copy_gives_postgresql_the_same_data_and_every_report(
         pg.close()
     # The command line reads both alike; ids go on after the copied ones.
     for store in (["--db", str(source)], ["--database", postgres_url]):
-        code, out, err = await _command(
+        code, out, err = await supportbot(
             "report", "--since", "2026-03-01", "--until", "2026-03-31", *store
         )
         assert code == 0, err
@@ -401,7 +385,7 @@ async def test_nul_characters_are_copied_and_read(tmp_path: Path, postgres_url: 
     )
     lite.execute("COMMIT")
     lite.close()
-    code, _, err = await _command("db", "copy", "--db", str(source), "--database", postgres_url)
+    code, _, err = await supportbot("db", "copy", "--db", str(source), "--database", postgres_url)
     assert code == 0, err
     pg = connect(postgres_url)
     try:
@@ -413,10 +397,10 @@ async def test_nul_characters_are_copied_and_read(tmp_path: Path, postgres_url: 
 
 
 async def test_wrong_database_urls_get_clear_errors(tmp_path: Path, postgres_server: Any) -> None:
-    code, _, err = await _command("report", "--database", "mysql://x@y/z")
+    code, _, err = await supportbot("report", "--database", "mysql://x@y/z")
     assert code == 2 and "expected a postgresql:// URL" in err
     bad = (
         postgres_server.url.rsplit("/", 1)[0].replace("postgres@", "postgres:secret@") + "/nothere"
     )
-    code, _, err = await _command("report", "--database", bad)
+    code, _, err = await supportbot("report", "--database", bad)
     assert code == 2 and "nothere" in err and "secret" not in err

@@ -9,11 +9,9 @@ text of her chats, while Marco's data is untouched.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sqlite3
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +22,7 @@ from bot import cli
 from bot.app import LIVE
 from bot.store.db import connect
 
-from conftest import ROOT, Client, LiveServer, login
+from conftest import Client, LiveServer, login, supportbot
 from privacy_scan import traces
 
 ZOFIA = {"name": "Zofia Nowak-Kowalska", "email": "Zofia.Nowak@example.pl", "id": "cust-8841"}
@@ -107,22 +105,6 @@ async def scan(server: LiveServer, needles: list[str]) -> list[tuple[str, str, s
         return traces(conn, needles)
     finally:
         conn.close()
-
-
-async def supportbot(*args: str) -> tuple[int, str, str]:
-    """The real command, in its own process (as a shop's operator runs it)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def test_forget_from_the_command_line_while_the_server_runs(

@@ -29,12 +29,20 @@ def db_path(args: argparse.Namespace) -> Path | str:
     settings = settings_from_env(
         db=getattr(args, "db", None), database=getattr(args, "database", None)
     )
-    if settings.database and not is_url(settings.database):
-        raise_command_error(
-            f"--database {settings.store_name}: expected a postgresql:// URL "
+    check_database_url(settings.database)
+    return settings.store
+
+
+def check_database_url(database: str) -> None:
+    """--database / SUPPORTBOT_DATABASE, when given, must be a PostgreSQL URL."""
+    from bot.cli import CommandError
+    from bot.store.postgres import redact
+
+    if database and not is_url(database):
+        raise CommandError(
+            f"--database {redact(database)}: expected a postgresql:// URL "
             "(a SQLite file is given with --db)"
         )
-    return settings.store
 
 
 def is_url(target: object) -> bool:
@@ -48,12 +56,6 @@ def db_label(target: Path | str) -> str:
     from bot.store.postgres import redact
 
     return f"--database {redact(str(target))}" if is_url(target) else f"--db {target}"
-
-
-def raise_command_error(message: str) -> None:
-    from bot.cli import CommandError
-
-    raise CommandError(message)
 
 
 def check_db_path(path: Path | str, *, must_exist: bool = False, readonly_ok: bool = False) -> None:

@@ -30,24 +30,14 @@ def register(sub: Any) -> None:
 
 def run_copy(args: argparse.Namespace) -> int:
     from bot.cli import CommandError
-    from bot.cli.common import check_db_path, db_label, is_url
+    from bot.cli.common import check_database_url, db_label
+    from bot.cli.report import open_store_readonly
     from bot.store.copy import CopyError, copy_database
     from bot.store.db import connect
-    from bot.store.migrations import migrate, pending
+    from bot.store.migrations import migrate
 
-    if not is_url(args.database):
-        raise CommandError(f"--database {args.database}: expected a postgresql:// URL")
-    check_db_path(args.db, must_exist=True)
-    try:
-        src = connect(args.db, readonly=True)
-        needed = pending(src)
-    except sqlite3.Error as exc:
-        raise CommandError(f"--db {args.db}: not a supportbot database ({exc})") from None
-    if needed:
-        raise CommandError(
-            f"--db {args.db}: the database is from an older version; start `supportbot serve` "
-            "on it once to bring it up to date"
-        )
+    check_database_url(args.database)
+    src = open_store_readonly(args.db)
     try:
         dest = connect(args.database)
         migrate(dest)

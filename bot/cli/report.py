@@ -6,6 +6,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.cli.common import add_db_argument, check_db_path, db_label, db_path
@@ -75,11 +76,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def open_readonly(args: argparse.Namespace) -> sqlite3.Connection:
     """The database, read-only (the server may be running)."""
+    return open_store_readonly(db_path(args))
+
+
+def open_store_readonly(path: Path | str) -> sqlite3.Connection:
+    """A SQLite file or PostgreSQL database, read-only, refused when it needs migrating."""
     from bot.cli import CommandError
     from bot.store.db import connect
     from bot.store.migrations import pending
 
-    path = db_path(args)
     check_db_path(path, must_exist=True)
     try:
         conn = connect(path, readonly=True)

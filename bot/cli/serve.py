@@ -10,7 +10,7 @@ import os
 import socket
 from pathlib import Path
 
-from bot.cli.common import add_db_argument, check_db_path, is_url
+from bot.cli.common import add_db_argument, check_database_url, check_db_path
 from bot.resources import default_kb_path
 from bot.settings import Settings
 
@@ -171,11 +171,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"SUPPORTBOT_OFFICE_HOURS / SUPPORTBOT_TIMEZONE: {exc}") from None
     if not settings.kb.exists():
         raise CommandError(f"knowledge base not found: {settings.kb}")
-    if settings.database and not is_url(settings.database):
-        raise CommandError(
-            f"--database {settings.store_name}: expected a postgresql:// URL "
-            "(a SQLite file is given with --db)"
-        )
+    check_database_url(settings.database)
     check_db_path(settings.store, readonly_ok=True)
     if settings.workers > 1:
         from bot.cli.workers import Workers

@@ -68,10 +68,9 @@ def copy_database(
     progress: Callable[[str, int], None] | None = None,
 ) -> Copied:
     """Copy every row of ``src`` (SQLite) into ``dest`` (PostgreSQL, migrated, empty)."""
-    target = dest
-    if not postgres.is_postgres(target):
+    if not postgres.is_postgres(dest):
         raise CopyError("the destination is not a PostgreSQL database")
-    copier = postgres.copier(target)
+    copier = postgres.copier(dest)
     copied = Copied()
     dest.execute("BEGIN")
     try:

@@ -308,11 +308,8 @@ class Database:
                         # PostgreSQL chose this job as a deadlock's victim: commit the
                         # jobs before it, so that their locks go, and run it again.
                         retries += 1
-                        for sql, params in rows.items():
-                            _insert_rows(conn, sql, params)
+                        self._commit(conn, rows)
                         rows = {}
-                        conn.execute("COMMIT")
-                        self.batches_committed += 1
                         self._settle(outcomes)
                         outcomes, first = [], index
                         conn.execute("BEGIN IMMEDIATE")
@@ -327,10 +324,7 @@ class Database:
                     outcomes.append((job, result, None))
                 index += 1
                 retries = 0
-            for sql, params in rows.items():
-                _insert_rows(conn, sql, params)
-            conn.execute("COMMIT")
-            self.batches_committed += 1
+            self._commit(conn, rows)
         except sqlite3.Error as exc:
             log.error("database write failed, %d jobs refused: %s", len(jobs) - first, exc)
             try:
@@ -343,6 +337,13 @@ class Database:
             outcomes = [(job, None, error) for job in jobs[first:] if job.fn is not None]
         self._settle(outcomes)
         return healthy
+
+    def _commit(self, conn: sqlite3.Connection, rows: dict[str, list[Sequence[Any]]]) -> None:
+        """Insert the batch's fire-and-forget rows and commit."""
+        for sql, params in rows.items():
+            _insert_rows(conn, sql, params)
+        conn.execute("COMMIT")
+        self.batches_committed += 1
 
     def _settle(self, outcomes: list[tuple[_Job, Any, BaseException | None]]) -> None:
         # One wake-up per event loop per batch, not one per job.

@@ -260,10 +260,6 @@ class PgCursor:
     def rowcount(self) -> int:
         return -1 if self._cursor is None else int(self._cursor.rowcount)
 
-    @property
-    def description(self) -> Any:
-        return None if self._cursor is None else self._cursor.description
-
     def fetchone(self) -> Any:
         if self._rows is not None:
             return self._rows.pop(0) if self._rows else None
@@ -289,10 +285,6 @@ class PgCursor:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())
-
-    def close(self) -> None:
-        if self._cursor is not None:
-            self._cursor.close()
 
 
 # Statements that change no data and return nothing: sent with the next one.
@@ -452,14 +444,6 @@ class PgConnection:
         except psycopg.Error as exc:
             raise _sqlite_error(exc) from exc
         return count
-
-    def commit(self) -> None:
-        if self.in_transaction:
-            self.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.in_transaction:
-            self.execute("ROLLBACK")
 
     def close(self) -> None:
         self._conn.close()

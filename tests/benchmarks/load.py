@@ -72,7 +72,14 @@ from load_monitor import Sampler, counter_sums  # noqa: E402
 from load_report import Report, ShopFigures, StepFigures  # noqa: E402
 
 from pgproc import PostgresServer  # noqa: E402
-from serverproc import LISTENING, ROOT, ServerProcess, add_agents, healthy  # noqa: E402
+from serverproc import (  # noqa: E402
+    LISTENING,
+    ROOT,
+    ServerProcess,
+    add_agents,
+    healthy,
+    tree_cpu_seconds,
+)
 
 ORIGIN = "https://shop.bench.example"
 PASSWORD = "load bench password 1234"
@@ -189,17 +196,7 @@ def store_cpu(pg: PostgresServer | None) -> float:
     """CPU seconds so far of the PostgreSQL server and its backends (0 without one)."""
     if pg is None or pg.proc is None:
         return 0.0
-    import psutil
-
-    total = 0.0
-    try:
-        process = psutil.Process(pg.proc.pid)
-        for p in [process, *process.children(recursive=True)]:
-            times = p.cpu_times()
-            total += times.user + times.system
-    except psutil.Error:
-        pass
-    return total
+    return tree_cpu_seconds([pg.proc.pid])
 
 
 def shop_phase(

@@ -39,13 +39,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import psutil  # noqa: E402
 from load import ECHO, ORIGIN, Workers, plans  # noqa: E402
 from load_clients import CONNECTED, REPLIES  # noqa: E402
 
 from pgproc import PostgresServer  # noqa: E402
 from redisproc import RedisServer  # noqa: E402
-from serverproc import ROOT, ServerProcess, free_port, healthy, percentile  # noqa: E402
+from serverproc import (  # noqa: E402
+    ROOT,
+    ServerProcess,
+    free_port,
+    healthy,
+    percentile,
+    tree_cpu_seconds,
+)
 
 UNLIMITED = {
     "SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000",
@@ -79,20 +85,6 @@ class Echo:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-
-
-def cpu(pids: list[int]) -> float:
-    """CPU seconds so far of these processes and their children."""
-    total = 0.0
-    for pid in pids:
-        try:
-            process = psutil.Process(pid)
-            for p in [process, *process.children(recursive=True)]:
-                times = p.cpu_times()
-                total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 @dataclasses.dataclass
@@ -132,9 +124,9 @@ def saturate(args: argparse.Namespace, name: str, urls: list[str], pids: list[in
             workers.active.value = level
             time.sleep(args.sat_settle)
             workers.step.value = i
-            t0, r0, c0 = time.time(), workers.sum(REPLIES), cpu(pids)
+            t0, r0, c0 = time.time(), workers.sum(REPLIES), tree_cpu_seconds(pids)
             time.sleep(args.sat_step)
-            t1, r1, c1 = time.time(), workers.sum(REPLIES), cpu(pids)
+            t1, r1, c1 = time.time(), workers.sum(REPLIES), tree_cpu_seconds(pids)
             workers.step.value = -1
             turns = (r1 - r0) / (t1 - t0)
             step = Step(level, turns, 1000 * (c1 - c0) / max(r1 - r0, 1), load1=os.getloadavg()[0])

@@ -58,6 +58,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds so far of these processes and all their children (psutil)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            for p in [process, *process.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
 # Simulated shoppers all come from 127.0.0.1 where real ones come from many
 # addresses: the per-address limits are raised out of their way (still counted).
 # A caller's env can set them again.
