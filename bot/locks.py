@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,11 @@ class KeyedLocks:
             if not self._users[key]:
                 del self._users[key]
                 del self._locks[key]
+
+    def local(self, key: str) -> AbstractAsyncContextManager[None]:
+        """This process's lock on ``key`` alone, for work that moves nothing the other
+        processes hold (with one process, the same lock as calling the object)."""
+        return KeyedLocks.__call__(self, key)
 
     def __len__(self) -> int:
         return len(self._locks)

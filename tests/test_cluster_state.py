@@ -331,3 +331,78 @@ def test_bad_redis_urls_are_refused_clearly() -> None:
     ):
         with pytest.raises(ValueError, match=words):
             check_url(bad)
+
+
+async def test_a_conversation_rooms_emits_reach_only_the_processes_with_members(
+    redis_url: str,
+) -> None:
+    """An emit to a conversation's room goes, through Redis, to the processes that
+    have members in it (each on its own channel) and to nobody when only the
+    emitter has; a join is recorded before enter_room returns, the last leave takes
+    the record out, and reaping a dead process takes out its records."""
+    import json
+    import uuid
+
+    import socketio
+
+    from bot.cluster.live import Scripts
+    from bot.cluster.rooms import RedisRooms
+
+    channel = "test-route-" + uuid.uuid4().hex[:8]
+    a_id, b_id = "a" + uuid.uuid4().hex, "b" + uuid.uuid4().hex
+    a = RedisRooms(redis_url, channel=channel, host_id=a_id)
+    b = RedisRooms(redis_url, channel=channel, host_id=b_id)
+    for rooms in (a, b):
+        socketio.AsyncServer(async_mode="aiohttp", client_manager=rooms)  # rooms.server
+    check = Redis.from_url(redis_url, decode_responses=True)
+    pubsub = check.pubsub(ignore_subscribe_messages=True)
+    await pubsub.psubscribe(channel + "*")
+
+    async def published() -> list[tuple[str, object]]:
+        await a.flush()
+        await b.flush()
+        out = []
+        quiet_until = time.monotonic() + 0.3  # None is also the subscription's confirmation
+        while time.monotonic() < quiet_until:
+            message = await pubsub.get_message(timeout=0.1)
+            if message is not None:
+                data = json.loads(message["data"])
+                out.append((message["channel"], data["data"][0]))
+        return out
+
+    try:
+        sid = await a.connect("eio-1", "/chat")  # a shopper's connection on process A
+        await a.enter_room(sid, "/chat", "conv:c1")
+        assert await check.smembers("sb:room:/chat|conv:c1") == {a_id}
+        assert await check.smembers(f"sb:node_rooms:{a_id}") == {"/chat|conv:c1"}
+
+        await b.emit("message", {"n": 1}, namespace="/chat", room="conv:c1")  # reaches A
+        await b.emit("message", {"n": 2}, namespace="/chat", room="conv:c2")  # nobody
+        await b.emit("message", {"n": 3}, namespace="/agent", room="conv:c1")  # nobody
+        await a.emit("message", {"n": 4}, namespace="/chat", room="conv:c1")  # only A
+        await b.emit("queue", {"n": 5}, namespace="/agent", room="agents")  # everyone
+        assert await published() == [
+            (f"{channel}:node:{a_id}", {"n": 1}),
+            (channel, {"n": 5}),
+        ]
+
+        agent = await b.connect("eio-2", "/agent")  # an agent opens the chat on B
+        await b.enter_room(agent, "/agent", "conv:c1")
+        await a.emit("card", {"n": 6}, namespace="/agent", room="conv:c1")
+        assert await published() == [(f"{channel}:node:{b_id}", {"n": 6})]
+
+        a.basic_disconnect(sid, "/chat")  # the shopper's last tab on A closes
+        await b.emit("message", {"n": 7}, namespace="/chat", room="conv:c1")
+        assert await published() == []
+        assert await check.exists("sb:room:/chat|conv:c1") == 0
+        assert await check.smembers(f"sb:node_rooms:{a_id}") == set()
+
+        await Scripts(check).run("REAP", b_id)  # B died: the leader reaps it
+        assert await check.exists("sb:room:/agent|conv:c1", f"sb:node_rooms:{b_id}") == 0
+    finally:
+        await pubsub.aclose()
+        await check.aclose()
+        for rooms in (a, b):
+            if rooms.redis is not None:
+                await rooms.pubsub.aclose()
+                await rooms.redis.aclose()

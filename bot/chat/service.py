@@ -61,6 +61,10 @@ def _transcript(conn: sqlite3.Connection, conversation_id: str) -> tuple[list[Me
     )
 
 
+class _Escalates(Exception):
+    """A shopper turn would escalate: it is decided again under every process's lock."""
+
+
 class ChatService:
     def __init__(
         self,
@@ -238,22 +242,30 @@ class ChatService:
         # The message is assessed on its own first, off the event loop (language, mood,
         # FAQ match: the CPU-heavy part), then the turn is decided in the writer, on the
         # conversation as committed, so a message costs one trip to the database
-        # thread, not a read and a write. What the shopper is told if it escalates
-        # depends on who is online (read under the lock, just before the write).
+        # thread, not a read and a write.
         assessment = await self.brain.assess_async(text, pick)
-        async with self.locks(conversation_id):
-            online = len(await self.lifecycle.directory.available())
-            result: TurnResult = await self.db.write(
-                partial(
-                    store_shopper_turn,
-                    conversation_id=conversation_id,
-                    client_id=client_id,
-                    text=text,
-                    judge=partial(self._judge, assessment=assessment, online=online),
+        turn = partial(
+            store_shopper_turn, conversation_id=conversation_id, client_id=client_id, text=text
+        )
+        try:
+            # Most turns move nothing the other processes hold (live state): this
+            # process's lock keeps its turns of the chat in order, and the database
+            # orders them against everyone's moves.
+            async with self.locks.local(conversation_id):
+                result: TurnResult = await self.db.write(
+                    partial(turn, judge=partial(self._judge, assessment=assessment, online=None))
                 )
-            )
-            if result.escalated is not None:
-                await self.lifecycle.enter_queue(result.escalated.after)
+        except _Escalates:
+            # The turn escalates (nothing was written): again under the lock of every
+            # process, as every move, and with who is online, which decides what the
+            # shopper is told (read just before the write).
+            async with self.locks(conversation_id):
+                online = len(await self.lifecycle.directory.available())
+                result = await self.db.write(
+                    partial(turn, judge=partial(self._judge, assessment=assessment, online=online))
+                )
+                if result.escalated is not None:
+                    await self.lifecycle.enter_queue(result.escalated.after)
         ack: dict[str, Any] = {
             "message": await self.public_message(result.message),
             "duplicate": result.duplicate,
@@ -290,11 +302,13 @@ class ChatService:
         conversation: Conversation,
         *,
         assessment: Assessment,
-        online: int,
+        online: int | None,
     ) -> tuple[Turn, Escalation | None]:
         """The brain's turn on ``conversation`` and, when it escalates, what the shopper
         is told (runs in the writer thread: no awaiting here). The bot answers while it
-        has the chat, and also while the chat waits for a person (queued or a ticket)."""
+        has the chat, and also while the chat waits for a person (queued or a ticket).
+        Without ``online`` (the number of agents available) an escalating turn raises
+        ``_Escalates`` before anything is written."""
         status = conversation.status
         turn = self.brain.decide(
             assessment,
@@ -305,6 +319,8 @@ class ChatService:
         )
         escalation = None
         if status == Status.BOT and turn.decision.escalate:
+            if online is None:
+                raise _Escalates
             trigger = "shopper" if turn.mood.asks_for_person else "policy"
             escalation = escalation_notice(turn.decision.reasons, trigger, turn.language, online)
         return turn, escalation

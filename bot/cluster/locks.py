@@ -8,8 +8,12 @@ commit order (``bot.chat.lifecycle``). A lock held from before the write until
 the live state is updated keeps that order across processes, as
 :class:`bot.locks.KeyedLocks` does within one.
 
-Waiters on the same process queue on a local lock first, so only one of them at
-a time asks Redis (``SET NX PX``); the lock expires after ``lease`` seconds, so a
+A shopper's turn that moves nothing (the bot answers, no escalation) takes only the
+local lock (``local``): the database orders it against every process's moves, and
+there is no live state to keep in step.
+
+Waiters on the same process queue on a local lock first, so only one of them at a
+time asks Redis (``SET NX PX``); the lock expires after ``lease`` seconds, so a
 process that died holding it blocks that conversation for at most that long. It
 is released only by its holder (compare-and-delete).
 """

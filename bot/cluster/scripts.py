@@ -252,7 +252,8 @@ return 1
 
 # The connections of dead processes (or of ARGV[1], when given) are closed: their
 # shoppers are away from now, their agents disconnected from now; their share of
-# the gauges is given back. Returns {nodes, conversations whose shopper is now away,
+# the gauges is given back, and they leave the routed rooms' records
+# (``bot.cluster.rooms``). Returns {nodes, conversations whose shopper is now away,
 # agents who lost a connection}.
 REAP = script("""
 local now = now_ms()
@@ -276,6 +277,10 @@ for _, node in ipairs(dead) do
     redis.call('HDEL', key, node)
   end
   redis.call('DEL', P .. 'node_gauges:' .. node)
+  for _, entry in ipairs(redis.call('SMEMBERS', P .. 'node_rooms:' .. node)) do
+    redis.call('SREM', P .. 'room:' .. entry, node)
+  end
+  redis.call('DEL', P .. 'node_rooms:' .. node)
   redis.call('ZREM', P .. 'nodes', node)
 end
 return {dead, away, agents}

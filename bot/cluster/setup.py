@@ -72,7 +72,7 @@ class Cluster:
         # database of a Redis server: they are named after the database.
         suffix = f":{database(settings.redis_url)}"
         node = Node(redis, settings.redis_ttl, channel=CHANNEL + suffix)
-        rooms = RedisRooms(settings.redis_url, channel="supportbot" + suffix)
+        rooms = RedisRooms(settings.redis_url, channel="supportbot" + suffix, host_id=node.id)
         return cls(redis, node, rooms, settings)
 
     def live(self) -> RedisLiveState:
