@@ -199,3 +199,54 @@ def test_a_write_transaction_commits_or_leaves_nothing(tmp_path: Path) -> None:
     assert not conn.in_transaction
     assert [r[0] for r in conn.execute("SELECT id FROM p")] == [1]
     assert conn.execute("SELECT count(*) FROM c").fetchone()[0] == 0
+
+
+async def test_writers_of_one_file_take_turns_on_its_writers_lock(tmp_path: Path) -> None:
+    """Another process's writer (here: the lock held from this test) holds the file's
+    writers' lock: the server's writer waits for it, collecting the jobs that come
+    meanwhile into one batch, and commits them as soon as it is released; the
+    command line's transactions wait for it too."""
+    import threading
+
+    from bot.store.db import WritersLock
+
+    path = tmp_path / "store.db"
+    database = Database(path)
+    database.start(migrate)
+    other = WritersLock(path)
+    try:
+        await database.write(lambda conn: None)  # the writer is up
+        batches = database.batches_committed
+        other.__enter__()
+
+        def insert(n: int):
+            return lambda conn: ev.insert_events(conn, ev.NpsGiven(conversation_id="c", score=n))
+
+        writes = [asyncio.ensure_future(database.write(insert(n))) for n in range(5)]
+        await asyncio.sleep(0.3)
+        assert not any(w.done() for w in writes)
+        assert database.batches_committed == batches
+        cli = connect(path)
+        cli_done = threading.Event()
+
+        def command_line() -> None:
+            with write_transaction(cli):
+                cli.execute("CREATE TABLE cli_mark (x)")
+            cli_done.set()
+
+        thread = threading.Thread(target=command_line)
+        thread.start()
+        await asyncio.sleep(0.2)
+        assert not cli_done.is_set()
+        other.__exit__()
+        await asyncio.wait_for(asyncio.gather(*writes), timeout=5)
+        thread.join(timeout=5)
+        assert cli_done.is_set()
+        assert database.batches_committed - batches <= 2  # the five waited in one batch
+        count = await database.read(lambda c: c.execute("SELECT COUNT(*) FROM events").fetchone())
+        assert count[0] == 5
+        cli.close()
+    finally:
+        other.close()
+        database.stop()
+    assert (tmp_path / "store.db-writers").exists()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -37,6 +38,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.store import postgres
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler does the waiting
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -88,19 +94,70 @@ def check_schema(conn: sqlite3.Connection) -> None:
     conn.execute("SELECT 1 FROM conversations LIMIT 1")
 
 
+class WritersLock:
+    """The writers of one SQLite file, in every process, taking turns.
+
+    A writer holds an exclusive ``flock`` on ``FILE-writers`` beside the database
+    while it writes. One that finds it taken sleeps in the kernel and is woken as
+    soon as it is free, where SQLite's own busy handler (``BEGIN IMMEDIATE`` on a
+    file another process writes) sleeps 1, 2, 5, 10 ... ms between tries: with two
+    busy server processes on one file, those sleeps were longer than the writes they
+    waited for. The server's writer takes it before it collects its batch, so the
+    jobs that arrive while it waits join the batch. Without ``fcntl`` (Windows), for
+    PostgreSQL (its writers take turns on an advisory lock) or when the file cannot
+    be made (a read-only folder), there is no lock and SQLite's busy handler waits.
+    """
+
+    def __init__(self, database: Path | str | None) -> None:
+        self._fd: int | None = None
+        if fcntl is None or not isinstance(database, Path) or str(database) == ":memory:":
+            return
+        try:
+            self._fd = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            log.info("no writers' lock beside %s (%s): SQLite's busy handler waits", database, exc)
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection) -> WritersLock:
+        """The lock of the file ``conn`` is open on."""
+        if not isinstance(conn, sqlite3.Connection):
+            return cls(None)
+        file = conn.execute("PRAGMA database_list").fetchone()[2]
+        return cls(Path(file) if file else None)
+
+    def __enter__(self) -> WritersLock:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 @contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """One write transaction on a connection of its own (the command line's): taken at
-    once, waiting up to ``busy_timeout`` for the server's writer; committed at the end,
-    rolled back on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
+    once, waiting for the servers' writers (their lock, then up to ``busy_timeout``);
+    committed at the end, rolled back on any exception."""
+    lock = WritersLock.of(conn)
     try:
-        yield
-        conn.execute("COMMIT")  # may fail too (a deferred foreign key): rolled back below
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        with lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                conn.execute("COMMIT")  # may fail too (a deferred foreign key): rolled back
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+    finally:
+        lock.close()
 
 
 class Database:
@@ -207,48 +264,57 @@ class Database:
 
     def _run_writer(self, conn: sqlite3.Connection) -> None:
         current: sqlite3.Connection | None = conn
+        writers = WritersLock(self.target)
         try:
             while True:
                 first = self._queue.get()
                 if first is _STOP:
                     return
-                jobs = [first]
-                stop = False
-                while len(jobs) < self.batch:
-                    try:
-                        job = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if job is _STOP:
-                        stop = True
-                        break
-                    jobs.append(job)
-                if current is None:
-                    # The last batch failed on the storage: reopen (the file may be
-                    # writable again, the disk may have room again).
-                    try:
-                        current = self._reopen()
-                    except sqlite3.Error as exc:
-                        self._fail(jobs, _translate(exc, reopen=True))
-                        continue
-                if current is not None and self._lost_before_begin(current):
-                    # PostgreSQL dropped the idle connection (a restart, a time-out):
-                    # nothing of this batch was sent, so run it on a new one.
-                    current.close()
-                    try:
-                        current = self._reopen()
-                    except sqlite3.Error as exc:
-                        current = None
-                        self._fail(jobs, _translate(exc, reopen=True))
-                        continue
-                if not self._run_batch(current, jobs):
-                    current.close()
-                    current = None
+                with writers:  # other processes' writers of this file take turns with us
+                    current, stop = self._write_batch(current, first)
                 if stop:
                     return
         finally:
+            writers.close()
             if current is not None:
                 current.close()
+
+    def _write_batch(
+        self, current: sqlite3.Connection | None, first: _Job
+    ) -> tuple[sqlite3.Connection | None, bool]:
+        """Collect a batch after ``first`` and run it; (the connection now, stop?)."""
+        jobs = [first]
+        stop = False
+        while len(jobs) < self.batch:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is _STOP:
+                stop = True
+                break
+            jobs.append(job)
+        if current is None:
+            # The last batch failed on the storage: reopen (the file may be
+            # writable again, the disk may have room again).
+            try:
+                current = self._reopen()
+            except sqlite3.Error as exc:
+                self._fail(jobs, _translate(exc, reopen=True))
+                return None, stop
+        if self._lost_before_begin(current):
+            # PostgreSQL dropped the idle connection (a restart, a time-out):
+            # nothing of this batch was sent, so run it on a new one.
+            current.close()
+            try:
+                current = self._reopen()
+            except sqlite3.Error as exc:
+                self._fail(jobs, _translate(exc, reopen=True))
+                return None, stop
+        if not self._run_batch(current, jobs):
+            current.close()
+            current = None
+        return current, stop
 
     def _lost_before_begin(self, conn: sqlite3.Connection) -> bool:
         """Whether a PostgreSQL connection is found lost before the batch begins."""
