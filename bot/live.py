@@ -48,7 +48,10 @@ class LiveState(Protocol):
     async def shopper_online(self, conversation_id: str) -> bool: ...
     async def shopper_away_since(self, conversation_id: str) -> float | None: ...
     async def shopper_expected(self, conversation_id: str) -> None: ...
-    async def forget_conversation(self, conversation_id: str) -> None: ...
+    async def closed(self, conversation_id: str) -> tuple[int | None, bool]:
+        """The chat closed: release, dequeue and forget it in one step; returns (its
+        owner, whether it was queued)."""
+        ...
 
     # ownership: at most one agent per conversation
     async def claim(self, conversation_id: str, agent_id: int) -> bool: ...
@@ -125,9 +128,11 @@ class MemoryLiveState:
         if conversation_id not in self._shoppers:
             self._away.setdefault(conversation_id, self._clock.monotonic())
 
-    async def forget_conversation(self, conversation_id: str) -> None:
+    async def closed(self, conversation_id: str) -> tuple[int | None, bool]:
+        owner = await self.release(conversation_id)
+        was_queued = await self.dequeue(conversation_id)
         self._away.pop(conversation_id, None)
-        self._queue.pop(conversation_id, None)
+        return owner, was_queued
 
     async def shopper_conversation(self, sid: str) -> str | None:
         return self._shopper_sids.get(sid)

@@ -68,8 +68,11 @@ async def test_the_queue_is_ordered_by_waiting_time_with_presence(
     assert await a.queue() == [("early", 1000.0), ("late", 2000.0)]
     assert await a.queue_presence() == [("early", 1000.0, False), ("late", 2000.0, True)]
     assert await a.dequeue("early") and not await a.dequeue("early")
-    await a.forget_conversation("late")
-    assert await b.queue() == []
+    await b.claim("owned", 7)
+    assert await a.closed("late") == (None, True)  # released, dequeued, forgotten at once
+    assert await b.closed("owned") == (7, False)
+    assert await b.queue() == [] and await a.owner("owned") is None
+    assert await a.owned_by(7) == set()
 
 
 async def test_shopper_presence_across_processes(clients: tuple[Redis, Redis]) -> None:

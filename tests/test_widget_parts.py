@@ -128,7 +128,11 @@ async def test_the_header_says_when_the_team_is_back_and_how_fast_it_answers(run
       const t = translator("en");
       const base = {agents_online: true, reply_time: null, next_open: null};
       const note = (status) => m.statusModel({status: "bot", ...base, ...status}, "online", t).header.note;
-      const monday = new Date(2026, 11, 7, 9, 0).toISOString();
+      // the next Monday, 09:00, never today (the note names the day unless it is today)
+      const next = new Date();
+      next.setDate(next.getDate() + ((8 - next.getDay()) % 7 || 7));
+      next.setHours(9, 0, 0, 0);
+      const monday = next.toISOString();
       return {
         none: note({}),
         soon: note({reply_time: 20}),

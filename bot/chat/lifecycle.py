@@ -372,9 +372,7 @@ class Lifecycle:
                 )
             except TransitionRefused:
                 return False
-            owner = await self.live.release(conversation_id)
-            was_queued = await self.live.dequeue(conversation_id)
-            await self.live.forget_conversation(conversation_id)
+            owner, was_queued = await self.live.closed(conversation_id)
         if owner is not None:
             await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
         await self.fanout.to_watchers(
@@ -402,9 +400,7 @@ class Lifecycle:
         """Another process (the command line's erasure) closed the chat in the database:
         bring the live state and everyone watching up to date."""
         async with self.locks(conversation_id):
-            owner = await self.live.release(conversation_id)
-            was_queued = await self.live.dequeue(conversation_id)
-            await self.live.forget_conversation(conversation_id)
+            owner, was_queued = await self.live.closed(conversation_id)
         if owner is not None:
             await self.fanout.to_agent(owner, "closed", {"conversation_id": conversation_id})
         await self.fanout.to_watchers(

@@ -101,8 +101,9 @@ class RedisLiveState:
     async def shopper_expected(self, conversation_id: str) -> None:
         await self._run("SHOPPER_EXPECTED", conversation_id)
 
-    async def forget_conversation(self, conversation_id: str) -> None:
-        await self._run("FORGET_CONVERSATION", conversation_id)
+    async def closed(self, conversation_id: str) -> tuple[int | None, bool]:
+        owner, was_queued = await self._run("CLOSED", conversation_id)
+        return (int(owner) if owner else None), was_queued == 1
 
     # -- ownership
     async def claim(self, conversation_id: str, agent_id: int) -> bool:

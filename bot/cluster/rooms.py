@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 FENCE = "supportbot_fence"
 PENDING_LIMIT = 10_000  # queued messages; beyond this an emitter waits for Redis
+COALESCE_TURNS = 4  # turns of the event loop the sender waits at most for more emits
 ROUTED = ("conv:",)  # rooms whose emits go only to the processes with members in them
 
 # KEYS: rooms' sets of processes; ARGV: this process, the channels' prefix, then one
@@ -153,7 +154,15 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
             await asyncio.shield(self._sender)
 
     async def _send(self) -> None:
-        await asyncio.sleep(0)  # the rest of this turn's emits join the batch
+        # The rest of this turn's emits join the batch: one turn of the event loop,
+        # and a few more while emits keep coming (a chat's end emits four, each
+        # after the last one's local packets).
+        size = -1
+        for _ in range(COALESCE_TURNS):
+            if len(self._pending) == size:
+                break
+            size = len(self._pending)
+            await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending, []
             for retries_left in (1, 0):  # two attempts, as python-socketio's _publish

@@ -125,12 +125,6 @@ end
 return 1
 """)
 
-FORGET_CONVERSATION = script("""
-redis.call('HDEL', P .. 'away', ARGV[1])
-redis.call('ZREM', P .. 'queue', ARGV[1])
-return 1
-""")
-
 # -- ownership: compare-and-set
 CLAIM = script("""
 local cid, agent = ARGV[1], ARGV[2]
@@ -153,6 +147,16 @@ return 1
 
 RELEASE = script("""
 return release(ARGV[1])
+""")
+
+# A chat closed: released, out of the queue, forgotten. Returns {owner or '', 1 if it
+# was queued else 0}.
+CLOSED = script("""
+local cid = ARGV[1]
+local owner = release(cid) or ''
+local queued = redis.call('ZREM', P .. 'queue', cid)
+redis.call('HDEL', P .. 'away', cid)
+return {owner, queued}
 """)
 
 # -- agents
