@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 FENCE = "supportbot_fence"
 PENDING_LIMIT = 10_000  # queued messages; beyond this an emitter waits for Redis
 COALESCE_TURNS = 4  # turns of the event loop the sender waits at most for more emits
+JOIN_TIMEOUT = 5.0  # seconds a join waits for Redis to record it, then goes on (logged)
 ROUTED = ("conv:",)  # rooms whose emits go only to the processes with members in them
 
 # KEYS: rooms' sets of processes; ARGV: this process, the channels' prefix, then one
@@ -107,7 +108,10 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
         await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
         registered = self._registered.get(f"{namespace or '/'}|{room}")
         if registered is not None:  # recorded (or on its way): emits after this reach us
-            await asyncio.shield(registered)
+            try:
+                await asyncio.wait_for(asyncio.shield(registered), JOIN_TIMEOUT)
+            except TimeoutError:
+                log.warning("redis did not record room %s within %.0f s", room, JOIN_TIMEOUT)
 
     def basic_enter_room(self, sid, namespace, room, eio_sid=None):  # type: ignore[no-untyped-def]
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
