@@ -409,3 +409,62 @@ async def test_a_conversation_rooms_emits_reach_only_the_processes_with_members(
             if rooms.redis is not None:
                 await rooms.pubsub.aclose()
                 await rooms.redis.aclose()
+
+
+async def test_room_records_redis_refuses_are_made_again_and_nothing_is_sent_twice(
+    redis_url: str,
+) -> None:
+    """Redis out of memory refuses the record of a join (SADD) but runs the
+    publishes: the join still returns, no message of the same pipeline goes out
+    twice, and once Redis takes writes again the record is made after the next
+    pipeline, so emits from the other process reach the room again."""
+    import json
+    import uuid
+
+    import socketio
+
+    from bot.cluster.rooms import RedisRooms
+
+    channel = "test-refused-" + uuid.uuid4().hex[:8]
+    a_id, b_id = "a" + uuid.uuid4().hex, "b" + uuid.uuid4().hex
+    a = RedisRooms(redis_url, channel=channel, host_id=a_id)
+    b = RedisRooms(redis_url, channel=channel, host_id=b_id)
+    for rooms in (a, b):
+        socketio.AsyncServer(async_mode="aiohttp", client_manager=rooms)
+    check = Redis.from_url(redis_url, decode_responses=True)
+    pubsub = check.pubsub(ignore_subscribe_messages=True)
+    await pubsub.psubscribe(channel + "*")
+
+    async def published() -> list[tuple[str, object]]:
+        await a.flush()
+        await b.flush()
+        out = []
+        quiet_until = time.monotonic() + 0.3
+        while time.monotonic() < quiet_until:
+            message = await pubsub.get_message(timeout=0.1)
+            if message is not None:
+                out.append((message["channel"], json.loads(message["data"])["data"][0]))
+        return out
+
+    try:
+        await check.config_set("maxmemory-policy", "noeviction")
+        await check.config_set("maxmemory", 1)  # every write refused from now on
+        sid = await a.connect("eio-1", "/agent")
+        await asyncio.wait_for(a.enter_room(sid, "/agent", "conv:c1"), timeout=5)
+        await a.emit("queue", {"n": 1}, namespace="/agent", room="agents")  # same pipeline
+        assert await published() == [(channel, {"n": 1})]  # once, not again with a retry
+        assert await check.smembers("sb:room:/agent|conv:c1") == set()
+
+        await check.config_set("maxmemory", 0)  # Redis takes writes again
+        await a.emit("queue", {"n": 2}, namespace="/agent", room="agents")
+        await a.flush()
+        assert await check.smembers("sb:room:/agent|conv:c1") == {a_id}
+        await b.emit("message", {"n": 3}, namespace="/agent", room="conv:c1")
+        assert await published() == [(channel, {"n": 2}), (f"{channel}:node:{a_id}", {"n": 3})]
+    finally:
+        await pubsub.aclose()
+        await check.aclose()
+        for rooms in (a, b):
+            if rooms.redis is not None:
+                await rooms.pubsub.aclose()
+                await rooms.redis.aclose()

@@ -250,3 +250,55 @@ async def test_writers_of_one_file_take_turns_on_its_writers_lock(tmp_path: Path
         other.close()
         database.stop()
     assert (tmp_path / "store.db-writers").exists()
+
+
+def test_a_turns_conversation_and_resent_message_are_one_indexed_read(tmp_path: Path) -> None:
+    """A shopper turn reads its conversation and whether the message was sent before in
+    one statement: an unknown chat, a new client id, a resent one, and an agent's
+    message with the same client id (not the shopper's) are told apart; both lookups
+    go through an index."""
+    from bot.store import conversations as convs
+
+    conn = connect(tmp_path / "t.db")
+    migrate(conn)
+    convs.insert_conversation(conn, id="c1", status="bot", token_hash="h1")
+    sent = convs.insert_message(conn, "c1", "shopper", "hi", client_id="m1")
+    convs.insert_message(conn, "c1", "agent", "hello", client_id="m2", agent_id=None)
+    assert convs.conversation_and_resent(conn, "nope", "m1", "shopper") == (None, None)
+    conversation, resent = convs.conversation_and_resent(conn, "c1", "m1", "shopper")
+    assert conversation is not None and conversation.id == "c1" and resent == sent.id
+    assert convs.conversation_and_resent(conn, "c1", "m9", "shopper")[1] is None
+    assert convs.conversation_and_resent(conn, "c1", "m2", "shopper")[1] is None
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    convs.conversation_and_resent(conn, "c1", "m1", "shopper")
+    conn.set_trace_callback(None)
+    plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statements[0])]
+    assert not [step for step in plan if step.startswith("SCAN")], plan
+    assert any("messages" in step and "INDEX" in step for step in plan), plan
+
+
+def test_a_writers_lock_held_too_long_is_given_up_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command line stopped mid-write keeps the lock: a writer waits ``timeout``
+    seconds for it, then writes without it (SQLite's busy handler decides), warned."""
+    import time
+
+    from bot.store.db import WritersLock
+
+    path = tmp_path / "store.db"
+    stopped = WritersLock(path)
+    waiting = WritersLock(path, timeout=0.3)
+    try:
+        with stopped:
+            started = time.monotonic()
+            with waiting:
+                waited = time.monotonic() - started
+            assert 0.3 <= waited < 2
+            assert "held for over 0 s: writing without it" in caplog.text
+        with waiting:  # free again: taken at once
+            pass
+    finally:
+        stopped.close()
+        waiting.close()

@@ -153,10 +153,13 @@ class AgentService:
         conversation = await self.conversation(data)
         if not may_read(agent.id, agent.is_manager, conversation):
             raise ClientError("forbidden", "You cannot read this chat.")
+        # Watch first, then read: a message committed meanwhile is in the read or comes
+        # live (with Redis, once the room is recorded), never in neither; the console
+        # drops one it has by its id.
+        await self.fanout.watch(sid, conversation.id)
         messages = await self.db.read(
             partial(convs.transcript, conversation_id=conversation.id, include_notes=True)
         )
-        await self.fanout.watch(sid, conversation.id)
         card = await self.cards.one(conversation.id)
         return {
             "conversation": card,

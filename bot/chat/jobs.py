@@ -57,11 +57,14 @@ def store_shopper_turn(
     (queued, or a ticket) it still answers what it knows for sure, and marks the
     other messages "a person will read this"; once an agent owns it, it is quiet.
     """
-    conversation = convs.get_conversation(conn, conversation_id)
+    conversation, resent = convs.conversation_and_resent(
+        conn, conversation_id, client_id, "shopper"
+    )
     if conversation is None:
         raise ClientError("no_conversation")
-    existing = convs.find_message_by_client_id(conn, conversation_id, client_id, "shopper")
-    if existing is not None:
+    if resent is not None:
+        existing = convs.get_message(conn, resent)
+        assert existing is not None  # read in the same transaction
         return TurnResult(existing, duplicate=True, conversation=conversation)
     if conversation.closed:
         raise ClientError("conversation_closed")

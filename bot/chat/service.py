@@ -43,7 +43,7 @@ from bot.store import Database, attachments
 from bot.store import conversations as convs
 from bot.store.conversations import Conversation, Message
 from bot.texts import say
-from bot.types import LANGUAGES, ConversationMood, Status
+from bot.types import LANGUAGES, ConversationMood, Decision, Status
 from bot.wire import conversation_public, message_public
 
 log = logging.getLogger(__name__)
@@ -355,30 +355,37 @@ class ChatService:
         if helpful:
             return {}
         async with self.locks(conversation_id):
-            conversation = await self.get(conversation_id)
-            if conversation.status != Status.BOT:
-                return {}
-            tried = await self.db.read(
-                partial(convs.retried_since_escalation, conversation=conversation)
+            # Read and written in one job: a turn of this chat on another process
+            # (which takes only its own lock) cannot slip between them.
+            outcome = await self.db.write(
+                partial(self._not_helpful, conversation_id=conversation_id, answer=message)
             )
-            state, decision = self.brain.not_helpful(conversation.mood, again=tried)
-            if not decision.escalate:
-                stored = await self.db.write(
-                    partial(
-                        self._second_try,
-                        conversation=conversation,
-                        answer=message,
-                        state=state,
-                        offer_person=True,
-                    )
-                )
-        if decision.escalate:
-            await self.db.write(
-                partial(convs.set_mood, conversation_id=conversation_id, mood=state)
-            )
+        if outcome is None:
+            return {}
+        decision, stored = outcome
+        if stored is None:
             return await self.handoff(sid, decision.reasons)
         self.later(self.publish(stored))
         return {}
+
+    def _not_helpful(
+        self, conn: Any, conversation_id: str, answer: Message
+    ) -> tuple[Decision, Message | None] | None:
+        """The bot's move after "no" on one of its answers, on the conversation as
+        committed (writer thread): None when the bot no longer has the chat; else the
+        decision and, unless it escalates, the second try (the mood saved either way)."""
+        conversation = convs.get_conversation(conn, conversation_id)
+        if conversation is None or conversation.status != Status.BOT:
+            return None
+        tried = convs.retried_since_escalation(conn, conversation=conversation)
+        state, decision = self.brain.not_helpful(conversation.mood, again=tried)
+        if decision.escalate:
+            convs.set_mood(conn, conversation_id, state)
+            return decision, None
+        stored = self._second_try(
+            conn, conversation=conversation, answer=answer, state=state, offer_person=True
+        )
+        return decision, stored
 
     def _second_try(
         self,

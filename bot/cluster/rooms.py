@@ -32,8 +32,10 @@ reply, the mood card); they reach Redis in one round trip instead of one each, i
 the order they were emitted, and every process receives them in that order (one
 Redis connection delivers a subscriber's channels in the order published). The
 emitter does not wait for Redis, as it did not wait for the other processes
-before: an emit that Redis refuses is logged, twice tried, and dropped, as
-python-socketio's own ``_publish`` does.
+before: when Redis cannot be reached the pipeline is tried twice and dropped (logged),
+as python-socketio's own ``_publish`` does; a command Redis refuses is logged and not
+run again (its neighbours ran), and a room record it refused is made again after
+the next pipeline that works.
 """
 
 from __future__ import annotations
@@ -95,8 +97,9 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
         self.fenced: Callable[[str], Awaitable[None]] | None = None
         self._pending: list[tuple[Any, ...]] = []
         self._sender: asyncio.Task[None] | None = None
-        # Routed rooms with members here -> done once Redis has recorded it.
+        # Routed rooms with members here -> done once Redis has recorded it (or refused).
         self._registered: dict[str, asyncio.Future[None]] = {}
+        self._unrecorded: list[tuple[Any, ...]] = []  # joins and leaves Redis refused
         self.round_trips = 0  # pipelines sent (a gauge for tests and benchmarks)
 
     @property
@@ -130,6 +133,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
 
     def _register_all(self) -> None:
         """Record every routed room with members here again (after subscribing)."""
+        self._unrecorded = [op for op in self._unrecorded if op[0] == _LEAVE]
         for entry in list(self._registered):
             future = asyncio.get_running_loop().create_future()
             self._registered[entry] = future
@@ -169,53 +173,86 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
             await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending, []
-            for retries_left in (1, 0):  # two attempts, as python-socketio's _publish
-                try:
-                    if not self.connected:
-                        self._redis_connect()
-                    pipe = self._pipeline(batch)
-                    await pipe.execute()
-                    self.round_trips += 1
-                    break
-                except Exception as exc:  # noqa: BLE001 - logged; Redis may come back
-                    if retries_left:
-                        log.error("cannot publish to redis, retrying: %s", exc)
-                        self.connected = False
-                    else:
-                        log.error("cannot publish %d messages to redis: %s", len(batch), exc)
-                        self._unregister_failed(batch)
+            failed = await self._execute(batch)
             for op in batch:
-                if op[0] == _JOIN and not op[2].done():
-                    op[2].set_result(None)
+                if op[0] == _JOIN and op[2] is not None and not op[2].done():
+                    op[2].set_result(None)  # the join goes on; a failed record is retried
+            if failed is None or failed:  # unreachable, or some refused
+                undone = batch if failed is None else failed
+                self._unrecorded += [op for op in undone if op[0] in (_JOIN, _LEAVE)]
+            elif self._unrecorded:
+                # Redis works again: the records it refused, if they still hold.
+                retry, self._unrecorded = self._unrecorded, []
+                for op in retry:
+                    if (op[0] == _JOIN) == (op[1] in self._registered):
+                        self._pending.append((op[0], op[1], None))
 
-    def _pipeline(self, batch: list[tuple[Any, ...]]) -> Any:
+    async def _execute(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | None:
+        """Send the batch as one pipeline; the operations Redis refused (None when it
+        could not be reached). A refused command does not make the others run twice:
+        only a lost connection is tried again, as python-socketio's ``_publish`` does."""
+        for retries_left in (1, 0):
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipe, owners = self._pipeline(batch)
+                results = await pipe.execute(raise_on_error=False)
+                self.round_trips += 1
+            except Exception as exc:  # noqa: BLE001 - logged; Redis may come back
+                if retries_left:
+                    log.error("cannot publish to redis, retrying: %s", exc)
+                    self.connected = False
+                    continue
+                log.error("cannot publish %d messages to redis: %s", len(batch), exc)
+                return None
+            refused = sorted(
+                {
+                    i
+                    for result, ops in zip(results, owners, strict=True)
+                    if isinstance(result, Exception)
+                    for i in ops
+                }
+            )
+            if refused:
+                errors = {str(r) for r in results if isinstance(r, Exception)}
+                log.error(
+                    "redis refused %d of %d queued operations: %s",
+                    len(refused),
+                    len(batch),
+                    "; ".join(sorted(errors)),
+                )
+            return [batch[i] for i in refused]
+        return None
+
+    def _pipeline(self, batch: list[tuple[Any, ...]]) -> tuple[Any, list[list[int]]]:
+        """The pipeline, and for each of its commands the operations it carries."""
         pipe = self.redis.pipeline(transaction=False)
+        owners: list[list[int]] = []
         prefix = f"{self.channel}:node:"
-        routes: list[tuple[Any, ...]] = []
+        routes: list[int] = []
         for index, op in enumerate(batch):
             kind = op[0]
             if kind == _ROUTE:
-                routes.append(op)
+                routes.append(index)
                 if index + 1 < len(batch) and batch[index + 1][0] == _ROUTE:
                     continue
-                keys, messages = [r[1] for r in routes], [r[2] for r in routes]
+                keys = [batch[r][1] for r in routes]
+                messages = [batch[r][2] for r in routes]
                 pipe.eval(ROUTE, len(keys), *keys, self.host_id, prefix, *messages)
+                owners.append(routes)
                 routes = []
             elif kind == _PUBLISH:
                 pipe.publish(self.channel, op[1])
+                owners.append([index])
             elif kind == _JOIN:
                 pipe.sadd(room_key(op[1]), self.host_id)
                 pipe.sadd(node_rooms_key(self.host_id), op[1])
+                owners += [[index], [index]]
             else:
                 pipe.srem(room_key(op[1]), self.host_id)
                 pipe.srem(node_rooms_key(self.host_id), op[1])
-        return pipe
-
-    def _unregister_failed(self, batch: list[tuple[Any, ...]]) -> None:
-        """Rooms Redis did not record: the next join tries again."""
-        for op in batch:
-            if op[0] == _JOIN and self._registered.get(op[1]) is op[2]:
-                del self._registered[op[1]]
+                owners += [[index], [index]]
+        return pipe, owners
 
     async def fence(self, conversation_id: str) -> None:
         """Ask the other processes to fence their watchers of this conversation."""

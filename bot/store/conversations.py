@@ -123,6 +123,23 @@ def get_conversation(conn: sqlite3.Connection, conversation_id: str) -> Conversa
     return Conversation.from_row(row) if row else None
 
 
+def conversation_and_resent(
+    conn: sqlite3.Connection, conversation_id: str, client_id: str, author: str
+) -> tuple[Conversation | None, int | None]:
+    """The conversation and, when this author (not an agent) sent a message with this
+    client id already, that message's id: a turn's two reads in one statement (one
+    round trip on PostgreSQL). Uses the same index as ``find_message_by_client_id``."""
+    row = conn.execute(
+        "SELECT c.*, (SELECT m.id FROM messages AS m WHERE m.conversation_id = c.id "
+        "AND m.author = ? AND ifnull(m.agent_id, 0) = 0 AND m.client_id = ?) AS resent_id "
+        "FROM conversations AS c WHERE c.id = ?",
+        (author, client_id, conversation_id),
+    ).fetchone()
+    if row is None:
+        return None, None
+    return Conversation.from_row(row), row["resent_id"]
+
+
 def anonymised_at(conn: sqlite3.Connection, conversation_id: str) -> str | None:
     """When the conversation's personal data was removed (bot.privacy), or None."""
     row = conn.execute(
