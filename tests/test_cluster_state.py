@@ -4,8 +4,12 @@ against a real redis-server, with two "processes" (two clients and node ids) eac
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -336,135 +340,114 @@ def test_bad_redis_urls_are_refused_clearly() -> None:
             check_url(bad)
 
 
-async def test_a_conversation_rooms_emits_reach_only_the_processes_with_members(
-    redis_url: str,
-) -> None:
-    """An emit to a conversation's room goes, through Redis, to the processes that
-    have members in it (each on its own channel) and to nobody when only the
-    emitter has; a join is recorded before enter_room returns, the last leave takes
-    the record out, and reaping a dead process takes out its records."""
-    import json
-    import uuid
+@dataclass
+class RoomsPair:
+    """Two processes' room managers on one Redis, and a listener on all their channels."""
 
+    a: Any
+    b: Any
+    check: Redis
+    pubsub: Any
+    channel: str
+
+    async def published(self) -> list[tuple[str, object]]:
+        """(channel, first datum) of what both have published, in order."""
+        await self.a.flush()
+        await self.b.flush()
+        out = []
+        quiet_until = time.monotonic() + 0.3  # None is also the subscription's confirmation
+        while time.monotonic() < quiet_until:
+            message = await self.pubsub.get_message(timeout=0.1)
+            if message is not None:
+                out.append((message["channel"], json.loads(message["data"])["data"][0]))
+        return out
+
+
+@pytest.fixture
+async def pair(redis_url: str) -> AsyncIterator[RoomsPair]:
     import socketio
 
-    from bot.cluster.live import Scripts
     from bot.cluster.rooms import RedisRooms
 
     channel = "test-route-" + uuid.uuid4().hex[:8]
-    a_id, b_id = "a" + uuid.uuid4().hex, "b" + uuid.uuid4().hex
-    a = RedisRooms(redis_url, channel=channel, host_id=a_id)
-    b = RedisRooms(redis_url, channel=channel, host_id=b_id)
+    a = RedisRooms(redis_url, channel=channel, host_id="a" + uuid.uuid4().hex)
+    b = RedisRooms(redis_url, channel=channel, host_id="b" + uuid.uuid4().hex)
     for rooms in (a, b):
         socketio.AsyncServer(async_mode="aiohttp", client_manager=rooms)  # rooms.server
     check = Redis.from_url(redis_url, decode_responses=True)
     pubsub = check.pubsub(ignore_subscribe_messages=True)
     await pubsub.psubscribe(channel + "*")
+    yield RoomsPair(a, b, check, pubsub, channel)
+    await pubsub.aclose()
+    await check.aclose()
+    for rooms in (a, b):
+        if rooms.redis is not None:
+            await rooms.pubsub.aclose()  # made by python-socketio with its client
+            await rooms.redis.aclose()
 
-    async def published() -> list[tuple[str, object]]:
-        await a.flush()
-        await b.flush()
-        out = []
-        quiet_until = time.monotonic() + 0.3  # None is also the subscription's confirmation
-        while time.monotonic() < quiet_until:
-            message = await pubsub.get_message(timeout=0.1)
-            if message is not None:
-                data = json.loads(message["data"])
-                out.append((message["channel"], data["data"][0]))
-        return out
 
-    try:
-        sid = await a.connect("eio-1", "/chat")  # a shopper's connection on process A
-        await a.enter_room(sid, "/chat", "conv:c1")
-        assert await check.smembers("sb:room:/chat|conv:c1") == {a_id}
-        assert await check.smembers(f"sb:node_rooms:{a_id}") == {"/chat|conv:c1"}
+async def test_a_conversation_rooms_emits_reach_only_the_processes_with_members(
+    pair: RoomsPair,
+) -> None:
+    """An emit to a conversation's room goes, through Redis, to the processes that
+    have members in it (each on its own channel) and to nobody when only the
+    emitter has; a join is recorded before enter_room returns, the last leave takes
+    the record out, and reaping a dead process takes out its records."""
+    from bot.cluster.live import Scripts
 
-        await b.emit("message", {"n": 1}, namespace="/chat", room="conv:c1")  # reaches A
-        await b.emit("message", {"n": 2}, namespace="/chat", room="conv:c2")  # nobody
-        await b.emit("message", {"n": 3}, namespace="/agent", room="conv:c1")  # nobody
-        await a.emit("message", {"n": 4}, namespace="/chat", room="conv:c1")  # only A
-        await b.emit("queue", {"n": 5}, namespace="/agent", room="agents")  # everyone
-        assert await published() == [
-            (f"{channel}:node:{a_id}", {"n": 1}),
-            (channel, {"n": 5}),
-        ]
+    a, b, check, channel = pair.a, pair.b, pair.check, pair.channel
+    a_id, b_id = a.host_id, b.host_id
+    published = pair.published
+    sid = await a.connect("eio-1", "/chat")  # a shopper's connection on process A
+    await a.enter_room(sid, "/chat", "conv:c1")
+    assert await check.smembers("sb:room:/chat|conv:c1") == {a_id}
+    assert await check.smembers(f"sb:node_rooms:{a_id}") == {"/chat|conv:c1"}
 
-        agent = await b.connect("eio-2", "/agent")  # an agent opens the chat on B
-        await b.enter_room(agent, "/agent", "conv:c1")
-        await a.emit("card", {"n": 6}, namespace="/agent", room="conv:c1")
-        assert await published() == [(f"{channel}:node:{b_id}", {"n": 6})]
+    await b.emit("message", {"n": 1}, namespace="/chat", room="conv:c1")  # reaches A
+    await b.emit("message", {"n": 2}, namespace="/chat", room="conv:c2")  # nobody
+    await b.emit("message", {"n": 3}, namespace="/agent", room="conv:c1")  # nobody
+    await a.emit("message", {"n": 4}, namespace="/chat", room="conv:c1")  # only A
+    await b.emit("queue", {"n": 5}, namespace="/agent", room="agents")  # everyone
+    assert await published() == [
+        (f"{channel}:node:{a_id}", {"n": 1}),
+        (channel, {"n": 5}),
+    ]
 
-        a.basic_disconnect(sid, "/chat")  # the shopper's last tab on A closes
-        await b.emit("message", {"n": 7}, namespace="/chat", room="conv:c1")
-        assert await published() == []
-        assert await check.exists("sb:room:/chat|conv:c1") == 0
-        assert await check.smembers(f"sb:node_rooms:{a_id}") == set()
+    agent = await b.connect("eio-2", "/agent")  # an agent opens the chat on B
+    await b.enter_room(agent, "/agent", "conv:c1")
+    await a.emit("card", {"n": 6}, namespace="/agent", room="conv:c1")
+    assert await published() == [(f"{channel}:node:{b_id}", {"n": 6})]
 
-        await Scripts(check).run("REAP", b_id)  # B died: the leader reaps it
-        assert await check.exists("sb:room:/agent|conv:c1", f"sb:node_rooms:{b_id}") == 0
-    finally:
-        await pubsub.aclose()
-        await check.aclose()
-        for rooms in (a, b):
-            if rooms.redis is not None:
-                await rooms.pubsub.aclose()
-                await rooms.redis.aclose()
+    a.basic_disconnect(sid, "/chat")  # the shopper's last tab on A closes
+    await b.emit("message", {"n": 7}, namespace="/chat", room="conv:c1")
+    assert await published() == []
+    assert await check.exists("sb:room:/chat|conv:c1") == 0
+    assert await check.smembers(f"sb:node_rooms:{a_id}") == set()
+
+    await Scripts(check).run("REAP", b_id)  # B died: the leader reaps it
+    assert await check.exists("sb:room:/agent|conv:c1", f"sb:node_rooms:{b_id}") == 0
 
 
 async def test_room_records_redis_refuses_are_made_again_and_nothing_is_sent_twice(
-    redis_url: str,
+    pair: RoomsPair,
 ) -> None:
     """Redis out of memory refuses the record of a join (SADD) but runs the
     publishes: the join still returns, no message of the same pipeline goes out
     twice, and once Redis takes writes again the record is made after the next
     pipeline, so emits from the other process reach the room again."""
-    import json
-    import uuid
+    a, b, check, channel = pair.a, pair.b, pair.check, pair.channel
+    a_id, published = a.host_id, pair.published
+    await check.config_set("maxmemory-policy", "noeviction")
+    await check.config_set("maxmemory", 1)  # every write refused from now on
+    sid = await a.connect("eio-1", "/agent")
+    await asyncio.wait_for(a.enter_room(sid, "/agent", "conv:c1"), timeout=5)
+    await a.emit("queue", {"n": 1}, namespace="/agent", room="agents")  # same pipeline
+    assert await published() == [(channel, {"n": 1})]  # once, not again with a retry
+    assert await check.smembers("sb:room:/agent|conv:c1") == set()
 
-    import socketio
-
-    from bot.cluster.rooms import RedisRooms
-
-    channel = "test-refused-" + uuid.uuid4().hex[:8]
-    a_id, b_id = "a" + uuid.uuid4().hex, "b" + uuid.uuid4().hex
-    a = RedisRooms(redis_url, channel=channel, host_id=a_id)
-    b = RedisRooms(redis_url, channel=channel, host_id=b_id)
-    for rooms in (a, b):
-        socketio.AsyncServer(async_mode="aiohttp", client_manager=rooms)
-    check = Redis.from_url(redis_url, decode_responses=True)
-    pubsub = check.pubsub(ignore_subscribe_messages=True)
-    await pubsub.psubscribe(channel + "*")
-
-    async def published() -> list[tuple[str, object]]:
-        await a.flush()
-        await b.flush()
-        out = []
-        quiet_until = time.monotonic() + 0.3
-        while time.monotonic() < quiet_until:
-            message = await pubsub.get_message(timeout=0.1)
-            if message is not None:
-                out.append((message["channel"], json.loads(message["data"])["data"][0]))
-        return out
-
-    try:
-        await check.config_set("maxmemory-policy", "noeviction")
-        await check.config_set("maxmemory", 1)  # every write refused from now on
-        sid = await a.connect("eio-1", "/agent")
-        await asyncio.wait_for(a.enter_room(sid, "/agent", "conv:c1"), timeout=5)
-        await a.emit("queue", {"n": 1}, namespace="/agent", room="agents")  # same pipeline
-        assert await published() == [(channel, {"n": 1})]  # once, not again with a retry
-        assert await check.smembers("sb:room:/agent|conv:c1") == set()
-
-        await check.config_set("maxmemory", 0)  # Redis takes writes again
-        await a.emit("queue", {"n": 2}, namespace="/agent", room="agents")
-        await a.flush()
-        assert await check.smembers("sb:room:/agent|conv:c1") == {a_id}
-        await b.emit("message", {"n": 3}, namespace="/agent", room="conv:c1")
-        assert await published() == [(channel, {"n": 2}), (f"{channel}:node:{a_id}", {"n": 3})]
-    finally:
-        await pubsub.aclose()
-        await check.aclose()
-        for rooms in (a, b):
-            if rooms.redis is not None:
-                await rooms.pubsub.aclose()
-                await rooms.redis.aclose()
+    await check.config_set("maxmemory", 0)  # Redis takes writes again
+    await a.emit("queue", {"n": 2}, namespace="/agent", room="agents")
+    await a.flush()
+    assert await check.smembers("sb:room:/agent|conv:c1") == {a_id}
+    await b.emit("message", {"n": 3}, namespace="/agent", room="conv:c1")
+    assert await published() == [(channel, {"n": 2}), (f"{channel}:node:{a_id}", {"n": 3})]

@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import socketio
 
@@ -73,8 +73,13 @@ return 1
 _PUBLISH, _ROUTE, _JOIN, _LEAVE = range(4)
 
 
-def routed(room: Any) -> bool:
+def routed(room: Any) -> TypeGuard[str]:
     return isinstance(room, str) and room.startswith(ROUTED)
+
+
+def entry_of(namespace: str | None, room: str) -> str:
+    """How a routed room is named in Redis: NAMESPACE|ROOM."""
+    return f"{namespace or '/'}|{room}"
 
 
 def room_key(entry: str) -> str:
@@ -109,7 +114,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
     # -- the room records
     async def enter_room(self, sid, namespace, room, eio_sid=None):  # type: ignore[no-untyped-def]
         await super().enter_room(sid, namespace, room, eio_sid=eio_sid)
-        registered = self._registered.get(f"{namespace or '/'}|{room}")
+        registered = self._registered.get(entry_of(namespace, room))
         if registered is not None:  # recorded (or on its way): emits after this reach us
             try:
                 await asyncio.wait_for(asyncio.shield(registered), JOIN_TIMEOUT)
@@ -119,7 +124,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
     def basic_enter_room(self, sid, namespace, room, eio_sid=None):  # type: ignore[no-untyped-def]
         super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
         if routed(room):
-            entry = f"{namespace}|{room}"
+            entry = entry_of(namespace, room)
             if entry not in self._registered:
                 self._registered[entry] = asyncio.get_running_loop().create_future()
                 self._queue((_JOIN, entry, self._registered[entry]))
@@ -127,7 +132,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
     def basic_leave_room(self, sid, namespace, room):  # type: ignore[no-untyped-def]
         super().basic_leave_room(sid, namespace, room)
         if routed(room) and room not in self.rooms.get(namespace, {}):
-            entry = f"{namespace}|{room}"
+            entry = entry_of(namespace, room)
             if self._registered.pop(entry, None) is not None:
                 self._queue((_LEAVE, entry))
 
@@ -145,7 +150,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
         message = self.json.dumps(data)
         room = data.get("room") if data.get("method") == "emit" else None
         if routed(room):
-            self._queue((_ROUTE, room_key(f"{data.get('namespace') or '/'}|{room}"), message))
+            self._queue((_ROUTE, room_key(entry_of(data.get("namespace"), room)), message))
         else:
             self._queue((_PUBLISH, message))
         if len(self._pending) > PENDING_LIMIT and self._sender is not None:
@@ -177,9 +182,8 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
             for op in batch:
                 if op[0] == _JOIN and op[2] is not None and not op[2].done():
                     op[2].set_result(None)  # the join goes on; a failed record is retried
-            if failed is None or failed:  # unreachable, or some refused
-                undone = batch if failed is None else failed
-                self._unrecorded += [op for op in undone if op[0] in (_JOIN, _LEAVE)]
+            if failed:
+                self._unrecorded += [op for op in failed if op[0] in (_JOIN, _LEAVE)]
             elif self._unrecorded:
                 # Redis works again: the records it refused, if they still hold.
                 retry, self._unrecorded = self._unrecorded, []
@@ -187,10 +191,11 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
                     if (op[0] == _JOIN) == (op[1] in self._registered):
                         self._pending.append((op[0], op[1], None))
 
-    async def _execute(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | None:
-        """Send the batch as one pipeline; the operations Redis refused (None when it
-        could not be reached). A refused command does not make the others run twice:
-        only a lost connection is tried again, as python-socketio's ``_publish`` does."""
+    async def _execute(self, batch: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Send the batch as one pipeline; the operations not done (those Redis
+        refused; all of them when it could not be reached). A refused command does not
+        make the others run twice: only a lost connection is tried again, as
+        python-socketio's ``_publish`` does."""
         for retries_left in (1, 0):
             try:
                 if not self.connected:
@@ -204,7 +209,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
                     self.connected = False
                     continue
                 log.error("cannot publish %d messages to redis: %s", len(batch), exc)
-                return None
+                return batch
             refused = sorted(
                 {
                     i
@@ -222,7 +227,7 @@ class RedisRooms(RoomIndex, socketio.AsyncRedisManager):
                     "; ".join(sorted(errors)),
                 )
             return [batch[i] for i in refused]
-        return None
+        return batch
 
     def _pipeline(self, batch: list[tuple[Any, ...]]) -> tuple[Any, list[list[int]]]:
         """The pipeline, and for each of its commands the operations it carries."""

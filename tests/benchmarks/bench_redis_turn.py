@@ -33,6 +33,8 @@ from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from load_scale import UNLIMITED  # noqa: E402
+
 from redisproc import RedisServer, available  # noqa: E402
 from serverproc import ServerProcess, cpu_seconds  # noqa: E402
 
@@ -46,10 +48,6 @@ QUESTIONS = [
     "do you sell gift cards",
     "where is my order",
 ]
-UNLIMITED = {
-    "SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000",
-    "SUPPORTBOT_RATE_LIMIT_EVENTS": "1000000",
-}
 
 
 class Shopper:
