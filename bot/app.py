@@ -30,7 +30,7 @@ from bot.chat.uploads import Uploads
 from bot.csat.service import CsatService
 from bot.fanout import Fanout
 from bot.hours import OfficeHours
-from bot.judging import Judging, SlowPath
+from bot.judging import JudgeWorkers, Judging
 from bot.kb.semantic import EmbeddingCache, Encoder, load_encoder
 from bot.kb.service import KnowledgeService
 from bot.keys import (
@@ -141,19 +141,20 @@ async def _knowledge(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _judging(app: web.Application) -> AsyncIterator[None]:
-    """The threads (and, with SUPPORTBOT_FAQ_SEMANTIC=process, the worker processes)
-    that judge shopper messages off the event loop."""
+    """The worker processes (SUPPORTBOT_FAQ_SEMANTIC=process) or else the threads that
+    judge shopper messages off the event loop."""
     settings = app[SETTINGS]
-    slow = None
+    workers = None
     if semantic_mode(settings) == "process":
-        slow = SlowPath(
+        workers = JudgeWorkers(
             settings.kb,
             matcher_config(settings),
             model_dir(settings),
             cache_dir(settings, server=True),
+            mood_config(settings),
             settings.faq_workers,
         )
-    judging = Judging(slow)
+    judging = Judging(workers)
     await judging.start()
     app[JUDGING] = judging
     yield
@@ -177,7 +178,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         mood,
         policy_config(settings),
         executor=judging.executor,
-        slow_path=judging.slow_path,
+        workers=judging.workers,
     )
     directory = AgentDirectory(db, live, fanout)
     cards = Cards(db, live, directory, scale)

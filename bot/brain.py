@@ -8,9 +8,8 @@ The work is split in two:
   whether it is small talk, and the FAQ match (the lexical fast path and, when
   that is unsure, the semantic slow path). This is the CPU-heavy part; it needs no
   conversation state, and its input and output pickle, so it can run in a thread
-  or a worker process. :meth:`Brain.assess_async` runs it off the event loop: the
-  fast path in a thread, the slow path in :class:`bot.judging.SlowPath`'s worker
-  processes when there are some.
+  or a worker process. :meth:`Brain.assess_async` runs it off the event loop: in
+  :class:`bot.judging.JudgeWorkers`' processes when there are some, else in a thread.
 * :meth:`Brain.decide` folds that into the conversation (cheap: the policy step,
   the conversation's language, the replies) on the conversation as committed.
 
@@ -47,7 +46,7 @@ from bot.types import (
 )
 
 if TYPE_CHECKING:
-    from bot.judging import SlowPath
+    from bot.judging import JudgeWorkers
 
 # A conversation's language changes only for a message that is clearly in another
 # one: this much evidence lead (lang.language_lead) and this many words.
@@ -76,7 +75,6 @@ class Assessment:
     pick: str | None = None
     match: MatchResult | None = None
     path: str | None = None  # "fast" or "slow": which path decided the match
-    needs_slow_path: bool = False  # the fast path was unsure; the slow one is still to run
     kb_version: str = ""
 
 
@@ -115,22 +113,21 @@ class Brain:
         policy: PolicyConfig | None = None,
         *,
         executor: Executor | None = None,
-        slow_path: SlowPath | None = None,
+        workers: JudgeWorkers | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.mood = mood
         self.policy = policy or PolicyConfig()
-        self.executor = executor  # where assess_async runs the fast path (None: the loop's)
-        self.slow_path = slow_path  # worker processes for the slow path, if any
+        self.executor = executor  # where assess_async judges without workers (None: the loop's)
+        self.workers = workers  # worker processes that judge messages, if any
 
     def greet(self, language: str) -> Reply:
         return Reply(say("greeting", language))
 
     # -- the message on its own -----------------------------------------------------------------
 
-    def assess(self, text: str, pick: str | None = None, *, slow: bool = True) -> Assessment:
-        """Language, mood, small talk and FAQ match of one message. With ``slow`` False
-        an unsure fast path is left for the caller (``needs_slow_path``)."""
+    def assess(self, text: str, pick: str | None = None) -> Assessment:
+        """Language, mood, small talk and FAQ match of one message."""
         detected, lead = language_lead(text)
         mood = self.mood.analyse(text)
         words = sum(1 for part in text.split() if any(c.isalpha() for c in part))
@@ -147,36 +144,19 @@ class Brain:
         faq = state.faq
         fast = faq.fast(text, detected)
         if fast.sure or not faq.has_slow_path:
-            return replace(
-                base,
-                match=fast.result,
-                path="fast",
-                needs_slow_path=not fast.sure and self.slow_path is not None,
-            )
-        if not slow:
-            return replace(base, match=fast.result, path="fast", needs_slow_path=True)
+            return replace(base, match=fast.result, path="fast")
         return replace(base, match=faq.slow(text, detected), path="slow")
 
     async def assess_async(self, text: str, pick: str | None = None) -> Assessment:
-        """:meth:`assess` without holding up the event loop for long: with worker
-        processes for the slow path, the fast path runs here and an unsure question goes
-        to them; without, the whole judgement runs in the executor."""
-        if self.slow_path is not None:
-            # The fast path (about 0.3-0.5 ms) on the loop: a hop to a thread and back
-            # cost more CPU than it saved; the slow path goes to the worker processes.
-            assessment = self.assess(text, pick, slow=False)
-        else:
-            loop = asyncio.get_running_loop()
-            assessment = await loop.run_in_executor(
-                self.executor, partial(self.assess, text, pick, slow=True)
-            )
-        if assessment.needs_slow_path and self.slow_path is not None:
-            match = await self.slow_path.match(
-                text, assessment.detected_language, assessment.kb_version
-            )
-            if match is not None:
-                assessment = replace(assessment, match=match, path="slow", needs_slow_path=False)
-        return assessment
+        """:meth:`assess` off the event loop: in a worker process when there are some
+        (with the KB version this process judges with), else, or when no worker can
+        answer, in the executor's threads."""
+        if self.workers is not None:
+            assessment = await self.workers.assess(text, pick, self.knowledge.state.fingerprint)
+            if assessment is not None:
+                return assessment
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(self.assess, text, pick))
 
     # -- the conversation ------------------------------------------------------------------------
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import signal
 
 from bot.app import JUDGING
 from bot.kb.loader import load_kb
@@ -195,15 +198,43 @@ async def test_small_talk_is_answered_and_is_no_failure(server: LiveServer, shop
     assert await server.events("bot.no_answer", cid) == []
 
 
-async def test_the_slow_path_runs_in_worker_processes(start_server, connect) -> None:
+async def test_the_judgement_runs_in_worker_processes(start_server, connect) -> None:
     server = await start_server(faq_semantic="process")
-    judging = server.app[JUDGING]
-    assert judging.slow_path is not None and judging.slow_path.available
+    workers = server.app[JUDGING].workers
+    assert workers is not None and workers.available
     client = await connect("/chat", url=server.url)
     await client.call("start", {})
     await client.call("message", {"id": "w1", "text": "i want my money back"})
     reply = await bot_reply(client, 1)
     assert reply["entry_id"] == "refund-time"  # no word in common with the entry
+    assessment = await workers.assess("i want my money back", None, "not-a-version")
+    assert assessment is None  # a worker judges only with the server's KB version
+
+
+async def test_a_judging_worker_that_dies_is_replaced_and_no_message_waits(
+    start_server, connect, caplog
+) -> None:
+    server = await start_server(faq_semantic="process")
+    workers = server.app[JUDGING].workers
+    assert workers is not None
+    [pid] = workers.pids
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    with caplog.at_level(logging.ERROR, logger="bot.judging"):
+        os.kill(pid, signal.SIGKILL)
+        # Sent at once: judged by the server itself (lexical) or by the new worker.
+        ack = await client.call("message", {"id": "k1", "text": "how long does delivery take?"})
+        assert ack["message"]["text"] == "how long does delivery take?"
+        await bot_reply(client, 1)
+        for _ in range(600):  # the new worker loads the model and the KB
+            if workers.pids and workers.pids != [pid]:
+                break
+            await asyncio.sleep(0.05)
+    assert workers.pids and workers.pids != [pid]
+    assert any("judging worker died" in r.getMessage() for r in caplog.records)
+    await client.call("message", {"id": "k2", "text": "i want my money back"})
+    reply = await bot_reply(client, 2)
+    assert reply["entry_id"] == "refund-time"  # the semantic path is back
 
 
 async def test_a_broken_model_falls_back_to_the_lexical_matcher_with_a_warning(
@@ -213,7 +244,7 @@ async def test_a_broken_model_falls_back_to_the_lexical_matcher_with_a_warning(
     (tmp_path / "sp.model").write_bytes(b"broken")
     with caplog.at_level(logging.WARNING, logger="bot.judging"):
         server = await start_server(faq_semantic="process", faq_model_dir=tmp_path)
-    assert server.app[JUDGING].slow_path is None
+    assert server.app[JUDGING].workers is None
     assert any(
         "FAQ slow path unavailable" in r.getMessage() and str(tmp_path) in r.getMessage()
         for r in caplog.records

@@ -86,8 +86,8 @@ async def test_the_slow_path_workers_follow_an_edit(start_server, connect, tmp_p
     clock = ManualClock()
     server = await start_server(kb=kb, kb_reload_interval=0.1, faq_semantic="process", clock=clock)
     await clock.wait_sleeping("kb-reload")
-    slow = server.app[JUDGING].slow_path
-    assert slow is not None
+    workers = server.app[JUDGING].workers
+    assert workers is not None
     knowledge = server.app[KNOWLEDGE]
     old = knowledge.fingerprint
     with kb.open("a", encoding="utf-8") as f:
@@ -95,11 +95,12 @@ async def test_the_slow_path_workers_follow_an_edit(start_server, connect, tmp_p
     await clock.advance(0.1)  # one check of the files, done when this returns
     assert knowledge.kb.get("bike-rental") is not None
     assert knowledge.fingerprint != old
-    result = await slow.match(
-        "could I take one of your bicycles for a couple of days", "en", knowledge.fingerprint
+    result = await workers.assess(
+        "could I take one of your bicycles for a couple of days", None, knowledge.fingerprint
     )
-    assert result is not None and result.entry_id == "bike-rental"
-    assert await slow.match("rent a bike", "en", "not-a-version") is None
+    assert result is not None and result.match is not None
+    assert result.match.entry_id == "bike-rental"
+    assert await workers.assess("rent a bike", None, "not-a-version") is None
     client = await connect("/chat", url=server.url)
     await client.call("start", {})
     await client.call("message", {"id": "r1", "text": "do you do bike hire"})
