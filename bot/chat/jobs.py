@@ -235,9 +235,11 @@ def visitor_columns(user: dict[str, Any]) -> dict[str, str]:
 
 def create_conversation(
     conn: sqlite3.Connection, values: dict[str, Any], greeting: Reply
-) -> Conversation:
+) -> tuple[Conversation, Message]:
+    """A new chat with the bot's greeting: the conversation and its first message
+    (which is its whole transcript)."""
     conversation = convs.insert_conversation(conn, **values)
-    convs.insert_message(
+    message = convs.insert_message(
         conn,
         conversation.id,
         "bot",
@@ -257,4 +259,4 @@ def create_conversation(
             site=conversation.site,
         ),
     )
-    return conversation
+    return conversation, message

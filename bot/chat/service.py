@@ -153,6 +153,7 @@ class ChatService:
         else:
             self._replies_in_ack.discard(sid)
         resumed = token is not None
+        transcript: tuple[list[Message], int | None] | None = None
         if resumed:
             if not isinstance(token, str) or not TOKEN.fullmatch(token):
                 raise ClientError("invalid_token")
@@ -172,7 +173,7 @@ class ChatService:
             token = secrets.token_urlsafe(32)
             language = lang if lang in LANGUAGES else (hint if hint in LANGUAGES else "en")
             greeting = self.brain.greet(language)
-            conversation = await self.db.write(
+            conversation, greeting_message = await self.db.write(
                 partial(
                     create_conversation,
                     values={
@@ -188,6 +189,7 @@ class ChatService:
                     greeting=greeting,
                 )
             )
+            transcript = [greeting_message], None  # a new chat: nobody has seen it yet
         previous = await self.live.shopper_conversation(sid)
         if previous is not None and previous != conversation.id:
             await self.fanout.leave_shopper(sid, previous)  # a new chat on the same connection
@@ -196,7 +198,9 @@ class ChatService:
         await self.fanout.join_shopper(sid, conversation.id)
         if user:
             await self.identify(sid, user)
-        messages, seen = await self.db.read(partial(_transcript, conversation_id=conversation.id))
+        if transcript is None:
+            transcript = await self.db.read(partial(_transcript, conversation_id=conversation.id))
+        messages, seen = transcript
         if conversation.closed:
             self.later(self.csat.ask_if_open(conversation))
         else:
