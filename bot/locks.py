@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -57,32 +57,59 @@ def _where(task: asyncio.Task[Any]) -> str:
 
 
 class KeyedLocks:
+    """One asyncio lock per key (a conversation), made on first use and dropped when
+    nobody holds or waits for it."""
+
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
 
-    @asynccontextmanager
-    async def __call__(self, key: str) -> AsyncIterator[None]:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
+    def __call__(self, key: str) -> AbstractAsyncContextManager[None]:
+        return _Held(self, key)
 
     def local(self, key: str) -> AbstractAsyncContextManager[None]:
         """This process's lock on ``key`` alone, for work that moves nothing the other
         processes hold (with one process, the same lock as calling the object)."""
-        return KeyedLocks.__call__(self, key)
+        return _Held(self, key)
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class _Held:
+    """``async with`` one key's lock (a plain class: every shopper turn takes one, and a
+    generator-based context manager cost several times as much)."""
+
+    __slots__ = ("_owner", "_key", "_lock")
+
+    def __init__(self, owner: KeyedLocks, key: str) -> None:
+        self._owner, self._key = owner, key
+        self._lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        owner, key = self._owner, self._key
+        lock = owner._locks.get(key)
+        if lock is None:
+            lock = owner._locks[key] = asyncio.Lock()
+        owner._users[key] = owner._users.get(key, 0) + 1
+        try:
+            await lock.acquire()
+        except BaseException:
+            self._release_user()
+            raise
+        self._lock = lock
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._lock is not None
+        self._lock.release()
+        self._release_user()
+
+    def _release_user(self) -> None:
+        owner, key = self._owner, self._key
+        owner._users[key] -= 1
+        if not owner._users[key]:
+            del owner._users[key]
+            del owner._locks[key]
 
 
 class Coalesced:

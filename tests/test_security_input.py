@@ -123,6 +123,16 @@ async def test_odd_packets_get_an_answer(server: LiveServer, body: str, code: st
         assert (await raw.call(8, '["start", {}]'))["ok"]
 
 
+async def test_bytes_from_a_client_are_refused_and_answered_as_text(shopper) -> None:
+    """A binary event (bytes where text belongs) is read, refused with a clear error,
+    and answered with a plain text packet; the connection goes on."""
+    client = await shopper()
+    ack = await client.call("message", {"id": "b1", "text": b"\x00\xffhello"})
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_text", ack
+    ack = await client.call("message", {"id": "b2", "text": "how long does delivery take?"})
+    assert ack["ok"] and ack["message"]["text"] == "how long does delivery take?"
+
+
 async def test_an_odd_event_without_an_ack_gets_an_error_event(server: LiveServer) -> None:
     async with aiohttp.ClientSession() as http:
         raw = await RawSocket.open(http, server.url)
