@@ -24,11 +24,13 @@ language unless the shopper clearly switches.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from bot.kb.cascade import FastResult
 from bot.kb.model import KnowledgeBase
 from bot.kb.service import KnowledgeService
 from bot.lang import language_lead
@@ -128,24 +130,39 @@ class Brain:
 
     def assess(self, text: str, pick: str | None = None) -> Assessment:
         """Language, mood, small talk and FAQ match of one message."""
-        detected, lead = language_lead(text)
-        mood = self.mood.analyse(text)
-        words = sum(1 for part in text.split() if any(c.isalpha() for c in part))
-        kind = small_talk(text) if pick is None else None
-        state = self.knowledge.state  # one version for the whole message (hot reload)
-        if pick is not None and state.kb.get(pick) is None:
-            pick = None  # a forged or stale suggestion: treat the text as a question
-            kind = small_talk(text)
-        base = Assessment(
-            text, detected, lead, words, mood, kind, pick, kb_version=state.fingerprint
-        )
-        if pick is not None or kind is not None:
-            return base
+        return self.assess_many([(text, pick)])[0]
+
+    def assess_many(self, messages: Sequence[tuple[str, str | None]]) -> list[Assessment]:
+        """:meth:`assess` for several messages ``(text, pick)`` at once: the questions
+        the fast path is unsure of go through the slow path's encoder together."""
+        state = self.knowledge.state  # one version for the whole batch (hot reload)
         faq = state.faq
-        fast = faq.fast(text, detected)
-        if fast.sure or not faq.has_slow_path:
-            return replace(base, match=fast.result, path="fast")
-        return replace(base, match=faq.slow(text, detected), path="slow")
+        out: list[Assessment] = []
+        unsure: list[tuple[int, FastResult]] = []
+        for text, pick in messages:
+            detected, lead = language_lead(text)
+            mood = self.mood.analyse(text)
+            words = sum(1 for part in text.split() if any(c.isalpha() for c in part))
+            kind = small_talk(text) if pick is None else None
+            if pick is not None and state.kb.get(pick) is None:
+                pick = None  # a forged or stale suggestion: treat the text as a question
+                kind = small_talk(text)
+            base = Assessment(
+                text, detected, lead, words, mood, kind, pick, kb_version=state.fingerprint
+            )
+            if pick is None and kind is None:
+                fast = faq.fast(text, detected)
+                base = replace(base, match=fast.result, path="fast")
+                if not fast.sure and faq.has_slow_path:
+                    unsure.append((len(out), fast))
+            out.append(base)
+        if unsure:
+            matches = faq.slow_many(
+                [(out[i].text, out[i].detected_language, fast) for i, fast in unsure]
+            )
+            for (i, _), match in zip(unsure, matches, strict=True):
+                out[i] = replace(out[i], match=match, path="slow")
+        return out
 
     async def assess_async(self, text: str, pick: str | None = None) -> Assessment:
         """:meth:`assess` off the event loop: in a worker process when there are some

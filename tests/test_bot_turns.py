@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 
-from bot.app import JUDGING
+from bot.app import JUDGING, KNOWLEDGE
 from bot.kb.loader import load_kb
 from bot.resources import default_kb_path
 from bot.texts import say
@@ -209,6 +209,12 @@ async def test_the_judgement_runs_in_worker_processes(start_server, connect) -> 
     assert reply["entry_id"] == "refund-time"  # no word in common with the entry
     assessment = await workers.assess("i want my money back", None, "not-a-version")
     assert assessment is None  # a worker judges only with the server's KB version
+    # Many at once: the worker judges those waiting together; each reply to its asker.
+    version = server.app[KNOWLEDGE].fingerprint
+    texts = [f"{q} ({n})" for n in range(6) for q in ("my parcel never showed up", "hello")]
+    results = await asyncio.gather(*(workers.assess(t, None, version) for t in texts))
+    assert [r.text if r is not None else None for r in results] == texts
+    assert [r.path for r in results if r is not None][::2] == ["slow"] * 6
 
 
 async def test_a_judging_worker_that_dies_is_replaced_and_no_message_waits(

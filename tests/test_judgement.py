@@ -174,3 +174,43 @@ def test_without_a_slow_path_the_fast_path_decides_alone(lexical_brain: Brain) -
         "fallback",
         "answer",
     )
+
+
+def test_messages_judged_together_get_the_verdicts_they_get_alone(brain: Brain) -> None:
+    """A busy judging worker judges the messages waiting for it together (one call of
+    the encoder for the unsure questions): each gets the verdict it gets alone."""
+    messages = [
+        ("i want my money back", None),
+        ("how long does delivery take?", None),
+        ("quanto costa la spedizione in Polonia?", None),
+        ("czy mogę zwrócić buty po dwóch tygodniach", None),
+        ("thanks, bye", None),
+        ("", None),
+        ("!!!", None),
+        ("whatever", "refund-time"),
+        ("my parcel never showed up", None),
+        ("paczka nie dotarła", None),
+        ("where is the stuff I bought", None),
+        ("Pioverà sabato?", None),
+    ]
+    together = brain.assess_many(messages)
+    alone = [brain.assess(text, pick) for text, pick in messages]
+    assert sum(1 for a in together if a.path == "slow") >= 3
+    for a, b in zip(together, alone, strict=True):
+        assert (a.text, a.path, a.pick, a.small_talk, a.detected_language, a.mood) == (
+            b.text,
+            b.path,
+            b.pick,
+            b.small_talk,
+            b.detected_language,
+            b.mood,
+        )
+        if b.match is None:
+            assert a.match is None
+            continue
+        assert a.match is not None
+        assert (a.match.action, a.match.entry_id) == (b.match.action, b.match.entry_id)
+        assert a.match.score == pytest.approx(b.match.score, abs=1e-3)
+        assert [s.entry_id for s in a.match.suggestions] == [
+            s.entry_id for s in b.match.suggestions
+        ]

@@ -140,7 +140,7 @@ def _match(faq: FaqCascade, query: str, lang: str | None) -> tuple[Any, str]:
     fast = faq.fast(query, lang)
     if fast.sure or not faq.has_slow_path:
         return fast.result, "fast"
-    return faq.slow(query, lang), "slow"
+    return faq.slow(query, lang, fast), "slow"
 
 
 def _record(faq: FaqCascade, query: str, lang: str | None) -> dict[str, Any]:

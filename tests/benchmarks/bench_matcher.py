@@ -213,7 +213,7 @@ def bench_cascade() -> bool:
                 t1 = time.perf_counter()
                 (sure_ms if fast.sure else unsure_ms).append((t1 - t0) * 1000)
                 if not fast.sure:
-                    faq.slow(q)
+                    faq.slow(q, None, fast)
                     slow_ms.append((time.perf_counter() - t1) * 1000)
             share = len(slow_ms) / len(qs)
             p50 = percentile(sure_ms, 0.5) if sure_ms else 0.0
