@@ -153,7 +153,8 @@ async def test_kill_9_mid_chat_loses_no_acknowledged_message(tmp_path: Path) -> 
         await close(agent, *shoppers)
         assert len(acked) >= 40
 
-        restarted = ServerProcess(db, env=env).start()
+        # on the same port at once: its clients' connections (TIME_WAIT) do not hold it
+        restarted = ServerProcess(db, env=env, port=server.port).start()
         try:
             conn = sqlite3.connect(db)
             stored = set(

@@ -297,6 +297,11 @@ def _bind_any_port(host: str) -> socket.socket:
         raise CommandError(f"--host {host}: {exc.strerror}") from None
     family, kind, proto, _, address = infos[0]
     listener = socket.socket(family, kind, proto)
+    if os.name != "nt":
+        # As aiohttp does for the ports it binds: without it, the connections of a
+        # server killed with its clients on (kill -9) keep the port from the next
+        # server for a minute (TIME_WAIT).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind(address)
     except OSError as exc:
