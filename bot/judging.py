@@ -46,7 +46,10 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0  # seconds a worker may take to load the model and the KB
 STOP_TIMEOUT = 5.0  # seconds a worker may take to exit once its input is closed
+JUDGE_TIMEOUT = 10.0  # seconds a message waits for a worker before the server judges it
 MAX_PENDING = 1000  # requests in flight per worker before the server judges itself
+FIRST_RESTART_PAUSE = 1.0  # seconds before a failed restart is tried again, doubling
+LAST_RESTART_PAUSE = 60.0
 
 
 class WorkerGone(Exception):
@@ -58,8 +61,12 @@ class _Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.pending: dict[int, tuple[asyncio.Future[Any], asyncio.TimerHandle]] = {}
         self.reader: asyncio.Task[None] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None and (self.reader is None or not self.reader.done())
 
     async def receive(self) -> Any:
         assert self.proc.stdout is not None
@@ -74,34 +81,54 @@ class _Worker:
         assert self.proc.stdin is not None
         self.proc.stdin.write(frame(obj))
 
+    def request(self, request_id: int, message: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """Send a request; its future gets the reply, or None after JUDGE_TIMEOUT."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        timer = loop.call_later(JUDGE_TIMEOUT, self._expire, request_id)
+        self.pending[request_id] = (future, timer)
+        self.send((request_id, *message))
+        return future
+
+    def _expire(self, request_id: int) -> None:
+        waiting = self.pending.pop(request_id, None)
+        if waiting is not None and not waiting[0].done():
+            log.warning("a judging worker took over %.0f s; judging here instead", JUDGE_TIMEOUT)
+            waiting[0].set_result(None)
+
     async def read_replies(self) -> None:
         """Settle the futures of the replies as they come (the worker's reader task)."""
         while True:
             request_id, result = await self.receive()
-            future = self.pending.pop(request_id, None)
-            if future is not None and not future.done():
-                future.set_result(result)
+            waiting = self.pending.pop(request_id, None)
+            if waiting is not None:
+                waiting[1].cancel()
+                if not waiting[0].done():
+                    waiting[0].set_result(result)
 
     def forget(self) -> None:
         """The worker is gone: its unanswered requests get None (judged elsewhere)."""
         pending, self.pending = self.pending, {}
-        for future in pending.values():
+        for future, timer in pending.values():
+            timer.cancel()
             if not future.done():
                 future.set_result(None)
 
     async def stop(self) -> None:
-        if self.reader is not None:
+        if self.reader is not None and self.reader is not asyncio.current_task():
             self.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WorkerGone):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.reader
         self.forget()
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         try:
             await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
-        except TimeoutError:
-            self.proc.kill()
+        except (TimeoutError, asyncio.CancelledError):
+            if self.proc.returncode is None:
+                self.proc.kill()
             await self.proc.wait()
+            raise
 
 
 class JudgeWorkers:
@@ -140,13 +167,18 @@ class JudgeWorkers:
         return [worker.proc.pid for worker in self._running]
 
     async def _spawn(self) -> _Worker:
-        """A new worker, set up (its model and KB loaded); raises WorkerGone or RuntimeError."""
+        """A new worker, set up (its model and KB loaded) but not yet in the pool;
+        raises WorkerGone or RuntimeError."""
         env = dict(os.environ)
-        # The worker imports this very copy of the package, installed or not.
+        # The worker imports this very copy of the package: ``-P`` keeps the working
+        # folder out of its path, and the package's folder is added unless it is one
+        # of the interpreter's own (an installed package).
         root = str(Path(bot.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        if root not in _site_folders():
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-P",
             "-m",
             "bot.judge_worker",
             stdin=asyncio.subprocess.PIPE,
@@ -158,24 +190,32 @@ class JudgeWorkers:
             worker.send(self._setup)
             error = await asyncio.wait_for(worker.receive(), START_TIMEOUT)
         except (TimeoutError, WorkerGone) as exc:
-            await worker.stop()
+            await _stop_quietly(worker)
             raise WorkerGone(f"worker process failed to start ({exc})") from exc
         except BaseException:
-            await worker.stop()
+            await _stop_quietly(worker)
             raise
         if error:
-            await worker.stop()
+            await _stop_quietly(worker)
             raise RuntimeError(error)
-        worker.reader = asyncio.create_task(self._serve(worker), name="judge-worker")
         return worker
+
+    def _enlist(self, worker: _Worker) -> None:
+        """Into the pool, with its reader."""
+        worker.reader = asyncio.create_task(self._serve(worker), name="judge-worker")
+        self._running.append(worker)
 
     async def _serve(self, worker: _Worker) -> None:
         try:
             await worker.read_replies()
-        except WorkerGone as exc:
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # gone, or a reply that cannot be read: replaced
             if worker in self._running:
                 self._running.remove(worker)
             worker.forget()
+            if worker.proc.returncode is None:
+                worker.proc.kill()
             if not self._closing:
                 log.error("judging worker died (%s); starting a new one", exc)
                 task = asyncio.create_task(self._replace(), name="judge-worker-restart")
@@ -183,15 +223,21 @@ class JudgeWorkers:
                 task.add_done_callback(self._restarts.discard)
 
     async def _replace(self) -> None:
-        try:
-            worker = await self._spawn()
-        except (WorkerGone, RuntimeError, OSError) as exc:
-            log.error("judging worker could not be restarted: %s", exc)
+        """A new worker in the pool, tried again after 1, 2, 4 ... 60 s while it fails."""
+        pause = FIRST_RESTART_PAUSE
+        while not self._closing:
+            try:
+                worker = await self._spawn()
+            except (WorkerGone, RuntimeError, OSError) as exc:
+                log.error("judging worker could not be restarted (%s); again in %.0f s", exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LAST_RESTART_PAUSE)
+                continue
+            if self._closing:
+                await _stop_quietly(worker)
+            else:
+                self._enlist(worker)
             return
-        if self._closing:
-            await worker.stop()
-        else:
-            self._running.append(worker)
 
     async def start(self) -> bool:
         """Start the workers and wait until each has loaded the model and the KB."""
@@ -200,9 +246,12 @@ class JudgeWorkers:
         )
         started = [r for r in results if isinstance(r, _Worker)]
         failed = [r for r in results if not isinstance(r, _Worker)]
+        for worker in started:
+            if worker.proc.returncode is not None:  # died while the others loaded
+                failed.append(WorkerGone(f"exit code {worker.proc.returncode}"))
         if failed:
             for worker in started:
-                await worker.stop()
+                await _stop_quietly(worker)
             for exc in failed:
                 if not isinstance(exc, (WorkerGone, RuntimeError, OSError)):
                     raise exc
@@ -212,34 +261,45 @@ class JudgeWorkers:
                 self.error,
             )
             return False
-        self._running = started
+        for worker in started:
+            self._enlist(worker)
         log.info("judging in %d worker process(es)", len(started))
         return True
 
     async def assess(self, text: str, pick: str | None, version: str) -> Assessment | None:
-        """A worker's judgement of the message, or None (no worker, busy, another KB version)."""
-        if not self._running:
+        """A worker's judgement of the message, or None (no worker, busy, another KB
+        version, or no answer within JUDGE_TIMEOUT)."""
+        running = [w for w in self._running if w.alive]
+        if not running:
             return None
-        worker = min(self._running, key=lambda w: len(w.pending))
+        worker = min(running, key=lambda w: len(w.pending))
         if len(worker.pending) >= MAX_PENDING:
             return None
         self._next_id += 1
-        request_id = self._next_id
-        future: asyncio.Future[Assessment | None] = asyncio.get_running_loop().create_future()
-        worker.pending[request_id] = future
-        try:
-            worker.send((request_id, text, pick, version))
-        except (ConnectionError, RuntimeError):  # its pipe is closing: the reader replaces it
-            worker.pending.pop(request_id, None)
-            return None
-        return await future
+        result: Assessment | None = await worker.request(self._next_id, (text, pick, version))
+        return result
 
     async def close(self) -> None:
         self._closing = True
-        for task in list(self._restarts):
+        restarts = list(self._restarts)
+        for task in restarts:
             task.cancel()
+        await asyncio.gather(*restarts, return_exceptions=True)
         running, self._running = self._running, []
-        await asyncio.gather(*(worker.stop() for worker in running))
+        await asyncio.gather(*(_stop_quietly(worker) for worker in running))
+
+
+async def _stop_quietly(worker: _Worker) -> None:
+    with contextlib.suppress(TimeoutError):
+        await worker.stop()
+
+
+def _site_folders() -> set[str]:
+    import site
+
+    folders = set(site.getsitepackages())
+    folders.add(site.getusersitepackages())
+    return {str(Path(f).resolve()) for f in folders}
 
 
 class Judging:

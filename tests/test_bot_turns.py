@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 
+from bot import judging
 from bot.app import JUDGING, KNOWLEDGE
 from bot.kb.loader import load_kb
 from bot.resources import default_kb_path
@@ -241,6 +242,32 @@ async def test_a_judging_worker_that_dies_is_replaced_and_no_message_waits(
     await client.call("message", {"id": "k2", "text": "i want my money back"})
     reply = await bot_reply(client, 2)
     assert reply["entry_id"] == "refund-time"  # the semantic path is back
+
+
+async def test_a_stuck_judging_worker_does_not_hold_up_the_shoppers(
+    start_server, connect, monkeypatch, caplog
+) -> None:
+    """A worker that stops answering (stopped here with SIGSTOP) is waited for at most
+    JUDGE_TIMEOUT; then the server judges the message itself."""
+    monkeypatch.setattr(judging, "JUDGE_TIMEOUT", 0.5)
+    server = await start_server(faq_semantic="process")
+    workers = server.app[JUDGING].workers
+    assert workers is not None
+    [pid] = workers.pids
+    client = await connect("/chat", url=server.url)
+    await client.call("start", {})
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.judging"):
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await client.call("message", {"id": "t1", "text": "how long does delivery take?"})
+            reply = await bot_reply(client, 1)
+            assert loop.time() - started < 5
+        assert reply["entry_id"] == "delivery-time" or reply["quick_replies"]
+        assert any("judging here instead" in r.getMessage() for r in caplog.records)
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 async def test_a_broken_model_falls_back_to_the_lexical_matcher_with_a_warning(

@@ -20,6 +20,7 @@ the swap.
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import logging
@@ -285,6 +286,13 @@ class KnowledgeService:
             return False
         self._state = state
         log.info("knowledge base reloaded from %s: %d entries", self.path, len(state.kb))
+        if gc.get_freeze_count():
+            # The serving process and the judging workers freeze what start-up built,
+            # the first KB version included: let the collector see it again, so that
+            # a version no longer used is freed even if it holds reference cycles.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
         return True
 
     def _load(
