@@ -380,15 +380,19 @@ def test_ctrl_c_in_a_terminal_stops_the_server_and_its_workers_quietly(tmp_path:
     )
     server.preexec = os.setsid  # its own process group, as a terminal's job
     server.start(timeout=60)
-    deadline = time.monotonic() + 60
-    while "judging in 1 worker process" not in log.read_text():
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-    workers = psutil.Process(server.pid).children()
-    assert [" ".join(w.cmdline()[-2:]) for w in workers] == ["-m bot.judge_worker"]
-    os.killpg(server.pid, signal.SIGINT)
-    assert server.proc is not None and server.proc.wait(20) == 0
-    server.stop()  # the log is complete
+    try:
+        deadline = time.monotonic() + 60
+        while "judging in 1 worker process" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        workers = psutil.Process(server.pid).children()
+        assert [" ".join(w.cmdline()[-2:]) for w in workers] == ["-m bot.judge_worker"]
+        os.killpg(server.pid, signal.SIGINT)
+        assert server.proc is not None and server.proc.wait(20) == 0
+    finally:
+        if server.proc is not None and server.proc.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)  # a failed check leaves no server behind
+        server.stop()  # the log is complete
     # the workers were waited for before the server exited
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     assert "Traceback" not in log.read_text(), log.read_text()
