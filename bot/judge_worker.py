@@ -28,6 +28,7 @@ import select
 import signal
 import struct
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -87,8 +88,8 @@ class _Frames:
         return frames
 
 
-def _write(out: IO[bytes], obj: Any) -> None:
-    out.write(frame(obj))
+def _send(out: IO[bytes], frames: Sequence[Any]) -> None:
+    out.write(b"".join(frame(obj) for obj in frames))
     out.flush()
 
 
@@ -125,7 +126,7 @@ def main() -> None:
     frames = _Frames(sys.stdin.fileno())
     try:
         brain, error = _judge(frames.next()[0])
-        _write(out, error)
+        _send(out, [error])
         if brain is None:
             return
         # The model and the knowledge base (about 64,000 objects) are kept for good:
@@ -134,9 +135,7 @@ def main() -> None:
         gc.collect()
         gc.freeze()
         while True:
-            for request_id, result in _judge_batch(brain, frames.next(MAX_BATCH)):
-                out.write(frame((request_id, result)))
-            out.flush()
+            _send(out, _judge_batch(brain, frames.next(MAX_BATCH)))
     except (EOFError, BrokenPipeError):
         return  # the server closed the pipe: it stops, or it gave up on this worker
 

@@ -10,6 +10,7 @@ import signal
 
 from bot import judging
 from bot.app import JUDGING, KNOWLEDGE
+from bot.judging import JudgeWorkers
 from bot.kb.loader import load_kb
 from bot.resources import default_kb_path
 from bot.texts import say
@@ -218,15 +219,22 @@ async def test_the_judgement_runs_in_worker_processes(start_server, connect) -> 
     assert [r.path for r in results if r is not None][::2] == ["slow"] * 6
 
 
-async def test_a_judging_worker_that_dies_is_replaced_and_no_message_waits(
-    start_server, connect, caplog
-) -> None:
+async def judged_by_one_worker(start_server, connect) -> tuple[JudgeWorkers, int, Client]:
+    """A server judging in one worker process, that worker's pid, and a shopper whose
+    chat has started."""
     server = await start_server(faq_semantic="process")
     workers = server.app[JUDGING].workers
     assert workers is not None
     [pid] = workers.pids
     client = await connect("/chat", url=server.url)
     await client.call("start", {})
+    return workers, pid, client
+
+
+async def test_a_judging_worker_that_dies_is_replaced_and_no_message_waits(
+    start_server, connect, caplog
+) -> None:
+    workers, pid, client = await judged_by_one_worker(start_server, connect)
     with caplog.at_level(logging.ERROR, logger="bot.judging"):
         os.kill(pid, signal.SIGKILL)
         # Sent at once: judged by the server itself (lexical) or by the new worker.
@@ -250,12 +258,7 @@ async def test_a_stuck_judging_worker_does_not_hold_up_the_shoppers(
     """A worker that stops answering (stopped here with SIGSTOP) is waited for at most
     JUDGE_TIMEOUT; then the server judges the message itself."""
     monkeypatch.setattr(judging, "JUDGE_TIMEOUT", 0.5)
-    server = await start_server(faq_semantic="process")
-    workers = server.app[JUDGING].workers
-    assert workers is not None
-    [pid] = workers.pids
-    client = await connect("/chat", url=server.url)
-    await client.call("start", {})
+    workers, pid, client = await judged_by_one_worker(start_server, connect)
     os.kill(pid, signal.SIGSTOP)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.judging"):

@@ -7,7 +7,7 @@ Closed-loop shoppers (``--clients``, each on its own socket.io connection) run c
 of 5-10 questions from the bundled shop's questions, end each chat and start the
 next, on a fresh server and database each time, first without Redis and then with
 a real ``redis-server`` (Debian's), ``--rounds`` times. Printed for each: the
-server's CPU per turn (its own process; its slow-path worker's apart), redis-server's
+server's CPU per turn (its own process; its judging worker's apart), redis-server's
 CPU per turn, turns/s, and the Redis commands per turn as the client sends them
 and as Redis runs them (the commands inside scripts included): over the chats
 (start, questions, end; ``INFO commandstats``), and for 20 bot turns alone
@@ -183,7 +183,7 @@ async def main() -> None:
             for label, server in (("1 process", None), ("1 process + Redis", redis_server)):
                 r = await one(server, args.clients, args.turns, args.semantic)
                 line = (
-                    f"{label:18s} server {r['server_ms']:.2f} ms/turn, slow-path worker "
+                    f"{label:18s} server {r['server_ms']:.2f} ms/turn, judging worker "
                     f"{r['worker_ms']:.2f}, redis-server {r['redis_ms']:.2f}; "
                     f"{r['turns_s']:.0f} turns/s, {r['errors']:.0f} errors"
                 )

@@ -148,7 +148,7 @@ class StepFigures:
     turns: float
     window: tuple[float, float]
     server_cpu: float = 0.0
-    workers_cpu: float = 0.0  # the server's slow-path worker processes
+    workers_cpu: float = 0.0  # the server's judging worker processes
     clients_cpu: float = 0.0
     machine_cpu: float = 0.0
     steal: float = 0.0
@@ -169,7 +169,7 @@ class StepFigures:
 
 def cpu_per_turn(step: StepFigures, *, workers: bool = False) -> float:
     """The server's CPU time per turn in ms (CPU% of one core * 10 ms / turns per s);
-    with ``workers``, its slow-path worker processes' too."""
+    with ``workers``, its judging worker processes' too."""
     cpu = step.server_cpu + (step.workers_cpu if workers else 0.0)
     return cpu * 10 / step.turns if step.turns else float("nan")
 
@@ -226,7 +226,7 @@ class Report:
             f"{f.rss_max:.1f} MB"
         )
         print(
-            f"  FAQ slow-path workers CPU mean {mean([s.workers_cpu for s in during]):.1f}%  max "
+            f"  judging workers CPU mean {mean([s.workers_cpu for s in during]):.1f}%  max "
             f"{max((s.workers_cpu for s in during), default=0):.1f}% of one core (the server's "
             "child processes)"
         )
@@ -374,7 +374,7 @@ class Report:
                 mine / theirs <= TARGET_CPU_RATIO and mine <= TARGET_CPU_MS,
             )
             check(
-                "saturation: the same with the slow-path workers",
+                "saturation: the same with the judging workers",
                 f"{cpu_per_turn(ours, workers=True):.3f} ms "
                 f"= {cpu_per_turn(ours, workers=True) / theirs:.2f}x",
                 "-",
