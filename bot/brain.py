@@ -4,7 +4,8 @@ This is the seam between the chat server and the two judges: the FAQ matcher
 (``bot.kb``) and the mood detector with its conversation policy (``bot.mood``).
 The work is split in two:
 
-* :meth:`Brain.assess` judges the message on its own: its language, its mood,
+* :meth:`Brain.assess` judges the message on its own: its language, its mood (the
+  lexicons, then the tone model on the sentence vector for what they let through),
   whether it is small talk, and the FAQ match (the lexical fast path and, when
   that is unsure, the semantic slow path). This is the CPU-heavy part; it needs no
   conversation state, and its input and output pickle, so it can run in a thread
@@ -24,6 +25,7 @@ language unless the shopper clearly switches.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -31,11 +33,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bot.kb.cascade import FastResult
+from bot.kb.matcher import MAX_QUERY_CHARS
 from bot.kb.model import KnowledgeBase
 from bot.kb.service import KnowledgeService
 from bot.lang import language_lead
 from bot.mood.detector import MoodDetector
 from bot.mood.policy import PolicyConfig, step
+from bot.mood.tone import ToneModel, load_tone, needs_tone
 from bot.smalltalk import small_talk
 from bot.texts import say
 from bot.types import (
@@ -49,6 +53,9 @@ from bot.types import (
 
 if TYPE_CHECKING:
     from bot.judging import JudgeWorkers
+    from bot.kb.semantic import Encoder
+
+log = logging.getLogger(__name__)
 
 # A conversation's language changes only for a message that is clearly in another
 # one: this much evidence lead (lang.language_lead) and this many words.
@@ -122,6 +129,8 @@ class Brain:
         self.policy = policy or PolicyConfig()
         self.executor = executor  # where assess_async judges without workers (None: the loop's)
         self.workers = workers  # worker processes that judge messages, if any
+        self._tone_model: ToneModel | None = None
+        self._tone_for = ""  # the encoder version the tone model was looked up for
 
     def greet(self, language: str) -> Reply:
         return Reply(say("greeting", language))
@@ -134,11 +143,14 @@ class Brain:
 
     def assess_many(self, messages: Sequence[tuple[str, str | None]]) -> list[Assessment]:
         """:meth:`assess` for several messages ``(text, pick)`` at once: the questions
-        the fast path is unsure of go through the slow path's encoder together."""
+        the fast path is unsure of, and the messages the tone model reads, go through
+        the sentence encoder together (each message once)."""
         state = self.knowledge.state  # one version for the whole batch (hot reload)
         faq = state.faq
+        tone = self._tone(faq.encoder)
         out: list[Assessment] = []
         unsure: list[tuple[int, FastResult]] = []
+        toned: list[int] = []  # messages the tone model reads
         for text, pick in messages:
             detected, lead = language_lead(text)
             mood = self.mood.analyse(text)
@@ -155,14 +167,44 @@ class Brain:
                 base = replace(base, match=fast.result, path="fast")
                 if not fast.sure and faq.has_slow_path:
                     unsure.append((len(out), fast))
+                if tone is not None and needs_tone(text, mood):
+                    toned.append(len(out))
             out.append(base)
+        if not unsure and not toned:
+            return out
+        rows = {i: r for r, i in enumerate(dict.fromkeys([i for i, _ in unsure] + toned))}
+        assert faq.encoder is not None  # both need it
+        vectors = faq.encoder.encode([out[i].text[:MAX_QUERY_CHARS] for i in rows])
+        if toned:
+            assert tone is not None
+            moods = tone.apply(
+                [out[i].mood for i in toned],
+                vectors[[rows[i] for i in toned]],
+                [out[i].detected_language for i in toned],
+                self.mood.config.escalate_below,
+            )
+            for i, mood in zip(toned, moods, strict=True):
+                out[i] = replace(out[i], mood=mood)
         if unsure:
             matches = faq.slow_many(
-                [(out[i].text, out[i].detected_language, fast) for i, fast in unsure]
+                [(out[i].text, out[i].detected_language, fast) for i, fast in unsure],
+                vectors[[rows[i] for i, _ in unsure]],
             )
             for (i, _), match in zip(unsure, matches, strict=True):
                 out[i] = replace(out[i], match=match, path="slow")
         return out
+
+    def _tone(self, encoder: Encoder | None) -> ToneModel | None:
+        """The tone model for this encoder's vectors, when mood may use it (a warning
+        the first time it cannot be had)."""
+        if encoder is None or not self.mood.config.tone:
+            return None
+        if self._tone_for != encoder.version:
+            self._tone_model, warning = load_tone(encoder.version)
+            self._tone_for = encoder.version
+            if warning:
+                log.warning("%s", warning)
+        return self._tone_model
 
     async def assess_async(self, text: str, pick: str | None = None) -> Assessment:
         """:meth:`assess` off the event loop: in a worker process when there are some

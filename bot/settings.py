@@ -109,6 +109,7 @@ class Settings:
     faq_model_dir: Path = Path("")  # sentence-encoder files; empty: the ones installed with it
     faq_cache_dir: Path = Path("")  # phrasing vectors; empty: DB.cache beside the database
     mood_escalate_below: float | None = None  # a message scoring this or lower escalates (-0.25)
+    mood_tone: bool = True  # the tone model on the sentence vectors (needs faq_semantic on)
     mood_threshold: float | None = None  # the conversation's mood at or below this escalates (-0.2)
     mood_decay: float | None = None  # weight the conversation's mood keeps per message (0.5)
     offer_person_after: int | None = None  # bot failures in a row before a person is offered (2)
@@ -268,7 +269,7 @@ def _set(**values: Any) -> dict[str, Any]:
 def mood_config(settings: Settings) -> MoodConfig:
     from bot.mood.detector import MoodConfig
 
-    return MoodConfig(**_set(escalate_below=settings.mood_escalate_below))
+    return MoodConfig(tone=settings.mood_tone, **_set(escalate_below=settings.mood_escalate_below))
 
 
 def policy_config(settings: Settings) -> PolicyConfig:

@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 
+import pytest
+
 from bot import judging
 from bot.app import JUDGING, KNOWLEDGE
 from bot.judging import JudgeWorkers
@@ -82,19 +84,27 @@ async def test_unanswerable_questions_offer_then_bring_a_person(
     assert [json.loads(g["properties"])["query"] for g in gaps] == ["asdf qwerty", "zxcv bnm"]
 
 
+@pytest.mark.parametrize(
+    ("text", "reason", "mood_below"),
+    [
+        ("THIS IS RIDICULOUS, WHERE IS MY ORDER???", "shouting", -0.5),
+        # no word of anger the lexicons know: the tone model's verdict
+        ("a voi dei clienti non importa proprio niente", "tone of the message", -0.25),
+    ],
+)
 async def test_an_unhappy_message_escalates_with_reasons(
-    server: LiveServer, shopper, agent
+    server: LiveServer, shopper, agent, text: str, reason: str, mood_below: float
 ) -> None:
     ada = await agent("Ada", online=False)
     client = await shopper()
     cid = client.start["conversation"]["id"]
-    await client.call("message", {"id": "a1", "text": "THIS IS RIDICULOUS, WHERE IS MY ORDER???"})
+    await client.call("message", {"id": "a1", "text": text})
     await client.wait_for("status", lambda s: s["status"] == "queued")
     queue = await ada.wait_for("queue", lambda q: len(q) == 1)
-    assert queue[0]["id"] == cid and queue[0]["mood"] < -0.5
-    assert any("shouting" in r for r in queue[0]["reasons"])
+    assert queue[0]["id"] == cid and queue[0]["mood"] <= mood_below
+    assert any(reason in r for r in queue[0]["reasons"])
     received = json.loads((await server.events("message.received", cid))[0]["properties"])
-    assert received["mood"] < -0.5 and "shouting" in received["mood_reasons"]
+    assert received["mood"] <= mood_below and reason in received["mood_reasons"]
 
 
 async def test_asking_for_a_person_escalates(server: LiveServer, shopper) -> None:
@@ -217,6 +227,9 @@ async def test_the_judgement_runs_in_worker_processes(start_server, connect) -> 
     results = await asyncio.gather(*(workers.assess(t, None, version) for t in texts))
     assert [r.text if r is not None else None for r in results] == texts
     assert [r.path for r in results if r is not None][::2] == ["slow"] * 6
+    # The worker reads the tone too (the mood lexicons alone let this one through).
+    toned = await workers.assess("this is not how you treat people who pay you", None, version)
+    assert toned is not None and toned.mood.escalate and "tone of the message" in toned.mood.reasons
 
 
 async def judged_by_one_worker(start_server, connect) -> tuple[JudgeWorkers, int, Client]:

@@ -4,6 +4,8 @@
     supportbot mood --json "passami un operatore"
     supportbot mood --batch messages.txt --json     # one message per line
 
+Mood is judged as the server judges it: the lexicons, then the tone model on the
+sentence vectors (unless ``SUPPORTBOT_FAQ_SEMANTIC=off`` or ``SUPPORTBOT_MOOD_TONE=off``).
 With ``--json`` every message gives one JSON object on its own line:
 ``{"message", "escalate", "score", "reasons"}`` (plus ``asks_for_person``).
 Without it, one readable line per message.
@@ -20,6 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from bot.mood.detector import MoodDetector
+    from bot.mood.tone import MoodJudge
+    from bot.settings import Settings
     from bot.types import MoodResult
 
 
@@ -74,18 +79,55 @@ def run(args: argparse.Namespace) -> int:
     from bot.settings import mood_config, settings_from_env
 
     try:
-        detector = MoodDetector(mood_config(settings_from_env()))  # as serve does
+        settings = settings_from_env()
+        detector = MoodDetector(mood_config(settings))  # as serve does
+        judge = _judge(detector, settings)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     out = sys.stdout
-    for line in messages:
+    # From standard input, each line is answered as it comes.
+    for chunk in _chunks(messages, 1 if str(args.batch) == "-" else CHUNK):
         # Undecodable bytes (lone surrogates from argv) cannot be printed: replace them.
-        message = line.encode("utf-8", "replace").decode("utf-8")
-        result = detector.analyse(message)
-        out.write(_json_line(message, result) if args.json else _text_line(message, result))
-        out.write("\n")
-    out.flush()
+        texts = [line.encode("utf-8", "replace").decode("utf-8") for line in chunk]
+        for message, result in zip(texts, judge.analyse_many(texts), strict=True):
+            out.write(_json_line(message, result) if args.json else _text_line(message, result))
+            out.write("\n")
+        out.flush()
     return 0
+
+
+CHUNK = 64  # messages judged together (the sentence encoder is cheaper per message in a batch)
+
+
+def _judge(detector: MoodDetector, settings: Settings) -> MoodJudge:
+    """The lexicons, and the tone model on the sentence vectors where the server has
+    them (``SUPPORTBOT_FAQ_SEMANTIC`` not off, ``SUPPORTBOT_MOOD_TONE`` on)."""
+    from bot.kb.semantic import load_encoder
+    from bot.mood.tone import MoodJudge, load_tone
+    from bot.settings import model_dir, semantic_mode
+
+    if not detector.config.tone:
+        return MoodJudge(detector)
+    encoder, warning = load_encoder(semantic_mode(settings), model_dir(settings))
+    if encoder is None:
+        if warning:
+            print(f"warning: {warning}; judging mood with the lexicons only", file=sys.stderr)
+        return MoodJudge(detector)
+    tone, warning = load_tone(encoder.version)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return MoodJudge(detector, encoder, tone)
+
+
+def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _lines(stream: TextIO) -> Iterator[str]:

@@ -71,6 +71,7 @@ class MoodConfig:
 
     languages: tuple[str, ...] = ("en", "it", "pl")
     lexicon_dir: Path | None = None  # None: the bundled lexicons
+    tone: bool = True  # the tone model's second opinion, where the sentence encoder runs
     escalate_below: float = -0.25  # a score at or below this escalates
     squash_alpha: float = 15.0  # score = total / sqrt(total^2 + alpha)
     max_chars: int = 5000  # longer messages are scored on their start

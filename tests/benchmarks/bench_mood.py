@@ -13,11 +13,15 @@ run counts, so that other processes on the machine do not show up as detector
 cost; wall-clock and CPU time are both printed, with the load average. Targets: p99 <= 2 ms over the bench messages, every 2,000-character
 message < 10 ms.
 
+``latency`` also prints the tone model's CPU per message (the sentence vector and
+the model, alone and in batches of 16).
+
 ``eval`` runs the shared scorer ``mood_eval.py`` (which calls ``python -m bot mood
 --batch FILE --json``) on both sets, and scores the held-out set
 tests/data/mood_holdout.csv in-process, per language, then our shop-style sets
 (tests/data/mood_shop: en, it, pl; the "heldout" ones were written after the
-lexicon work) and the shared it/pl/en dev sets of bench/ext. Exit status 1 when a target
+lexicon work) and the shared it/pl/en dev sets of bench/ext, each with the lexicons
+alone and with the tone model. Exit status 1 when a target
 is missed.
 """
 
@@ -41,10 +45,11 @@ SETS = {
 }
 HOLDOUT = ROOT / "tests" / "data" / "mood_holdout.csv"
 # Shop-style messages per language: the first three batches were written while the
-# lexicons were extended (and used for it); "heldout" afterwards, to measure how
-# that generalises.
+# lexicons were extended (and used for it, and to train the tone model); "heldout"
+# afterwards, to measure how that generalises; "batch5" before the tone model's own
+# training messages (tests/data/mood_train), and never trained on.
 SHOP = ROOT / "tests" / "data" / "mood_shop"
-SHOP_SETS = ("", "_fresh", "_unseen", "_heldout")
+SHOP_SETS = ("", "_fresh", "_unseen", "_heldout", "_batch5")
 EXT = BENCH / "ext"
 EXT_SETS = (
     "mood_xed_it_dev.csv",
@@ -63,7 +68,9 @@ VOCABULARY = (
 LONG_MS = 10.0
 
 sys.path.insert(0, str(ROOT))
+from bot.kb.semantic import load_encoder
 from bot.mood.detector import MoodDetector
+from bot.mood.tone import MoodJudge, load_tone
 
 
 def read_messages(path: Path) -> list[dict[str, str]]:
@@ -147,34 +154,60 @@ def evaluate() -> bool:
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT)
         print(f"{name:8} {proc.stdout.strip().splitlines()[-1] if proc.stdout else proc.stderr}")
         ok = ok and proc.returncode == 0
-    detector = MoodDetector()
+    lexicons, toned = judges()
     rows = read_messages(HOLDOUT)
     for lang in ("all", *sorted({r["lang"] for r in rows})):
         subset = [r for r in rows if lang == "all" or r["lang"] == lang]
-        pos = [r for r in subset if r["label"] == "escalate"]
-        neg = [r for r in subset if r["label"] == "ok"]
-        recall = sum(detector.analyse(r["message"]).escalate for r in pos) / max(len(pos), 1)
-        false = sum(detector.analyse(r["message"]).escalate for r in neg) / max(len(neg), 1)
-        print(
-            f"holdout {lang:3} recall={recall:.3f} false={false:.3f} "
-            f"(n={len(subset)}, escalate={len(pos)}, ok={len(neg)})"
-        )
+        print(f"holdout {lang:3} {_score(lexicons, toned, subset)}")
     for suffix in SHOP_SETS:
         for lang in ("en", "it", "pl"):
             path = SHOP / f"{lang}{suffix}.csv"
-            print(f"shop {lang}{suffix:8} {_score(detector, read_messages(path))}")
+            print(f"shop {lang}{suffix:8} {_score(lexicons, toned, read_messages(path))}")
     for name in EXT_SETS:
         if (EXT / name).is_file():
-            print(f"{name:24} {_score(detector, read_messages(EXT / name))}")
+            print(f"{name:24} {_score(lexicons, toned, read_messages(EXT / name))}")
     return ok
 
 
-def _score(detector: MoodDetector, rows: list[dict[str, str]]) -> str:
-    pos = [r for r in rows if r["label"] == "escalate"]
-    neg = [r for r in rows if r["label"] == "ok"]
-    recall = sum(detector.analyse(r["message"]).escalate for r in pos) / max(len(pos), 1)
-    false = sum(detector.analyse(r["message"]).escalate for r in neg) / max(len(neg), 1)
-    return f"recall={recall:.3f} false={false:.3f} (n={len(rows)})"
+def judges() -> tuple[MoodJudge, MoodJudge]:
+    """The lexicons alone, and with the tone model (as the server judges)."""
+    encoder, warning = load_encoder("inline")
+    assert encoder is not None, warning
+    tone, warning = load_tone(encoder.version)
+    assert tone is not None, warning
+    return MoodJudge(MoodDetector()), MoodJudge(MoodDetector(), encoder, tone)
+
+
+def _score(lexicons: MoodJudge, toned: MoodJudge, rows: list[dict[str, str]]) -> str:
+    texts = [r["message"] for r in rows]
+    pos = [r["label"] == "escalate" for r in rows]
+    out = []
+    for judge in (lexicons, toned):
+        verdicts = [m.escalate for m in judge.analyse_many(texts)]
+        recall = sum(v for v, p in zip(verdicts, pos, strict=True) if p) / max(sum(pos), 1)
+        false = sum(v for v, p in zip(verdicts, pos, strict=True) if not p) / max(
+            len(pos) - sum(pos), 1
+        )
+        out.append(f"{recall:.3f}/{false:.3f}")
+    return f"lexicons {out[0]}  with tone {out[1]}  (n={len(rows)}; recall/false)"
+
+
+def tone_cost(repeat: int) -> None:
+    """CPU per message of the tone model on top of the lexicons: the sentence vector
+    (one message alone, and in batches of 16 as a busy judging worker encodes) and the
+    model (a dot product). The server encodes a message once for the tone and the FAQ
+    slow path together."""
+    _, toned = judges()
+    assert toned.encoder is not None and toned.tone is not None
+    messages = [row["message"][:500] for row in read_messages(SETS["amazon"])][:480]
+    for size in (1, 16):
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.process_time()
+            for i in range(0, len(messages), size):
+                toned.tone.probabilities(toned.encoder.encode(messages[i : i + size]))
+            best = min(best, time.process_time() - start)
+        print(f"tone, batches of {size:2}: {best / len(messages) * 1000:.2f} ms CPU per message")
 
 
 def main() -> int:
@@ -187,6 +220,7 @@ def main() -> int:
         ok = evaluate() and ok
     if args.mode in ("latency", "all"):
         ok = latency(max(1, args.repeat)) and ok
+        tone_cost(max(1, args.repeat))
     return 0 if ok else 1
 
 
