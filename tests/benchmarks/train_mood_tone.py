@@ -17,7 +17,7 @@ Training data (none of it is shipped, only the 513 numbers learnt from it):
   detector's batches 1-3, ``tests/data/mood_shop/{en,it,pl}{,_fresh,_unseen}.csv``
   (450), and ``tests/data/mood_train/{en,it,pl}.csv`` (295, written for this
   model, most in English). The held-out batches (``*_heldout.csv``,
-  ``*_batch5.csv``) are never used.
+  ``*_batch5.csv``, ``*_batch6.csv``) are never used.
 * Calm questions: every phrasing of the bundled knowledge base and of
   ``tests/data/kb_bikes`` (about 2,000, in three languages), each weighing
   ``CALM_WEIGHT``: shop questions about problems ("my parcel arrived damaged")
