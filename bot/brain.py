@@ -167,7 +167,10 @@ class Brain:
                 base = replace(base, match=fast.result, path="fast")
                 if not fast.sure and faq.has_slow_path:
                     unsure.append((len(out), fast))
-                if tone is not None and needs_tone(text, mood):
+                # A question the fast path is sure of is close to one of the KB's own
+                # questions, which the tone model learnt as calm: it is not read (so
+                # it is not encoded at all).
+                if tone is not None and not fast.sure and needs_tone(text, mood):
                     toned.append(len(out))
             out.append(base)
         if not unsure and not toned:

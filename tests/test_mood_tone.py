@@ -165,3 +165,26 @@ def test_a_broken_model_file_leaves_the_server_judging_with_a_warning(
     assessment = broken.assess(MISSED_BY_THE_LEXICONS[0])
     assert not assessment.mood.escalate and assessment.match is not None
     assert any("/nonexistent/tone.npz" in r.getMessage() for r in caplog.records)
+
+
+def test_a_question_the_fast_path_is_sure_of_is_not_encoded(
+    brain: Brain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tone model reads only what the slow path encodes anyway: a question close to
+    one of the KB's own (which the model learnt as calm) costs no sentence vector."""
+    encoder = brain.knowledge.state.faq.encoder
+    assert encoder is not None
+    batches: list[list[str]] = []
+    encode = encoder.encode
+
+    def counted(texts: list[str]) -> np.ndarray:
+        batches.append(list(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(encoder, "encode", counted)
+    sure = brain.assess("how long does delivery take?")
+    assert sure.path == "fast" and sure.match is not None and sure.match.action == "answer"
+    assert batches == []
+    unhappy = MISSED_BY_THE_LEXICONS[0]
+    assert REASON in brain.assess(unhappy).mood.reasons
+    assert batches == [[unhappy]]  # one vector, for the tone and the slow path together

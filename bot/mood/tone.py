@@ -12,8 +12,10 @@ messages in that language reach (set at training time; Polish typed without its
 accents lands in a noisier part of the space and needs more).
 
 It only adds escalations, and only for messages with words that the lexicons did
-not escalate and that are not small talk; its verdict is the reason "unhappy
-tone". It needs the sentence encoder: with ``SUPPORTBOT_FAQ_SEMANTIC=off``, or
+not escalate and that are not small talk; its verdict is the reason "tone of the
+message". The server does not read questions the FAQ fast path is sure of (close
+to one of the knowledge base's own questions, which the model learnt as calm), so
+it encodes no message the slow path would not encode anyway. It needs the sentence encoder: with ``SUPPORTBOT_FAQ_SEMANTIC=off``, or
 ``SUPPORTBOT_MOOD_TONE=off``, mood is judged by the lexicons alone. A model file
 that is missing, corrupt, or made for another encoder is not fatal: a warning
 names it and mood is judged by the lexicons alone.
