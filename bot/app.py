@@ -180,6 +180,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         executor=judging.executor,
         workers=judging.workers,
     )
+    brain.prepare()  # a broken tone model file is reported now, not at the first message
     directory = AgentDirectory(db, live, fanout)
     cards = Cards(db, live, directory, scale)
     team = Team(settings, db, OfficeHours.parse(settings.office_hours, settings.timezone))

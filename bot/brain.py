@@ -203,11 +203,16 @@ class Brain:
         if encoder is None or not self.mood.config.tone:
             return None
         if self._tone_for != encoder.version:
+            self._tone_for = encoder.version  # looked up once, whatever comes of it
             self._tone_model, warning = load_tone(encoder.version)
-            self._tone_for = encoder.version
             if warning:
                 log.warning("%s", warning)
         return self._tone_model
+
+    def prepare(self) -> None:
+        """Load now what the first message would load (the tone model), so that a
+        broken model file is reported at start-up."""
+        self._tone(self.knowledge.state.faq.encoder)
 
     async def assess_async(self, text: str, pick: str | None = None) -> Assessment:
         """:meth:`assess` off the event loop: in a worker process when there are some

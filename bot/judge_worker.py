@@ -110,7 +110,9 @@ def _judge(setup: tuple[Any, ...]) -> tuple[Any, str]:
     try:
         cache = EmbeddingCache(Path(cache_dir)) if cache_dir else None
         knowledge = KnowledgeService(kb_path, config, encoder, cache)
-        return Brain(knowledge, MoodDetector(mood_config)), ""
+        brain = Brain(knowledge, MoodDetector(mood_config))
+        brain.prepare()  # a broken tone model file is logged at start, not at a message
+        return brain, ""
     except Exception as exc:  # reported to the server, which goes on without workers
         return None, f"knowledge base in the worker: {exc}"
 

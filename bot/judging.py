@@ -257,7 +257,8 @@ class JudgeWorkers:
                     raise exc
             self.error = str(failed[0])
             log.warning(
-                "FAQ slow path unavailable: %s; answering with the lexical matcher only",
+                "FAQ slow path unavailable: %s; answering with the lexical matcher and "
+                "judging mood with the lexicons only",
                 self.error,
             )
             return False

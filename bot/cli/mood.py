@@ -5,7 +5,9 @@
     supportbot mood --batch messages.txt --json     # one message per line
 
 Mood is judged as the server judges it: the lexicons, then the tone model on the
-sentence vectors (unless ``SUPPORTBOT_FAQ_SEMANTIC=off`` or ``SUPPORTBOT_MOOD_TONE=off``).
+sentence vectors (unless ``SUPPORTBOT_FAQ_SEMANTIC=off`` or ``SUPPORTBOT_MOOD_TONE=off``);
+having no knowledge base, it also reads the questions the server's FAQ fast path
+would be sure of, which the server leaves to the lexicons.
 With ``--json`` every message gives one JSON object on its own line:
 ``{"message", "escalate", "score", "reasons"}`` (plus ``asks_for_person``).
 Without it, one readable line per message.
@@ -101,7 +103,9 @@ CHUNK = 64  # messages judged together (the sentence encoder is cheaper per mess
 
 def _judge(detector: MoodDetector, settings: Settings) -> MoodJudge:
     """The lexicons, and the tone model on the sentence vectors where the server has
-    them (``SUPPORTBOT_FAQ_SEMANTIC`` not off, ``SUPPORTBOT_MOOD_TONE`` on)."""
+    them (``SUPPORTBOT_FAQ_SEMANTIC`` not off, ``SUPPORTBOT_MOOD_TONE`` on): as the
+    server judges, except that with no knowledge base it reads the questions the
+    server's FAQ fast path would be sure of too."""
     from bot.kb.semantic import load_encoder
     from bot.mood.tone import MoodJudge, load_tone
     from bot.settings import model_dir, semantic_mode
@@ -111,7 +115,7 @@ def _judge(detector: MoodDetector, settings: Settings) -> MoodJudge:
     encoder, warning = load_encoder(semantic_mode(settings), model_dir(settings))
     if encoder is None:
         if warning:
-            print(f"warning: {warning}; judging mood with the lexicons only", file=sys.stderr)
+            print(f"warning: {warning}", file=sys.stderr)
         return MoodJudge(detector)
     tone, warning = load_tone(encoder.version)
     if warning:

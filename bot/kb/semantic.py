@@ -338,7 +338,10 @@ def load_encoder(mode: str, model_dir: Path | None = None) -> tuple[Encoder | No
             try:
                 encoder = _LOADED[key] = Encoder(model_dir)
             except ModelError as exc:
-                return None, f"{exc}; answering with the lexical matcher only"
+                return None, (
+                    f"{exc}; answering with the lexical matcher and judging mood with the "
+                    "lexicons only"
+                )
     return encoder, ""
 
 

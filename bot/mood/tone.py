@@ -6,7 +6,8 @@ The tone model reads the message's sentence vector instead (USE multilingual v3,
 the same vectors the FAQ matcher's slow path computes): a logistic regression
 trained on English and our shop messages (``tests/benchmarks/train_mood_tone.py``
 says on what), which carries to Italian and Polish through the encoder's shared
-space. A message escalates when its probability of being unhappy reaches the
+space (it reads a message's first 500 characters, as the FAQ matcher does; the
+lexicons read 5,000). A message escalates when its probability of being unhappy reaches the
 threshold of its language: the probability that 1% of calm shop questions and
 messages in that language reach (set at training time; Polish typed without its
 accents lands in a noisier part of the space and needs more).
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +36,7 @@ from bot.kb.matcher import MAX_QUERY_CHARS
 from bot.kb.semantic import DIM, Encoder
 from bot.lang import language_lead
 from bot.mood.detector import MoodDetector
+from bot.smalltalk import small_talk
 from bot.types import MoodResult
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,11 @@ class ToneModel:
 
 
 class MoodJudge:
-    """Messages judged as the server judges them: the lexicons, then (with an encoder
-    and a model) the tone for what they let through. For the command line and the
-    benchmarks; the server's :class:`~bot.brain.Brain` shares the vectors with the FAQ
-    matcher's slow path instead."""
+    """Messages judged by the lexicons, then (with an encoder and a model) by the tone
+    for what they let through: the command line's and the benchmarks' judge. The
+    server's :class:`~bot.brain.Brain` differs in one way: with its knowledge base at
+    hand it also leaves alone the questions the FAQ fast path is sure of (and shares
+    the vectors with the slow path)."""
 
     def __init__(
         self,
@@ -105,7 +107,11 @@ class MoodJudge:
         results = [self.detector.analyse(text) for text in texts]
         if self.tone is None or self.encoder is None:
             return results
-        toned = [i for i, (t, r) in enumerate(zip(texts, results, strict=True)) if needs_tone(t, r)]
+        toned = [
+            i
+            for i, (text, result) in enumerate(zip(texts, results, strict=True))
+            if needs_tone(text, result) and small_talk(text) is None
+        ]
         if toned:
             vectors = self.encoder.encode([texts[i][:MAX_QUERY_CHARS] for i in toned])
             moods = self.tone.apply(
@@ -120,7 +126,8 @@ class MoodJudge:
 
 
 def needs_tone(text: str, result: MoodResult) -> bool:
-    """Whether the tone model has anything to add to the lexicons' verdict."""
+    """Whether the tone model has anything to add to the lexicons' verdict on a
+    message that is not small talk: one with words that they let through."""
     return not result.escalate and any(c.isalpha() for c in text)
 
 
@@ -146,14 +153,19 @@ def read_tone(path: Path) -> ToneModel:
         with np.load(path, allow_pickle=False) as data:
             weights = np.asarray(data["weights"], dtype=np.float32)
             bias, threshold = float(data["bias"]), float(data["threshold"])
-            languages = [str(lang) for lang in data["languages"]]
+            codes, version_array = data["languages"], data["encoder_version"]
             cuts = [float(cut) for cut in data["thresholds"]]
-            version = str(data["encoder_version"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # a damaged archive fails in many ways (zlib, zipfile, numpy)
         raise ToneModelError(f"mood tone model file corrupt: {path} ({exc})") from None
+    languages = [str(code) for code in codes] if codes.dtype.kind == "U" else []
+    version = str(version_array) if version_array.dtype.kind == "U" else ""
     if (
         weights.shape != (DIM,)
+        or codes.ndim != 1
         or len(languages) != len(cuts)
+        or len(set(languages)) != len(languages)
+        or version_array.ndim != 0
+        or not version
         or not (np.isfinite(weights).all() and np.isfinite(bias))
         or not all(0.0 < cut < 1.0 for cut in (threshold, *cuts))
     ):

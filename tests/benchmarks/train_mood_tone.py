@@ -7,7 +7,7 @@ Polish through the encoder's shared space. The lexicons stay the first judge; th
 tone model only adds escalations for messages they let through
 (see bot/mood/tone.py).
 
-Training data (none of it is shipped, only the 513 numbers learnt from it):
+Training data (none of it is shipped, only the 517 numbers learnt from it):
 
 * GoEmotions (Demszky et al., 2020; CC BY 4.0): 43,410 English Reddit comments;
   "unhappy" = labelled anger, annoyance, disapproval or disgust; all other
@@ -25,7 +25,8 @@ Training data (none of it is shipped, only the 513 numbers learnt from it):
 
 Each language's threshold is the probability that 1% of its calm questions and calm
 shop messages reach (the language as detected at run time); a message in no known
-language gets the threshold of all of them together. Usage (the encoder with one thread; about a minute):
+language gets the threshold of all of them together. Usage (the encoder with two threads;
+about 35 s):
 
     .venv/bin/python tests/benchmarks/train_mood_tone.py PATH/TO/goemotions/train.tsv
 """
