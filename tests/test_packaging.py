@@ -22,11 +22,17 @@ def test_every_python_package_is_listed_in_pyproject() -> None:
 
 
 def test_the_wheel_contains_the_widget_kb_pages_and_lexicons(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
         check=True,
         capture_output=True,
+        text=True,
     )
+    # A new user's `pip install .` prints no build warnings (data folders not listed as
+    # packages, a deprecated licence table).
+    output = built.stdout + built.stderr
+    assert "absent from the `packages` configuration" not in output, output[-3000:]
+    assert "deprecated" not in output.lower(), output[-3000:]
     (wheel,) = tmp_path.glob("supportbot-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
@@ -44,3 +50,4 @@ def test_the_wheel_contains_the_widget_kb_pages_and_lexicons(tmp_path: Path) -> 
     assert len(lexicons) == len([p for p in folder.iterdir() if p.name != "__pycache__"])
     vendored = [n for n in names if n.startswith("bot/_widget/vendor/")]
     assert len(vendored) == len(list((ROOT / "widget" / "vendor").iterdir()))
+    assert {"bot/mood/models/tone.npz", "bot/mood/models/NOTICE.txt"} <= names
