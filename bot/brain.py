@@ -167,17 +167,17 @@ class Brain:
                 base = replace(base, match=fast.result, path="fast")
                 if not fast.sure and faq.has_slow_path:
                     unsure.append((len(out), fast))
-                # A question the fast path is sure of is close to one of the KB's own
-                # questions, which the tone model learnt as calm: it is not read (so
-                # it is not encoded at all).
-                if tone is not None and not fast.sure and needs_tone(text, mood):
-                    toned.append(len(out))
+                    # The tone model reads the vectors the slow path needs anyway: a
+                    # question the fast path is sure of is close to one of the KB's own
+                    # questions, which it learnt as calm.
+                    if tone is not None and needs_tone(text, mood):
+                        toned.append(len(out))
             out.append(base)
-        if not unsure and not toned:
+        if not unsure:
             return out
-        rows = {i: r for r, i in enumerate(dict.fromkeys([i for i, _ in unsure] + toned))}
-        assert faq.encoder is not None  # both need it
-        vectors = faq.encoder.encode([out[i].text[:MAX_QUERY_CHARS] for i in rows])
+        assert faq.encoder is not None  # has_slow_path
+        rows = {i: r for r, (i, _) in enumerate(unsure)}
+        vectors = faq.encoder.encode([out[i].text[:MAX_QUERY_CHARS] for i, _ in unsure])
         if toned:
             assert tone is not None
             moods = tone.apply(
@@ -188,13 +188,11 @@ class Brain:
             )
             for i, mood in zip(toned, moods, strict=True):
                 out[i] = replace(out[i], mood=mood)
-        if unsure:
-            matches = faq.slow_many(
-                [(out[i].text, out[i].detected_language, fast) for i, fast in unsure],
-                vectors[[rows[i] for i, _ in unsure]],
-            )
-            for (i, _), match in zip(unsure, matches, strict=True):
-                out[i] = replace(out[i], match=match, path="slow")
+        matches = faq.slow_many(
+            [(out[i].text, out[i].detected_language, fast) for i, fast in unsure], vectors
+        )
+        for (i, _), match in zip(unsure, matches, strict=True):
+            out[i] = replace(out[i], match=match, path="slow")
         return out
 
     def _tone(self, encoder: Encoder | None) -> ToneModel | None:

@@ -136,15 +136,8 @@ def _questions(args: argparse.Namespace) -> Iterator[str]:
         yield line.rstrip("\r\n")
 
 
-def _match(faq: FaqCascade, query: str, lang: str | None) -> tuple[Any, str]:
-    fast = faq.fast(query, lang)
-    if fast.sure or not faq.has_slow_path:
-        return fast.result, "fast"
-    return faq.slow(query, lang, fast), "slow"
-
-
 def _record(faq: FaqCascade, query: str, lang: str | None) -> dict[str, Any]:
-    result, path = _match(faq, query, lang)
+    result, path = faq.decide(query, lang)
     return {
         "query": query,
         "action": result.action,
@@ -157,7 +150,7 @@ def _record(faq: FaqCascade, query: str, lang: str | None) -> dict[str, Any]:
 
 
 def _describe(faq: FaqCascade, query: str, lang: str | None) -> str:
-    result, _ = _match(faq, query, lang)
+    result = faq.match(query, lang)
     kb = faq.kb
     if result.action == "answer" and result.entry_id:
         answer = kb.answer(result.entry_id, result.language)

@@ -20,6 +20,7 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -124,13 +125,8 @@ def _judge(detector: MoodDetector, settings: Settings) -> MoodJudge:
 
 
 def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
+    rest = iter(lines)
+    while chunk := list(islice(rest, size)):
         yield chunk
 
 

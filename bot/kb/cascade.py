@@ -68,10 +68,14 @@ class FaqCascade:
 
     def match(self, text: str, lang: Language | None = None) -> MatchResult:
         """Fast path, then the slow one when the fast one is unsure and there is one."""
+        return self.decide(text, lang)[0]
+
+    def decide(self, text: str, lang: Language | None = None) -> tuple[MatchResult, str]:
+        """:meth:`match`, and which path decided: ``"fast"`` or ``"slow"``."""
         fast = self.fast(text, lang)
         if fast.sure or not self.has_slow_path:
-            return fast.result
-        return self.slow(text, lang, fast)
+            return fast.result, "fast"
+        return self.slow(text, lang, fast), "slow"
 
     # -- fast path ------------------------------------------------------------------------------
 

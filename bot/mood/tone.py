@@ -100,8 +100,8 @@ class MoodJudge:
         tone: ToneModel | None = None,
     ) -> None:
         self.detector = detector
-        self.encoder = encoder if tone is not None else None
-        self.tone = tone if encoder is not None else None
+        self.encoder = encoder
+        self.tone = tone
 
     def analyse_many(self, texts: Sequence[str]) -> list[MoodResult]:
         results = [self.detector.analyse(text) for text in texts]
