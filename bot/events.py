@@ -8,13 +8,13 @@ README lists every type (a test keeps the two in step).
 from __future__ import annotations
 
 import dataclasses
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from bot.store import events as store
 from bot.store.clock import now_iso
+from bot.store.conversations import compact_json
 from bot.store.db import Database
 
 Actor = Literal["shopper", "bot", "agent", "manager", "system"]
@@ -33,11 +33,7 @@ class Event:
     created_at: str = field(default_factory=now_iso)
 
     def properties(self) -> dict[str, Any]:
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name not in _BASE_FIELDS
-        }
+        return {name: getattr(self, name) for name in _own_fields(type(self))}
 
     def row(self) -> store.EventRow:
         return (
@@ -46,8 +42,21 @@ class Event:
             self.agent_id,
             self.type,
             self.created_at,
-            json.dumps(self.properties(), ensure_ascii=False, separators=(",", ":")),
+            compact_json(self.properties()),
         )
+
+
+_OWN_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _own_fields(cls: type[Event]) -> tuple[str, ...]:
+    """The event's own fields (not the row's columns), in their order."""
+    names = _OWN_FIELDS.get(cls)
+    if names is None:
+        names = _OWN_FIELDS[cls] = tuple(
+            f.name for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS
+        )
+    return names
 
 
 def insert_events(conn: sqlite3.Connection, *events: Event) -> None:

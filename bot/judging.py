@@ -61,8 +61,10 @@ class _Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        self.pending: dict[int, tuple[asyncio.Future[Any], asyncio.TimerHandle]] = {}
+        # request id -> (its future, when it is given up on), oldest first
+        self.pending: dict[int, tuple[asyncio.Future[Any], float]] = {}
         self.reader: asyncio.Task[None] | None = None
+        self._sweep_at: asyncio.TimerHandle | None = None
 
     @property
     def alive(self) -> bool:
@@ -85,32 +87,48 @@ class _Worker:
         """Send a request; its future gets the reply, or None after JUDGE_TIMEOUT."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        timer = loop.call_later(JUDGE_TIMEOUT, self._expire, request_id)
-        self.pending[request_id] = (future, timer)
+        deadline = loop.time() + JUDGE_TIMEOUT
+        self.pending[request_id] = (future, deadline)
+        if self._sweep_at is None:
+            # One timer for all requests, not one each: most are answered in
+            # milliseconds, and a timer made and cancelled per request cost the loop.
+            self._sweep_at = loop.call_at(deadline, self._sweep)
         self.send((request_id, *message))
         return future
 
-    def _expire(self, request_id: int) -> None:
-        waiting = self.pending.pop(request_id, None)
-        if waiting is not None and not waiting[0].done():
-            log.warning("a judging worker took over %.0f s; judging here instead", JUDGE_TIMEOUT)
-            waiting[0].set_result(None)
+    def _sweep(self) -> None:
+        """Requests past their deadline get None (judged here instead); the timer is set
+        again for the oldest one left (requests are kept oldest first)."""
+        self._sweep_at = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self.pending:
+            request_id, (future, deadline) = next(iter(self.pending.items()))
+            if deadline > now:
+                self._sweep_at = loop.call_at(deadline, self._sweep)
+                return
+            del self.pending[request_id]
+            if not future.done():
+                log.warning(
+                    "a judging worker took over %.0f s; judging here instead", JUDGE_TIMEOUT
+                )
+                future.set_result(None)
 
     async def read_replies(self) -> None:
         """Settle the futures of the replies as they come (the worker's reader task)."""
         while True:
             request_id, result = await self.receive()
             waiting = self.pending.pop(request_id, None)
-            if waiting is not None:
-                waiting[1].cancel()
-                if not waiting[0].done():
-                    waiting[0].set_result(result)
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result(result)
 
     def forget(self) -> None:
         """The worker is gone: its unanswered requests get None (judged elsewhere)."""
         pending, self.pending = self.pending, {}
-        for future, timer in pending.values():
-            timer.cancel()
+        if self._sweep_at is not None:
+            self._sweep_at.cancel()
+            self._sweep_at = None
+        for future, _ in pending.values():
             if not future.done():
                 future.set_result(None)
 

@@ -269,7 +269,8 @@ async def test_a_stuck_judging_worker_does_not_hold_up_the_shoppers(
     start_server, connect, monkeypatch, caplog
 ) -> None:
     """A worker that stops answering (stopped here with SIGSTOP) is waited for at most
-    JUDGE_TIMEOUT; then the server judges the message itself."""
+    JUDGE_TIMEOUT; then the server judges the message itself. Two requests waiting at
+    once are each given up on at their own deadline (one timer serves them all)."""
     monkeypatch.setattr(judging, "JUDGE_TIMEOUT", 0.5)
     workers, pid, client = await judged_by_one_worker(start_server, connect)
     os.kill(pid, signal.SIGSTOP)
@@ -280,8 +281,19 @@ async def test_a_stuck_judging_worker_does_not_hold_up_the_shoppers(
             await client.call("message", {"id": "t1", "text": "how long does delivery take?"})
             reply = await bot_reply(client, 1)
             assert loop.time() - started < 5
+            first = asyncio.ensure_future(
+                client.call("message", {"id": "t2", "text": "can I pay with PayPal?"})
+            )
+            await asyncio.sleep(0.25)
+            started = loop.time()
+            second = await client.call("message", {"id": "t3", "text": "do you ship to Italy?"})
+            waited = loop.time() - started
+            assert (await first)["message"]["client_id"] == "t2"
+            assert second["message"]["client_id"] == "t3"
+            assert 0.45 < waited < 5  # its own deadline (0.5 s), not the first one's
         assert reply["entry_id"] == "delivery-time" or reply["quick_replies"]
-        assert any("judging here instead" in r.getMessage() for r in caplog.records)
+        given_up = [r for r in caplog.records if "judging here instead" in r.getMessage()]
+        assert len(given_up) == 3
     finally:
         os.kill(pid, signal.SIGCONT)
 

@@ -72,16 +72,20 @@ class CsatService:
             conversation.id, "csat_request", self.request_payload(conversation.language)
         )
 
-    async def _rateable(self, sid: str, data: dict[str, Any]) -> Conversation:
+    async def _own_conversation(self, sid: str, data: dict[str, Any]) -> str:
+        """The id of the chat this shopper socket may rate (its own)."""
         conversation_id = await self.live.shopper_conversation(sid)
         if conversation_id is None:
             raise ClientError("no_conversation")
         claimed = data.get("conversation_id")
         if claimed is not None and claimed != conversation_id:
             raise ClientError("forbidden", "You can only rate your own conversation.")
-        conversation = await self.db.read(
-            partial(convs.get_conversation, conversation_id=conversation_id)
-        )
+        return conversation_id
+
+    def _rateable(self, conn: Any, conversation_id: str) -> Conversation:
+        """The chat as committed, if it can be rated now (in the rating's write job:
+        checked and stored in one transaction, one trip to the database)."""
+        conversation = convs.get_conversation(conn, conversation_id)
         if conversation is None:
             raise ClientError("no_conversation")
         if not conversation.closed:
@@ -100,11 +104,14 @@ class CsatService:
                     f"The comment must be text of at most {COMMENT_MAX} characters.",
                 )
             comment = comment.strip() or None
-        conversation = await self._rateable(sid, data)
-        stored, _ = await self.db.write(
-            partial(store_rating, conversation=conversation, rating=rating, comment=comment)
-        )
-        await self.rated(conversation.id, stored)
+        conversation_id = await self._own_conversation(sid, data)
+
+        def rate(conn: Any) -> dict[str, Any]:
+            conversation = self._rateable(conn, conversation_id)
+            return store_rating(conn, conversation, rating, comment)[0]
+
+        stored = await self.db.write(rate)
+        await self.rated(conversation_id, stored)
         return {"csat": stored}
 
     async def rated(self, conversation_id: str, rating: dict[str, Any] | None = None) -> None:
@@ -122,7 +129,11 @@ class CsatService:
         if not self.settings.nps_enabled:
             raise ClientError("invalid_payload", "The NPS question is not enabled.")
         score = validate.integer(data, "score", code="invalid_rating", low=0, high=10)
-        conversation = await self._rateable(sid, data)
-        await self.db.write(partial(store_nps, conversation=conversation, score=score))
-        await self.rated(conversation.id)
+        conversation_id = await self._own_conversation(sid, data)
+
+        def answer(conn: Any) -> None:
+            store_nps(conn, self._rateable(conn, conversation_id), score)
+
+        await self.db.write(answer)
+        await self.rated(conversation_id)
         return {}

@@ -71,20 +71,21 @@ def step(
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
     reasons: list[str] = []
+    average, messages, failures = state.mood, state.messages, state.failures_in_row
     if mood is not None:
         score = max(-1.0, min(1.0, mood.score))
-        average = (
-            score
-            if state.messages == 0
-            else (config.decay * state.mood + (1.0 - config.decay) * score)
+        average = round(
+            score if messages == 0 else (config.decay * average + (1.0 - config.decay) * score),
+            4,
         )
-        state = replace(state, mood=round(average, 4), messages=state.messages + 1)
+        messages += 1
         if config.escalate_on_message and mood.escalate:
             reasons.extend(_message_reasons(mood))
     if outcome == "answer":
-        state = replace(state, failures_in_row=0)
+        failures = 0
     elif outcome is not None:
-        state = replace(state, failures_in_row=state.failures_in_row + 1)
+        failures += 1
+    state = ConversationMood(mood=average, messages=messages, failures_in_row=failures)
     if outcome == "not_helpful_again" and config.escalate_on_not_helpful:
         reasons.append("said an answer did not help")
     if (

@@ -103,6 +103,11 @@ class Message:
         )
 
 
+# JSON columns (a message's meta, an event's properties): compact, text as it is. One
+# encoder made once: ``json.dumps`` with options makes a new one at every call.
+compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 # -- conversations ------------------------------------------------------------
 
 
@@ -127,8 +132,20 @@ def conversation_and_resent(
     conn: sqlite3.Connection, conversation_id: str, client_id: str, author: str
 ) -> tuple[Conversation | None, int | None]:
     """The conversation and, when this author (not an agent) sent a message with this
-    client id already, that message's id: a turn's two reads in one statement (one
-    round trip on PostgreSQL). Uses the same index as ``find_message_by_client_id``."""
+    client id already, that message's id: a turn's two reads. On PostgreSQL they are
+    one statement (one round trip); on SQLite two, which cost half as much as one with
+    a scalar subquery (20 against 42 us of CPU on SQLite 3.40). Both use the same
+    index as ``find_message_by_client_id``."""
+    if isinstance(conn, sqlite3.Connection):
+        conversation = get_conversation(conn, conversation_id)
+        if conversation is None:
+            return None, None
+        found = conn.execute(
+            "SELECT id FROM messages WHERE conversation_id = ? AND author = ? "
+            "AND ifnull(agent_id, 0) = 0 AND client_id = ?",
+            (conversation_id, author, client_id),
+        ).fetchone()
+        return conversation, (found[0] if found else None)
     row = conn.execute(
         "SELECT c.*, (SELECT m.id FROM messages AS m WHERE m.conversation_id = c.id "
         "AND m.author = ? AND ifnull(m.agent_id, 0) = 0 AND m.client_id = ?) AS resent_id "
@@ -231,7 +248,7 @@ def insert_message(
     created_at: str | None = None,
 ) -> Message:
     created_at = created_at or now_iso()
-    meta_json = json.dumps(meta or {}, ensure_ascii=False, separators=(",", ":"))
+    meta_json = compact_json(meta or {})
     cursor = conn.execute(
         "INSERT INTO messages (conversation_id, client_id, author, agent_id, kind, text, "
         "created_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
