@@ -61,7 +61,7 @@ class _Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
-        # request id -> (its future, when it is given up on), oldest first
+        # request id -> (its future, when it is given up on)
         self.pending: dict[int, tuple[asyncio.Future[Any], float]] = {}
         self.reader: asyncio.Task[None] | None = None
         self._sweep_at: asyncio.TimerHandle | None = None
@@ -89,30 +89,33 @@ class _Worker:
         future: asyncio.Future[Any] = loop.create_future()
         deadline = loop.time() + JUDGE_TIMEOUT
         self.pending[request_id] = (future, deadline)
-        if self._sweep_at is None:
-            # One timer for all requests, not one each: most are answered in
-            # milliseconds, and a timer made and cancelled per request cost the loop.
+        # One timer for all requests, not one each: most are answered in milliseconds,
+        # and a timer made and cancelled per request cost the loop.
+        if self._sweep_at is None or deadline < self._sweep_at.when():
+            if self._sweep_at is not None:
+                self._sweep_at.cancel()
             self._sweep_at = loop.call_at(deadline, self._sweep)
         self.send((request_id, *message))
         return future
 
     def _sweep(self) -> None:
         """Requests past their deadline get None (judged here instead); the timer is set
-        again for the oldest one left (requests are kept oldest first)."""
+        again for the earliest deadline left. It fires about once per JUDGE_TIMEOUT
+        while replies come in time, so a pass over the waiting requests costs little."""
         self._sweep_at = None
         loop = asyncio.get_running_loop()
         now = loop.time()
-        while self.pending:
-            request_id, (future, deadline) = next(iter(self.pending.items()))
-            if deadline > now:
-                self._sweep_at = loop.call_at(deadline, self._sweep)
-                return
-            del self.pending[request_id]
+        expired = [key for key, (_, deadline) in self.pending.items() if deadline <= now]
+        for request_id in expired:
+            future = self.pending.pop(request_id)[0]
             if not future.done():
                 log.warning(
                     "a judging worker took over %.0f s; judging here instead", JUDGE_TIMEOUT
                 )
                 future.set_result(None)
+        if self.pending:
+            earliest = min(deadline for _, deadline in self.pending.values())
+            self._sweep_at = loop.call_at(earliest, self._sweep)
 
     async def read_replies(self) -> None:
         """Settle the futures of the replies as they come (the worker's reader task)."""

@@ -256,7 +256,8 @@ def test_a_turns_conversation_and_resent_message_are_indexed_reads(tmp_path: Pat
     """A shopper turn reads its conversation and whether the message was sent before:
     an unknown chat, a new client id, a resent one, and an agent's message with the
     same client id (not the shopper's) are told apart; on SQLite in two statements,
-    each through an index (PostgreSQL's single statement: tests/test_postgres.py)."""
+    each through an index (PostgreSQL's single statement runs in every turn of
+    tests/test_postgres_server.py, resent messages included)."""
     from bot.store import conversations as convs
 
     conn = connect(tmp_path / "t.db")
