@@ -135,7 +135,8 @@ def conversation_and_resent(
     client id already, that message's id: a turn's two reads. On PostgreSQL they are
     one statement (one round trip); on SQLite two, which cost half as much as one with
     a scalar subquery (20 against 42 us of CPU on SQLite 3.40). Both use the same
-    index as ``find_message_by_client_id``."""
+    index as ``find_message_by_client_id``, which is not called here: it reads the
+    whole row, where the id alone comes from the index (10 against 16 us)."""
     if isinstance(conn, sqlite3.Connection):
         conversation = get_conversation(conn, conversation_id)
         if conversation is None:
