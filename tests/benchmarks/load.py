@@ -88,11 +88,13 @@ CTX = mp.get_context("spawn")
 
 
 class EchoProcess:
-    """The bare echo server (``load_echo.py``) in its own process."""
+    """The bare echo server (``load_echo.py``) in its own process; with ``durable`` (a
+    database file), each echo is committed there before its ack."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: Path | None = None) -> None:
+        extra = ["--durable", str(durable)] if durable is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, str(ECHO), "--port", "0", "--allowed-origin", ORIGIN],
+            [sys.executable, str(ECHO), "--port", "0", "--allowed-origin", ORIGIN, *extra],
             cwd=ROOT,
             stdout=subprocess.PIPE,
         )
@@ -350,7 +352,7 @@ def saturate(args: argparse.Namespace, name: str, target: Any, mode: str) -> lis
 
 def saturation_phase(
     args: argparse.Namespace, tmp: Path
-) -> tuple[list[StepFigures], list[StepFigures]]:
+) -> tuple[list[StepFigures], list[StepFigures], list[StepFigures]]:
     db, log = tmp / "saturation.db", tmp / "saturation-server.log"
     unlimited = {
         "SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000",
@@ -365,7 +367,14 @@ def saturation_phase(
         baseline = saturate(args, "saturation: bare echo", echo, "echo")
     finally:
         echo.stop()
-    return ours, baseline
+    durable: list[StepFigures] = []
+    if args.durable_echo:
+        echo = EchoProcess(durable=tmp / "durable-echo.db").start()
+        try:
+            durable = saturate(args, "saturation: durable echo", echo, "echo")
+        finally:
+            echo.stop()
+    return ours, baseline, durable
 
 
 def main() -> int:
@@ -422,6 +431,12 @@ def main() -> int:
     p.add_argument(
         "--sat-settle", type=float, default=3.0, help="unmeasured seconds before each step"
     )
+    p.add_argument(
+        "--durable-echo",
+        action="store_true",
+        help="saturation: also the echo server committing each echo to SQLite before its "
+        "ack (load_echo.py --durable): what durability alone costs a turn",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
         "--store",
@@ -457,7 +472,7 @@ def main() -> int:
                 )
                 report.print_shop(report.hold)
         if "saturation" in phases:
-            report.ours, report.echo = saturation_phase(args, tmp)
+            report.ours, report.echo, report.durable = saturation_phase(args, tmp)
             report.print_saturation()
         if "soak" in phases:
             warmup = min(args.soak_warmup, args.soak / 2)

@@ -189,6 +189,7 @@ class Report:
     soak_warmup: float = 60.0
     ours: list[StepFigures] = field(default_factory=list)
     echo: list[StepFigures] = field(default_factory=list)
+    durable: list[StepFigures] = field(default_factory=list)  # --durable-echo
 
     # -- per phase --------------------------------------------------------------
 
@@ -286,7 +287,10 @@ class Report:
             t += step
 
     def print_saturation(self) -> None:
-        for name, steps in (("supportbot", self.ours), ("bare echo server", self.echo)):
+        runs = [("supportbot", self.ours), ("bare echo server", self.echo)]
+        if self.durable:
+            runs.append(("durable echo server (a commit before each ack)", self.durable))
+        for name, steps in runs:
             print(
                 f"\n== saturation: {name} (closed loop; turns/s = messages acknowledged whose "
                 f"reply arrived, per second)"
@@ -380,6 +384,16 @@ class Report:
                 "-",
                 True,
             )
+            if self.durable:
+                same = [s for s in self.durable if s.level == ours.level] or [best(self.durable)]
+                floor = cpu_per_turn(same[0])
+                check(
+                    "saturation: server CPU per turn, durable echo / echo",
+                    f"{floor:.3f} / {theirs:.3f} ms = {floor / theirs:.2f}x; ours / durable echo "
+                    f"{mine / floor:.2f}x",
+                    "-",
+                    True,
+                )
         else:
             check("saturation: server CPU per turn, ours / echo", "-", "see above", None)
         if self.soak:
@@ -469,7 +483,11 @@ class Report:
             "targets": self.targets(),
             "hold": self.hold,
             "soak": self.soak,
-            "saturation": {"supportbot": self.ours, "echo": self.echo},
+            "saturation": {
+                "supportbot": self.ours,
+                "echo": self.echo,
+                "durable_echo": self.durable,
+            },
         }
 
 
