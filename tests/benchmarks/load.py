@@ -166,6 +166,7 @@ def plans(
     ramp: float,
     stop_at: float,
     interval: float = 5.0,
+    echo_rate: float = 0.0,
 ) -> list[Plan]:
     return [
         Plan(
@@ -181,6 +182,7 @@ def plans(
             max_questions=args.max_questions,
             escalate=args.escalate,
             seed=args.seed + w,
+            echo_rate=echo_rate,
         )
         for w in range(args.workers)
     ]
@@ -294,13 +296,18 @@ def progress(name: str, sampler: Sampler, start_at: float, stop_at: float, windo
             )
 
 
-def saturate(args: argparse.Namespace, name: str, target: Any, mode: str) -> list[StepFigures]:
-    """Raise the number of closed-loop clients step by step until throughput stops growing."""
+def saturate(
+    args: argparse.Namespace, name: str, target: Any, mode: str, echo_rate: float = 0.0
+) -> list[StepFigures]:
+    """Raise the number of closed-loop clients step by step until throughput stops growing
+    (``echo_rate``: the echo clients paced to that many turns/s in all)."""
     levels = [int(x) for x in args.sat_levels.split(",")]
     clients = max(levels)
     workers = Workers(args.workers)
     start_at = time.time() + 4
-    workers.start(plans(args, mode, target.url, clients, start_at, 5.0, start_at + 3600))
+    workers.start(
+        plans(args, mode, target.url, clients, start_at, 5.0, start_at + 3600, echo_rate=echo_rate)
+    )
     sampler = Sampler(target.pid, target.port, workers.counters, workers.count)
     for proc in workers.procs:
         sampler.add_client(proc.pid)
@@ -350,9 +357,7 @@ def saturate(args: argparse.Namespace, name: str, target: Any, mode: str) -> lis
     return steps
 
 
-def saturation_phase(
-    args: argparse.Namespace, tmp: Path
-) -> tuple[list[StepFigures], list[StepFigures], list[StepFigures]]:
+def saturation_phase(args: argparse.Namespace, tmp: Path, report: Report) -> None:
     db, log = tmp / "saturation.db", tmp / "saturation-server.log"
     unlimited = {
         "SUPPORTBOT_RATE_LIMIT_MESSAGES": "1000000",
@@ -361,20 +366,25 @@ def saturation_phase(
     server = ServerProcess(db, log=log, env=unlimited, args=["--allowed-origin", ORIGIN])
     server.log_level = "warning"
     with server:
-        ours = saturate(args, "saturation: supportbot", server, "turns")
-    echo = EchoProcess().start()
-    try:
-        baseline = saturate(args, "saturation: bare echo", echo, "echo")
-    finally:
-        echo.stop()
-    durable: list[StepFigures] = []
+        report.ours = saturate(args, "saturation: supportbot", server, "turns")
+    runs: list[tuple[str, str, Path | None, float]] = [("echo", "saturation: bare echo", None, 0.0)]
     if args.durable_echo:
-        echo = EchoProcess(durable=tmp / "durable-echo.db").start()
+        runs.append(("durable", "saturation: durable echo", tmp / "durable-echo.db", 0.0))
+    if args.paced_echo:
+        # The same echo servers at our best throughput: CPU per turn falls as a server
+        # gets busier (one wake-up, one commit serve several turns), so this compares
+        # the two at the same load.
+        rate = max(s.turns for s in report.ours)
+        runs.append(("echo_paced", f"saturation: bare echo at {rate:.0f}/s", None, rate))
+        if args.durable_echo:
+            where = tmp / "durable-echo-paced.db"
+            runs.append(("durable_paced", f"saturation: durable echo at {rate:.0f}/s", where, rate))
+    for field, name, durable, rate in runs:
+        echo = EchoProcess(durable=durable).start()
         try:
-            durable = saturate(args, "saturation: durable echo", echo, "echo")
+            setattr(report, field, saturate(args, name, echo, "echo", rate))
         finally:
             echo.stop()
-    return ours, baseline, durable
 
 
 def main() -> int:
@@ -437,6 +447,12 @@ def main() -> int:
         help="saturation: also the echo server committing each echo to SQLite before its "
         "ack (load_echo.py --durable): what durability alone costs a turn",
     )
+    p.add_argument(
+        "--paced-echo",
+        action="store_true",
+        help="saturation: also the echo server(s) paced to our best turns/s, for CPU per "
+        "turn at the same load",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument(
         "--store",
@@ -472,7 +488,7 @@ def main() -> int:
                 )
                 report.print_shop(report.hold)
         if "saturation" in phases:
-            report.ours, report.echo, report.durable = saturation_phase(args, tmp)
+            saturation_phase(args, tmp, report)
             report.print_saturation()
         if "soak" in phases:
             warmup = min(args.soak_warmup, args.soak / 2)

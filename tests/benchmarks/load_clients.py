@@ -103,6 +103,7 @@ class Plan:
     escalate: float = 0.1  # shop: share of chats that ask for a person
     reply_timeout: float = 10.0
     seed: int = 1
+    echo_rate: float = 0.0  # echo: turns/s of all active clients together (0: closed loop)
 
 
 @dataclass
@@ -516,6 +517,7 @@ class LoopClient(Client):
             sio.on("reply", lambda data=None: chat.on_message({"author": "bot"}), namespace=NS)
         lang, topic = "en", ""
         asked, wanted = 0, 0
+        due = 0.0  # paced echo: when this client's next turn is due
         try:
             while time.time() < plan.stop_at and worker.active.value >= 0:
                 if self.index >= worker.active.value:
@@ -523,6 +525,12 @@ class LoopClient(Client):
                     continue
                 if plan.mode == "echo":
                     await self.echo(chat)
+                    if plan.echo_rate > 0:
+                        # Paced: each active client one turn every active / rate seconds,
+                        # so the server sees the rate asked for, not its own maximum.
+                        period = max(worker.active.value, 1) / plan.echo_rate
+                        due = max(due + period, time.time()) if due else time.time() + period
+                        await sleep_until(due - period * 0.5 + period * self.rng.random())
                     continue
                 if asked >= wanted or chat.status != "bot":
                     if wanted:

@@ -37,7 +37,6 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 SCHEMA = (
@@ -152,7 +151,10 @@ def main() -> None:
     listener = socket.create_server((args.host, args.port))
     print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
     web.run_app(
-        create_app(args.allowed_origin, args.redis, args.durable), sock=listener, print=None, access_log=None
+        create_app(args.allowed_origin, args.redis, args.durable),
+        sock=listener,
+        print=None,
+        access_log=None,
     )
 
 

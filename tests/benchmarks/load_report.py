@@ -190,6 +190,8 @@ class Report:
     ours: list[StepFigures] = field(default_factory=list)
     echo: list[StepFigures] = field(default_factory=list)
     durable: list[StepFigures] = field(default_factory=list)  # --durable-echo
+    echo_paced: list[StepFigures] = field(default_factory=list)  # --paced-echo
+    durable_paced: list[StepFigures] = field(default_factory=list)
 
     # -- per phase --------------------------------------------------------------
 
@@ -290,6 +292,10 @@ class Report:
         runs = [("supportbot", self.ours), ("bare echo server", self.echo)]
         if self.durable:
             runs.append(("durable echo server (a commit before each ack)", self.durable))
+        if self.echo_paced:
+            runs.append(("bare echo server, paced to our best turns/s", self.echo_paced))
+        if self.durable_paced:
+            runs.append(("durable echo server, paced to our best turns/s", self.durable_paced))
         for name, steps in runs:
             print(
                 f"\n== saturation: {name} (closed loop; turns/s = messages acknowledged whose "
@@ -394,6 +400,17 @@ class Report:
                     "-",
                     True,
                 )
+            for label, paced in (("echo", self.echo_paced), ("durable echo", self.durable_paced)):
+                if paced:
+                    same = [s for s in paced if s.level == ours.level] or [best(paced)]
+                    other = cpu_per_turn(same[0])
+                    check(
+                        f"saturation: server CPU per turn, ours / {label} at our turns/s",
+                        f"{mine:.3f} / {other:.3f} ms = {mine / other:.2f}x "
+                        f"({same[0].turns:.0f} turns/s)",
+                        "-",
+                        True,
+                    )
         else:
             check("saturation: server CPU per turn, ours / echo", "-", "see above", None)
         if self.soak:
@@ -487,6 +504,8 @@ class Report:
                 "supportbot": self.ours,
                 "echo": self.echo,
                 "durable_echo": self.durable,
+                "echo_paced": self.echo_paced,
+                "durable_echo_paced": self.durable_paced,
             },
         }
 
