@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/load.py [--shoppers 1000] [--rate 200] [--hold 60]
         [--soak 600] [--soak-rate R] [--phases hold,saturation,soak] [--workers 4]
-        [--json FILE]
+        [--durable-echo] [--paced-echo] [--json FILE]
 
 The server is the real ``python -m bot serve`` in its own process, with a fresh
 database in a temporary folder. Simulated shoppers are python-socketio clients
@@ -29,7 +29,11 @@ counters are sampled every second (``load_monitor.py``).
    whose bot reply arrived, per second. Then the same clients, the same steps, the
    same measure against the baseline, a bare python-socketio echo server on aiohttp
    (``load_echo.py``: ``echo`` acks its payload, then emits it back as ``reply``).
-   Our result is reported as a ratio of the baseline's.
+   Our result is reported as a ratio of the baseline's. With --durable-echo, also
+   the echo server committing each echo through our database writer before its ack
+   (``load_echo.py --durable``); with --paced-echo, the echo server(s) once more with
+   their clients paced to our best turns/s, so that CPU per turn is also compared at
+   the same load (a busier server spends less per turn).
 3. soak: SOAK seconds of the hold load on a fresh server, RSS sampled every second;
    growth from the end of the warm-up (60 s) to the end, in %.
 
