@@ -3,19 +3,21 @@
     .venv/bin/python tests/benchmarks/faq_ceiling.py                # every set below
     .venv/bin/python tests/benchmarks/faq_ceiling.py KB QUERIES     # one set
 
-The bot answers outright when its confidence (the calibrated probability of the
-best entry, ``score`` in ``supportbot ask --json``) reaches the threshold learnt
-from the knowledge base's own held-out phrasings. This script asks, afterwards and
-with the answers known: what share of the in-scope questions would a threshold
-picked on these very questions answer right, with at most 5% (and 10%) of the
-outright answers wrong, out-of-scope questions included? That is the most any
-choice of a single threshold can give with the same evidence and ranking, so an
-``answered`` target above it needs better evidence (a better encoder, more
-phrasings), not better calibration.
+The bot answers outright when its confidence (``score`` in ``supportbot ask --json``:
+the fast path's calibrated probability when that path is sure, else the slow
+path's) reaches the threshold its knowledge base learnt from its own held-out
+phrasings, one per path. This script asks, afterwards and with the answers known:
+what share of the in-scope questions would thresholds picked on these very
+questions answer right, with at most 5% (and 10%) of the outright answers wrong,
+out-of-scope questions included? Two readings: one threshold on the score, and one
+threshold per path (the fast path's questions stay with it, as the bot decides).
+With a ``lang`` column, each language is also read on its own (its own thresholds).
+That is the most any choice of thresholds can give with the same confidences, so an
+``answered`` target above it needs a confidence that ranks right and wrong answers
+apart better (a better encoder, more phrasings), not another calibration.
 
-Queries files have the columns ``query,expected`` (``expected`` empty, ``oos`` or
-``out_of_scope`` for a question no entry covers), as ``../shared/bench/faq_eval.py``
-reads them.
+Queries files have the columns ``query,expected`` (``expected`` is ``none`` for a
+question no entry covers), as ``../shared/bench/faq_eval.py`` reads them.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT.parent / "shared" / "bench"
-OUT_OF_SCOPE = {"", "none", "oos", "out_of_scope"}
+OUT_OF_SCOPE = "none"  # faq_eval.py's marker
 
 SETS = [
     ("bundled shop", ROOT / "knowledge_base", ROOT / "tests/data/shop_queries.csv"),
@@ -45,7 +50,7 @@ SETS = [
 
 
 def ask(kb: Path, queries: list[str]) -> list[dict[str, object]]:
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
         fh.write("".join(q.replace("\n", " ") + "\n" for q in queries))
     try:
         out = subprocess.run(
@@ -53,39 +58,54 @@ def ask(kb: Path, queries: list[str]) -> list[dict[str, object]]:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout
+        )
     finally:
         Path(fh.name).unlink()
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    if out.returncode:
+        raise SystemExit(f"supportbot ask failed on {kb}:\n{out.stderr}")
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
-def ceiling(scored: list[tuple[float, bool]], in_scope: int, wrong_at_most: float) -> float:
-    """The largest share of in-scope questions answered right by answering every
-    question whose score is at least some threshold, with at most ``wrong_at_most``
-    of those answers wrong."""
-    best = 0.0
-    right = wrong = 0
+def _steps(scored: list[tuple[float, bool]]) -> tuple[np.ndarray, np.ndarray]:
+    """Right and wrong answers given by each threshold on ``scored``, from answering
+    nothing to answering everything (a threshold never splits a tie)."""
     ordered = sorted(scored, key=lambda x: -x[0])
+    right, wrong = [0], [0]
+    r = w = 0
     for i, (score, ok) in enumerate(ordered):
-        right, wrong = right + ok, wrong + (not ok)
-        last_of_tie = i + 1 == len(ordered) or ordered[i + 1][0] < score
-        if last_of_tie and wrong <= wrong_at_most * (right + wrong):
-            best = max(best, right / in_scope)
-    return best
+        r, w = r + ok, w + (not ok)
+        if i + 1 == len(ordered) or ordered[i + 1][0] < score:
+            right.append(r)
+            wrong.append(w)
+    return np.array(right, dtype=np.int64), np.array(wrong, dtype=np.int64)
 
 
-def measure(name: str, kb: Path, queries_file: Path) -> dict[str, float | str]:
-    with queries_file.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    results = ask(kb, [r["query"] for r in rows])
-    if len(results) != len(rows):
-        raise SystemExit(f"{name}: {len(rows)} questions, {len(results)} answers")
+def ceiling(groups: list[list[tuple[float, bool]]], in_scope: int, wrong_at_most: float) -> float:
+    """The largest share of ``in_scope`` questions answered right with one threshold
+    per group (each question answered when its score reaches its group's threshold),
+    with at most ``wrong_at_most`` of the answers wrong."""
+    if not in_scope:
+        return float("nan")
+    right, wrong = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    for group in groups:
+        r, w = _steps(group)
+        both_right = (right[:, None] + r[None, :]).ravel()
+        both_wrong = (wrong[:, None] + w[None, :]).ravel()
+        # the frontier only: for each number of wrong answers, the most right ones
+        most = np.full(int(both_wrong.max()) + 1, -1, dtype=np.int64)
+        np.maximum.at(most, both_wrong, both_right)
+        wrong = np.flatnonzero(most >= 0)
+        right = most[wrong]
+    ok = wrong <= wrong_at_most * (right + wrong)
+    return float(right[ok].max()) / in_scope if ok.any() else 0.0
+
+
+def measure(rows: list[dict[str, str]], results: list[dict[str, Any]]) -> dict[str, float]:
     in_scope = top1 = answered = wrong = given = 0
-    scored: list[tuple[float, bool]] = []
+    by_path: dict[str, list[tuple[float, bool]]] = {}
     for row, result in zip(rows, results, strict=True):
         expected = row["expected"].strip()
-        oos = expected.lower() in OUT_OF_SCOPE
+        oos = expected == OUT_OF_SCOPE
         right = not oos and result["entry_id"] == expected
         in_scope += not oos
         top1 += right
@@ -93,16 +113,40 @@ def measure(name: str, kb: Path, queries_file: Path) -> dict[str, float | str]:
             given += 1
             answered += right
             wrong += not right
-        if result["entry_id"] is not None:
-            scored.append((float(result["score"]), right))  # type: ignore[arg-type]
+        if result["entry_id"] is not None:  # a fallback without one is never answered
+            path = str(result.get("path") or "fast")
+            by_path.setdefault(path, []).append((float(result["score"]), right))
+    pooled = [[x for group in by_path.values() for x in group]]
+    paths = list(by_path.values())
     return {
-        "set": name,
-        "top1": top1 / in_scope,
-        "answered": answered / in_scope,
+        "top1": top1 / in_scope if in_scope else float("nan"),
+        "answered": answered / in_scope if in_scope else float("nan"),
         "wrong": wrong / given if given else 0.0,
-        "ceiling5": ceiling(scored, in_scope, 0.05),
-        "ceiling10": ceiling(scored, in_scope, 0.10),
+        "one5": ceiling(pooled, in_scope, 0.05),
+        "paths5": ceiling(paths, in_scope, 0.05),
+        "paths10": ceiling(paths, in_scope, 0.10),
     }
+
+
+def report(name: str, kb: Path, queries_file: Path) -> None:
+    with queries_file.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    results = ask(kb, [r["query"] for r in rows])
+    if len(results) != len(rows):
+        raise SystemExit(f"{name}: {len(rows)} questions, {len(results)} answers")
+    parts = [(name, rows, results)]
+    langs = sorted({r.get("lang", "") for r in rows} - {""})
+    if len(langs) > 1:
+        for lang in langs:
+            mine = [i for i, r in enumerate(rows) if r.get("lang") == lang]
+            parts.append((f"  {lang}", [rows[i] for i in mine], [results[i] for i in mine]))
+    for label, part_rows, part_results in parts:
+        f = measure(part_rows, part_results)
+        print(
+            f"{label:20s} {f['top1']:6.3f} {f['answered']:9.3f} {f['wrong']:6.3f}  "
+            f"{f['one5']:14.3f}  {f['paths5']:.3f} / {f['paths10']:.3f}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -114,18 +158,14 @@ def main() -> None:
         parser.error("give both KB and QUERIES, or neither")
     sets = [(args.kb.name, args.kb, args.queries)] if args.kb else SETS
     print(
-        f"{'set':20s} {'top1':>6s} {'answered':>9s} {'wrong':>6s}  answered at most, 5% / 10% wrong"
+        f"{'set':20s} {'top1':>6s} {'answered':>9s} {'wrong':>6s}  one threshold, 5%  "
+        "a threshold per path, 5% / 10% wrong"
     )
     for name, kb, queries in sets:
         if not kb.exists() or not queries.exists():
             print(f"{name:20s} (missing: {kb if not kb.exists() else queries})")
             continue
-        f = measure(name, kb, queries)
-        print(
-            f"{name:20s} {f['top1']:6.3f} {f['answered']:9.3f} {f['wrong']:6.3f}  "
-            f"{f['ceiling5']:.3f} / {f['ceiling10']:.3f}",
-            flush=True,
-        )
+        report(name, kb, queries)
 
 
 if __name__ == "__main__":

@@ -344,7 +344,7 @@ def saturate(
                 best, flat = max(best, step.turns), 0
             else:
                 best, flat = max(best, step.turns), flat + 1
-                if flat >= 2:
+                if flat >= 2 and not echo_rate:  # paced: flat by design, every step runs
                     break
     finally:
         workers.active.value = -1
@@ -379,6 +379,8 @@ def saturation_phase(args: argparse.Namespace, tmp: Path, report: Report) -> Non
         # gets busier (one wake-up, one commit serve several turns), so this compares
         # the two at the same load.
         rate = max(s.turns for s in report.ours)
+        if rate <= 0:
+            raise SystemExit("--paced-echo: our server answered no turn to pace the echo to")
         runs.append(("echo_paced", f"saturation: bare echo at {rate:.0f}/s", None, rate))
         if args.durable_echo:
             where = tmp / "durable-echo-paced.db"

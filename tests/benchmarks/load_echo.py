@@ -52,14 +52,17 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _store_turn(conn: sqlite3.Connection, sid: str, client_id: str, text: str) -> None:
-    """The message and its echo, as a turn stores a message and the bot's reply."""
+def _store_turn(conn: sqlite3.Connection, sid: str, client_id: str | None, text: str) -> None:
+    """The message and its echo, as a turn stores a message and the bot's reply (a
+    message sent again with the same id stores nothing)."""
     now = time.time()
-    conn.execute(
+    stored = conn.execute(
         "INSERT OR IGNORE INTO messages (conversation_id, client_id, author, text, created_at) "
         "VALUES (?, ?, 'shopper', ?, ?)",
         (sid, client_id, text, now),
     )
+    if not stored.rowcount:
+        return
     conn.execute(
         "INSERT INTO messages (conversation_id, client_id, author, text, created_at) "
         "VALUES (?, NULL, 'bot', ?, ?)",
@@ -80,7 +83,7 @@ class EchoNamespace(socketio.AsyncNamespace):
                 partial(
                     _store_turn,
                     sid=sid,
-                    client_id=str(payload.get("id", "")),
+                    client_id=str(payload["id"]) if "id" in payload else None,
                     text=str(payload.get("text", "")),
                 )
             )

@@ -174,6 +174,10 @@ def cpu_per_turn(step: StepFigures, *, workers: bool = False) -> float:
     return cpu * 10 / step.turns if step.turns else float("nan")
 
 
+def ratio_of(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
 def best(steps: list[StepFigures]) -> StepFigures:
     return max(steps, key=lambda s: s.turns)
 
@@ -290,6 +294,7 @@ class Report:
 
     def print_saturation(self) -> None:
         runs = [("supportbot", self.ours), ("bare echo server", self.echo)]
+        paced = {id(self.echo_paced), id(self.durable_paced)}
         if self.durable:
             runs.append(("durable echo server (a commit before each ack)", self.durable))
         if self.echo_paced:
@@ -298,7 +303,8 @@ class Report:
             runs.append(("durable echo server, paced to our best turns/s", self.durable_paced))
         for name, steps in runs:
             print(
-                f"\n== saturation: {name} (closed loop; turns/s = messages acknowledged whose "
+                f"\n== saturation: {name} ({'paced' if id(steps) in paced else 'closed loop'}; "
+                f"turns/s = messages acknowledged whose "
                 f"reply arrived, per second)"
             )
             print(
@@ -395,8 +401,8 @@ class Report:
                 floor = cpu_per_turn(same[0])
                 check(
                     "saturation: server CPU per turn, durable echo / echo",
-                    f"{floor:.3f} / {theirs:.3f} ms = {floor / theirs:.2f}x; ours / durable echo "
-                    f"{mine / floor:.2f}x",
+                    f"{floor:.3f} / {theirs:.3f} ms = {ratio_of(floor, theirs)}; ours / durable "
+                    f"echo {ratio_of(mine, floor)} ({same[0].level} clients)",
                     "-",
                     True,
                 )
@@ -406,8 +412,8 @@ class Report:
                     other = cpu_per_turn(same[0])
                     check(
                         f"saturation: server CPU per turn, ours / {label} at our turns/s",
-                        f"{mine:.3f} / {other:.3f} ms = {mine / other:.2f}x "
-                        f"({same[0].turns:.0f} turns/s)",
+                        f"{mine:.3f} / {other:.3f} ms = {ratio_of(mine, other)} "
+                        f"({same[0].turns:.0f} turns/s, {same[0].level} clients)",
                         "-",
                         True,
                     )
