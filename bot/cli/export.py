@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from bot.cli.common import add_db_argument
 from bot.cli.report import add_range_arguments
 from bot.reports import csvout
+from bot.store.conversations import compact_json
 from bot.store.export import SOURCES, rows
 
 
@@ -98,7 +99,7 @@ def write(
                 for i in decode:
                     if row[i] is not None:
                         item[columns[i]] = json.loads(row[i])
-                lines.append(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+                lines.append(compact_json(item))
             out.write("\n".join(lines) + "\n")
         written += len(chunk)
         if progress is not None:

@@ -182,6 +182,11 @@ def best(steps: list[StepFigures]) -> StepFigures:
     return max(steps, key=lambda s: s.turns)
 
 
+def at_level(steps: list[StepFigures], level: int) -> StepFigures:
+    """The step with ``level`` clients, or the best step when none has that many."""
+    return next((s for s in steps if s.level == level), None) or best(steps)
+
+
 @dataclass
 class Report:
     command: str
@@ -293,18 +298,18 @@ class Report:
             t += step
 
     def print_saturation(self) -> None:
-        runs = [("supportbot", self.ours), ("bare echo server", self.echo)]
-        paced = {id(self.echo_paced), id(self.durable_paced)}
-        if self.durable:
-            runs.append(("durable echo server (a commit before each ack)", self.durable))
-        if self.echo_paced:
-            runs.append(("bare echo server, paced to our best turns/s", self.echo_paced))
-        if self.durable_paced:
-            runs.append(("durable echo server, paced to our best turns/s", self.durable_paced))
-        for name, steps in runs:
+        runs = [
+            ("supportbot", "closed loop", self.ours),
+            ("bare echo server", "closed loop", self.echo),
+            ("durable echo server (a commit before each ack)", "closed loop", self.durable),
+            ("bare echo server, paced to our best turns/s", "paced", self.echo_paced),
+            ("durable echo server, paced to our best turns/s", "paced", self.durable_paced),
+        ]
+        for name, mode, steps in runs:
+            if not steps:
+                continue
             print(
-                f"\n== saturation: {name} ({'paced' if id(steps) in paced else 'closed loop'}; "
-                f"turns/s = messages acknowledged whose "
+                f"\n== saturation: {name} ({mode}; turns/s = messages acknowledged whose "
                 f"reply arrived, per second)"
             )
             print(
@@ -381,8 +386,7 @@ class Report:
             )
             check("saturation: supportbot / echo turns/s", f"{ratio:.0%}", "-", True)
             # CPU per turn compared at the same number of clients (ours at its best step).
-            same = [s for s in self.echo if s.level == ours.level] or [echo]
-            mine, theirs = cpu_per_turn(ours), cpu_per_turn(same[0])
+            mine, theirs = cpu_per_turn(ours), cpu_per_turn(at_level(self.echo, ours.level))
             check(
                 "saturation: server CPU per turn, ours / echo",
                 f"{mine:.3f} / {theirs:.3f} ms = {mine / theirs:.2f}x ({ours.level} clients)",
@@ -397,23 +401,23 @@ class Report:
                 True,
             )
             if self.durable:
-                same = [s for s in self.durable if s.level == ours.level] or [best(self.durable)]
-                floor = cpu_per_turn(same[0])
+                durable = at_level(self.durable, ours.level)
+                floor = cpu_per_turn(durable)
                 check(
                     "saturation: server CPU per turn, durable echo / echo",
                     f"{floor:.3f} / {theirs:.3f} ms = {ratio_of(floor, theirs)}; ours / durable "
-                    f"echo {ratio_of(mine, floor)} ({same[0].level} clients)",
+                    f"echo {ratio_of(mine, floor)} ({durable.level} clients)",
                     "-",
                     True,
                 )
             for label, paced in (("echo", self.echo_paced), ("durable echo", self.durable_paced)):
                 if paced:
-                    same = [s for s in paced if s.level == ours.level] or [best(paced)]
-                    other = cpu_per_turn(same[0])
+                    same = at_level(paced, ours.level)
+                    other = cpu_per_turn(same)
                     check(
                         f"saturation: server CPU per turn, ours / {label} at our turns/s",
                         f"{mine:.3f} / {other:.3f} ms = {ratio_of(mine, other)} "
-                        f"({same[0].turns:.0f} turns/s, {same[0].level} clients)",
+                        f"({same.turns:.0f} turns/s, {same.level} clients)",
                         "-",
                         True,
                     )
